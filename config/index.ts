@@ -1,0 +1,128 @@
+/**
+ * The platform's configuration, read from the environment once, at start.
+ *
+ * Every entry point calls {@link loadConfig} and hands each component only its typed slice;
+ * nothing else in the codebase reads `process.env`. A bad environment is refused as a whole,
+ * with every problem listed, so an operator fixes them in one pass.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+const brokerList = z
+  .string()
+  .trim()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must look like host:port'))
+      .min(1, 'name at least one broker, e.g. 127.0.0.1:9092'),
+  );
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const kafkaSchema = z.object({
+  /** Brokers of an existing cluster. When unset, the run command starts a local broker. */
+  KAFKA_BROKERS: brokerList.optional(),
+  /** Partitions for topics this platform creates when they are missing. @default 3 */
+  KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3),
+  /** Replication factor for topics this platform creates. @default 1 */
+  KAFKA_REPLICATION_FACTOR: int(1, 10).default(1),
+  /** Handler attempts after the first failure before a message is dead-lettered. @default 3 */
+  KAFKA_HANDLER_RETRIES: int(0, 20).default(3),
+  /** First retry delay; doubles each attempt. @default 200 */
+  KAFKA_HANDLER_RETRY_MS: int(0, 60_000).default(200),
+});
+
+const localKafkaSchema = z.object({
+  /** Apache Kafka version resolved from Maven Central for the local broker. @default '4.4.0' */
+  LOCAL_KAFKA_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 4.4.0')
+    .default('4.4.0'),
+  /** Client port of the local broker; 0 picks a free one. @default 9092 */
+  LOCAL_KAFKA_PORT: int(0, 65535).default(9092),
+  /** Where the local broker keeps its log. @default '.data/kafka' */
+  LOCAL_KAFKA_DATA_DIR: z.string().min(1).default('.data/kafka'),
+  /** Java heap for the local broker, in MiB. @default 512 */
+  LOCAL_KAFKA_HEAP_MB: int(128, 16_384).default(512),
+});
+
+const logSchema = z.object({
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+const envSchema = kafkaSchema.extend(localKafkaSchema.shape).extend(logSchema.shape);
+
+export interface KafkaConfig {
+  /** `undefined` means: no cluster configured, use (or start) the local broker. */
+  brokers: string[] | undefined;
+  topicPartitions: number;
+  replicationFactor: number;
+  handlerRetries: number;
+  handlerRetryMs: number;
+}
+
+export interface LocalKafkaConfig {
+  version: string;
+  port: number;
+  dataDir: string;
+  heapMb: number;
+}
+
+export interface PlatformConfig {
+  kafka: KafkaConfig;
+  localKafka: LocalKafkaConfig;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Thrown by {@link loadConfig}; `problems` holds one line per invalid variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Parses the environment into typed, validated configuration.
+ * Empty strings count as unset, so `KAFKA_BROKERS=` behaves like no variable at all.
+ * @throws {ConfigError} listing every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = present[String(issue.path[0])];
+        return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      handlerRetries: e.KAFKA_HANDLER_RETRIES,
+      handlerRetryMs: e.KAFKA_HANDLER_RETRY_MS,
+    },
+    localKafka: {
+      version: e.LOCAL_KAFKA_VERSION,
+      port: e.LOCAL_KAFKA_PORT,
+      dataDir: e.LOCAL_KAFKA_DATA_DIR,
+      heapMb: e.LOCAL_KAFKA_HEAP_MB,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

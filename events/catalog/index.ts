@@ -1,0 +1,74 @@
+/**
+ * The event catalog: every event type the platform knows, with its topic, its allowed sources
+ * and its versioned payload schema. Event types are derived from these schemas, so a payload
+ * type cannot drift from its validator.
+ */
+import type { z } from 'zod';
+import type { Source } from '../envelope';
+import type { Topic } from '../topics';
+import type { EventDefinition } from './define';
+import * as interview from './interview';
+import * as system from './system';
+import * as user from './user';
+
+export const catalog = {
+  'user.authenticated': user.userAuthenticated,
+  'user.registered': user.userRegistered,
+  'user.logged_out': user.userLoggedOut,
+  'user.profile_updated': user.userProfileUpdated,
+  'interview.created': interview.interviewCreated,
+  'interview.scheduled': interview.interviewScheduled,
+  'interview.started': interview.interviewStarted,
+  'interview.answer_submitted': interview.interviewAnswerSubmitted,
+  'interview.paused': interview.interviewPaused,
+  'interview.resumed': interview.interviewResumed,
+  'interview.completed': interview.interviewCompleted,
+  'interview.cancelled': interview.interviewCancelled,
+  'service.started': system.serviceStarted,
+  'service.stopped': system.serviceStopped,
+  'handler.failed': system.handlerFailed,
+} as const;
+
+type Catalog = typeof catalog;
+export type EventType = keyof Catalog;
+export type EventVersion = keyof Catalog[EventType]['versions'];
+
+/** The payload of an event type at the current version. */
+export type PayloadOf<T extends EventType> = z.output<Catalog[T]['versions']['1.0']>;
+
+/** A validated event of one type: the envelope with its typed payload. */
+export interface EventEnvelope<T extends EventType = EventType> {
+  eventId: string;
+  eventType: T;
+  timestamp: string;
+  version: EventVersion;
+  source: Source;
+  payload: PayloadOf<T>;
+}
+
+/** Every event, as a union discriminated by `eventType`. */
+export type DomainEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
+
+/** The event types that travel on a topic. */
+export type EventTypeOn<TTopic extends Topic> = {
+  [T in EventType]: Catalog[T]['topic'] extends TTopic ? T : never;
+}[EventType];
+
+/** The events that travel on a topic, as a discriminated union. */
+export type EventOn<TTopic extends Topic> = {
+  [T in EventTypeOn<TTopic>]: EventEnvelope<T>;
+}[EventTypeOn<TTopic>];
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(catalog, value);
+}
+
+/** The catalog entry of an event type, loosely typed for code that handles every type alike. */
+export function definitionOf(type: EventType): EventDefinition {
+  return catalog[type] as unknown as EventDefinition;
+}
+
+/** The event types on a topic, in catalog order. */
+export function eventTypesOn(topic: Topic): EventType[] {
+  return (Object.keys(catalog) as EventType[]).filter((t) => catalog[t].topic === topic);
+}

@@ -1,0 +1,170 @@
+/**
+ * Interview lifecycle events, published by the interviews service and keyed by interview id.
+ * Every payload names the interview and its candidate, so consumers (reporting, notifications,
+ * live subscriptions) can route and authorize an event without a lookup.
+ */
+import { z } from 'zod';
+import { defineEvent } from './define';
+
+const id = z.string().min(1, 'must not be empty');
+const at = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' });
+const count = z.number().int().min(0);
+
+const base = { interviewId: id, candidateId: id };
+const sources = ['interview-service'] as const;
+const example = { interviewId: 'i-1', candidateId: 'u-1' };
+
+export const INTERVIEW_STATUSES = [
+  'draft',
+  'scheduled',
+  'in_progress',
+  'paused',
+  'completed',
+  'cancelled',
+] as const;
+
+export const interviewCreated = defineEvent({
+  type: 'interview.created',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      title: z.string().min(1).max(200),
+      position: z.string().min(1).max(200),
+      questionCount: count,
+      createdBy: id,
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: {
+    ...example,
+    title: 'Backend screen',
+    position: 'Engineer',
+    questionCount: 3,
+    createdBy: 'u-9',
+  },
+});
+
+export const interviewScheduled = defineEvent({
+  type: 'interview.scheduled',
+  topic: 'interview-events',
+  sources,
+  versions: { '1.0': z.strictObject({ ...base, scheduledFor: at }) },
+  key: (p) => p.interviewId,
+  example: { ...example, scheduledFor: '2026-12-01T09:00:00.000Z' },
+});
+
+export const interviewStarted = defineEvent({
+  type: 'interview.started',
+  topic: 'interview-events',
+  sources,
+  versions: { '1.0': z.strictObject({ ...base, startedAt: at }) },
+  key: (p) => p.interviewId,
+  example: { ...example, startedAt: '2026-12-01T09:01:00.000Z' },
+});
+
+export const interviewAnswerSubmitted = defineEvent({
+  type: 'interview.answer_submitted',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      questionId: id,
+      answerId: id,
+      wordCount: count,
+      answeredQuestions: count,
+      totalQuestions: count,
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: {
+    ...example,
+    questionId: 'q-1',
+    answerId: 'a-1',
+    wordCount: 42,
+    answeredQuestions: 1,
+    totalQuestions: 3,
+  },
+});
+
+export const interviewPaused = defineEvent({
+  type: 'interview.paused',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      pausedAt: at,
+      reason: z.enum(['manual', 'timeout', 'logged_out']),
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: { ...example, pausedAt: '2026-12-01T09:10:00.000Z', reason: 'manual' },
+});
+
+export const interviewResumed = defineEvent({
+  type: 'interview.resumed',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      resumedAt: at,
+      trigger: z.enum(['manual', 'user_authenticated']),
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: { ...example, resumedAt: '2026-12-01T09:20:00.000Z', trigger: 'user_authenticated' },
+});
+
+export const interviewCompleted = defineEvent({
+  type: 'interview.completed',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      completedAt: at,
+      answeredQuestions: count,
+      totalQuestions: count,
+      durationSeconds: count,
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: {
+    ...example,
+    completedAt: '2026-12-01T09:40:00.000Z',
+    answeredQuestions: 3,
+    totalQuestions: 3,
+    durationSeconds: 2340,
+  },
+});
+
+export const interviewCancelled = defineEvent({
+  type: 'interview.cancelled',
+  topic: 'interview-events',
+  sources,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      cancelledAt: at,
+      previousStatus: z.enum(INTERVIEW_STATUSES),
+      reason: z.string().min(1).max(500).optional(),
+    }),
+  },
+  key: (p) => p.interviewId,
+  example: { ...example, cancelledAt: '2026-12-01T08:00:00.000Z', previousStatus: 'scheduled' },
+});
+
+export const interviewEvents = [
+  interviewCreated,
+  interviewScheduled,
+  interviewStarted,
+  interviewAnswerSubmitted,
+  interviewPaused,
+  interviewResumed,
+  interviewCompleted,
+  interviewCancelled,
+];

@@ -1,0 +1,101 @@
+/** User events, field by field as the platform's event design specifies them. */
+import { z } from 'zod';
+import { defineEvent } from './define';
+
+const id = z.string().min(1, 'must not be empty');
+const email = z.email({ error: 'must be an email address' });
+const name = z.string().min(1).max(200);
+
+export const userAuthenticated = defineEvent({
+  type: 'user.authenticated',
+  topic: 'user-events',
+  sources: ['api-gateway'],
+  versions: {
+    '1.0': z.strictObject({
+      userId: id,
+      email,
+      sessionId: id,
+      authMethod: z.enum(['oauth2', 'jwt_refresh']),
+      ipAddress: z.string().min(1).optional(),
+      userAgent: z.string().min(1).optional(),
+    }),
+  },
+  key: (p) => p.userId,
+  example: {
+    userId: 'u-1',
+    email: 'ada@example.com',
+    sessionId: 's-1',
+    authMethod: 'oauth2',
+    ipAddress: '203.0.113.7',
+    userAgent: 'Mozilla/5.0',
+  },
+});
+
+export const userRegistered = defineEvent({
+  type: 'user.registered',
+  topic: 'user-events',
+  sources: ['api-gateway'],
+  versions: {
+    '1.0': z.strictObject({
+      userId: id,
+      email,
+      registrationMethod: z.enum(['authentik']),
+      firstName: name.optional(),
+      lastName: name.optional(),
+      company: name.optional(),
+    }),
+  },
+  key: (p) => p.userId,
+  example: {
+    userId: 'u-1',
+    email: 'ada@example.com',
+    registrationMethod: 'authentik',
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    company: 'Analytical Engines',
+  },
+});
+
+export const userLoggedOut = defineEvent({
+  type: 'user.logged_out',
+  topic: 'user-events',
+  sources: ['api-gateway'],
+  versions: {
+    '1.0': z.strictObject({
+      userId: id,
+      sessionId: id,
+      reason: z.enum(['manual', 'timeout', 'security']),
+    }),
+  },
+  key: (p) => p.userId,
+  example: { userId: 'u-1', sessionId: 's-1', reason: 'manual' },
+});
+
+/** Profile values are plain JSON scalars: the fields of a profile are strings or null. */
+const profileValues = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean(), z.null()]),
+);
+
+export const userProfileUpdated = defineEvent({
+  type: 'user.profile_updated',
+  topic: 'user-events',
+  sources: ['user-service'],
+  versions: {
+    '1.0': z.strictObject({
+      userId: id,
+      updatedFields: z.array(z.string().min(1)).min(1, 'name at least one updated field'),
+      previousValues: profileValues.optional(),
+      newValues: profileValues.optional(),
+    }),
+  },
+  key: (p) => p.userId,
+  example: {
+    userId: 'u-1',
+    updatedFields: ['company'],
+    previousValues: { company: 'Analytical Engines' },
+    newValues: { company: 'Difference Engines' },
+  },
+});
+
+export const userEvents = [userAuthenticated, userRegistered, userLoggedOut, userProfileUpdated];

@@ -1,0 +1,526 @@
+/**
+ * The Kafka adapter with the design's API: `new KafkaService(serviceName, options)`,
+ * `publishEvent(topic, event)`, `subscribe(topic, groupId, handler)`, and `start`/`stop`/`ready`.
+ *
+ * Guarantees:
+ * - publishing validates the event first and sends nothing when it is invalid;
+ * - messages are keyed by the event's aggregate id and carry type/version/source headers;
+ * - the producer is idempotent and waits for all in-sync replicas;
+ * - a consumer validates each message before its handler sees it; invalid messages and messages
+ *   whose handler still fails after bounded retries go to the topic's dead-letter topic, and the
+ *   consumer moves on;
+ * - offsets are committed only for messages whose handler succeeded or that were dead-lettered.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  type Admin,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+  Kafka,
+  logLevel as KafkaLogLevel,
+  Partitioners,
+} from 'kafkajs';
+import { silentLogger, type Logger } from '../../lib/logger';
+import type { DomainEvent, EventOn, PayloadOf } from '../catalog';
+import type { Source } from '../envelope';
+import { SystemEventFactory } from '../factories';
+import { TOPICS, deadLetterTopic, type Topic } from '../topics';
+import { aggregateKey, decodeEvent, parseEvent, type FieldIssue } from '../validate';
+import { SendBatcher, type OutgoingMessage } from './batcher';
+import { DEAD_LETTER_HEADERS, EVENT_HEADERS, readHeaders } from './headers';
+
+export interface KafkaServiceOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /**
+   * Prepended to every logical topic name, for deployments that share a cluster and for tests
+   * that need topics of their own. @default ''
+   */
+  topicPrefix?: string;
+  /** Logical topics (and their dead-letter topics) created at start when missing. @default TOPICS */
+  topics?: readonly Topic[];
+  /** Partitions of topics created at start. @default 3 */
+  partitions?: number;
+  /** Replication factor of topics created at start. @default 1 */
+  replicationFactor?: number;
+  /** Attempts after the first failure before a message is dead-lettered. @default 3 */
+  handlerRetries?: number;
+  /** Delay before the first retry; doubles each attempt, capped at 10 s. @default 200 */
+  handlerRetryMs?: number;
+  /** Publish `service.started`, `service.stopped` and `handler.failed` on system-events. @default true */
+  announce?: boolean;
+  /** Identifies this process among replicas of the service. @default `${service}-${host}-${pid}-${random}` */
+  instanceId?: string;
+  /** @default silentLogger */
+  logger?: Logger;
+}
+
+/** Where a consumed event came from, for handlers that want more than the event. */
+export interface EventContext {
+  topic: Topic;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  /** 1 on first delivery to the handler, 2 on the first retry, ... */
+  attempt: number;
+}
+
+export type EventHandler<T extends Topic> = (
+  event: EventOn<T>,
+  context: EventContext,
+) => Promise<void>;
+
+export interface SubscribeOptions {
+  /**
+   * Where a group without committed offsets starts. Service groups start at the beginning so
+   * events published before the service's first run are not lost. @default true
+   */
+  fromBeginning?: boolean;
+  /** Partitions handled in parallel; order within a partition is always kept. @default 1 */
+  partitionsConsumedConcurrently?: number;
+  /** How long `subscribe` waits for the group to assign partitions. @default 30_000 */
+  joinTimeoutMs?: number;
+}
+
+export interface Subscription {
+  readonly topic: Topic;
+  readonly groupId: string;
+  /** True while the consumer is a member of its group and has not crashed. */
+  ready(): boolean;
+  /** Finishes the message in hand, commits, leaves the group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Thrown by `publishEvent` and `subscribe` when the service is not started. */
+export class KafkaServiceStateError extends Error {
+  override readonly name = 'KafkaServiceStateError';
+}
+
+const MAX_RETRY_DELAY_MS = 10_000;
+
+export class KafkaService {
+  readonly instanceId: string;
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly batcher: SendBatcher;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly log: Logger;
+  private readonly options: Required<Omit<KafkaServiceOptions, 'logger' | 'instanceId'>>;
+  private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+  private startedAt = 0;
+
+  constructor(
+    readonly serviceName: Source,
+    options: KafkaServiceOptions,
+  ) {
+    this.options = {
+      brokers: options.brokers,
+      topicPrefix: options.topicPrefix ?? '',
+      topics: options.topics ?? TOPICS,
+      partitions: options.partitions ?? 3,
+      replicationFactor: options.replicationFactor ?? 1,
+      handlerRetries: options.handlerRetries ?? 3,
+      handlerRetryMs: options.handlerRetryMs ?? 200,
+      announce: options.announce ?? true,
+    };
+    this.instanceId =
+      options.instanceId ??
+      `${serviceName}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.log = (options.logger ?? silentLogger).child({ service: serviceName });
+    this.kafka = new Kafka({
+      clientId: this.instanceId,
+      brokers: this.options.brokers,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: () => (entry) => this.kafkaLog(entry),
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      // Bounded, so a publish during an outage fails in tens of seconds instead of hanging:
+      // callers (the outbox relay) retry, and consumers are idempotent on eventId.
+      retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 10 },
+    });
+    this.admin = this.kafka.admin();
+    this.batcher = new SendBatcher((batch) => this.sendBatch(batch));
+  }
+
+  /** The physical name of a logical topic. */
+  topicName(topic: Topic): string {
+    return `${this.options.topicPrefix}${topic}`;
+  }
+
+  /** The physical name of a logical topic's dead-letter topic. */
+  deadLetterTopicName(topic: Topic): string {
+    return deadLetterTopic(this.topicName(topic));
+  }
+
+  /** Connects, creates missing topics, and announces the service. */
+  async start(): Promise<void> {
+    if (this.state !== 'new')
+      throw new KafkaServiceStateError(`cannot start: service is ${this.state}`);
+    this.state = 'starting';
+    this.startedAt = Date.now();
+    try {
+      await this.admin.connect();
+      await this.ensureTopics();
+      await this.producer.connect();
+    } catch (error) {
+      this.state = 'new';
+      await Promise.allSettled([this.admin.disconnect(), this.producer.disconnect()]);
+      throw error;
+    }
+    this.state = 'started';
+    this.log.info('kafka service started', {
+      instanceId: this.instanceId,
+      brokers: this.options.brokers,
+    });
+    if (this.options.announce) {
+      await this.publishSystem('service.started', {
+        service: this.serviceName,
+        instanceId: this.instanceId,
+        hostname: hostname(),
+        pid: process.pid,
+      });
+    }
+  }
+
+  /** True when the producer is connected and every subscription is consuming. */
+  ready(): boolean {
+    return this.state === 'started' && [...this.subscriptions].every((s) => s.ready());
+  }
+
+  /** Stops consumers (committing what they handled), flushes pending sends, disconnects. */
+  async stop(reason: 'shutdown' | 'error' = 'shutdown'): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping' || this.state === 'new') return;
+    this.state = 'stopping';
+    await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
+    if (this.options.announce) {
+      await this.publishSystem('service.stopped', {
+        service: this.serviceName,
+        instanceId: this.instanceId,
+        reason,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      });
+    }
+    await this.batcher.flushed();
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    this.state = 'stopped';
+    this.log.info('kafka service stopped');
+  }
+
+  /**
+   * Validates and publishes one event, keyed by its aggregate id. Concurrent calls are batched
+   * into one produce request.
+   * @throws {EventValidationError} listing the failing fields; nothing is sent.
+   */
+  async publishEvent<T extends Topic>(topic: T, event: EventOn<T>): Promise<void> {
+    const valid = parseEvent(event, topic);
+    this.assertRunning('publish');
+    await this.batcher.enqueue({ topic: this.topicName(topic), message: toMessage(valid) });
+  }
+
+  /**
+   * Consumes `topic` in consumer group `groupId`. Resolves once the group has assigned this
+   * member its partitions. Each subscription has its own consumer.
+   */
+  async subscribe<T extends Topic>(
+    topic: T,
+    groupId: string,
+    handler: EventHandler<T>,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    this.assertRunning('subscribe');
+    const physical = this.topicName(topic);
+    const log = this.log.child({ topic: physical, groupId });
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    const stopping = new AbortController();
+    let joined = false;
+    let crashed = false;
+
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joined = true;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      crashed = !payload.restart;
+      log.error('consumer crashed', { error: payload.error, restart: payload.restart });
+    });
+
+    const subscription: Subscription = {
+      topic,
+      groupId,
+      ready: () => joined && !crashed && !stopping.signal.aborted,
+      stop: async () => {
+        if (stopping.signal.aborted) return;
+        stopping.abort();
+        this.subscriptions.delete(subscription);
+        await consumer.disconnect();
+        log.info('subscription stopped');
+      },
+    };
+
+    const joinedOnce = new Promise<void>((resolve, reject) => {
+      const timeout = setTimeout(
+        () =>
+          reject(new Error(`group ${groupId} did not assign partitions of ${physical} in time`)),
+        options.joinTimeoutMs ?? 30_000,
+      );
+      const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timeout);
+        remove();
+        resolve();
+      });
+    });
+
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [physical],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+      await consumer.run({
+        autoCommit: true,
+        // Commit at least every 100 handled messages or every second, and always at the end
+        // of a fetched batch and on stop; only handled (or dead-lettered) offsets are resolved.
+        autoCommitThreshold: 100,
+        autoCommitInterval: 1_000,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachMessage: ({ partition, message, heartbeat }) =>
+          this.consumeOne(
+            topic,
+            groupId,
+            handler,
+            { partition, message, heartbeat },
+            stopping.signal,
+            log,
+          ),
+      });
+      await joinedOnce;
+    } catch (error) {
+      stopping.abort();
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    this.subscriptions.add(subscription);
+    log.info('subscribed');
+    return subscription;
+  }
+
+  private async consumeOne<T extends Topic>(
+    topic: T,
+    groupId: string,
+    handler: EventHandler<T>,
+    {
+      partition,
+      message,
+      heartbeat,
+    }: { partition: number; message: KafkaMessage; heartbeat: () => Promise<void> },
+    stopping: AbortSignal,
+    log: Logger,
+  ): Promise<void> {
+    const headers = readHeaders(message.headers);
+    const context: EventContext = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? null,
+      headers,
+      attempt: 0,
+    };
+    const decoded = decodeEvent(message.value, topic);
+    if (!decoded.ok) {
+      await this.deadLetter(
+        context,
+        message,
+        groupId,
+        describeIssues(decoded.issues),
+        0,
+        undefined,
+        log,
+      );
+      return;
+    }
+    const event = decoded.event as EventOn<T>;
+    const maxAttempts = this.options.handlerRetries + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(event, { ...context, attempt });
+        return;
+      } catch (error) {
+        const reason = `handler failed: ${errorMessage(error)}`;
+        // Stopping mid-retry: leave the offset unresolved so the message is delivered again.
+        if (stopping.aborted) throw error;
+        if (attempt >= maxAttempts) {
+          await this.deadLetter(context, message, groupId, reason, attempt, event, log);
+          return;
+        }
+        log.warn('handler failed, will retry', { eventId: event.eventId, attempt, error });
+        const delay = Math.min(
+          this.options.handlerRetryMs * 2 ** (attempt - 1),
+          MAX_RETRY_DELAY_MS,
+        );
+        await sleep(delay, stopping);
+        await heartbeat();
+      }
+    }
+  }
+
+  private async deadLetter(
+    context: EventContext,
+    message: KafkaMessage,
+    groupId: string,
+    reason: string,
+    attempts: number,
+    event: DomainEvent | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const dlq = this.deadLetterTopicName(context.topic);
+    await this.batcher.enqueue({
+      topic: dlq,
+      message: {
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...message.headers,
+          [DEAD_LETTER_HEADERS.reason]: reason,
+          [DEAD_LETTER_HEADERS.originalTopic]: this.topicName(context.topic),
+          [DEAD_LETTER_HEADERS.originalPartition]: String(context.partition),
+          [DEAD_LETTER_HEADERS.originalOffset]: context.offset,
+          [DEAD_LETTER_HEADERS.groupId]: groupId,
+          [DEAD_LETTER_HEADERS.service]: this.serviceName,
+          [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+          [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+        },
+      },
+    });
+    log.warn('message dead-lettered', {
+      reason,
+      partition: context.partition,
+      offset: context.offset,
+      eventId: event?.eventId,
+      deadLetterTopic: dlq,
+    });
+    if (this.options.announce) {
+      await this.publishSystem('handler.failed', {
+        service: this.serviceName,
+        groupId,
+        topic: this.topicName(context.topic),
+        partition: context.partition,
+        offset: context.offset,
+        ...(event ? { eventId: event.eventId, eventType: event.eventType } : {}),
+        error: reason,
+        attempts,
+        deadLetterTopic: dlq,
+      });
+    }
+  }
+
+  /**
+   * Announcements are best effort: a lost `service.stopped` must not fail a shutdown. They
+   * bypass the started-state check because they are sent while starting and stopping.
+   */
+  private async publishSystem<T extends 'service.started' | 'service.stopped' | 'handler.failed'>(
+    type: T,
+    payload: PayloadOf<T>,
+  ): Promise<void> {
+    try {
+      const event = SystemEventFactory.create(type, this.serviceName, payload) as DomainEvent;
+      await this.batcher.enqueue({
+        topic: this.topicName('system-events'),
+        message: toMessage(event),
+      });
+    } catch (error) {
+      this.log.warn(`could not publish ${type}`, { error });
+    }
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const wanted = this.options.topics.flatMap((t) => [
+      this.topicName(t),
+      this.deadLetterTopicName(t),
+    ]);
+    const existing = new Set(await this.admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: this.options.partitions,
+        replicationFactor: this.options.replicationFactor,
+      })),
+    });
+    this.log.info('created topics', { topics: missing });
+  }
+
+  private async sendBatch(batch: OutgoingMessage[]): Promise<void> {
+    const byTopic = new Map<string, OutgoingMessage['message'][]>();
+    for (const { topic, message } of batch) {
+      const list = byTopic.get(topic);
+      if (list) list.push(message);
+      else byTopic.set(topic, [message]);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+
+  private assertRunning(what: string): void {
+    if (this.state !== 'started') {
+      throw new KafkaServiceStateError(
+        `cannot ${what}: kafka service ${this.serviceName} is ${this.state}`,
+      );
+    }
+  }
+
+  /** kafkajs logs retriable conditions (rebalances, leader moves) as errors; ours are warnings. */
+  private kafkaLog({ level, log }: LogEntry): void {
+    const { message, ...fields } = log;
+    if (level <= KafkaLogLevel.ERROR) this.log.warn(`kafkajs: ${message}`, fields);
+    else this.log.debug(`kafkajs: ${message}`, fields);
+  }
+}
+
+function toMessage(event: DomainEvent): OutgoingMessage['message'] {
+  return {
+    key: aggregateKey(event),
+    value: JSON.stringify(event),
+    headers: {
+      [EVENT_HEADERS.eventId]: event.eventId,
+      [EVENT_HEADERS.eventType]: event.eventType,
+      [EVENT_HEADERS.version]: event.version,
+      [EVENT_HEADERS.source]: event.source,
+      [EVENT_HEADERS.contentType]: 'application/json',
+    },
+  };
+}
+
+function describeIssues(issues: FieldIssue[]): string {
+  return `invalid event: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('stopping'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('stopping'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
