@@ -83,6 +83,11 @@ export interface SubscribeOptions {
   partitionsConsumedConcurrently?: number;
   /** How long `subscribe` waits for the group to assign partitions. @default 30_000 */
   joinTimeoutMs?: number;
+  /**
+   * Longest a fetch waits on the broker when there is nothing new. Stopping waits for the fetch
+   * in flight, so this bounds shutdown time; data is returned as soon as it arrives. @default 500
+   */
+  maxWaitTimeInMs?: number;
 }
 
 export interface Subscription {
@@ -239,7 +244,11 @@ export class KafkaService {
     this.assertRunning('subscribe');
     const physical = this.topicName(topic);
     const log = this.log.child({ topic: physical, groupId });
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+    });
     const stopping = new AbortController();
     let joined = false;
     let crashed = false;

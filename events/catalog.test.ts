@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  type EventType,
+  catalog,
+  definitionOf,
+  eventTypesOn,
+  validateEvent,
+  TOPICS,
+  type ValidationResult,
+} from './index';
+
+const envelopeFor = (
+  eventType: string,
+  payload: unknown,
+  overrides: Record<string, unknown> = {},
+) => ({
+  eventId: randomUUID(),
+  eventType,
+  timestamp: '2026-11-26T10:00:00.000Z',
+  version: '1.0',
+  source: definitionOf(eventType as EventType).sources[0],
+  payload,
+  ...overrides,
+});
+
+const paths = (result: ValidationResult) => (result.ok ? [] : result.issues.map((i) => i.path));
+
+const unwrap = (schema: z.ZodType): z.ZodType =>
+  schema instanceof z.ZodOptional ? unwrap(schema.unwrap() as z.ZodType) : schema;
+
+const types = Object.keys(catalog) as EventType[];
+
+describe.each(types)('catalog schema %s', (type) => {
+  const definition = definitionOf(type);
+  const schema = definition.versions['1.0'];
+  const example = definition.example as Record<string, unknown>;
+
+  it('accepts its valid example', () => {
+    const result = validateEvent(envelopeFor(type, example));
+    expect(result).toMatchObject({ ok: true, event: { eventType: type, payload: example } });
+  });
+
+  const required = Object.entries(schema.shape)
+    .filter(([, field]) => !(field instanceof z.ZodOptional))
+    .map(([name]) => name);
+
+  it.each(required)('rejects the example without required field %s', (field) => {
+    const { [field]: _dropped, ...rest } = example;
+    expect(paths(validateEvent(envelopeFor(type, rest)))).toEqual([`payload.${field}`]);
+  });
+
+  const enums = Object.entries(schema.shape)
+    .filter(([, field]) => unwrap(field as z.ZodType) instanceof z.ZodEnum)
+    .map(([name]) => name);
+
+  if (enums.length > 0) {
+    it.each(enums)('rejects a value outside enum %s', (field) => {
+      const result = validateEvent(envelopeFor(type, { ...example, [field]: 'not-a-member' }));
+      expect(paths(result)).toEqual([`payload.${field}`]);
+    });
+  }
+
+  it('rejects an unknown version and names the known ones', () => {
+    const result = validateEvent(envelopeFor(type, example, { version: '2.0' }));
+    expect(result).toEqual({
+      ok: false,
+      issues: [{ path: 'version', message: `unknown version "2.0" of ${type} (known: 1.0)` }],
+    });
+  });
+
+  it('rejects fields the schema does not know', () => {
+    expect(paths(validateEvent(envelopeFor(type, { ...example, surprise: 1 })))).toEqual([
+      'payload',
+    ]);
+  });
+
+  it('keys the message by its aggregate id', () => {
+    const key = definition.key(schema.parse(example));
+    const aggregate = example.interviewId ?? example.userId ?? example.service;
+    expect(key).toBe(aggregate);
+  });
+});
+
+describe('user events, as the design fixes them', () => {
+  it("refuses authMethod 'password' and says which values are allowed", () => {
+    const result = validateEvent(
+      envelopeFor('user.authenticated', {
+        ...catalog['user.authenticated'].example,
+        authMethod: 'password',
+      }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues[0]?.path).toBe('payload.authMethod');
+    expect(result.issues[0]?.message).toMatch(/oauth2.*jwt_refresh/);
+  });
+
+  it.each([
+    [
+      'user.authenticated',
+      ['userId', 'email', 'sessionId', 'authMethod', 'ipAddress', 'userAgent'],
+    ],
+    [
+      'user.registered',
+      ['userId', 'email', 'registrationMethod', 'firstName', 'lastName', 'company'],
+    ],
+    ['user.logged_out', ['userId', 'sessionId', 'reason']],
+    ['user.profile_updated', ['userId', 'updatedFields', 'previousValues', 'newValues']],
+  ] as const)('%s has exactly the designed fields', (type, fields) => {
+    expect(Object.keys(catalog[type].versions['1.0'].shape).sort()).toEqual([...fields].sort());
+  });
+
+  it('only api-gateway may publish user.authenticated', () => {
+    const event = envelopeFor('user.authenticated', catalog['user.authenticated'].example, {
+      source: 'user-service',
+    });
+    expect(paths(validateEvent(event))).toEqual(['source']);
+  });
+});
+
+describe('the envelope', () => {
+  const valid = () => envelopeFor('user.logged_out', catalog['user.logged_out'].example);
+
+  it.each([
+    ['eventId', 'not-a-uuid'],
+    ['timestamp', 'yesterday'],
+    ['source', 'someone'],
+    ['payload', 'text'],
+  ])('rejects a bad %s', (field, value) => {
+    expect(paths(validateEvent({ ...valid(), [field]: value }))).toEqual([field]);
+  });
+
+  it('lists every bad field at once', () => {
+    const result = validateEvent({ ...valid(), eventId: 1, timestamp: 2, extra: true });
+    expect(paths(result).sort()).toEqual(
+      ['', 'eventId', 'timestamp'].sort().map((p) => p || '(event)'),
+    );
+  });
+
+  it('rejects an unknown event type', () => {
+    expect(validateEvent({ ...valid(), eventType: 'user.teleported' })).toEqual({
+      ok: false,
+      issues: [{ path: 'eventType', message: 'unknown event type "user.teleported"' }],
+    });
+  });
+
+  it('rejects an event on the wrong topic', () => {
+    const result = validateEvent(valid(), 'interview-events');
+    expect(result).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'eventType',
+          message: 'user.logged_out belongs on user-events, not interview-events',
+        },
+      ],
+    });
+  });
+
+  it.each([null, 42, 'event', []])('rejects %p', (input) => {
+    expect(validateEvent(input).ok).toBe(false);
+  });
+});
+
+describe('topics', () => {
+  it('every topic carries at least one event type and every type has a topic', () => {
+    const onTopics = TOPICS.flatMap((t) => eventTypesOn(t));
+    expect(onTopics.sort()).toEqual([...types].sort());
+    for (const topic of TOPICS) expect(eventTypesOn(topic).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Helpers for integration tests against the real broker started by the global setup
+ * (or the cluster in KAFKA_BROKERS). Each test gets topics and groups of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { loadConfig } from '../config';
+
+export function testBrokers(): string[] {
+  const brokers = loadConfig().kafka.brokers;
+  if (!brokers) {
+    throw new Error(
+      'KAFKA_BROKERS is not set: run integration tests through jest, whose global setup starts a broker',
+    );
+  }
+  return brokers;
+}
+
+/** A short random name part, so tests never share topics or groups. */
+export function randomName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. Never a fixed sleep. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function rawKafka(brokers = testBrokers()): Kafka {
+  return new Kafka({ clientId: randomName('test'), brokers, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * Reads a topic from its beginning with a throwaway group until `done(messages)` holds,
+ * then closes the consumer and returns what it read.
+ */
+export async function readTopic(
+  topic: string,
+  done: (messages: KafkaMessage[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<KafkaMessage[]> {
+  const consumer = rawKafka().consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+    await waitFor(`messages on ${topic}`, () => done(messages), timeoutMs);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Deletes every topic whose name starts with `prefix`. */
+export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
+  const admin = rawKafka().admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
