@@ -1,5 +1,6 @@
 import {
   EventValidationError,
+  type EventOn,
   InterviewEventFactory,
   SystemEventFactory,
   UserEventFactory,
@@ -93,5 +94,20 @@ describe('event factories', () => {
       pid: 1,
     });
     expect(system.source).toBe('reporting-service');
+  });
+});
+
+describe('event types', () => {
+  it('tie each event to its topic at compile time (checked by `npm run typecheck`)', () => {
+    const accept = <T>(event: T): T => event;
+    const started = InterviewEventFactory.create('interview.started', {
+      interviewId: 'i-1',
+      candidateId: 'u-1',
+      startedAt: new Date().toISOString(),
+    });
+    // @ts-expect-error an interview event is not a user-events event
+    const wrong: EventOn<'user-events'> = accept(started);
+    const right: EventOn<'interview-events'> = accept(started);
+    expect(wrong).toBe(right);
   });
 });

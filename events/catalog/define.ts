@@ -6,9 +6,10 @@ import type { Topic } from '../topics';
 export interface EventDefinition<
   TType extends string = string,
   TSchema extends z.ZodObject = z.ZodObject,
+  TTopic extends Topic = Topic,
 > {
   type: TType;
-  topic: Topic;
+  topic: TTopic;
   /** Services allowed to publish it. */
   sources: readonly Source[];
   /** Payload schema per envelope version. Today every event has exactly `'1.0'`. */
@@ -20,8 +21,10 @@ export interface EventDefinition<
 }
 
 /** Identity function that keeps literal types, so the catalog stays precisely typed. */
-export function defineEvent<const TType extends string, TSchema extends z.ZodObject>(
-  definition: EventDefinition<TType, TSchema>,
-): EventDefinition<TType, TSchema> {
+export function defineEvent<
+  const TType extends string,
+  TSchema extends z.ZodObject,
+  const TTopic extends Topic,
+>(definition: EventDefinition<TType, TSchema, TTopic>): EventDefinition<TType, TSchema, TTopic> {
   return definition;
 }
