@@ -55,6 +55,8 @@ export interface KafkaServiceOptions {
   instanceId?: string;
   /** @default silentLogger */
   logger?: Logger;
+  /** Called after each produce request, for metrics and benchmarks. */
+  onProduceRequest?: (request: { messages: number; durationMs: number }) => void;
 }
 
 /** Where a consumed event came from, for handlers that want more than the event. */
@@ -114,7 +116,10 @@ export class KafkaService {
   private readonly batcher: SendBatcher;
   private readonly subscriptions = new Set<Subscription>();
   private readonly log: Logger;
-  private readonly options: Required<Omit<KafkaServiceOptions, 'logger' | 'instanceId'>>;
+  private readonly options: Required<
+    Omit<KafkaServiceOptions, 'logger' | 'instanceId' | 'onProduceRequest'>
+  >;
+  private readonly onProduceRequest: KafkaServiceOptions['onProduceRequest'];
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private startedAt = 0;
 
@@ -136,6 +141,7 @@ export class KafkaService {
       options.instanceId ??
       `${serviceName}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.log = (options.logger ?? silentLogger).child({ service: serviceName });
+    this.onProduceRequest = options.onProduceRequest;
     this.kafka = new Kafka({
       clientId: this.instanceId,
       brokers: this.options.brokers,
@@ -475,10 +481,12 @@ export class KafkaService {
       if (list) list.push(message);
       else byTopic.set(topic, [message]);
     }
+    const started = performance.now();
     await this.producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
+    this.onProduceRequest?.({ messages: batch.length, durationMs: performance.now() - started });
   }
 
   private assertRunning(what: string): void {

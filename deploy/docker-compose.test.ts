@@ -1,0 +1,882 @@
+/**
+ * Keeps docker-compose.yml consistent with the code's configuration and with itself. No Docker
+ * engine runs where the tests run, so this reads the file instead: every check below is a
+ * function returning the problems it finds, run once on the real file and once on a broken copy
+ * (so each check is known to be able to fail).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { CONFIG_DEFAULTS, CONFIG_VARIABLES } from '../config';
+import { TOPICS, deadLetterTopic } from '../events/topics';
+
+const ROOT = path.resolve(__dirname, '..');
+const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
+const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
+
+/** Each service of the platform owns one PostgreSQL database, created by the init scripts. */
+const SERVICE_DATABASES = ['users', 'interviews', 'reporting'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// The part of the compose spec these checks read.
+
+const portSchema = z.union([
+  z.string(),
+  z.number(),
+  z.object({
+    target: z.union([z.number(), z.string()]),
+    published: z.union([z.number(), z.string()]).optional(),
+    host_ip: z.string().optional(),
+  }),
+]);
+
+const serviceSchema = z.object({
+  image: z.string().optional(),
+  command: z.union([z.string(), z.array(z.string())]).optional(),
+  hostname: z.string().optional(),
+  environment: z.union([z.record(z.string(), z.unknown()), z.array(z.string())]).optional(),
+  env_file: z
+    .union([
+      z.string(),
+      z.array(
+        z.union([z.string(), z.object({ path: z.string(), required: z.boolean().optional() })]),
+      ),
+    ])
+    .optional(),
+  ports: z.array(portSchema).optional(),
+  depends_on: z
+    .union([
+      z.array(z.string()),
+      z.record(z.string(), z.object({ condition: z.string().optional() }).nullable()),
+    ])
+    .optional(),
+  volumes: z
+    .array(
+      z.union([
+        z.string(),
+        z.object({
+          type: z.string().optional(),
+          source: z.string().optional(),
+          target: z.string(),
+        }),
+      ]),
+    )
+    .optional(),
+  healthcheck: z
+    .object({
+      test: z.union([z.string(), z.array(z.string())]).optional(),
+      disable: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+const composeSchema = z.looseObject({
+  services: z.record(z.string(), serviceSchema),
+  volumes: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+type Service = z.infer<typeof serviceSchema>;
+
+interface ComposeFile {
+  text: string;
+  doc: z.infer<typeof composeSchema>;
+  /** The folder relative paths in the file are resolved against. */
+  dir: string;
+}
+
+function loadCompose(text: string, dir = ROOT): ComposeFile {
+  // `merge`: compose honours YAML merge keys (`<<: *anchor`), YAML 1.2 does not by default.
+  return { text, doc: composeSchema.parse(parse(text, { merge: true })), dir };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small readers.
+
+type Kind = 'kafka' | 'postgres' | 'authentik' | 'app';
+
+/** Third-party images configure themselves from variables of their own; anything else is ours. */
+const THIRD_PARTY_IMAGES: [Exclude<Kind, 'app'>, RegExp][] = [
+  ['kafka', /^(docker\.io\/)?apache\/kafka(:|@|$)/],
+  ['postgres', /^(docker\.io\/)?(library\/)?postgres(:|@|$)/],
+  ['authentik', /^(ghcr\.io\/)?goauthentik\/server(:|@|$)/],
+];
+
+function kindOf(service: Service): Kind {
+  const image = service.image === undefined ? '' : interpolateDefaults(service.image);
+  return THIRD_PARTY_IMAGES.find(([, pattern]) => pattern.test(image))?.[0] ?? 'app';
+}
+
+function servicesOf(file: ComposeFile, kind: Kind): [string, Service][] {
+  return Object.entries(file.doc.services).filter(([, service]) => kindOf(service) === kind);
+}
+
+/** Replaces `${NAME:-default}` and `${NAME-default}` by their default, as compose does when unset. */
+function interpolateDefaults(value: string): string {
+  return value.replace(/\$\{\w+:?-([^}]*)\}/g, '$1');
+}
+
+function imageTag(image: string): string | undefined {
+  const name = interpolateDefaults(image).split('@')[0] ?? '';
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : undefined;
+}
+
+/** The service's `environment`, values as compose passes them (`undefined`: taken from the host). */
+function envOf(service: Service): Map<string, string | undefined> {
+  const env = new Map<string, string | undefined>();
+  if (Array.isArray(service.environment)) {
+    for (const entry of service.environment) {
+      const eq = entry.indexOf('=');
+      env.set(eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? undefined : entry.slice(eq + 1));
+    }
+  } else {
+    for (const [key, value] of Object.entries(service.environment ?? {})) {
+      env.set(key, value === null || value === undefined ? undefined : String(value));
+    }
+  }
+  return env;
+}
+
+/** Variable names set by the service's `env_file`s; a missing required file is a problem. */
+function envFileKeys(file: ComposeFile, name: string, service: Service): [string[], string[]] {
+  const entries = service.env_file === undefined ? [] : [service.env_file].flat();
+  const keys: string[] = [];
+  const problems: string[] = [];
+  for (const entry of entries) {
+    const { path: envPath, required = true } = typeof entry === 'string' ? { path: entry } : entry;
+    const full = path.resolve(file.dir, envPath);
+    if (!fs.existsSync(full)) {
+      if (required) problems.push(`${name}: env_file ${envPath} does not exist`);
+      continue;
+    }
+    for (const line of fs.readFileSync(full, 'utf8').split('\n')) {
+      const match = /^\s*(?:export\s+)?([A-Za-z_]\w*)\s*=/.exec(line);
+      if (match?.[1] !== undefined) keys.push(match[1]);
+    }
+  }
+  return [keys, problems];
+}
+
+function healthcheckWords(service: Service): string[] {
+  const test = service.healthcheck?.test;
+  if (test === undefined) return [];
+  return (typeof test === 'string' ? [test] : test).flatMap((part) => part.split(/\s+/));
+}
+
+/** The value of `--name=value`, `--name value` or `-n value` in a command line. */
+function optionValue(words: string[], ...names: string[]): string | undefined {
+  for (const [i, word] of words.entries()) {
+    for (const name of names) {
+      if (word === name) return words[i + 1];
+      if (word.startsWith(`${name}=`)) return word.slice(name.length + 1);
+    }
+  }
+  return undefined;
+}
+
+interface PortMapping {
+  hostIp: string | undefined;
+  /** `undefined`: compose picks a free host port. */
+  host: number | undefined;
+  container: number;
+}
+
+function parsePort(entry: z.infer<typeof portSchema>): PortMapping | string {
+  if (typeof entry === 'number') return { hostIp: undefined, host: undefined, container: entry };
+  if (typeof entry === 'object') {
+    const published =
+      entry.published === undefined ? undefined : interpolateDefaults(String(entry.published));
+    const container = Number(interpolateDefaults(String(entry.target)));
+    const host = published === undefined ? undefined : Number(published);
+    if (!Number.isInteger(container) || (host !== undefined && !Number.isInteger(host))) {
+      return `port ${JSON.stringify(entry)} is not a single port`;
+    }
+    return { hostIp: entry.host_ip, host, container };
+  }
+  const spec = interpolateDefaults(entry).replace(/\/(tcp|udp)$/, '');
+  const ipv6 = /^\[([^\]]+)\]:(.*)$/.exec(spec);
+  const parts = ipv6 ? [ipv6[1] ?? '', ...(ipv6[2] ?? '').split(':')] : spec.split(':');
+  if (parts.length > 3 || parts.some((p, i) => i >= parts.length - 2 && !/^\d+$/.test(p))) {
+    return `port "${entry}" is not [ip:]host:container with single ports`;
+  }
+  const container = Number(parts[parts.length - 1]);
+  const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : undefined;
+  return { hostIp: parts.length === 3 ? parts[0] : undefined, host, container };
+}
+
+interface Listener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** `NAME://host:port,...` as in KAFKA_LISTENERS and KAFKA_ADVERTISED_LISTENERS. */
+function parseListeners(value: string | undefined): Listener[] {
+  return (value ?? '')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const match = /^\s*([A-Za-z_]\w*):\/\/([^:]*):(\d+)\s*$/.exec(s);
+      return { name: match?.[1] ?? s, host: match?.[2] ?? '', port: Number(match?.[3] ?? NaN) };
+    });
+}
+
+function postgresPort(service: Service): number {
+  return Number(envOf(service).get('PGPORT') ?? 5432);
+}
+
+/** The ports a service listens on inside its container, as far as the file tells. */
+function listeningPorts(service: Service): number[] {
+  const env = envOf(service);
+  switch (kindOf(service)) {
+    case 'kafka':
+      return parseListeners(env.get('KAFKA_LISTENERS')).map((l) => l.port);
+    case 'postgres':
+      return [postgresPort(service)];
+    case 'authentik': {
+      const command = [service.command ?? []].flat().join(' ');
+      if (!/\bserver\b/.test(command)) return []; // the worker serves nothing worth publishing
+      const portOf = (variable: string, fallback: number) =>
+        Number(/:(\d+)$/.exec(env.get(variable) ?? '')?.[1] ?? fallback);
+      return [portOf('AUTHENTIK_LISTEN__HTTP', 9000), portOf('AUTHENTIK_LISTEN__HTTPS', 9443)];
+    }
+    case 'app': {
+      // Our services take their port from their configuration: the port must be named in their
+      // environment or their healthcheck, so the file says the same thing twice.
+      const mentioned = [...env.values(), ...healthcheckWords(service)].join(' ');
+      return [...mentioned.matchAll(/\b(\d{2,5})\b/g)].map((m) => Number(m[1]));
+    }
+  }
+}
+
+function dependencies(service: Service): [string, string | undefined][] {
+  const deps = service.depends_on;
+  if (deps === undefined) return [];
+  if (Array.isArray(deps)) return deps.map((d) => [d, undefined]);
+  return Object.entries(deps).map(([d, options]) => [d, options?.condition]);
+}
+
+interface Mount {
+  type: 'volume' | 'bind' | 'other';
+  source: string | undefined;
+  target: string;
+}
+
+function mounts(service: Service): Mount[] {
+  return (service.volumes ?? []).map((entry) => {
+    if (typeof entry !== 'string') {
+      const type = entry.type ?? 'volume';
+      return {
+        type: type === 'volume' || type === 'bind' ? type : 'other',
+        source: entry.source,
+        target: entry.target,
+      };
+    }
+    const [first = '', second] = entry.split(':');
+    if (second === undefined) return { type: 'volume', source: undefined, target: first }; // anonymous
+    const isPath = /^[./~]/.test(first) || first.startsWith('$');
+    return { type: isPath ? 'bind' : 'volume', source: first, target: second };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks. Each returns one line per problem; the real file must have none.
+
+function kafkaProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  const brokers = servicesOf(file, 'kafka');
+  if (brokers.length === 0) problems.push('no service runs the apache/kafka image');
+  for (const [name, service] of brokers) {
+    const env = envOf(service);
+    const tag = imageTag(service.image ?? '');
+    if (tag !== CONFIG_DEFAULTS.LOCAL_KAFKA_VERSION) {
+      problems.push(
+        `${name}: image tag ${tag} is not LOCAL_KAFKA_VERSION's default ${CONFIG_DEFAULTS.LOCAL_KAFKA_VERSION}`,
+      );
+    }
+    const partitions = env.get('KAFKA_NUM_PARTITIONS');
+    if (partitions !== String(CONFIG_DEFAULTS.KAFKA_TOPIC_PARTITIONS)) {
+      problems.push(
+        `${name}: KAFKA_NUM_PARTITIONS ${partitions} is not KAFKA_TOPIC_PARTITIONS' default ${CONFIG_DEFAULTS.KAFKA_TOPIC_PARTITIONS}`,
+      );
+    }
+    if (env.get('KAFKA_AUTO_CREATE_TOPICS_ENABLE')?.toLowerCase() !== 'false') {
+      problems.push(
+        `${name}: KAFKA_AUTO_CREATE_TOPICS_ENABLE must be 'false': the platform creates its topics`,
+      );
+    }
+    const roles = (env.get('KAFKA_PROCESS_ROLES') ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .sort();
+    if (roles.join(',') !== 'broker,controller') {
+      problems.push(`${name}: KAFKA_PROCESS_ROLES must be broker,controller (KRaft, combined)`);
+    }
+    const nodeId = env.get('KAFKA_NODE_ID');
+    const voters = (env.get('KAFKA_CONTROLLER_QUORUM_VOTERS') ?? '').split(',');
+    if (nodeId === undefined || !voters.some((v) => v.startsWith(`${nodeId}@`))) {
+      problems.push(`${name}: KAFKA_CONTROLLER_QUORUM_VOTERS must name KAFKA_NODE_ID ${nodeId}`);
+    }
+    if (!env.has('CLUSTER_ID'))
+      problems.push(`${name}: set CLUSTER_ID, so the storage id is fixed`);
+  }
+  const brokerCount = brokers.length;
+  if (brokerCount < CONFIG_DEFAULTS.KAFKA_REPLICATION_FACTOR) {
+    problems.push(
+      `${brokerCount} broker(s) cannot hold KAFKA_REPLICATION_FACTOR's default ${CONFIG_DEFAULTS.KAFKA_REPLICATION_FACTOR}`,
+    );
+  }
+  if (/zookeeper/i.test(file.text))
+    problems.push('the file mentions ZooKeeper: Kafka 4 runs on KRaft only');
+  return problems;
+}
+
+/** The pom of `npm run kafka` resolves the same Kafka version as the image. */
+function pomProblems(file: ComposeFile, pom: string): string[] {
+  const pomVersion = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
+  return servicesOf(file, 'kafka')
+    .map(([name, service]) => [name, imageTag(service.image ?? '')] as const)
+    .filter(([, tag]) => tag !== pomVersion)
+    .map(
+      ([name, tag]) =>
+        `${name}: image tag ${tag} differs from scripts/kafka/pom.xml's ${pomVersion}`,
+    );
+}
+
+/** Topic names written in the file (e.g. in comments) are the platform's. */
+function topicProblems(file: ComposeFile): string[] {
+  const known = new Set<string>(TOPICS.flatMap((t) => [t, deadLetterTopic(t)]));
+  return [...file.text.matchAll(/\b[a-z][a-z0-9]*-events(\.dlq)?\b/g)]
+    .map((m) => m[0])
+    .filter((topic) => !known.has(topic))
+    .map((topic) => `topic ${topic} is not in events/topics.ts`);
+}
+
+function appEnvironmentProblems(file: ComposeFile): string[] {
+  const known = new Set<string>(CONFIG_VARIABLES);
+  const problems: string[] = [];
+  for (const [name, service] of servicesOf(file, 'app')) {
+    const [fromFiles, fileProblems] = envFileKeys(file, name, service);
+    problems.push(...fileProblems);
+    for (const key of [...envOf(service).keys(), ...fromFiles]) {
+      if (!known.has(key))
+        problems.push(`${name}: ${key} is not in CONFIG_VARIABLES (config/index.ts)`);
+    }
+  }
+  return problems;
+}
+
+function environmentValueProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(file.doc.services)) {
+    if (!Array.isArray(service.environment)) {
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        // Compose refuses booleans and objects here: quote them.
+        if (value !== null && typeof value !== 'string' && typeof value !== 'number') {
+          problems.push(
+            `${name}: ${key} must be a string or a number, not ${JSON.stringify(value)}`,
+          );
+        }
+      }
+    }
+    for (const [key, value] of envOf(service)) {
+      if (/PASSWORD|SECRET/.test(key) && !/^\$\{\w+:\?[^}]+\}$/.test(value ?? '')) {
+        problems.push(`${name}: ${key} must come from a required variable, \${NAME:?message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Every database named in the postgres init scripts mounted into /docker-entrypoint-initdb.d. */
+function initDatabases(file: ComposeFile, service: Service): string[] {
+  const databases: string[] = [];
+  for (const mount of mounts(service)) {
+    if (mount.type !== 'bind' || mount.source === undefined) continue;
+    if (!mount.target.replace(/\/$/, '').startsWith('/docker-entrypoint-initdb.d')) continue;
+    const source = path.resolve(file.dir, mount.source);
+    if (!fs.existsSync(source)) continue;
+    const scripts = fs.statSync(source).isDirectory()
+      ? fs.readdirSync(source).map((f) => path.join(source, f))
+      : [source];
+    for (const script of scripts.filter((s) => s.endsWith('.sql'))) {
+      const sql = fs.readFileSync(script, 'utf8').replace(/--.*$/gm, '');
+      for (const match of sql.matchAll(/\bCREATE\s+DATABASE\s+"?(\w+)"?/gi)) {
+        if (match[1] !== undefined) databases.push(match[1]);
+      }
+    }
+  }
+  return databases;
+}
+
+function postgresProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  const servers = servicesOf(file, 'postgres');
+  if (servers.length === 0) problems.push('no service runs the postgres image');
+  for (const [name, service] of servers) {
+    const created = initDatabases(file, service);
+    for (const db of SERVICE_DATABASES) {
+      if (!created.includes(db))
+        problems.push(`${name}: no init script creates the database ${db}`);
+    }
+    const env = envOf(service);
+    const defaultDb = env.get('POSTGRES_DB') ?? env.get('POSTGRES_USER') ?? 'postgres';
+    if (created.includes(defaultDb)) {
+      problems.push(`${name}: the image creates ${defaultDb} itself; the init script would fail`);
+    }
+  }
+  return problems;
+}
+
+function authentikProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  const authentiks = servicesOf(file, 'authentik');
+  if (authentiks.length === 0) problems.push('no service runs the goauthentik/server image');
+  for (const [name, service] of authentiks) {
+    const env = envOf(service);
+    const hostName = env.get('AUTHENTIK_POSTGRESQL__HOST') ?? '';
+    const db = file.doc.services[hostName];
+    if (db === undefined || kindOf(db) !== 'postgres') {
+      problems.push(`${name}: AUTHENTIK_POSTGRESQL__HOST ${hostName} is no postgres service`);
+      continue;
+    }
+    const dbEnv = envOf(db);
+    const expected: [string, string | undefined][] = [
+      ['AUTHENTIK_POSTGRESQL__PORT', String(postgresPort(db))],
+      ['AUTHENTIK_POSTGRESQL__USER', dbEnv.get('POSTGRES_USER') ?? 'postgres'],
+      ['AUTHENTIK_POSTGRESQL__PASSWORD', dbEnv.get('POSTGRES_PASSWORD')],
+    ];
+    for (const [key, value] of expected) {
+      if (key.endsWith('PORT') && !env.has(key)) continue; // 5432 is authentik's default too
+      if (env.get(key) !== value)
+        problems.push(`${name}: ${key} ${env.get(key)} is not ${hostName}'s ${value}`);
+    }
+    const dbName = env.get('AUTHENTIK_POSTGRESQL__NAME') ?? 'authentik';
+    if (!initDatabases(file, db).includes(dbName)) {
+      problems.push(`${name}: no init script of ${hostName} creates the database ${dbName}`);
+    }
+    const dependsOnDb = dependencies(service).some(([dep]) => dep === hostName);
+    if (!dependsOnDb) problems.push(`${name}: must depend on ${hostName}`);
+  }
+  return problems;
+}
+
+function portProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  const hostPorts = new Map<number, string>();
+  for (const [name, service] of Object.entries(file.doc.services)) {
+    const listening = listeningPorts(service);
+    for (const entry of service.ports ?? []) {
+      const mapping = parsePort(entry);
+      if (typeof mapping === 'string') {
+        problems.push(`${name}: ${mapping}`);
+        continue;
+      }
+      if (!listening.includes(mapping.container)) {
+        problems.push(
+          `${name}: publishes container port ${mapping.container}, but listens on [${listening.join(', ')}]`,
+        );
+      }
+      if (mapping.host !== undefined) {
+        const other = hostPorts.get(mapping.host);
+        if (other !== undefined)
+          problems.push(`${name}: host port ${mapping.host} is published by ${other} too`);
+        hostPorts.set(mapping.host, name);
+      }
+    }
+  }
+
+  for (const [name, service] of servicesOf(file, 'kafka')) {
+    const env = envOf(service);
+    const listeners = parseListeners(env.get('KAFKA_LISTENERS'));
+    const portOf = (listener: string) => listeners.find((l) => l.name === listener)?.port;
+    const protocols = new Set(
+      (env.get('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP') ?? '')
+        .split(',')
+        .map((p) => p.split(':')[0]),
+    );
+    const controllerNames = (env.get('KAFKA_CONTROLLER_LISTENER_NAMES') ?? '').split(',');
+    const ownNames = new Set([name, service.hostname, 'localhost', '127.0.0.1']);
+    for (const l of listeners) {
+      if (!Number.isInteger(l.port)) problems.push(`${name}: cannot read the listener ${l.name}`);
+      if (!protocols.has(l.name))
+        problems.push(`${name}: listener ${l.name} has no security protocol`);
+    }
+    for (const controller of controllerNames) {
+      if (portOf(controller) === undefined)
+        problems.push(`${name}: controller listener ${controller} is not in KAFKA_LISTENERS`);
+    }
+    const interBroker = env.get('KAFKA_INTER_BROKER_LISTENER_NAME') ?? '';
+    if (portOf(interBroker) === undefined || controllerNames.includes(interBroker)) {
+      problems.push(
+        `${name}: KAFKA_INTER_BROKER_LISTENER_NAME ${interBroker} is not a broker listener`,
+      );
+    }
+    for (const voter of (env.get('KAFKA_CONTROLLER_QUORUM_VOTERS') ?? '').split(',')) {
+      const match = /^\d+@([^:]+):(\d+)$/.exec(voter.trim());
+      const port = Number(match?.[2]);
+      if (!ownNames.has(match?.[1]) || !controllerNames.some((c) => portOf(c) === port)) {
+        problems.push(`${name}: quorum voter ${voter} is not this node's controller listener`);
+      }
+    }
+
+    const published = (service.ports ?? []).map(parsePort).filter((p) => typeof p !== 'string');
+    const advertised = parseListeners(env.get('KAFKA_ADVERTISED_LISTENERS'));
+    const advertisedNames = new Set(advertised.map((a) => a.name));
+    for (const l of listeners) {
+      if (!controllerNames.includes(l.name) && !advertisedNames.has(l.name)) {
+        problems.push(`${name}: listener ${l.name} is not advertised`);
+      }
+    }
+    for (const a of advertised) {
+      const port = portOf(a.name);
+      if (port === undefined || controllerNames.includes(a.name)) {
+        problems.push(`${name}: advertised listener ${a.name} is not a broker listener`);
+      } else if (a.host === 'localhost' || a.host === '127.0.0.1') {
+        // Reached from the host: the advertised port must be published onto the listener.
+        if (!published.some((p) => p.host === a.port && p.container === port)) {
+          problems.push(
+            `${name}: advertises ${a.host}:${a.port}, but does not publish ${a.port}:${port}`,
+          );
+        }
+        if (a.port !== CONFIG_DEFAULTS.LOCAL_KAFKA_PORT) {
+          problems.push(
+            `${name}: advertises ${a.host}:${a.port}, not LOCAL_KAFKA_PORT's default ${CONFIG_DEFAULTS.LOCAL_KAFKA_PORT}`,
+          );
+        }
+      } else if (!ownNames.has(a.host) || a.port !== port) {
+        problems.push(
+          `${name}: advertises ${a.host}:${a.port}; other containers reach it at ${name}:${port}`,
+        );
+      }
+    }
+    const bootstrap = optionValue(healthcheckWords(service), '--bootstrap-server');
+    const bootstrapPort = Number(/:(\d+)$/.exec(bootstrap ?? '')?.[1]);
+    if (!listeners.some((l) => l.port === bootstrapPort && !controllerNames.includes(l.name))) {
+      problems.push(
+        `${name}: the healthcheck's --bootstrap-server ${bootstrap} is no broker listener`,
+      );
+    }
+  }
+
+  for (const [name, service] of servicesOf(file, 'postgres')) {
+    const words = healthcheckWords(service);
+    const port = optionValue(words, '--port', '-p');
+    if (port !== undefined && Number(port) !== postgresPort(service)) {
+      problems.push(
+        `${name}: the healthcheck probes port ${port}, but postgres listens on ${postgresPort(service)}`,
+      );
+    }
+    const user = optionValue(words, '--username', '-U');
+    const env = envOf(service);
+    if (user !== undefined && user !== (env.get('POSTGRES_USER') ?? 'postgres')) {
+      problems.push(`${name}: the healthcheck connects as ${user}, not POSTGRES_USER`);
+    }
+  }
+  return problems;
+}
+
+function dependsOnProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(file.doc.services)) {
+    for (const [dep, condition] of dependencies(service)) {
+      const target = file.doc.services[dep];
+      if (target === undefined) {
+        problems.push(`${name}: depends_on ${dep}, which is not a service`);
+      } else if (dep === name) {
+        problems.push(`${name}: depends on itself`);
+      } else if (
+        condition === 'service_healthy' &&
+        (target.healthcheck?.test === undefined || target.healthcheck.disable)
+      ) {
+        problems.push(`${name}: waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+      }
+    }
+  }
+  return problems;
+}
+
+function volumeProblems(file: ComposeFile): string[] {
+  const declared = new Set(Object.keys(file.doc.volumes ?? {}));
+  const used = new Set<string>();
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(file.doc.services)) {
+    for (const mount of mounts(service)) {
+      if (mount.source === undefined) continue;
+      if (mount.type === 'volume') {
+        used.add(mount.source);
+        if (!declared.has(mount.source))
+          problems.push(`${name}: volume ${mount.source} is not declared`);
+      } else if (mount.type === 'bind' && /^\.\.?\//.test(mount.source)) {
+        if (!fs.existsSync(path.resolve(file.dir, mount.source))) {
+          problems.push(`${name}: bind mount ${mount.source} does not exist`);
+        }
+      }
+    }
+  }
+  for (const volume of declared) {
+    if (!used.has(volume)) problems.push(`volume ${volume} is declared but not used`);
+  }
+  return problems;
+}
+
+function fileProblems(file: ComposeFile): string[] {
+  return 'version' in file.doc ? ['the compose spec has no `version:` key; remove it'] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const CHECKS = {
+  kafkaProblems,
+  topicProblems,
+  appEnvironmentProblems,
+  environmentValueProblems,
+  postgresProblems,
+  authentikProblems,
+  portProblems,
+  dependsOnProblems,
+  volumeProblems,
+  fileProblems,
+} satisfies Record<string, (file: ComposeFile) => string[]>;
+
+describe('docker-compose.yml', () => {
+  const compose = loadCompose(fs.readFileSync(COMPOSE_PATH, 'utf8'));
+
+  it.each(Object.entries(CHECKS))('has no %s', (_name, check) => {
+    expect(check(compose)).toEqual([]);
+  });
+
+  it('runs the Kafka version of scripts/kafka/pom.xml', () => {
+    expect(pomProblems(compose, fs.readFileSync(POM_PATH, 'utf8'))).toEqual([]);
+  });
+
+  it('runs the infrastructure: Kafka, PostgreSQL, Authentik server and worker', () => {
+    const kinds = Object.values(compose.doc.services).map(kindOf);
+    expect(kinds.filter((k) => k !== 'app').sort()).toEqual([
+      'authentik',
+      'authentik',
+      'kafka',
+      'postgres',
+    ]);
+  });
+});
+
+describe('the docker-compose.yml checks', () => {
+  const text = fs.readFileSync(COMPOSE_PATH, 'utf8');
+
+  /** The real file with `from` (which must occur in it) replaced by `to`. */
+  function broken(from: string | RegExp, to: string): ComposeFile {
+    expect(text).toMatch(from);
+    return loadCompose(text.replace(from, to));
+  }
+
+  /** The real file with an application service added. */
+  function withApp(service: Record<string, unknown>): ComposeFile {
+    const file = loadCompose(text);
+    file.doc.services['gateway'] = serviceSchema.parse({ build: '.', ...service });
+    return file;
+  }
+
+  const cases: [string, () => ComposeFile, (file: ComposeFile) => string[], string][] = [
+    [
+      'another Kafka tag',
+      () => broken('apache/kafka:4.4.0', 'apache/kafka:4.3.0'),
+      kafkaProblems,
+      'image tag 4.3.0',
+    ],
+    [
+      'another partition count',
+      () => broken('KAFKA_NUM_PARTITIONS: 3', 'KAFKA_NUM_PARTITIONS: 6'),
+      kafkaProblems,
+      'KAFKA_NUM_PARTITIONS 6',
+    ],
+    [
+      'auto topic creation',
+      () =>
+        broken(
+          "KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false'",
+          "KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'true'",
+        ),
+      kafkaProblems,
+      'KAFKA_AUTO_CREATE_TOPICS_ENABLE',
+    ],
+    [
+      'a broker-only node',
+      () => broken('KAFKA_PROCESS_ROLES: broker,controller', 'KAFKA_PROCESS_ROLES: broker'),
+      kafkaProblems,
+      'KAFKA_PROCESS_ROLES',
+    ],
+    [
+      'ZooKeeper',
+      () => broken('KAFKA_NODE_ID: 1', 'KAFKA_NODE_ID: 1\n      KAFKA_ZOOKEEPER_CONNECT: zk:2181'),
+      kafkaProblems,
+      'ZooKeeper',
+    ],
+    [
+      'an unknown topic',
+      () => broken('system-events', 'audit-events'),
+      topicProblems,
+      'audit-events',
+    ],
+    [
+      'an app variable outside CONFIG_VARIABLES',
+      () => withApp({ environment: { KAFKA_BROKERS: 'kafka:19092', GATEWAY_PORT: '4000' } }),
+      appEnvironmentProblems,
+      'GATEWAY_PORT',
+    ],
+    [
+      'an app variable in list form',
+      () => withApp({ environment: ['LOG_LEVEL=debug', 'DEBUG'] }),
+      appEnvironmentProblems,
+      'DEBUG is not',
+    ],
+    [
+      'a missing app env_file',
+      () => withApp({ env_file: 'deploy/no-such.env' }),
+      appEnvironmentProblems,
+      'no-such.env',
+    ],
+    [
+      'a boolean variable',
+      () =>
+        broken(
+          "KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false'",
+          'KAFKA_AUTO_CREATE_TOPICS_ENABLE: false',
+        ),
+      environmentValueProblems,
+      'not false',
+    ],
+    [
+      'a literal password',
+      () =>
+        broken(
+          'POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}',
+          'POSTGRES_PASSWORD: secret',
+        ),
+      environmentValueProblems,
+      'POSTGRES_PASSWORD must',
+    ],
+    [
+      'a database not created',
+      () => broken('./deploy/postgres/init:', './deploy/postgres:'),
+      postgresProblems,
+      'database users',
+    ],
+    [
+      'authentik on another host',
+      () => broken('AUTHENTIK_POSTGRESQL__HOST: postgres', 'AUTHENTIK_POSTGRESQL__HOST: db'),
+      authentikProblems,
+      'db is no postgres service',
+    ],
+    [
+      'authentik as another user',
+      () => broken('AUTHENTIK_POSTGRESQL__USER: postgres', 'AUTHENTIK_POSTGRESQL__USER: authentik'),
+      authentikProblems,
+      'AUTHENTIK_POSTGRESQL__USER',
+    ],
+    [
+      'authentik in a missing database',
+      () => broken('AUTHENTIK_POSTGRESQL__NAME: authentik', 'AUTHENTIK_POSTGRESQL__NAME: idp'),
+      authentikProblems,
+      'database idp',
+    ],
+    [
+      'a published port nothing listens on',
+      () => broken("'5432:5432'", "'5432:5433'"),
+      portProblems,
+      'container port 5433',
+    ],
+    [
+      'a host port published twice',
+      () => broken("'5432:5432'", "'9000:5432'"),
+      portProblems,
+      'host port 9000',
+    ],
+    [
+      'an advertised port not published',
+      () => broken("'9092:9092'", "'9094:9092'"),
+      portProblems,
+      'does not publish 9092:9092',
+    ],
+    [
+      'an internal listener on another port',
+      () => broken('INTERNAL://kafka:19092', 'INTERNAL://kafka:29092'),
+      portProblems,
+      'advertises kafka:29092',
+    ],
+    [
+      'a quorum voter on another port',
+      () => broken('1@kafka:9093', '1@kafka:9094'),
+      portProblems,
+      'quorum voter',
+    ],
+    [
+      'a healthcheck on another port',
+      () => broken('- localhost:9092', '- localhost:9095'),
+      portProblems,
+      '--bootstrap-server',
+    ],
+    [
+      'a listener without protocol',
+      () => broken('EXTERNAL:PLAINTEXT,', ''),
+      portProblems,
+      'EXTERNAL has no security protocol',
+    ],
+    [
+      'a pg_isready on another port',
+      () => broken('--port=5432', '--port=5433'),
+      portProblems,
+      'probes port 5433',
+    ],
+    [
+      'an app port its configuration does not name',
+      () => withApp({ ports: ['4000:4000'], environment: { LOG_LEVEL: 'info' } }),
+      portProblems,
+      'gateway: publishes container port 4000',
+    ],
+    [
+      'depends_on an unknown service',
+      () => broken(/ {4}postgres:\n {6}condition/, '    db:\n      condition'),
+      dependsOnProblems,
+      'depends_on db',
+    ],
+    [
+      'depends_on healthy without healthcheck',
+      () => broken(/ {4}postgres:\n {6}condition/, '    authentik-worker:\n      condition'),
+      dependsOnProblems,
+      'authentik-worker has no healthcheck',
+    ],
+    [
+      'an undeclared volume',
+      () => broken('- kafka-data:/var', '- kafka-logs:/var'),
+      volumeProblems,
+      'kafka-logs is not declared',
+    ],
+    [
+      'an unused volume',
+      () => broken('authentik-certs:\n', 'authentik-certs:\n  spare:\n'),
+      volumeProblems,
+      'spare is declared',
+    ],
+    [
+      'a missing bind mount',
+      () => broken('./deploy/postgres/init:', './deploy/pg/init:'),
+      volumeProblems,
+      './deploy/pg/init',
+    ],
+    ['a version key', () => broken(/^name:/m, "version: '3.8'\nname:"), fileProblems, 'version'],
+  ];
+
+  it.each(cases)('catch %s', (_what, makeFile, check, expected) => {
+    const problems = check(makeFile());
+    expect(problems.join('\n')).toContain(expected);
+  });
+
+  it('catch a pom with another Kafka version', () => {
+    const pom = fs
+      .readFileSync(POM_PATH, 'utf8')
+      .replace(/<kafka\.version>[^<]+/, '<kafka.version>9.9.9');
+    expect(pomProblems(loadCompose(text), pom).join('\n')).toContain('9.9.9');
+  });
+});
