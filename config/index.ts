@@ -59,6 +59,12 @@ const logSchema = z.object({
 
 const envSchema = kafkaSchema.extend(localKafkaSchema.shape).extend(logSchema.shape);
 
+/** Every environment variable the platform reads, for docs and for deployment files' checks. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+/** The defaults applied to an unset variable, e.g. to compare deployment files with. */
+export const CONFIG_DEFAULTS = envSchema.parse({});
+
 export interface KafkaConfig {
   /** `undefined` means: no cluster configured, use (or start) the local broker. */
   brokers: string[] | undefined;
