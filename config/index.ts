@@ -55,9 +55,52 @@ const localKafkaSchema = z.object({
 
 const logSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** `production` masks unexpected errors and turns introspection off by default. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 
-const envSchema = kafkaSchema.extend(localKafkaSchema.shape).extend(logSchema.shape);
+const port = int(0, 65535);
+
+const databaseSchema = z.object({
+  /**
+   * PostgreSQL connection URL; each subgraph keeps its tables in a schema of its own there.
+   * When unset, each subgraph uses an SQLite file in DATA_DIR.
+   */
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  /** Folder for SQLite files and other local state. @default '.data' */
+  DATA_DIR: z.string().min(1).default('.data'),
+});
+
+const servicesSchema = z.object({
+  /** @default 4000 */
+  GATEWAY_PORT: port.default(4000),
+  /** @default 4001 */
+  USERS_PORT: port.default(4001),
+  /** @default 4002 */
+  INTERVIEWS_PORT: port.default(4002),
+  /** @default 4003 */
+  REPORTING_PORT: port.default(4003),
+  /** Interface servers bind to. @default '127.0.0.1' */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** The composed supergraph the gateway serves. @default 'supergraph.graphql' */
+  SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
+  /** Deepest selection nesting the gateway accepts. @default 12 */
+  GATEWAY_MAX_DEPTH: int(1, 100).default(12),
+  /** Most fields, aliases included, in one operation. @default 1000 */
+  GATEWAY_MAX_FIELDS: int(1, 100_000).default(1000),
+  /** Largest request body, in bytes. @default 102400 */
+  GATEWAY_MAX_BODY_BYTES: int(1024, 10_485_760).default(102_400),
+  /** Origins allowed by CORS, comma-separated; `*` for any. @default Apollo Studio and localhost */
+  CORS_ORIGINS: z.string().default('https://studio.apollographql.com,http://localhost:3000'),
+});
+
+const envSchema = kafkaSchema
+  .extend(localKafkaSchema.shape)
+  .extend(logSchema.shape)
+  .extend(databaseSchema.shape)
+  .extend(servicesSchema.shape);
 
 /** Every environment variable the platform reads, for docs and for deployment files' checks. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -81,9 +124,30 @@ export interface LocalKafkaConfig {
   heapMb: number;
 }
 
+export interface DatabaseConfig {
+  /** `undefined`: SQLite files in `dataDir`. */
+  url: string | undefined;
+  dataDir: string;
+}
+
+export interface GatewayConfig {
+  port: number;
+  supergraphPath: string;
+  maxDepth: number;
+  maxFields: number;
+  maxBodyBytes: number;
+  corsOrigins: string[];
+}
+
 export interface PlatformConfig {
   kafka: KafkaConfig;
   localKafka: LocalKafkaConfig;
+  database: DatabaseConfig;
+  gateway: GatewayConfig;
+  /** Ports of the subgraphs. */
+  subgraphs: { users: number; interviews: number; reporting: number };
+  host: string;
+  environment: 'development' | 'production' | 'test';
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -129,6 +193,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       dataDir: e.LOCAL_KAFKA_DATA_DIR,
       heapMb: e.LOCAL_KAFKA_HEAP_MB,
     },
+    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
+    gateway: {
+      port: e.GATEWAY_PORT,
+      supergraphPath: e.SUPERGRAPH_PATH,
+      maxDepth: e.GATEWAY_MAX_DEPTH,
+      maxFields: e.GATEWAY_MAX_FIELDS,
+      maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,
+      corsOrigins: e.CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    subgraphs: { users: e.USERS_PORT, interviews: e.INTERVIEWS_PORT, reporting: e.REPORTING_PORT },
+    host: e.HOST,
+    environment: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -721,9 +721,9 @@ describe('the docker-compose.yml checks', () => {
     ],
     [
       'an app variable outside CONFIG_VARIABLES',
-      () => withApp({ environment: { KAFKA_BROKERS: 'kafka:19092', GATEWAY_PORT: '4000' } }),
+      () => withApp({ environment: { KAFKA_BROKERS: 'kafka:19092', GATEWAY_LISTEN_PORT: '4000' } }),
       appEnvironmentProblems,
-      'GATEWAY_PORT',
+      'GATEWAY_LISTEN_PORT',
     ],
     [
       'an app variable in list form',
