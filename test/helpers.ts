@@ -3,8 +3,11 @@
  * (or the cluster in KAFKA_BROKERS). Each test gets topics and groups of its own.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { loadConfig } from '../config';
+import { loadConfig, type DatabaseConfig } from '../config';
 
 export function testBrokers(): string[] {
   const brokers = loadConfig().kafka.brokers;
@@ -72,4 +75,27 @@ export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface TestDatabase {
+  label: 'sqlite' | 'postgresql';
+  config: DatabaseConfig;
+}
+
+/**
+ * The databases integration tests run against: SQLite always, PostgreSQL too when
+ * DATABASE_URL is set (as in CI). Tests give each database a random name (file or schema).
+ */
+export function testDatabases(): TestDatabase[] {
+  const url = loadConfig().database.url;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ig-test-db-'));
+  return [
+    { label: 'sqlite', config: { url: undefined, dataDir } },
+    ...(url ? [{ label: 'postgresql' as const, config: { url, dataDir } }] : []),
+  ];
+}
+
+/** A name usable as an SQLite file name and a PostgreSQL schema. */
+export function randomDatabaseName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
 }

@@ -1,0 +1,63 @@
+/**
+ * Idempotent event handling: a handler's effects and the record that it handled the event
+ * commit in one transaction, so a redelivered event changes nothing.
+ */
+import { EntitySchema, type EntityManager } from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/knex';
+import { type Database, PortableMigration } from '../../lib/database';
+import type { DomainEvent } from '../catalog';
+
+export class ProcessedEvent {
+  eventId!: string;
+  groupId!: string;
+  eventType!: string;
+  processedAt!: Date;
+}
+
+export const ProcessedEventSchema = new EntitySchema<ProcessedEvent>({
+  class: ProcessedEvent,
+  tableName: 'processed_event',
+  properties: {
+    eventId: { type: 'string', fieldName: 'event_id', primary: true },
+    groupId: { type: 'string', fieldName: 'group_id', primary: true },
+    eventType: { type: 'string', fieldName: 'event_type' },
+    processedAt: { type: 'datetime', fieldName: 'processed_at' },
+  },
+});
+
+/** Creates the processed-event table; every service that consumes lists it among its migrations. */
+export class CreateProcessedEventTable extends PortableMigration {
+  change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
+    return schema.createTable('processed_event', (t) => {
+      t.string('event_id', 64).notNullable();
+      t.string('group_id', 255).notNullable();
+      t.string('event_type', 128).notNullable();
+      t.timestamp('processed_at', { useTz: true }).notNullable();
+      t.primary(['event_id', 'group_id']);
+    });
+  }
+}
+
+/**
+ * Runs `effect` in a transaction on a fresh EntityManager, unless this group already handled
+ * the event. Resolves to `false` for a duplicate.
+ */
+export async function handleOnce(
+  database: Database,
+  groupId: string,
+  event: DomainEvent,
+  effect: (em: EntityManager) => Promise<void>,
+): Promise<boolean> {
+  return database.fork().transactional(async (em) => {
+    const seen = await em.findOne(ProcessedEvent, { eventId: event.eventId, groupId });
+    if (seen) return false;
+    const record = new ProcessedEvent();
+    record.eventId = event.eventId;
+    record.groupId = groupId;
+    record.eventType = event.eventType;
+    record.processedAt = new Date();
+    em.persist(record);
+    await effect(em);
+    return true;
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * The outbox relay: publishes unsent outbox rows to Kafka in id order and marks them sent.
+ *
+ * - Order: rows are handed to the producer in id order and the producer keeps call order per
+ *   partition, so one aggregate's events arrive in the order they were committed.
+ * - Failure: when a publish fails (broker down), the rows from the first failure on stay unsent
+ *   and the relay retries with backoff; rows after a failure may already have reached the broker,
+ *   so a retry can publish an event twice. Consumers are idempotent on `eventId`.
+ * - Latency: `notify()` after a commit wakes the relay at once; polling is the backstop.
+ */
+import type { Database } from '../../lib/database';
+import { silentLogger, type Logger } from '../../lib/logger';
+import type { EventOn } from '../catalog';
+import type { KafkaService } from '../kafka/kafka-service';
+import type { Topic } from '../topics';
+import { OutboxMessage } from './outbox';
+
+export interface OutboxRelayOptions {
+  database: Database;
+  kafka: Pick<KafkaService, 'publishEvent'>;
+  /** Rows published per round. @default 500 */
+  batchSize?: number;
+  /** Poll interval when nothing notifies the relay. @default 250 */
+  pollIntervalMs?: number;
+  /** Longest wait between retries after a failed publish. @default 5_000 */
+  maxBackoffMs?: number;
+  logger?: Logger;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Finishes the round in progress, then stops. */
+  stop(): Promise<void>;
+  /** Wakes the relay now (call after a transaction that enqueued events commits). */
+  notify(): void;
+  /** False while the last round failed to publish. */
+  ready(): boolean;
+  /** Unsent rows, for readiness reports and tests. */
+  pending(): Promise<number>;
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { database, kafka } = options;
+  const batchSize = options.batchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  const log = (options.logger ?? silentLogger).child({ component: 'outbox-relay' });
+
+  let running = false;
+  let healthy = true;
+  let failures = 0;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let notified = false;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (notified) {
+        notified = false;
+        return resolve();
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  /** Publishes one batch; returns how many rows went out. */
+  async function round(): Promise<number> {
+    const em = database.fork();
+    const rows = await em.find(
+      OutboxMessage,
+      { sentAt: null },
+      { orderBy: { id: 'asc' }, limit: batchSize },
+    );
+    if (rows.length === 0) return 0;
+    // Hand all rows to the producer at once, in order; it batches them into few requests.
+    const results = await Promise.allSettled(
+      rows.map((row) => kafka.publishEvent(row.topic, JSON.parse(row.event) as EventOn<Topic>)),
+    );
+    const firstFailure = results.findIndex((r) => r.status === 'rejected');
+    const sent = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+    const now = new Date();
+    if (sent.length > 0) {
+      await em.nativeUpdate(
+        OutboxMessage,
+        { id: { $in: sent.map((r) => r.id) } },
+        { sentAt: now, attempts: 1 },
+      );
+    }
+    if (firstFailure !== -1) {
+      const failed = rows[firstFailure] as OutboxMessage;
+      const reason = (results[firstFailure] as PromiseRejectedResult).reason as unknown;
+      const message = reason instanceof Error ? reason.message : String(reason);
+      await em.nativeUpdate(
+        OutboxMessage,
+        { id: failed.id },
+        { attempts: failed.attempts + 1, lastError: message.slice(0, 2000) },
+      );
+      throw new Error(
+        `publishing outbox row ${failed.id} (${failed.eventType}) failed: ${message}`,
+      );
+    }
+    return sent.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        const published = await round();
+        if (!healthy) log.info('outbox relay recovered', { failures });
+        healthy = true;
+        failures = 0;
+        if (published < batchSize) await sleep(pollIntervalMs);
+      } catch (error) {
+        healthy = false;
+        failures++;
+        const delay = Math.min(100 * 2 ** Math.min(failures, 10), maxBackoffMs);
+        log.warn('outbox relay round failed; retrying', { error, failures, retryInMs: delay });
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+    notify() {
+      if (wake) wake();
+      else notified = true;
+    },
+    ready: () => running && healthy,
+    pending: () => database.fork().count(OutboxMessage, { sentAt: null }),
+  };
+}

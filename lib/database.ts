@@ -1,0 +1,123 @@
+/**
+ * One database per subgraph, with MikroORM 6.6.16: an SQLite file by default (nothing to set
+ * up), or a schema of its own in PostgreSQL when a URL is configured. Migrations run at start.
+ *
+ * Entities are `EntitySchema`s rather than decorated classes: they need no decorator metadata,
+ * so the same code runs under tsx, swc (jest) and tsc.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type EntityManager,
+  type EntitySchema,
+  type MigrationObject,
+  MikroORM,
+  type Options,
+} from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/knex';
+import { LibSqlDriver } from '@mikro-orm/libsql';
+import { Migration, Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { DatabaseConfig } from '../config';
+import { silentLogger, type Logger } from './logger';
+
+export type Dialect = 'sqlite' | 'postgresql';
+
+export interface OpenDatabaseOptions {
+  /** The owning service, e.g. `users`: the SQLite file name or the PostgreSQL schema. */
+  name: string;
+  config: DatabaseConfig;
+  // EntitySchema is invariant in its entity type; any entity goes here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  entities: EntitySchema<any>[];
+  /** In order; each runs once, recorded in the schema's `mikro_orm_migrations` table. */
+  migrations: MigrationObject[];
+  logger?: Logger;
+}
+
+export interface Database {
+  readonly orm: MikroORM;
+  readonly dialect: Dialect;
+  /** The PostgreSQL schema, or `undefined` on SQLite. */
+  readonly schema: string | undefined;
+  /** A fresh EntityManager: one per request and per event, never the global one. */
+  fork(): EntityManager;
+  /** True when a trivial query answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Opens the database and applies pending migrations. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const log = (options.logger ?? silentLogger).child({ database: options.name });
+  const dialect: Dialect = options.config.url ? 'postgresql' : 'sqlite';
+  const schema = dialect === 'postgresql' ? options.name : undefined;
+  const common: Options = {
+    entities: options.entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    migrations: {
+      migrationsList: options.migrations,
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+      silent: true,
+    },
+  };
+  let orm: MikroORM;
+  if (options.config.url && schema) {
+    orm = await MikroORM.init({
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: options.config.url,
+      schema,
+    });
+    await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
+  } else {
+    mkdirSync(options.config.dataDir, { recursive: true });
+    orm = await MikroORM.init({
+      ...common,
+      driver: LibSqlDriver,
+      dbName: join(options.config.dataDir, `${options.name}.sqlite`),
+    });
+    // WAL lets readers (GraphQL queries) proceed while the outbox relay or a consumer writes.
+    await orm.em.getConnection().execute('pragma journal_mode = wal');
+    await orm.em.getConnection().execute('pragma busy_timeout = 5000');
+  }
+  const applied = await orm.getMigrator().up();
+  if (applied.length > 0)
+    log.info('migrations applied', { migrations: applied.map((m) => m.name) });
+
+  return {
+    orm,
+    dialect,
+    schema,
+    fork: () => orm.em.fork(),
+    async ping() {
+      try {
+        await orm.em.getConnection().execute('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => orm.close(true),
+  };
+}
+
+/**
+ * A migration written with knex's schema builder, so one migration serves SQLite and
+ * PostgreSQL, in the service's own schema on PostgreSQL.
+ */
+export abstract class PortableMigration extends Migration {
+  abstract change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder;
+
+  override async up(): Promise<void> {
+    const name = this.config.get('schema');
+    const builder = this.getKnex().schema;
+    const built = this.change(name ? builder.withSchema(name) : builder);
+    for (const { sql, bindings } of built.toSQL()) this.addSql(this.getKnex().raw(sql, bindings));
+  }
+}
