@@ -1,0 +1,73 @@
+/**
+ * Who is calling. The gateway authenticates the caller and forwards the identity to subgraphs
+ * in the `x-identity` header; subgraphs never see end-user credentials.
+ *
+ * Today the header is plain JSON and subgraphs trust it: they bind to 127.0.0.1. The identity
+ * issue replaces it with a short-lived token signed by the gateway.
+ */
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { ForbiddenError, UnauthenticatedError } from './errors';
+
+export const IDENTITY_HEADER = 'x-identity';
+
+const identitySchema = z.strictObject({
+  userId: z.string().min(1),
+  email: z.email().optional(),
+  roles: z.array(z.string().min(1)).default([]),
+});
+
+export type Identity = z.output<typeof identitySchema>;
+
+/** Thrown for a malformed identity header: a bug in the gateway or a forged request. */
+export class InvalidIdentityError extends UnauthenticatedError {
+  constructor(reason: string) {
+    super(`Invalid ${IDENTITY_HEADER} header: ${reason}`);
+  }
+}
+
+export function encodeIdentity(identity: Identity): string {
+  return JSON.stringify(identity);
+}
+
+/** The caller's identity, or null for an anonymous request. */
+export function identityFromRequest(req: IncomingMessage): Identity | null {
+  const raw = req.headers[IDENTITY_HEADER];
+  if (raw === undefined) return null;
+  if (Array.isArray(raw)) throw new InvalidIdentityError('sent more than once');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new InvalidIdentityError('not JSON');
+  }
+  const parsed = identitySchema.safeParse(json);
+  if (!parsed.success)
+    throw new InvalidIdentityError(parsed.error.issues.map((i) => i.message).join('; '));
+  return parsed.data;
+}
+
+export const isAdmin = (identity: Identity | null): boolean =>
+  identity?.roles.includes('admin') ?? false;
+
+/** The identity, or UNAUTHENTICATED. */
+export function requireIdentity(identity: Identity | null): Identity {
+  if (!identity) throw new UnauthenticatedError();
+  return identity;
+}
+
+/** The identity of an admin, or FORBIDDEN. */
+export function requireAdmin(identity: Identity | null): Identity {
+  const who = requireIdentity(identity);
+  if (!isAdmin(who)) throw new ForbiddenError('Only administrators may do this');
+  return who;
+}
+
+/** Passes for the user themself or an admin; FORBIDDEN otherwise. */
+export function requireSelfOrAdmin(identity: Identity | null, userId: string): Identity {
+  const who = requireIdentity(identity);
+  if (who.userId !== userId && !isAdmin(who)) {
+    throw new ForbiddenError(`You may only access your own data, not user ${userId}'s`);
+  }
+  return who;
+}

@@ -1,0 +1,192 @@
+/**
+ * The runtime every subgraph shares: its database (migrations at start), its Kafka service,
+ * the outbox relay, its consumers, and its GraphQL server. A subgraph's `server.ts` only
+ * describes itself with a {@link SubgraphDefinition}; this file does the wiring once.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/core';
+import { GraphQLError, parse } from 'graphql';
+import type { DatabaseConfig, KafkaConfig } from '../../config';
+import { openDatabase, type Database } from '../../lib/database';
+import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
+import { silentLogger, type Logger } from '../../lib/logger';
+import {
+  KafkaService,
+  type EventHandler,
+  type Source,
+  type SubscribeOptions,
+  type Topic,
+} from '../../events';
+import { createOutboxRelay, type OutboxRelay } from '../../events/outbox';
+import { DomainError, formatSubgraphError } from './errors';
+import { identityFromRequest, type Identity } from './identity';
+
+/** What a request-scoped service gets: its own EntityManager and a way to wake the relay. */
+export interface RequestScope {
+  em: EntityManager;
+  identity: Identity | null;
+  /** Call after a transaction that enqueued outbox events has committed. */
+  eventsCommitted: () => void;
+}
+
+export interface ConsumerDefinition<T extends Topic = Topic> {
+  topic: T;
+  groupId: string;
+  handler: EventHandler<T>;
+  options?: SubscribeOptions;
+}
+
+export interface SubgraphDefinition<TContext extends object> {
+  /** `users`, `interviews`, `reporting`: also the database (file or schema) name. */
+  name: string;
+  /** The `source` of the events it publishes. */
+  service: Source;
+  /** Path of the SDL file. */
+  schemaPath: string;
+  resolvers: GraphQLResolverMap<TContext>;
+  // EntitySchema is invariant in its entity type; any entity goes here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  entities: EntitySchema<any>[];
+  migrations: MigrationObject[];
+  /** Builds the per-request GraphQL context. */
+  context: (scope: RequestScope) => TContext;
+  /** Event consumers, given the opened database. */
+  consumers?: (deps: { database: Database; logger: Logger }) => ConsumerDefinition[];
+}
+
+export interface SubgraphOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  database: DatabaseConfig;
+  kafka: KafkaConfig & { brokers: string[] };
+  /** For tests that need topics of their own. @default '' */
+  topicPrefix?: string;
+  production: boolean;
+  logger?: Logger;
+}
+
+export interface RunningSubgraph {
+  url: string;
+  database: Database;
+  kafka: KafkaService;
+  relay: OutboxRelay;
+}
+
+export interface Subgraph {
+  start(): Promise<RunningSubgraph>;
+  stop(): Promise<void>;
+}
+
+/** The caller's identity; a malformed identity header is a 401 with the reason. */
+function identityOr401(req: IncomingMessage): Identity | null {
+  try {
+    return identityFromRequest(req);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    throw new GraphQLError(error.message, {
+      extensions: { code: error.code, http: { status: 401 } },
+    });
+  }
+}
+
+export function createSubgraph<TContext extends object>(
+  definition: SubgraphDefinition<TContext>,
+  options: SubgraphOptions,
+): Subgraph {
+  const log = (options.logger ?? silentLogger).child({ subgraph: definition.name });
+  let database: Database | undefined;
+  let kafka: KafkaService | undefined;
+  let relay: OutboxRelay | undefined;
+  let apollo: ApolloServer<TContext> | undefined;
+  let http: GraphQLHttpServer | undefined;
+
+  const stop = async () => {
+    await http?.stop();
+    await apollo?.stop();
+    await relay?.stop();
+    await kafka?.stop();
+    await database?.close();
+    log.info('subgraph stopped');
+  };
+
+  return {
+    async start() {
+      try {
+        database = await openDatabase({
+          name: definition.name,
+          config: options.database,
+          entities: definition.entities,
+          migrations: definition.migrations,
+          logger: log,
+        });
+        kafka = new KafkaService(definition.service, {
+          brokers: options.kafka.brokers,
+          topicPrefix: options.topicPrefix ?? '',
+          partitions: options.kafka.topicPartitions,
+          replicationFactor: options.kafka.replicationFactor,
+          handlerRetries: options.kafka.handlerRetries,
+          handlerRetryMs: options.kafka.handlerRetryMs,
+          logger: log,
+        });
+        await kafka.start();
+        relay = createOutboxRelay({ database, kafka, logger: log });
+        relay.start();
+        for (const consumer of definition.consumers?.({ database, logger: log }) ?? []) {
+          await kafka.subscribe(
+            consumer.topic,
+            consumer.groupId,
+            consumer.handler as never,
+            consumer.options,
+          );
+        }
+
+        const typeDefs = parse(readFileSync(definition.schemaPath, 'utf8'));
+        apollo = new ApolloServer<TContext>({
+          schema: buildSubgraphSchema({
+            typeDefs,
+            resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+          }),
+          formatError: formatSubgraphError(log),
+          includeStacktraceInErrorResponses: false,
+          introspection: true,
+          // Subgraphs sit behind the gateway, which does CSRF prevention for browsers.
+          csrfPrevention: false,
+        });
+        await apollo.start();
+
+        const { database: db, kafka: k, relay: r } = { database, kafka, relay };
+        http = createGraphQLHttpServer<TContext>({
+          apollo,
+          host: options.host,
+          port: options.port,
+          context: async (req: IncomingMessage) =>
+            definition.context({
+              em: db.fork(),
+              identity: identityOr401(req),
+              eventsCommitted: r.notify,
+            }),
+          readiness: async () => {
+            const checks = {
+              database: (await db.ping()) ? 'ok' : 'unreachable',
+              kafka: k.ready() ? 'ok' : 'not ready',
+              outbox: r.ready() ? 'ok' : 'retrying',
+            };
+            return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+          },
+        });
+        const { url } = await http.start();
+        log.info('subgraph ready', { url });
+        return { url, database: db, kafka: k, relay: r };
+      } catch (error) {
+        await stop().catch(() => undefined);
+        throw error;
+      }
+    },
+    stop,
+  };
+}
