@@ -1,0 +1,171 @@
+/**
+ * `npm start`: runs the whole platform on this machine.
+ *
+ * Starts a local Kafka broker unless KAFKA_BROKERS names a cluster, then the three subgraphs
+ * (each its own process, with its outbox relay and consumers) and the gateway, waits until each
+ * answers `/ready`, and prints the URLs. Ctrl-C stops everything in reverse order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as path from 'node:path';
+import { ConfigError, loadConfig, type PlatformConfig } from '../config';
+import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
+
+const ROOT = path.resolve(__dirname, '..');
+const READY_TIMEOUT_MS = 90_000;
+
+interface Service {
+  name: string;
+  entry: string;
+  port: number;
+}
+
+interface Running {
+  service: Service;
+  child: ChildProcess;
+}
+
+function services(config: PlatformConfig): Service[] {
+  return [
+    { name: 'users', entry: 'subgraphs/users/main.ts', port: config.subgraphs.users },
+    {
+      name: 'interviews',
+      entry: 'subgraphs/interviews/main.ts',
+      port: config.subgraphs.interviews,
+    },
+    { name: 'reporting', entry: 'subgraphs/reporting/main.ts', port: config.subgraphs.reporting },
+    { name: 'gateway', entry: 'gateway/main.ts', port: config.gateway.port },
+  ];
+}
+
+/** Prefixes each line of a child's output with its name, so interleaved logs stay readable. */
+function pipeWithPrefix(
+  stream: NodeJS.ReadableStream | null,
+  name: string,
+  out: NodeJS.WriteStream,
+) {
+  if (!stream) return;
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) out.write(`[${name}] ${line}\n`);
+  });
+}
+
+async function waitUntilReady(running: Running, host: string): Promise<void> {
+  const url = `http://${host}:${running.service.port}/ready`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (running.child.exitCode !== null) {
+      throw new Error(
+        `${running.service.name} exited with code ${running.child.exitCode} before it was ready`,
+      );
+    }
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+      last = await response.text();
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `${running.service.name} was not ready after ${READY_TIMEOUT_MS / 1000} s: ${last}`,
+  );
+}
+
+async function stopChild(running: Running): Promise<void> {
+  const { child } = running;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function main(): Promise<void> {
+  let config: PlatformConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const started: Running[] = [];
+  let kafka: LocalKafka | undefined;
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping...');
+    for (const running of [...started].reverse()) await stopChild(running);
+    await kafka?.stop();
+    console.log('Stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    let brokers = config.kafka.brokers;
+    if (!brokers) {
+      console.log(`Starting a local Kafka ${config.localKafka.version} broker...`);
+      kafka = await startLocalKafka({
+        ...config.localKafka,
+        log: (line) => console.log(`[kafka] ${line}`),
+      });
+      brokers = kafka.brokers;
+    }
+    const env = { ...process.env, KAFKA_BROKERS: brokers.join(',') };
+
+    for (const service of services(config)) {
+      const child = spawn(process.execPath, ['--import', 'tsx', service.entry], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const running = { service, child };
+      started.push(running);
+      pipeWithPrefix(child.stdout, service.name, process.stdout);
+      pipeWithPrefix(child.stderr, service.name, process.stderr);
+      child.on('exit', (code, signal) => {
+        if (stopping) return;
+        console.error(
+          `${service.name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping everything.`,
+        );
+        void shutdown(1);
+      });
+      // Subgraphs must be ready before the gateway starts probing them.
+      await waitUntilReady(running, config.host);
+    }
+  } catch (error) {
+    console.error(
+      error instanceof LocalKafkaError || error instanceof Error ? error.message : error,
+    );
+    await shutdown(1);
+    return;
+  }
+
+  const base = (port: number) => `http://${config.host}:${port}`;
+  console.log(`
+Interview Graph is running.
+  GraphQL (gateway)   ${base(config.gateway.port)}/graphql
+  GraphiQL (offline)  ${base(config.gateway.port)}/graphiql
+  Health / readiness  ${base(config.gateway.port)}/health, /ready
+  Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
+  Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log: ${kafka.logFile})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
+Press Ctrl-C to stop.`);
+}
+
+void main();
