@@ -156,7 +156,7 @@ export class KafkaService {
       allowAutoTopicCreation: false,
       // Bounded, so a publish during an outage fails in tens of seconds instead of hanging:
       // callers (the outbox relay) retry, and consumers are idempotent on eventId.
-      retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 10 },
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 6 },
     });
     this.admin = this.kafka.admin();
     this.batcher = new SendBatcher((batch) => this.sendBatch(batch));

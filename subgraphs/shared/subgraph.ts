@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/core';
@@ -152,6 +153,8 @@ export function createSubgraph<TContext extends object>(
             resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
           }),
           formatError: formatSubgraphError(log),
+          // Traces for Apollo usage reporting cost CPU on every request; we report nothing.
+          plugins: [ApolloServerPluginInlineTraceDisabled()],
           includeStacktraceInErrorResponses: false,
           introspection: true,
           // Subgraphs sit behind the gateway, which does CSRF prevention for browsers.

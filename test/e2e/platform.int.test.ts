@@ -1,0 +1,168 @@
+/**
+ * End to end through the gateway: three subgraphs with their databases, outbox relays and
+ * consumers, the real broker, and federated queries spanning all three.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import { UserEventFactory } from '../../events';
+import {
+  deleteTopicsWithPrefix,
+  randomName,
+  readTopic,
+  testBrokers,
+  testDatabases,
+  waitFor,
+} from '../helpers';
+import { startTestPlatform, type TestPlatform } from '../platform';
+import { graphql } from '../subgraph-helpers';
+import type { Identity } from '../../subgraphs/shared/identity';
+
+jest.setTimeout(120_000);
+
+const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
+
+describe.each(testDatabases())('the platform on $label', ({ config }) => {
+  let platform: TestPlatform;
+  let prefix: string;
+  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
+  const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
+  const gql = <T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    who = alice,
+  ) => graphql<T>(platform.gatewayUrl, query, variables, who);
+
+  beforeAll(async () => {
+    prefix = `${randomName('e2e')}.`;
+    platform = await startTestPlatform({
+      brokers: testBrokers(),
+      database: config,
+      topicPrefix: prefix,
+    });
+    await platform.gatewayEvents.publishEvent(
+      'user-events',
+      UserEventFactory.createUserRegistered(alice.userId, 'alice@example.com', {
+        firstName: 'Alice',
+      }),
+    );
+    await waitFor('the users service to create the profile', async () => {
+      const response = await gql<{ me: { email: string } | null }>('{ me { email } }');
+      return response.data?.me?.email === 'alice@example.com';
+    });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  async function createInterview(
+    questions: string[],
+  ): Promise<{ id: string; questions: { id: string }[] }> {
+    const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
+      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
+      { input: { title: 'Backend screen', position: 'Engineer', questions } },
+    );
+    expect(created.errors).toBeUndefined();
+    return created.data!.createInterview;
+  }
+
+  const act = (mutation: string, id: string) =>
+    gql<Record<string, { status: string }>>(
+      `mutation ($id: ID!) { ${mutation}(id: $id) { status } }`,
+      { id },
+    );
+
+  it('answers a query spanning users, interviews and reporting', async () => {
+    const interview = await createInterview(['Tell us about yourself', 'Why this role?']);
+    expect((await act('startInterview', interview.id)).data).toEqual({
+      startInterview: { status: 'IN_PROGRESS' },
+    });
+    for (const [question, count] of [
+      [interview.questions[0]!.id, 50],
+      [interview.questions[1]!.id, 25],
+    ] as const) {
+      const answered = await gql(
+        `mutation ($i: ID!, $q: ID!, $c: String!) { submitAnswer(interviewId: $i, questionId: $q, content: $c) { status } }`,
+        { i: interview.id, q: question, c: words(count) },
+      );
+      expect(answered.errors).toBeUndefined();
+    }
+    expect((await act('completeInterview', interview.id)).data).toEqual({
+      completeInterview: { status: 'COMPLETED' },
+    });
+
+    const query = `{ me { email interviews { title status report { answers score } } stats { interviewsCompleted } } }`;
+    type Me = { me: { stats: { interviewsCompleted: number } } };
+    await waitFor('the reporting read model', async () => {
+      const response = await gql<Me>(query);
+      return response.data?.me.stats.interviewsCompleted === 1;
+    });
+    const response = await gql(query);
+    expect(response.errors).toBeUndefined();
+    // Score: 70 × completion (2/2) + 30 × min(1, 37.5 average words / 50) = 70 + 22.5 → 93.
+    expect(response.data).toEqual({
+      me: {
+        email: 'alice@example.com',
+        interviews: [
+          { title: 'Backend screen', status: 'COMPLETED', report: { answers: 2, score: 93 } },
+        ],
+        stats: { interviewsCompleted: 1 },
+      },
+    });
+  });
+
+  it('refuses an invalid transition, invalid input and an unknown id with codes, publishing nothing', async () => {
+    const interview = await createInterview(['Only question']);
+    const invalid = await act('completeInterview', interview.id);
+    expect(invalid.errors?.[0]?.extensions?.code).toBe('INVALID_TRANSITION');
+    expect(invalid.errors?.[0]?.message).toMatch(/complete/i);
+
+    const badInput = await gql(
+      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id } }`,
+      { input: { title: '', position: 'Engineer', questions: ['q'] } },
+    );
+    expect(badInput.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(badInput.errors?.[0]?.message).toMatch(/title/);
+
+    const unknown = await act('startInterview', 'no-such-interview');
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    // A later valid action: once it is on the topic, everything before it is too.
+    await act('cancelInterview', interview.id);
+    const eventsOf = (messages: KafkaMessage[]) =>
+      messages
+        .map(
+          (m) =>
+            JSON.parse(m.value?.toString() ?? '{}') as {
+              eventType: string;
+              payload: { interviewId?: string };
+            },
+        )
+        .filter((e) => e.payload.interviewId === interview.id)
+        .map((e) => e.eventType);
+    const messages = await readTopic(`${prefix}interview-events`, (m) =>
+      eventsOf(m).includes('interview.cancelled'),
+    );
+    expect(eventsOf(messages)).toEqual(['interview.created', 'interview.cancelled']);
+  });
+
+  it('keeps users apart and lets admins see everything', async () => {
+    const interview = await createInterview(['Private question']);
+    const bob: Identity = { userId: randomName('bob'), roles: [] };
+    const asBob = await gql(
+      `query ($id: ID!) { interview(id: $id) { title } }`,
+      { id: interview.id },
+      bob,
+    );
+    expect(asBob.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const asAdmin = await gql(
+      `query ($id: ID!) { interview(id: $id) { title candidate { email } } }`,
+      { id: interview.id },
+      admin,
+    );
+    expect(asAdmin.errors).toBeUndefined();
+    expect(asAdmin.data).toEqual({
+      interview: { title: 'Backend screen', candidate: { email: 'alice@example.com' } },
+    });
+  });
+});

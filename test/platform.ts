@@ -1,0 +1,126 @@
+/**
+ * The whole platform in one test process: the three subgraphs (each with its own database,
+ * outbox relay and consumers) on free ports, composed into a supergraph, behind the gateway.
+ * Everything shares one topic prefix on the given brokers, so tests never see each other's events.
+ */
+import { readFileSync } from 'node:fs';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import type { DatabaseConfig } from '../config';
+import { KafkaService } from '../events';
+import { createGateway, type Gateway } from '../gateway/gateway';
+import { forwardIdentityHeader } from '../gateway/identity';
+import { createLogger } from '../lib/logger';
+import { interviewsSubgraph } from '../subgraphs/interviews/server';
+import { reportingSubgraph } from '../subgraphs/reporting/server';
+import { usersSubgraph } from '../subgraphs/users/server';
+import { loadConfig } from '../config';
+import {
+  createSubgraph,
+  type RunningSubgraph,
+  type Subgraph,
+  type SubgraphDefinition,
+} from '../subgraphs/shared/subgraph';
+import { randomDatabaseName } from './helpers';
+import { dropSchema } from './subgraph-helpers';
+
+export interface TestPlatform {
+  gatewayUrl: string;
+  subgraphs: Record<'users' | 'interviews' | 'reporting', RunningSubgraph>;
+  /** Publishes as the gateway would (`api-gateway`), e.g. `user.registered`. */
+  gatewayEvents: KafkaService;
+  stop(): Promise<void>;
+}
+
+export interface TestPlatformOptions {
+  brokers: string[];
+  database: DatabaseConfig;
+  topicPrefix: string;
+  production?: boolean;
+}
+
+export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
+  const config = loadConfig();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent');
+  const definitions = {
+    users: usersSubgraph,
+    interviews: interviewsSubgraph,
+    reporting: reportingSubgraph,
+  };
+  const instances: { subgraph: Subgraph; running?: RunningSubgraph }[] = [];
+  const running: Partial<TestPlatform['subgraphs']> = {};
+  let gateway: Gateway | undefined;
+  let gatewayEvents: KafkaService | undefined;
+
+  const stop = async () => {
+    await gateway?.stop();
+    await gatewayEvents?.stop();
+    for (const instance of instances.reverse()) {
+      await instance.subgraph.stop();
+      const schema = instance.running?.database.schema;
+      if (schema && options.database.url) await dropSchema(options.database.url, schema);
+    }
+  };
+
+  try {
+    const startOne = async <C extends object>(
+      key: keyof typeof definitions,
+      definition: SubgraphDefinition<C>,
+    ) => {
+      const subgraph = createSubgraph(
+        { ...definition, name: randomDatabaseName(definition.name) },
+        {
+          host: '127.0.0.1',
+          port: 0,
+          database: options.database,
+          kafka: { ...config.kafka, brokers: options.brokers, handlerRetryMs: 10 },
+          topicPrefix: options.topicPrefix,
+          production: options.production ?? false,
+          logger: logger.child({ subgraph: key }),
+        },
+      );
+      const instance: (typeof instances)[number] = { subgraph };
+      instances.push(instance);
+      instance.running = await subgraph.start();
+      running[key] = instance.running;
+    };
+    await startOne('users', usersSubgraph);
+    await startOne('interviews', interviewsSubgraph);
+    await startOne('reporting', reportingSubgraph);
+    const subgraphs = running as TestPlatform['subgraphs'];
+
+    const composed = composeServices(
+      (Object.keys(definitions) as (keyof typeof definitions)[]).map((name) => ({
+        name,
+        url: subgraphs[name].url,
+        typeDefs: parse(readFileSync(definitions[name].schemaPath, 'utf8')),
+      })),
+    );
+    if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+
+    gateway = createGateway({
+      supergraphSdl: composed.supergraphSdl,
+      host: '127.0.0.1',
+      port: 0,
+      maxDepth: config.gateway.maxDepth,
+      maxFields: config.gateway.maxFields,
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      corsOrigins: config.gateway.corsOrigins,
+      production: options.production ?? false,
+      logger,
+      buildRequestHeaders: forwardIdentityHeader,
+    });
+    const { url: gatewayUrl } = await gateway.start();
+
+    gatewayEvents = new KafkaService('api-gateway', {
+      brokers: options.brokers,
+      topicPrefix: options.topicPrefix,
+      announce: false,
+    });
+    await gatewayEvents.start();
+    return { gatewayUrl, subgraphs, gatewayEvents, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
