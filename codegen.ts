@@ -38,11 +38,24 @@ function repoPath(absolute: string): string {
   return path.relative(REPO_ROOT, absolute).split(path.sep).join('/');
 }
 
+/**
+ * Per subgraph: the type a resolver's parent value has, where it is the entity rather than the
+ * schema shape (paths relative to the generated file).
+ */
+const MAPPERS: Record<string, Record<string, string>> = {
+  interviews: {
+    Interview: '../entities#InterviewEntity',
+    Question: '../entities#QuestionEntity',
+    Answer: '../entities#AnswerEntity',
+    User: '../entities#UserReference',
+  },
+};
+
 function subgraphOutputs(): CodegenConfig['generates'] {
   const config = readSupergraphConfig(path.join(REPO_ROOT, 'supergraph.yaml'));
   if (!config.ok) throw new Error(`supergraph.yaml is invalid:\n${config.errors.join('\n')}`);
   const outputs: CodegenConfig['generates'] = {};
-  for (const { schemaFile } of config.value) {
+  for (const { name, schemaFile } of config.value) {
     outputs[repoPath(path.join(path.dirname(schemaFile), 'generated', 'resolvers-types.ts'))] = {
       schema: repoPath(schemaFile),
       plugins: [HEADER, 'typescript', 'typescript-resolvers'],
@@ -55,9 +68,9 @@ function subgraphOutputs(): CodegenConfig['generates'] {
         useIndexSignature: true,
         // Relative to the generated file: subgraphs/<name>/context.ts exports SubgraphContext.
         contextType: '../context#SubgraphContext',
-        // Resolvers return schema shapes for now; point a type at its entity here when a parent
-        // value stops matching the schema type (e.g. `User: '../entities/user#UserEntity'`).
-        mappers: {},
+        mappers: MAPPERS[name] ?? {},
+        // The DateTime scalar hands resolvers a Date and serializes a Date or an ISO string.
+        scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
       },
     };
   }

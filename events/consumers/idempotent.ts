@@ -2,7 +2,8 @@
  * Idempotent event handling: a handler's effects and the record that it handled the event
  * commit in one transaction, so a redelivered event changes nothing.
  */
-import { EntitySchema, type EntityManager } from '@mikro-orm/core';
+// DateTimeType, not 'datetime': with libSQL the string form makes every loaded row look dirty.
+import { DateTimeType, EntitySchema, type EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { type Database, PortableMigration } from '../../lib/database';
 import type { DomainEvent } from '../catalog';
@@ -21,7 +22,7 @@ export const ProcessedEventSchema = new EntitySchema<ProcessedEvent>({
     eventId: { type: 'string', fieldName: 'event_id', primary: true },
     groupId: { type: 'string', fieldName: 'group_id', primary: true },
     eventType: { type: 'string', fieldName: 'event_type' },
-    processedAt: { type: 'datetime', fieldName: 'processed_at' },
+    processedAt: { type: DateTimeType, fieldName: 'processed_at' },
   },
 });
 

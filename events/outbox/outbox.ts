@@ -3,7 +3,8 @@
  * transaction; the relay publishes the rows in order and marks them sent. A broker outage
  * therefore delays events but never loses them, and never fails a mutation.
  */
-import { EntitySchema, type EntityManager } from '@mikro-orm/core';
+// DateTimeType, not 'datetime': with libSQL the string form makes every loaded row look dirty.
+import { DateTimeType, EntitySchema, type EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../../lib/database';
 import type { DomainEvent, EventOn } from '../catalog';
@@ -35,8 +36,8 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
     eventType: { type: 'string', fieldName: 'event_type' },
     aggregateId: { type: 'string', fieldName: 'aggregate_id' },
     event: { type: 'text' },
-    createdAt: { type: 'datetime', fieldName: 'created_at' },
-    sentAt: { type: 'datetime', fieldName: 'sent_at', nullable: true },
+    createdAt: { type: DateTimeType, fieldName: 'created_at' },
+    sentAt: { type: DateTimeType, fieldName: 'sent_at', nullable: true },
     attempts: { type: 'integer' },
     lastError: { type: 'text', fieldName: 'last_error', nullable: true },
   },

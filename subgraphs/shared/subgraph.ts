@@ -157,6 +157,8 @@ export function createSubgraph<TContext extends object>(
           plugins: [ApolloServerPluginInlineTraceDisabled()],
           includeStacktraceInErrorResponses: false,
           introspection: true,
+          // main.ts owns shutdown; Apollo's own handler would race it and never settle.
+          stopOnTerminationSignals: false,
           // Subgraphs sit behind the gateway, which does CSRF prevention for browsers.
           csrfPrevention: false,
         });

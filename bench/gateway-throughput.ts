@@ -1,0 +1,281 @@
+/**
+ * Gateway throughput, side by side: `npm run bench:gateway [-- --duration 20 --connections 50]`.
+ *
+ * The public gateways benchmark (The Guild's: four subgraphs, one nested query answered with
+ * 87.6 KB, data in ../shared/bench/gateways-benchmark/) run against
+ *   (a) ours:  `createGateway` from gateway/ (undici keep-alive pool, limits, masking, CORS);
+ *   (b) plain: `@apollo/gateway` + `@apollo/server` `startStandaloneServer`, all defaults;
+ * on the same subgraphs, in one run. Subgraphs, each gateway, and the load generator run in
+ * processes of their own (bench/gateways-benchmark/), so a gateway's CPU and memory are its own.
+ * The gateways are measured one after the other, never at the same time (`--rounds N` alternates
+ * their order), with a bounded number of connections, a warm-up, then a fixed window. Every
+ * response is compared with expected-response.json; a run with mismatches or errors is invalid.
+ *
+ * Everything binds to 127.0.0.1, and every process started is stopped at the end (also on
+ * Ctrl-C or an error).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { spawnChild, type Child, type LoadResult } from './gateways-benchmark/processes';
+
+type GatewayKind = 'ours' | 'plain';
+
+interface Options {
+  duration: number;
+  warmup: number;
+  connections: number;
+  rounds: number;
+  only: GatewayKind[];
+  cpuProf: boolean;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '1' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(
+      'usage: npm run bench:gateway -- [--duration S=20] [--warmup S=5] [--connections N=50]\n' +
+        '         [--rounds N=1] [--only ours|plain] [--cpu-prof]\n' +
+        '  --cpu-prof writes V8 CPU profiles of each gateway process to .data/cpu-prof/<kind>-<time>/\n',
+    );
+    process.exit(0);
+  }
+  const positive = (name: string, raw: string, min = 1): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
+    }
+    return value;
+  };
+  const only = values.only;
+  if (only !== undefined && only !== 'ours' && only !== 'plain') {
+    throw new Error(`--only must be ours or plain (got ${only})`);
+  }
+  return {
+    duration: positive('duration', values.duration),
+    warmup: positive('warmup', values.warmup, 0),
+    connections: positive('connections', values.connections),
+    rounds: positive('rounds', values.rounds),
+    only: only === undefined ? ['ours', 'plain'] : [only],
+    cpuProf: values['cpu-prof'] === true,
+  };
+}
+
+interface Run {
+  kind: GatewayKind;
+  load: LoadResult;
+  /** Highest RSS sampled during the measured window. */
+  rssMb: number;
+  /** CPU time of the gateway process in the measured window, as a share of one core. */
+  cpuPercent: number;
+  /** Same for the subgraphs' process: near 100 means they, not the gateway, set the pace. */
+  subgraphsCpuPercent: number;
+  /**
+   * Gateway CPU time per answered request: what the gateway itself costs, and the figure that
+   * other load on the machine (which steals CPU and so lowers RPS) disturbs least.
+   */
+  cpuMsPerRequest: number;
+}
+
+const HERE = join(__dirname, 'gateways-benchmark');
+const children = new Set<Child>();
+
+function start(file: string, args: string[], nodeArgs: string[] = []): Child {
+  const child = spawnChild(join(HERE, file), args, nodeArgs);
+  children.add(child);
+  return child;
+}
+
+async function stop(child: Child): Promise<void> {
+  await child.stop();
+  children.delete(child);
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stop));
+}
+
+async function stats(child: Child) {
+  const reply = child.next('stats', 10_000);
+  child.send({ type: 'stats' });
+  return reply;
+}
+
+async function measure(
+  kind: GatewayKind,
+  subgraphs: Child,
+  subgraphsUrl: string,
+  options: Options,
+): Promise<Run> {
+  // One folder per run; tsx's loader thread writes a (small) profile of its own beside the
+  // main thread's.
+  const profileDir = join('.data', 'cpu-prof', `${kind}-${Date.now()}`);
+  const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  if (options.cpuProf) console.log(`  CPU profile of ${kind} -> ${profileDir}/`);
+  const gateway = start(
+    'gateway-process.ts',
+    ['--kind', kind, '--subgraphs', subgraphsUrl],
+    nodeArgs,
+  );
+  try {
+    const { url } = await gateway.next('listening', 60_000);
+    const load = start('load.ts', [
+      '--url',
+      url,
+      '--connections',
+      String(options.connections),
+      '--warmup',
+      String(options.warmup),
+      '--duration',
+      String(options.duration),
+    ]);
+    const result = load.next('result', (options.warmup + options.duration + 120) * 1000);
+    // RSS peak and CPU time over the measured window (from the end of the warm-up).
+    let rss = 0;
+    let sampling = true;
+    let baseline: { cpuMicros: number; subgraphsCpuMicros: number; at: number } | undefined;
+    const sampler = (async () => {
+      await sleep(options.warmup * 1000);
+      while (sampling) {
+        const sample = await stats(gateway);
+        baseline ??= {
+          cpuMicros: sample.cpuMicros,
+          subgraphsCpuMicros: (await stats(subgraphs)).cpuMicros,
+          at: Date.now(),
+        };
+        rss = Math.max(rss, sample.rssBytes);
+        await sleep(1000);
+      }
+    })();
+    let loadResult: LoadResult;
+    try {
+      loadResult = (await result).result;
+    } finally {
+      sampling = false;
+      await sampler.catch(() => undefined);
+      await stop(load);
+    }
+    const after = await stats(gateway);
+    const subgraphsAfter = await stats(subgraphs);
+    const from = baseline ?? { cpuMicros: 0, subgraphsCpuMicros: 0, at: Date.now() };
+    const seconds = Math.max(0.001, (Date.now() - from.at) / 1000);
+    const percent = (micros: number) => (micros / 1e6 / seconds) * 100;
+    return {
+      kind,
+      load: loadResult,
+      rssMb: Math.max(rss, after.rssBytes) / 1024 / 1024,
+      cpuPercent: percent(after.cpuMicros - from.cpuMicros),
+      subgraphsCpuPercent: percent(subgraphsAfter.cpuMicros - from.subgraphsCpuMicros),
+      cpuMsPerRequest:
+        (after.cpuMicros - from.cpuMicros) /
+        1000 /
+        ((loadResult.requests / loadResult.seconds) * seconds),
+    };
+  } finally {
+    await stop(gateway);
+  }
+}
+
+function table(runs: Run[]): string {
+  const head = [
+    'gateway',
+    'RPS',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'mismatches',
+    'RSS MB',
+    'CPU %',
+    'CPU ms/req',
+    'subgraphs CPU %',
+  ];
+  const rows = runs.map((r) => [
+    r.kind,
+    (r.load.requests / r.load.seconds).toFixed(1),
+    r.load.p50.toFixed(1),
+    r.load.p99.toFixed(1),
+    String(r.load.errors),
+    String(r.load.mismatches),
+    r.rssMb.toFixed(0),
+    r.cpuPercent.toFixed(0),
+    r.cpuMsPerRequest.toFixed(1),
+    r.subgraphsCpuPercent.toFixed(0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  console.log(
+    `Gateway benchmark: ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s measured, ${options.rounds} round(s)`,
+  );
+  const subgraphs = start('subgraphs.ts', ['--port', '0']);
+  const { url: subgraphsUrl } = await subgraphs.next('listening', 60_000);
+
+  const runs: Run[] = [];
+  for (let round = 0; round < options.rounds; round += 1) {
+    const order = round % 2 === 0 ? options.only : [...options.only].reverse();
+    for (const kind of order) {
+      console.log(`round ${round + 1}: ${kind} ...`);
+      const run = await measure(kind, subgraphs, subgraphsUrl, options);
+      runs.push(run);
+      if (run.load.firstProblem !== undefined) {
+        console.log(`  first problem: ${run.load.firstProblem}`);
+      }
+    }
+  }
+  await stopAll();
+
+  console.log(`\n${table(runs)}\n`);
+  const valid = (r: Run) => r.load.errors === 0 && r.load.mismatches === 0 && r.load.requests > 0;
+  for (const r of runs.filter((run) => !valid(run))) {
+    console.log(`INVALID: ${r.kind} had ${r.load.errors} errors, ${r.load.mismatches} mismatches`);
+  }
+  const rps = (kind: GatewayKind) => {
+    const mine = runs.filter((r) => r.kind === kind);
+    return mine.reduce((sum, r) => sum + r.load.requests / r.load.seconds, 0) / mine.length;
+  };
+  if (options.only.length === 2) {
+    const allValid = runs.every(valid);
+    console.log(
+      `ours/plain RPS ratio: ${(rps('ours') / rps('plain')).toFixed(2)}${allValid ? '' : ' (INVALID: see above)'}`,
+    );
+  }
+  if (!runs.every(valid)) process.exitCode = 1;
+}
+
+let interrupted = false;
+const onSignal = () => {
+  if (interrupted) return;
+  interrupted = true;
+  void stopAll().then(() => process.exit(130));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+main()
+  .catch((error: unknown) => {
+    console.error(
+      `bench:gateway failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());

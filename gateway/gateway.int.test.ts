@@ -1,0 +1,400 @@
+/**
+ * The gateway against real subgraphs: three small @apollo/subgraph servers started in-process on
+ * free ports, composed with @apollo/composition, and gateways (development and production) in
+ * front of them. Everything started here is stopped in afterAll.
+ */
+import { composeServices } from '@apollo/composition';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
+import { createGraphQLHttpServer, type GraphQLHttpServer } from '../lib/http-server';
+import { createLogger } from '../lib/logger';
+import { waitFor } from '../test/helpers';
+import { createGateway, type Gateway } from './gateway';
+
+const STUDIO = 'https://studio.apollographql.com';
+const FEDERATION = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])`;
+
+interface SubgraphContext {
+  forwarded: string | undefined;
+}
+
+const users = {
+  typeDefs: `${FEDERATION}
+    type Query { me: User, whoCalled: String, boom: String, uncoded: String, notFound: String }
+    type User @key(fields: "id") { id: ID!, name: String }`,
+  resolvers: {
+    Query: {
+      me: () => ({ id: '1', name: 'Ada' }),
+      whoCalled: (_: unknown, __: unknown, context: SubgraphContext) => context.forwarded ?? null,
+      boom: () => {
+        throw new Error('database password is hunter2');
+      },
+      uncoded: () => {
+        throw new Error('uncoded: a subgraph error without extensions.code');
+      },
+      notFound: () => {
+        throw new GraphQLError('Interview 42 not found', { extensions: { code: 'NOT_FOUND' } });
+      },
+    },
+    User: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: 'Ada' }) },
+  },
+};
+
+const posts = {
+  typeDefs: `${FEDERATION}
+    type User @key(fields: "id") { id: ID!, posts: [Post] }
+    type Post @key(fields: "id") { id: ID!, title: String, next: Post }`,
+  resolvers: {
+    User: { posts: (user: { id: string }) => [{ id: `${user.id}-p1`, title: 'Hello' }] },
+    Post: { next: (post: { id: string }) => ({ id: `${post.id}+`, title: 'Next' }) },
+  },
+};
+
+const reviews = {
+  typeDefs: `${FEDERATION}
+    type Post @key(fields: "id") { id: ID!, stars: Int }`,
+  resolvers: { Post: { stars: () => 5 } },
+};
+
+type Definition = typeof users | typeof posts | typeof reviews;
+
+async function startSubgraph(definition: Definition, port = 0) {
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema: buildSubgraphSchema([
+      {
+        typeDefs: parse(definition.typeDefs),
+        resolvers: definition.resolvers as GraphQLResolverMap<SubgraphContext>,
+      },
+    ]),
+    // Development mode, so the subgraph sends stack traces the gateway must drop.
+    nodeEnv: 'development',
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    formatError: (formatted) => {
+      // Stands in for a non-Apollo subgraph, which may send errors with no code at all.
+      if (!formatted.message.startsWith('uncoded:')) return formatted;
+      return { message: formatted.message, ...(formatted.path ? { path: formatted.path } : {}) };
+    },
+  });
+  await apollo.start();
+  const http: GraphQLHttpServer = createGraphQLHttpServer<SubgraphContext>({
+    apollo,
+    context: async (req) => ({ forwarded: req.headers['x-forwarded-test'] as string | undefined }),
+    port,
+  });
+  const started = await http.start();
+  return {
+    ...started,
+    stop: async () => {
+      await http.stop();
+      await apollo.stop();
+    },
+  };
+}
+
+type Started = Awaited<ReturnType<typeof startSubgraph>>;
+
+let subgraphs: Record<'users' | 'posts' | 'reviews', Started>;
+let dev: Gateway;
+let prod: Gateway;
+let devUrl: string;
+let prodUrl: string;
+const prodLog: string[] = [];
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: JSON.parse(text) as { data?: unknown; errors?: GraphQLFormattedError[] },
+  };
+}
+
+const graphql = (url: string, query: string) => post(url, { query });
+
+beforeAll(async () => {
+  subgraphs = {
+    users: await startSubgraph(users),
+    posts: await startSubgraph(posts),
+    reviews: await startSubgraph(reviews),
+  };
+  const composed = composeServices(
+    (['users', 'posts', 'reviews'] as const).map((name) => ({
+      name,
+      url: subgraphs[name].url,
+      typeDefs: parse((name === 'users' ? users : name === 'posts' ? posts : reviews).typeDefs),
+    })),
+  );
+  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+  const common = {
+    supergraphSdl: composed.supergraphSdl,
+    host: '127.0.0.1',
+    port: 0,
+    maxDepth: 4,
+    maxFields: 12,
+    maxBodyBytes: 4096,
+    corsOrigins: [STUDIO],
+    probes: { intervalMs: 50, maxAgeMs: 300, timeoutMs: 1000 },
+  };
+  dev = createGateway({
+    ...common,
+    production: false,
+    logger: createLogger('silent'),
+    buildRequestHeaders: (req) => {
+      const value = req.headers['x-test-identity'];
+      return typeof value === 'string' ? { 'x-forwarded-test': value } : {};
+    },
+  });
+  prod = createGateway({
+    ...common,
+    production: true,
+    logger: createLogger('debug', {}, (line) => prodLog.push(line)),
+  });
+  devUrl = (await dev.start()).url;
+  prodUrl = (await prod.start()).url;
+});
+
+afterAll(async () => {
+  await dev?.stop();
+  await prod?.stop();
+  await Promise.all(Object.values(subgraphs ?? {}).map((s) => s.stop()));
+});
+
+it('answers a query that spans the three subgraphs', async () => {
+  const { status, json } = await graphql(
+    devUrl,
+    '{ me { id name posts { title stars next { title stars } } } }',
+  );
+  expect(status).toBe(200);
+  expect(json).toEqual({
+    data: {
+      me: {
+        id: '1',
+        name: 'Ada',
+        posts: [{ title: 'Hello', stars: 5, next: { title: 'Next', stars: 5 } }],
+      },
+    },
+  });
+});
+
+it('forwards only what buildRequestHeaders returns', async () => {
+  const withIdentity = await post(devUrl, { query: '{ whoCalled }' }, { 'x-test-identity': 'u1' });
+  expect(withIdentity.json).toEqual({ data: { whoCalled: 'u1' } });
+  const sentDirectly = await post(prodUrl, { query: '{ whoCalled }' }, { 'x-forwarded-test': 'x' });
+  expect(sentDirectly.json).toEqual({ data: { whoCalled: null } });
+});
+
+describe('health and readiness', () => {
+  const ready = async (url: string) => {
+    const response = await fetch(new URL('/ready', url));
+    return {
+      status: response.status,
+      body: (await response.json()) as { status: string; checks: Record<string, string> },
+    };
+  };
+
+  it('is live, and ready when the supergraph is loaded and every subgraph answers', async () => {
+    const health = await fetch(new URL('/health', devUrl));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await ready(devUrl)).toEqual({
+      status: 200,
+      body: {
+        status: 'ready',
+        checks: { supergraph: 'loaded', users: 'ok', posts: 'ok', reviews: 'ok' },
+      },
+    });
+  });
+
+  it('is not ready (503) while a subgraph is down, and ready again once it is back', async () => {
+    const { port } = subgraphs.reviews;
+    await subgraphs.reviews.stop();
+    let report = await ready(devUrl);
+    await waitFor('503 from /ready', async () => {
+      report = await ready(devUrl);
+      return report.status === 503;
+    });
+    expect(report.body.status).toBe('not ready');
+    expect(report.body.checks.reviews).toMatch(/ECONNREFUSED/);
+    expect(report.body.checks.users).toBe('ok');
+
+    subgraphs.reviews = await startSubgraph(reviews, port);
+    await waitFor('200 from /ready', async () => (await ready(devUrl)).status === 200);
+    expect((await graphql(devUrl, '{ me { posts { stars } } }')).json).toEqual({
+      data: { me: { posts: [{ stars: 5 }] } },
+    });
+  });
+});
+
+describe('limits', () => {
+  it('refuses a query deeper than maxDepth with 400 and QUERY_TOO_DEEP', async () => {
+    const { status, json } = await graphql(devUrl, '{ me { posts { next { next { id } } } } }');
+    expect(status).toBe(400);
+    expect(json.errors).toEqual([
+      expect.objectContaining({
+        message: 'Query depth 5 exceeds the limit of 4',
+        extensions: { code: 'QUERY_TOO_DEEP' },
+      }),
+    ]);
+  });
+
+  it('counts fields after fragment expansion: 400 and QUERY_TOO_LARGE', async () => {
+    const query = `{ a: me { ...U } b: me { ...U } c: me { ...U } d: me { ...U } e: me { ...U } }
+      fragment U on User { id name }`;
+    const { status, json } = await graphql(prodUrl, query);
+    expect(status).toBe(400);
+    expect(json.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LARGE');
+    expect(json.errors?.[0]?.message).toBe(
+      'Query selects 15 fields (fragments expanded), more than the limit of 12',
+    );
+  });
+
+  it('refuses a body larger than maxBodyBytes with 413', async () => {
+    const { status, json } = await post(devUrl, { query: `{ me { id } } # ${'x'.repeat(5000)}` });
+    expect(status).toBe(413);
+    expect(json.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+it('answers invalid GraphQL with 400 and keeps serving', async () => {
+  const syntax = await graphql(devUrl, '{ me { id ');
+  expect(syntax.status).toBe(400);
+  expect(syntax.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+  const unknown = await graphql(prodUrl, '{ nope }');
+  expect(unknown.status).toBe(400);
+  expect(unknown.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  const next = await graphql(devUrl, '{ me { id } }');
+  expect(next.status).toBe(200);
+  expect(next.json).toEqual({ data: { me: { id: '1' } } });
+});
+
+describe('CSRF prevention', () => {
+  it('refuses a GET and a simple POST that a browser would send without preflight', async () => {
+    const get = await fetch(`${devUrl}?query=${encodeURIComponent('{ me { id } }')}`);
+    expect(get.status).toBe(400);
+    expect(await get.text()).toMatch(/CSRF/);
+    const simplePost = await post(devUrl, JSON.stringify({ query: '{ me { id } }' }), {
+      'content-type': 'text/plain',
+    });
+    expect(simplePost.status).toBe(400);
+    expect(simplePost.text).toMatch(/CSRF/);
+  });
+
+  it('accepts a GET with the apollo-require-preflight header', async () => {
+    const get = await fetch(`${devUrl}?query=${encodeURIComponent('{ me { id } }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ data: { me: { id: '1' } } });
+  });
+});
+
+describe('errors', () => {
+  const hasNoStack = (text: string) => expect(text).not.toMatch(/stacktrace|at .+\(.+:\d+:\d+\)/);
+
+  it('masks unexpected subgraph errors in production and logs them with detail', async () => {
+    for (const field of ['boom', 'uncoded']) {
+      const { status, text, json } = await graphql(prodUrl, `{ ${field} }`);
+      expect(status).toBe(200);
+      expect(json.errors).toEqual([
+        {
+          message: 'Internal server error',
+          path: [field],
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        },
+      ]);
+      hasNoStack(text);
+    }
+    expect(prodLog.some((line) => line.includes('database password is hunter2'))).toBe(true);
+    expect(prodLog.some((line) => line.includes('uncoded: a subgraph error'))).toBe(true);
+  });
+
+  it('passes coded subgraph errors through in production', async () => {
+    const { text, json } = await graphql(prodUrl, '{ notFound }');
+    expect(json.errors).toEqual([
+      expect.objectContaining({
+        message: 'Interview 42 not found',
+        path: ['notFound'],
+        extensions: { code: 'NOT_FOUND' },
+      }),
+    ]);
+    hasNoStack(text);
+  });
+
+  it('shows messages in development, never stack traces', async () => {
+    const { text, json } = await graphql(devUrl, '{ boom }');
+    expect(json.errors?.[0]?.message).toBe('database password is hunter2');
+    expect(json.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    hasNoStack(text);
+  });
+});
+
+describe('CORS', () => {
+  it('answers the preflight of Apollo Studio', async () => {
+    const response = await fetch(devUrl, {
+      method: 'OPTIONS',
+      headers: {
+        origin: STUDIO,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,apollo-require-preflight',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(STUDIO);
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
+    const allowed = response.headers.get('access-control-allow-headers') ?? '';
+    expect(allowed).toMatch(/\bcontent-type\b/);
+    expect(allowed).toMatch(/\bapollo-require-preflight\b/);
+    const vary = response.headers.get('vary') ?? '';
+    expect(vary).toMatch(/Origin/);
+  });
+
+  it('allows the actual request from Studio, and refuses other origins', async () => {
+    const actual = await post(devUrl, { query: '{ me { id } }' }, { origin: STUDIO });
+    expect(actual.status).toBe(200);
+    expect(actual.headers.get('access-control-allow-origin')).toBe(STUDIO);
+
+    const preflight = await fetch(devUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('developer tools', () => {
+  it('serves GraphiQL with its assets in development, and links it from the landing page', async () => {
+    const page = await fetch(new URL('/graphiql', devUrl));
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('/graphiql/graphiql.js');
+    for (const asset of ['react.js', 'react-dom.js', 'graphiql.js', 'graphiql.css']) {
+      const response = await fetch(new URL(`/graphiql/${asset}`, devUrl));
+      expect(response.status).toBe(200);
+      expect(Number(response.headers.get('content-length'))).toBeGreaterThan(1000);
+      await response.arrayBuffer();
+    }
+    const landing = await fetch(devUrl, { headers: { accept: 'text/html' } });
+    expect(landing.status).toBe(200);
+    expect(await landing.text()).toContain('href="/graphiql"');
+  });
+
+  it('serves neither GraphiQL, a landing page nor introspection in production', async () => {
+    expect((await fetch(new URL('/graphiql', prodUrl))).status).toBe(404);
+    const introspection = await graphql(prodUrl, '{ __schema { queryType { name } } }');
+    expect(introspection.status).toBe(400);
+    const devIntrospection = await graphql(devUrl, '{ __schema { queryType { name } } }');
+    expect(devIntrospection.json).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * The federation gateway: @apollo/gateway (query planning and execution over the subgraphs of a
+ * static supergraph) behind Apollo Server 5, on lib/http-server.ts.
+ *
+ * `createGateway(options)` returns `{ start, stop, ready }` and holds no module-level state, so
+ * tests and benchmarks run as many gateways as they like in one process.
+ *
+ * Endpoints: `/graphql`; `/health` (liveness); `/ready` (200 once the supergraph is loaded and
+ * every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
+ * subgraph); in development also Apollo Sandbox on `GET /graphql` from a browser and GraphiQL at
+ * `/graphiql`, which works offline.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Logger as ApolloLogger } from '@apollo/utils.logger';
+import {
+  createGraphQLHttpServer,
+  type GraphQLHttpServer,
+  type ReadinessReport,
+  type Route,
+} from '../lib/http-server';
+import type { Logger } from '../lib/logger';
+import { createCors } from './cors';
+import { createErrorFormatter } from './errors';
+import { createGraphiQLRoutes, landingPageWithGraphiQLLink } from './graphiql';
+import { depthLimitRule, fieldLimitRule } from './limits';
+import { createSubgraphProbes } from './readiness';
+import {
+  createSubgraphAgent,
+  createUndiciFetcher,
+  SubgraphDataSource,
+  type BuildRequestHeaders,
+  type GatewayContext,
+  type SubgraphAgentOptions,
+} from './subgraph-client';
+import { listSubgraphs } from './supergraph';
+
+export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
+
+export interface GatewayOptions {
+  /** The composed supergraph SDL (see `readSupergraphFile`). */
+  supergraphSdl: string;
+  /** Interface to bind. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Deepest selection nesting accepted, fragments followed (`QUERY_TOO_DEEP`). */
+  maxDepth: number;
+  /** Most fields in one operation, aliases counted, fragments expanded (`QUERY_TOO_LARGE`). */
+  maxFields: number;
+  /** Largest request body; larger ones get 413 `PAYLOAD_TOO_LARGE`. */
+  maxBodyBytes: number;
+  /** Origins allowed by CORS, `*` for any. */
+  corsOrigins: string[];
+  /** Masks unexpected errors, turns introspection, Sandbox and GraphiQL off. */
+  production: boolean;
+  logger: Logger;
+  /**
+   * Headers to send to the subgraphs for one incoming request (identity forwarding goes here).
+   * @default forwards nothing
+   */
+  buildRequestHeaders?: BuildRequestHeaders;
+  /** Subgraph readiness probes: see `createSubgraphProbes`. @default every 5 s, ready within 15 s */
+  probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
+  /** Keep-alive pool towards the subgraphs. */
+  subgraphAgent?: SubgraphAgentOptions;
+}
+
+export interface Gateway {
+  /** Loads the supergraph, probes the subgraphs once, listens. Resolves with the GraphQL URL. */
+  start(): Promise<{ url: string }>;
+  /** Stops accepting requests, waits for those in flight, closes subgraph connections. */
+  stop(): Promise<void>;
+  /** What `/ready` answers. */
+  ready(): Promise<ReadinessReport>;
+}
+
+function apolloLogger(logger: Logger): ApolloLogger {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    debug: (m: unknown) => logger.debug(text(m)),
+    info: (m: unknown) => logger.info(text(m)),
+    warn: (m: unknown) => logger.warn(text(m)),
+    error: (m: unknown) => logger.error(text(m)),
+  };
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { production, logger } = options;
+  const subgraphs = listSubgraphs(options.supergraphSdl);
+  const agent = createSubgraphAgent(options.subgraphAgent);
+  const fetcher = createUndiciFetcher(agent);
+  const probes = createSubgraphProbes({
+    subgraphs,
+    fetcher,
+    logger: logger.child({ component: 'subgraph-probe' }),
+    ...options.probes,
+  });
+  const buildRequestHeaders: BuildRequestHeaders = options.buildRequestHeaders ?? (() => ({}));
+  const apolloLog = apolloLogger(logger.child({ component: 'apollo' }));
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl,
+    logger: apolloLog,
+    buildService: ({ name, url }) => {
+      const endpoint = url ?? subgraphs.find((s) => s.name === name)?.url;
+      if (endpoint === undefined) throw new Error(`Subgraph ${name} has no URL in the supergraph`);
+      return new SubgraphDataSource(name, endpoint, fetcher);
+    },
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    nodeEnv: production ? 'production' : 'development',
+    csrfPrevention: true,
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    formatError: createErrorFormatter({ production, logger }),
+    validationRules: [depthLimitRule(options.maxDepth), fieldLimitRule(options.maxFields)],
+    plugins: [
+      production
+        ? ApolloServerPluginLandingPageDisabled()
+        : landingPageWithGraphiQLLink<GatewayContext>('/graphiql'),
+    ],
+    logger: apolloLog,
+    // main.ts owns the signals, and stops the HTTP server before Apollo.
+    stopOnTerminationSignals: false,
+  });
+
+  let loaded = false;
+  let http: GraphQLHttpServer | undefined;
+
+  const ready = async (): Promise<ReadinessReport> => {
+    const subgraphReport = probes.report();
+    return {
+      ready: loaded && subgraphReport.ready,
+      checks: { supergraph: loaded ? 'loaded' : 'not loaded', ...subgraphReport.checks },
+    };
+  };
+
+  const stop = async () => {
+    await http?.stop();
+    http = undefined;
+    if (loaded) await apollo.stop();
+    loaded = false;
+    await probes.stop();
+    await agent.close();
+  };
+
+  return {
+    ready,
+    stop,
+    async start() {
+      if (http) throw new Error('The gateway is already started');
+      const routes: Record<string, Route> = production ? {} : await createGraphiQLRoutes();
+      try {
+        await apollo.start();
+        loaded = true;
+        await probes.start();
+        http = createGraphQLHttpServer<GatewayContext>({
+          apollo,
+          context: async (req) => ({ subgraphHeaders: buildRequestHeaders(req) }),
+          host: options.host,
+          port: options.port,
+          maxBodyBytes: options.maxBodyBytes,
+          readiness: ready,
+          routes,
+        });
+        withCors(http, createCors({ origins: options.corsOrigins }));
+        const { url } = await http.start();
+        logger.info('gateway listening', {
+          url,
+          subgraphs: subgraphs.map((s) => `${s.name}=${s.url}`),
+          production,
+          ...(production ? {} : { graphiql: new URL('/graphiql', url).href }),
+        });
+        return { url };
+      } catch (error) {
+        await stop().catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Puts CORS in front of every route of the server (lib/http-server.ts has no middleware hook):
+ * its request listener is replaced by one that answers preflights and sets the CORS headers
+ * before handing the request on.
+ */
+function withCors(
+  http: GraphQLHttpServer,
+  cors: (req: IncomingMessage, res: ServerResponse) => boolean,
+): void {
+  const listeners = http.server.listeners('request') as RequestListener[];
+  http.server.removeAllListeners('request');
+  http.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (cors(req, res)) return;
+    for (const listener of listeners) listener(req, res);
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Developer tools that work offline.
+ *
+ * Apollo Sandbox (Apollo Server's default landing page in development) loads from Apollo's CDN,
+ * so it is blank without internet access. The gateway therefore also serves GraphiQL at
+ * `/graphiql`, entirely from node_modules: graphiql 3's UMD bundle and CSS (the last major
+ * version that ships one) with React 18's UMD builds (React 19 dropped them). The landing page
+ * gets a link to it in its "you might be offline" fallback text.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { Route } from '../lib/http-server';
+
+/** Files of a package (resolved through its exported `package.json`, so `exports` maps are no obstacle). */
+function packageFile(pkg: string, file: string): string {
+  return join(dirname(require.resolve(`${pkg}/package.json`)), file);
+}
+
+const ASSETS = {
+  'react.js': { pkg: 'react', file: 'umd/react.production.min.js', type: 'text/javascript' },
+  'react-dom.js': {
+    pkg: 'react-dom',
+    file: 'umd/react-dom.production.min.js',
+    type: 'text/javascript',
+  },
+  'graphiql.js': { pkg: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript' },
+  'graphiql.css': { pkg: 'graphiql', file: 'graphiql.min.css', type: 'text/css' },
+} as const;
+
+function page(base: string, endpoint: string): string {
+  // No inline event handlers or third-party origins: everything comes from this server.
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>GraphiQL</title>
+    <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+    <link rel="stylesheet" href="${base}/graphiql.css" />
+  </head>
+  <body>
+    <div id="graphiql">Loading GraphiQL…</div>
+    <script src="${base}/react.js"></script>
+    <script src="${base}/react-dom.js"></script>
+    <script src="${base}/graphiql.js"></script>
+    <script>
+      const fetcher = GraphiQL.createFetcher({ url: ${JSON.stringify(endpoint)} });
+      // ?query=... opens with that operation, so a link can carry one.
+      const query = new URLSearchParams(location.search).get('query');
+      ReactDOM.createRoot(document.getElementById('graphiql')).render(
+        React.createElement(GraphiQL, {
+          fetcher,
+          defaultEditorToolsVisibility: true,
+          ...(query === null ? {} : { query }),
+        }),
+      );
+    </script>
+  </body>
+</html>
+`;
+}
+
+export interface GraphiQLRoutesOptions {
+  /** Where the page is served. @default '/graphiql' */
+  base?: string;
+  /** The GraphQL endpoint the page talks to. @default '/graphql' */
+  endpoint?: string;
+}
+
+/**
+ * Routes for lib/http-server.ts serving GraphiQL: the page at `base` and its four assets under it.
+ * The files are read once, here.
+ * @throws when graphiql, react or react-dom is not installed.
+ */
+export async function createGraphiQLRoutes(
+  options: GraphiQLRoutesOptions = {},
+): Promise<Record<string, Route>> {
+  const base = options.base ?? '/graphiql';
+  const endpoint = options.endpoint ?? '/graphql';
+  const send =
+    (body: Buffer, type: string, cache: string): Route =>
+    (req, res) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': `${type}; charset=utf-8`,
+        'content-length': body.length,
+        'cache-control': cache,
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+  const routes: Record<string, Route> = {
+    [base]: send(Buffer.from(page(base, endpoint)), 'text/html', 'no-cache'),
+  };
+  await Promise.all(
+    Object.entries(ASSETS).map(async ([name, asset]) => {
+      const body = await readFile(packageFile(asset.pkg, asset.file));
+      routes[`${base}/${name}`] = send(body, asset.type, 'public, max-age=3600');
+    }),
+  );
+  return routes;
+}
+
+/**
+ * Apollo's local landing page (embedded Sandbox), with a link to the offline GraphiQL in the text
+ * it shows when Sandbox cannot load.
+ */
+export function landingPageWithGraphiQLLink<TContext extends BaseContext>(
+  graphiqlPath = '/graphiql',
+): ApolloServerPlugin<TContext> {
+  const inner = ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true });
+  const link = `<p>Offline? <a href="${graphiqlPath}">Open GraphiQL</a>, served by this gateway.</p>`;
+  const withLink = (html: string) => {
+    const marker = 'might be offline.</p>';
+    const at = html.indexOf(marker);
+    if (at === -1) return html.replace('</body>', `${link}</body>`);
+    return html.slice(0, at + marker.length) + link + html.slice(at + marker.length);
+  };
+  return {
+    async serverWillStart(service) {
+      const listener = await inner.serverWillStart?.(service);
+      if (!listener?.renderLandingPage) return listener;
+      const render = listener.renderLandingPage.bind(listener);
+      return {
+        ...listener,
+        async renderLandingPage() {
+          const landingPage = await render();
+          const { html } = landingPage;
+          return {
+            html: typeof html === 'string' ? withLink(html) : async () => withLink(await html()),
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Entry point of the gateway: `npx tsx gateway/main.ts`.
+ *
+ * Reads configuration once, reads the supergraph file (SUPERGRAPH_PATH), starts, prints the URL,
+ * and stops cleanly on SIGINT/SIGTERM. A bad environment prints every problem and exits 1; a
+ * missing or invalid supergraph file prints one line naming the path and exits 1.
+ *
+ * In development, `GET /graphql` from a browser shows Apollo Sandbox (which needs internet
+ * access) and `/graphiql` shows GraphiQL served from node_modules (works offline).
+ */
+import { ConfigError, loadConfig } from '../config';
+import { createLogger } from '../lib/logger';
+import { createGateway } from './gateway';
+import { identityForwarding } from './identity';
+import { readSupergraphFile, SupergraphError } from './supergraph';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, { service: 'gateway' });
+  let supergraphSdl: string;
+  try {
+    supergraphSdl = await readSupergraphFile(config.gateway.supergraphPath);
+  } catch (error) {
+    if (error instanceof SupergraphError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const production = config.environment === 'production';
+  const gateway = createGateway({
+    supergraphSdl,
+    host: config.host,
+    port: config.gateway.port,
+    maxDepth: config.gateway.maxDepth,
+    maxFields: config.gateway.maxFields,
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    corsOrigins: config.gateway.corsOrigins,
+    production,
+    logger,
+    buildRequestHeaders: identityForwarding(production),
+  });
+  const { url } = await gateway.start();
+  console.log(`Gateway ready at ${url}`);
+  if (!production) {
+    console.log(`GraphiQL (works offline) at ${new URL('/graphiql', url).href}`);
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping gateway', { signal });
+    gateway.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('gateway did not stop cleanly', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    `Gateway failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});
