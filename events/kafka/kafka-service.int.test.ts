@@ -200,7 +200,7 @@ describe('KafkaService against a real broker', () => {
       trace: 'abc',
       [DEAD_LETTER_HEADERS.reason]: expect.stringContaining('payload.authMethod'),
       [DEAD_LETTER_HEADERS.originalTopic]: kafka.topicName('user-events'),
-      [DEAD_LETTER_HEADERS.groupId]: groupId,
+      [DEAD_LETTER_HEADERS.groupId]: kafka.groupName(groupId),
       [DEAD_LETTER_HEADERS.attempts]: '0',
     });
     expect(first?.[DEAD_LETTER_HEADERS.originalPartition]).toMatch(/^\d+$/);
@@ -246,7 +246,7 @@ describe('KafkaService against a real broker', () => {
       eventType: 'handler.failed',
       source: 'api-gateway',
       payload: {
-        groupId,
+        groupId: kafka.groupName(groupId),
         eventId: poison.eventId,
         eventType: 'user.logged_out',
         attempts: 3,

@@ -35,8 +35,10 @@ export interface KafkaServiceOptions {
   /** Bootstrap brokers, `host:port`. */
   brokers: string[];
   /**
-   * Prepended to every logical topic name, for deployments that share a cluster and for tests
-   * that need topics of their own. @default ''
+   * Prepended to every logical topic name and consumer group id, for deployments that share a
+   * cluster and for tests that need topics of their own. Groups are prefixed too: members of one
+   * group must subscribe to the same topics, or the group's assignment hands them partitions of
+   * topics they never read. @default ''
    */
   topicPrefix?: string;
   /** Logical topics (and their dead-letter topics) created at start when missing. @default TOPICS */
@@ -167,6 +169,11 @@ export class KafkaService {
     return `${this.options.topicPrefix}${topic}`;
   }
 
+  /** The physical id of a logical consumer group. */
+  groupName(groupId: string): string {
+    return `${this.options.topicPrefix}${groupId}`;
+  }
+
   /** The physical name of a logical topic's dead-letter topic. */
   deadLetterTopicName(topic: Topic): string {
     return deadLetterTopic(this.topicName(topic));
@@ -243,12 +250,13 @@ export class KafkaService {
    */
   async subscribe<T extends Topic>(
     topic: T,
-    groupId: string,
+    logicalGroupId: string,
     handler: EventHandler<T>,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
     this.assertRunning('subscribe');
     const physical = this.topicName(topic);
+    const groupId = this.groupName(logicalGroupId);
     const log = this.log.child({ topic: physical, groupId });
     const consumer = this.kafka.consumer({
       groupId,

@@ -1,0 +1,12 @@
+import { OutboxMessageSchema } from '../../../events/outbox';
+import { AnswerSchema } from './answer';
+import { InterviewSchema } from './interview';
+import { QuestionSchema } from './question';
+
+export { AnswerEntity, AnswerSchema } from './answer';
+export { InterviewEntity, InterviewSchema } from './interview';
+export { QuestionEntity, QuestionSchema } from './question';
+export { userReference, type UserReference } from './user-reference';
+
+/** Every entity the subgraph's database maps, the outbox included. */
+export const entities = [InterviewSchema, QuestionSchema, AnswerSchema, OutboxMessageSchema];

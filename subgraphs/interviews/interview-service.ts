@@ -1,0 +1,619 @@
+/**
+ * The interviews domain: the lifecycle rules, input rules and authorization. One instance per
+ * request, built from its {@link RequestScope}; resolvers only translate between GraphQL and
+ * these methods.
+ *
+ * Every action runs in one transaction that re-reads the interview, checks the caller and the
+ * lifecycle, applies the change and enqueues exactly one event in the outbox; a refused action
+ * writes and publishes nothing. Reads go through per-request batch loaders, so a listing with
+ * questions and answers costs one query per level, not one per interview.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  OptimisticLockError,
+  UniqueConstraintViolationException,
+  type EntityManager,
+  type FilterQuery,
+  type QueryOrderMap,
+} from '@mikro-orm/core';
+import { z } from 'zod';
+import type { EventEnvelope, EventOn } from '../../events/catalog';
+import { InterviewEventFactory } from '../../events/factories';
+import { enqueueEvent } from '../../events/outbox';
+import {
+  DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  InvalidTransitionError,
+  NotFoundError,
+} from '../shared/errors';
+import { isAdmin, requireIdentity, requireSelfOrAdmin, type Identity } from '../shared/identity';
+import type { RequestScope } from '../shared/subgraph';
+import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
+import { transition, type Action, type Status } from './lifecycle';
+
+/** Input limits, in UTF-16 code units (JavaScript's `length`, as the event schemas count). */
+export const LIMITS = {
+  title: 200,
+  position: 200,
+  questions: 50,
+  question: 2_000,
+  answer: 10_000,
+  cancelReason: 500,
+  /** Largest `first` of a listing. */
+  pageSize: 100,
+} as const;
+
+/** `first` of a listing when the caller gives none. */
+export const DEFAULT_PAGE_SIZE = 20;
+
+export interface CreateInterviewInput {
+  title: string;
+  position: string;
+  /** The candidate; the caller when absent. */
+  candidateId?: string | null | undefined;
+  questions: readonly string[];
+}
+
+export interface ListOptions {
+  /** Only interviews in one of these statuses; all when absent. */
+  statuses?: readonly Status[] | null | undefined;
+  /** Admins only; everyone else always gets their own interviews. */
+  candidateId?: string | null | undefined;
+  /** @default DEFAULT_PAGE_SIZE */
+  first?: number | null | undefined;
+  /** The `cursor` of the last edge already seen. */
+  after?: string | null | undefined;
+}
+
+export interface InterviewPage {
+  edges: { cursor: string; node: InterviewEntity }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  totalCount: number;
+}
+
+type InterviewEvent = EventOn<'interview-events'>;
+
+/** What an action does once the caller and the lifecycle allowed it. */
+type Apply = (
+  interview: InterviewEntity,
+  em: EntityManager,
+  now: Date,
+) => InterviewEvent | Promise<InterviewEvent>;
+
+export class InterviewService {
+  private readonly em: EntityManager;
+  private readonly identity: Identity | null;
+  private readonly eventsCommitted: () => void;
+
+  private readonly byId = new BatchLoader<InterviewEntity | undefined>(
+    async (ids) => {
+      const rows = await this.em.find(InterviewEntity, { id: { $in: ids } });
+      return new Map(rows.map((row) => [row.id, row]));
+    },
+    () => undefined,
+  );
+
+  private readonly byCandidate = new BatchLoader<InterviewEntity[]>(
+    async (candidateIds) =>
+      groupBy(
+        await this.em.find(
+          InterviewEntity,
+          { candidateId: { $in: candidateIds } },
+          { orderBy: NEWEST_FIRST },
+        ),
+        (row) => row.candidateId,
+      ),
+    () => [],
+  );
+
+  private readonly questions = new BatchLoader<QuestionEntity[]>(
+    async (interviewIds) =>
+      groupBy(
+        await this.em.find(
+          QuestionEntity,
+          { interview: { $in: interviewIds } },
+          { orderBy: { position: 'asc' } },
+        ),
+        (row) => row.interview.id,
+      ),
+    () => [],
+  );
+
+  private readonly answers = new BatchLoader<AnswerEntity[]>(
+    async (interviewIds) =>
+      groupBy(
+        await this.em.find(
+          AnswerEntity,
+          { interview: { $in: interviewIds } },
+          { orderBy: { submittedAt: 'asc', id: 'asc' } },
+        ),
+        (row) => row.interview.id,
+      ),
+    () => [],
+  );
+
+  constructor(scope: RequestScope) {
+    this.em = scope.em;
+    this.identity = scope.identity;
+    this.eventsCommitted = scope.eventsCommitted;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+
+  /** The interview, for its candidate or an admin. */
+  async interview(id: string): Promise<InterviewEntity> {
+    const who = requireIdentity(this.identity);
+    const interview = await this.byId.load(id);
+    if (!interview) throw new NotFoundError('Interview', id);
+    authorize(who, interview);
+    return interview;
+  }
+
+  /**
+   * A federation reference (`_entities`): like {@link interview}, but an unknown id is `null`,
+   * so a dangling reference from another subgraph nulls one field rather than failing.
+   */
+  async reference(id: string): Promise<InterviewEntity | null> {
+    const who = requireIdentity(this.identity);
+    const interview = await this.byId.load(id);
+    if (!interview) return null;
+    authorize(who, interview);
+    return interview;
+  }
+
+  /** Newest first, keyset-paginated. Non-admins get only their own interviews. */
+  async list(options: ListOptions = {}): Promise<InterviewPage> {
+    const who = requireIdentity(this.identity);
+    const first = options.first ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSize) {
+      throw new InvalidInputError('first', `must be 1-${LIMITS.pageSize}, got ${first}`);
+    }
+    let candidateId = options.candidateId ?? undefined;
+    if (!isAdmin(who)) {
+      if (candidateId !== undefined && candidateId !== who.userId) {
+        throw new ForbiddenError(
+          `Only administrators may list another candidate's interviews (filter.candidateId ${candidateId})`,
+        );
+      }
+      candidateId = who.userId;
+    }
+    const after = options.after == null ? undefined : decodeCursor(options.after);
+
+    const where: FilterQuery<InterviewEntity> = {};
+    if (candidateId !== undefined) where.candidateId = candidateId;
+    if (options.statuses) where.status = { $in: [...options.statuses] };
+    const page: FilterQuery<InterviewEntity> = after
+      ? {
+          $and: [
+            where,
+            {
+              $or: [
+                { createdAt: { $lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { $lt: after.id } },
+              ],
+            },
+          ],
+        }
+      : where;
+    const [totalCount, rows] = await Promise.all([
+      this.em.count(InterviewEntity, where),
+      this.em.find(InterviewEntity, page, { orderBy: NEWEST_FIRST, limit: first + 1 }),
+    ]);
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node), node }));
+    return {
+      edges,
+      hasNextPage: rows.length > first,
+      endCursor: edges.at(-1)?.cursor ?? null,
+      totalCount,
+    };
+  }
+
+  /** A candidate's interviews, newest first: for the candidate or an admin. */
+  async interviewsOf(candidateId: string): Promise<InterviewEntity[]> {
+    requireSelfOrAdmin(this.identity, candidateId);
+    return this.byCandidate.load(candidateId);
+  }
+
+  /** The questions of an interview the caller already got, in order. */
+  questionsOf(interview: InterviewEntity): Promise<QuestionEntity[]> {
+    return this.questions.load(interview.id);
+  }
+
+  /** The answers of an interview the caller already got, in submission order. */
+  answersOf(interview: InterviewEntity): Promise<AnswerEntity[]> {
+    return this.answers.load(interview.id);
+  }
+
+  /** The question an answer answers, from its interview's (batched) questions. */
+  async questionOf(answer: AnswerEntity): Promise<QuestionEntity> {
+    const questions = await this.questions.load(answer.interview.id);
+    const question = questions.find((q) => q.id === answer.question.id);
+    if (!question) throw new NotFoundError('Question', answer.question.id);
+    return question;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Actions
+
+  /** A new interview in DRAFT, for the caller or (admins only) for another candidate. */
+  async create(input: CreateInterviewInput): Promise<InterviewEntity> {
+    const who = requireIdentity(this.identity);
+    const candidateId = input.candidateId ?? who.userId;
+    if (candidateId.trim() === '') {
+      throw new InvalidInputError('input.candidateId', 'must not be empty');
+    }
+    if (candidateId !== who.userId && !isAdmin(who)) {
+      throw new ForbiddenError('Only administrators may create interviews for another candidate');
+    }
+    const title = boundedText('input.title', input.title, LIMITS.title);
+    const position = boundedText('input.position', input.position, LIMITS.position);
+    if (input.questions.length < 1 || input.questions.length > LIMITS.questions) {
+      throw new InvalidInputError(
+        'input.questions',
+        `give 1-${LIMITS.questions} questions, got ${input.questions.length}`,
+      );
+    }
+    const texts = input.questions.map((text, i) =>
+      boundedText(`input.questions[${i}]`, text, LIMITS.question),
+    );
+
+    const interview = await this.em.transactional(
+      async (em) => {
+        const now = new Date();
+        const created = Object.assign(new InterviewEntity(), {
+          id: randomUUID(),
+          candidateId,
+          createdBy: who.userId,
+          title,
+          position,
+          status: 'draft' satisfies Status,
+          questionCount: texts.length,
+          createdAt: now,
+          updatedAt: now,
+        });
+        em.persist(created);
+        texts.forEach((text, i) =>
+          em.persist(
+            Object.assign(new QuestionEntity(), {
+              id: randomUUID(),
+              interview: created,
+              position: i + 1,
+              text,
+            }),
+          ),
+        );
+        enqueueEvent(
+          em,
+          'interview-events',
+          InterviewEventFactory.create(
+            'interview.created',
+            {
+              interviewId: created.id,
+              candidateId,
+              title,
+              position,
+              questionCount: texts.length,
+              createdBy: who.userId,
+            },
+            { timestamp: now },
+          ),
+        );
+        return created;
+      },
+      { clear: true },
+    );
+    this.byCandidate.forget(candidateId);
+    this.eventsCommitted();
+    return interview;
+  }
+
+  /** Sets or moves the date of a DRAFT or SCHEDULED interview; the date must be ahead. */
+  async schedule(id: string, scheduledFor: Date): Promise<InterviewEntity> {
+    requireIdentity(this.identity);
+    if (Number.isNaN(scheduledFor.getTime())) {
+      throw new InvalidInputError('scheduledFor', 'must be a valid date-time');
+    }
+    if (scheduledFor.getTime() <= Date.now()) {
+      throw new InvalidInputError(
+        'scheduledFor',
+        `must be in the future, got ${scheduledFor.toISOString()}`,
+      );
+    }
+    return this.act(id, 'schedule', (interview, _em, now) => {
+      interview.scheduledFor = scheduledFor;
+      return event('interview.scheduled', interview, now, {
+        scheduledFor: scheduledFor.toISOString(),
+      });
+    });
+  }
+
+  async start(id: string): Promise<InterviewEntity> {
+    return this.act(id, 'start', (interview, _em, now) => {
+      interview.startedAt = now;
+      return event('interview.started', interview, now, { startedAt: now.toISOString() });
+    });
+  }
+
+  /** Records the answer to one question of an IN_PROGRESS interview; each question once. */
+  async submitAnswer(
+    interviewId: string,
+    questionId: string,
+    content: string,
+  ): Promise<InterviewEntity> {
+    requireIdentity(this.identity);
+    const text = boundedText('content', content, LIMITS.answer);
+    const alreadyAnswered = () =>
+      new InvalidInputError('questionId', `question ${questionId} was already answered`);
+    try {
+      return await this.act(interviewId, 'submitAnswer', async (interview, em, now) => {
+        const question = await em.findOne(QuestionEntity, {
+          id: questionId,
+          interview: interview.id,
+        });
+        if (!question) {
+          throw new InvalidInputError(
+            'questionId',
+            `question ${questionId} is not part of interview ${interviewId}`,
+          );
+        }
+        if (await em.count(AnswerEntity, { question: question.id })) throw alreadyAnswered();
+        const answer = Object.assign(new AnswerEntity(), {
+          id: randomUUID(),
+          interview,
+          question,
+          content: text,
+          wordCount: countWords(text),
+          submittedAt: now,
+        });
+        em.persist(answer);
+        interview.answerCount += 1;
+        return event('interview.answer_submitted', interview, now, {
+          questionId: question.id,
+          answerId: answer.id,
+          wordCount: answer.wordCount,
+          answeredQuestions: interview.answerCount,
+          totalQuestions: interview.questionCount,
+        });
+      });
+    } catch (error) {
+      // A concurrent submit for the same question that got past the check above.
+      if (error instanceof UniqueConstraintViolationException) throw alreadyAnswered();
+      throw error;
+    }
+  }
+
+  async pause(id: string): Promise<InterviewEntity> {
+    return this.act(id, 'pause', (interview, _em, now) => {
+      interview.pausedAt = now;
+      return event('interview.paused', interview, now, {
+        pausedAt: now.toISOString(),
+        reason: 'manual',
+      });
+    });
+  }
+
+  async resume(id: string): Promise<InterviewEntity> {
+    return this.act(id, 'resume', (interview, _em, now) => {
+      interview.pausedAt = null;
+      return event('interview.resumed', interview, now, {
+        resumedAt: now.toISOString(),
+        trigger: 'manual',
+      });
+    });
+  }
+
+  /** Ends an IN_PROGRESS or PAUSED interview; the duration counts from the start, pauses included. */
+  async complete(id: string): Promise<InterviewEntity> {
+    return this.act(id, 'complete', (interview, _em, now) => {
+      interview.completedAt = now;
+      const startedAt = interview.startedAt ?? now;
+      return event('interview.completed', interview, now, {
+        completedAt: now.toISOString(),
+        answeredQuestions: interview.answerCount,
+        totalQuestions: interview.questionCount,
+        durationSeconds: Math.max(0, Math.floor((now.getTime() - startedAt.getTime()) / 1000)),
+      });
+    });
+  }
+
+  async cancel(id: string, reason?: string | null): Promise<InterviewEntity> {
+    requireIdentity(this.identity);
+    const why = reason == null ? undefined : boundedText('reason', reason, LIMITS.cancelReason);
+    return this.act(id, 'cancel', (interview, _em, now) => {
+      const previousStatus = interview.status;
+      interview.cancelledAt = now;
+      interview.cancelReason = why ?? null;
+      return event('interview.cancelled', interview, now, {
+        cancelledAt: now.toISOString(),
+        previousStatus,
+        ...(why === undefined ? {} : { reason: why }),
+      });
+    });
+  }
+
+  /**
+   * The frame of every action on an existing interview: in one transaction, re-read it, check
+   * the caller and the lifecycle, let `apply` change it, move it to its next status and enqueue
+   * the event `apply` returned. Anything thrown rolls all of it back.
+   */
+  private async act(id: string, action: Action, apply: Apply): Promise<InterviewEntity> {
+    const who = requireIdentity(this.identity);
+    let interview: InterviewEntity;
+    try {
+      interview = await this.em.transactional(
+        async (em) => {
+          const current = await em.findOne(InterviewEntity, { id });
+          if (!current) throw new NotFoundError('Interview', id);
+          authorize(who, current);
+          const step = transition(current.status, action);
+          if (!step.allowed) {
+            throw new InvalidTransitionError(
+              'interview',
+              id,
+              graphqlName(step.from),
+              action,
+              step.allowedFrom.map(graphqlName),
+            );
+          }
+          const now = new Date();
+          const published = await apply(current, em, now);
+          current.status = step.to;
+          current.updatedAt = now;
+          enqueueEvent(em, 'interview-events', published);
+          return current;
+        },
+        { clear: true },
+      );
+    } catch (error) {
+      if (error instanceof OptimisticLockError) {
+        throw new DomainError(
+          'CONFLICT',
+          `Interview ${id} was changed by another request at the same time; read it again and retry`,
+          { id },
+        );
+      }
+      throw error;
+    }
+    // What this request loaded before is stale now.
+    this.byId.forget(id);
+    this.byCandidate.forget(interview.candidateId);
+    this.answers.forget(id);
+    this.eventsCommitted();
+    return interview;
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Helpers
+
+/** The listings' order; `id` breaks ties between interviews created in the same millisecond. */
+const NEWEST_FIRST: QueryOrderMap<InterviewEntity>[] = [{ createdAt: 'desc' }, { id: 'desc' }];
+
+function authorize(who: Identity, interview: InterviewEntity): void {
+  if (interview.candidateId !== who.userId && !isAdmin(who)) {
+    throw new ForbiddenError(
+      `Interview ${interview.id} belongs to another candidate; only they or an administrator may see or change it`,
+    );
+  }
+}
+
+/** `in_progress` -> `IN_PROGRESS`: how clients know the status (the GraphQL enum value). */
+function graphqlName(status: Status): string {
+  return status.toUpperCase();
+}
+
+/** The trimmed text, or BAD_USER_INPUT naming `field` when it is blank or longer than `max`. */
+function boundedText(field: string, value: string, max: number): string {
+  const text = value.trim();
+  if (text.length < 1 || text.length > max) {
+    throw new InvalidInputError(
+      field,
+      `must be 1-${max} characters (leading and trailing spaces aside), got ${text.length}`,
+    );
+  }
+  return text;
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/u).filter(Boolean).length;
+}
+
+/** Builds one interview event; every payload names the interview and its candidate. */
+function event<T extends InterviewEvent['eventType']>(
+  type: T,
+  interview: InterviewEntity,
+  now: Date,
+  fields: Omit<EventEnvelope<T>['payload'], 'interviewId' | 'candidateId'>,
+): InterviewEvent {
+  const payload = {
+    interviewId: interview.id,
+    candidateId: interview.candidateId,
+    ...fields,
+  } as EventEnvelope<T>['payload'];
+  return InterviewEventFactory.create(type, payload, { timestamp: now }) as InterviewEvent;
+}
+
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
+
+// An opaque cursor: base64url of `[createdAt in ms, id]`, the listing's sort key.
+const cursorSchema = z.tuple([z.number().int().nonnegative(), z.string().min(1)]);
+
+function encodeCursor(interview: InterviewEntity): string {
+  return Buffer.from(JSON.stringify([interview.createdAt.getTime(), interview.id])).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = cursorSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidInputError('after', 'not a cursor from this listing; pass an edge `cursor`');
+  }
+  const [ms, id] = parsed.data;
+  return { createdAt: new Date(ms), id };
+}
+
+/**
+ * Collects the keys asked for while GraphQL resolves one level of a response and loads them
+ * with one query; results are memoized for the request (the idea of DataLoader, in the few
+ * lines this service needs). Dispatches on `setImmediate`, after every pending promise job, so
+ * one batch spans all the sibling fields of a level.
+ */
+class BatchLoader<V> {
+  private readonly cache = new Map<string, Promise<V>>();
+  private queue: { key: string; resolve: (value: V) => void; reject: (error: unknown) => void }[] =
+    [];
+
+  constructor(
+    private readonly fetch: (keys: string[]) => Promise<Map<string, V>>,
+    private readonly missing: () => V,
+  ) {}
+
+  load(key: string): Promise<V> {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const promise = new Promise<V>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => void this.dispatch());
+      this.queue.push({ key, resolve, reject });
+    });
+    this.cache.set(key, promise);
+    return promise;
+  }
+
+  /** Drops a memoized value, e.g. after a write. */
+  forget(key: string): void {
+    this.cache.delete(key);
+  }
+
+  private async dispatch(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      const found = await this.fetch(batch.map((entry) => entry.key));
+      for (const entry of batch) entry.resolve(found.get(entry.key) ?? this.missing());
+    } catch (error) {
+      for (const entry of batch) {
+        this.cache.delete(entry.key);
+        entry.reject(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,9 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateInterviewTables } from './create-interview-tables';
+
+/** In order; each runs once. Append, never edit a migration that has shipped. */
+export const migrations: MigrationObject[] = [
+  { name: '0001-outbox', class: CreateOutboxTable },
+  { name: '0002-interview-tables', class: CreateInterviewTables },
+];

@@ -1,0 +1,8 @@
+/** The interviews subgraph's resolvers: translation only; rules live in the service. */
+import { DateTime } from '../../shared/scalars';
+import { Answer, Interview, User } from './interview';
+import { Mutation } from './mutation';
+import { Query } from './query';
+import type { Resolvers } from './types';
+
+export const resolvers: Resolvers = { DateTime, Query, Mutation, Interview, Answer, User };

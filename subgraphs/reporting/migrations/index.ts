@@ -1,0 +1,13 @@
+/** The reporting database's migrations, in order; each runs once. */
+import type { MigrationObject } from '@mikro-orm/core';
+import { CreateProcessedEventTable } from '../../../events/consumers';
+import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateInterviewReportTable } from './create-interview-report-table';
+
+export const migrations: MigrationObject[] = [
+  { name: '0001-processed-event', class: CreateProcessedEventTable },
+  { name: '0002-interview-report', class: CreateInterviewReportTable },
+  // Reporting publishes no domain events yet, but the shared runtime always runs the outbox
+  // relay, which polls this table (without it the relay fails each round and /ready says no).
+  { name: '0003-outbox', class: CreateOutboxTable },
+];

@@ -1,0 +1,33 @@
+/** The reporting subgraph, wired: read models built only from interview-events. */
+import { join } from 'node:path';
+import { CONSUMER_GROUPS } from '../../events';
+import { ProcessedEventSchema } from '../../events/consumers';
+import { OutboxMessageSchema } from '../../events/outbox';
+import type { SubgraphDefinition } from '../shared/subgraph';
+import { createInterviewEventsHandler } from './consumers/interview-events';
+import { createContext, type SubgraphContext } from './context';
+import { InterviewReportSchema } from './entities/interview-report';
+import { migrations } from './migrations';
+import { resolvers } from './resolvers';
+
+export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
+  name: 'reporting',
+  service: 'reporting-service',
+  schemaPath: join(__dirname, 'schema.graphql'),
+  resolvers,
+  // The outbox is polled by the shared runtime's relay even though reporting publishes nothing.
+  entities: [InterviewReportSchema, ProcessedEventSchema, OutboxMessageSchema],
+  migrations,
+  context: createContext,
+  consumers: ({ database, logger }) => [
+    {
+      topic: 'interview-events',
+      groupId: CONSUMER_GROUPS.reporting,
+      handler: createInterviewEventsHandler({
+        database,
+        groupId: CONSUMER_GROUPS.reporting,
+        logger: logger.child({ consumer: 'interview-events' }),
+      }),
+    },
+  ],
+};
