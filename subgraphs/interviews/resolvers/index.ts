@@ -3,6 +3,6 @@ import { DateTime } from '../../shared/scalars';
 import { Answer, Interview, User } from './interview';
 import { Mutation } from './mutation';
 import { Query } from './query';
-import type { Resolvers } from './types';
+import type { Resolvers } from '../generated/resolvers-types';
 
 export const resolvers: Resolvers = { DateTime, Query, Mutation, Interview, Answer, User };

@@ -1,4 +1,4 @@
-import type { MutationResolvers } from './types';
+import type { MutationResolvers } from '../generated/resolvers-types';
 
 export const Mutation: MutationResolvers = {
   createInterview: (_root, { input }, { interviews }) =>

@@ -1,5 +1,5 @@
 import { fromGraphQLStatus } from './status';
-import type { QueryResolvers } from './types';
+import type { QueryResolvers } from '../generated/resolvers-types';
 
 export const Query: QueryResolvers = {
   interview: (_root, { id }, { interviews }) => interviews.interview(id),
