@@ -43,6 +43,7 @@ function repoPath(absolute: string): string {
  * schema shape (paths relative to the generated file).
  */
 const MAPPERS: Record<string, Record<string, string>> = {
+  users: { User: '../entities/user#User as UserEntity' },
   interviews: {
     Interview: '../entities#InterviewEntity',
     Question: '../entities#QuestionEntity',

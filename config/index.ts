@@ -92,6 +92,29 @@ const servicesSchema = z.object({
   GATEWAY_MAX_FIELDS: int(1, 100_000).default(1000),
   /** Largest request body, in bytes. @default 102400 */
   GATEWAY_MAX_BODY_BYTES: int(1024, 10_485_760).default(102_400),
+  /**
+   * Routes subgraphs elsewhere than the supergraph says: `users=http://host:port/graphql,...`.
+   * @default none
+   */
+  GATEWAY_SUBGRAPH_URLS: z
+    .string()
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][\w-]*=https?:\/\/\S+$/,
+            'each entry must look like name=http://host:port/path',
+          ),
+      ),
+    )
+    .default([]),
   /** Origins allowed by CORS, comma-separated; `*` for any. @default Apollo Studio and localhost */
   CORS_ORIGINS: z.string().default('https://studio.apollographql.com,http://localhost:3000'),
 });
@@ -137,6 +160,8 @@ export interface GatewayConfig {
   maxFields: number;
   maxBodyBytes: number;
   corsOrigins: string[];
+  /** Routing URL overrides by subgraph name. */
+  subgraphUrls: Record<string, string>;
 }
 
 export interface PlatformConfig {
@@ -203,6 +228,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+      subgraphUrls: Object.fromEntries(
+        e.GATEWAY_SUBGRAPH_URLS.map((entry) => {
+          const at = entry.indexOf('=');
+          return [entry.slice(0, at), entry.slice(at + 1)];
+        }),
+      ),
     },
     subgraphs: { users: e.USERS_PORT, interviews: e.INTERVIEWS_PORT, reporting: e.REPORTING_PORT },
     host: e.HOST,

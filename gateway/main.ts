@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { identityForwarding } from './identity';
-import { readSupergraphFile, SupergraphError } from './supergraph';
+import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 
 async function main(): Promise<void> {
   let config;
@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { service: 'gateway' });
   let supergraphSdl: string;
   try {
-    supergraphSdl = await readSupergraphFile(config.gateway.supergraphPath);
+    supergraphSdl = withSubgraphUrls(
+      await readSupergraphFile(config.gateway.supergraphPath),
+      config.gateway.subgraphUrls,
+    );
   } catch (error) {
     if (error instanceof SupergraphError) {
       console.error(error.message);

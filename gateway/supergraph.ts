@@ -3,7 +3,7 @@
  * subgraphs (name and routing URL) read from its `join__Graph` enum.
  */
 import { readFile } from 'node:fs/promises';
-import { Kind, parse, type DocumentNode } from 'graphql';
+import { Kind, parse, print, visit, type DocumentNode } from 'graphql';
 
 /** One subgraph as the supergraph routes to it. */
 export interface SubgraphEndpoint {
@@ -63,6 +63,37 @@ export function listSubgraphs(supergraphSdl: string | DocumentNode): SubgraphEnd
   }
   if (endpoints.length === 0) throw new Error('it declares no subgraph (no join__Graph enum)');
   return endpoints;
+}
+
+/**
+ * The supergraph with some subgraphs routed elsewhere, e.g. to other ports on this machine.
+ * @throws {SupergraphError} naming an override for a subgraph the supergraph does not have.
+ */
+export function withSubgraphUrls(supergraphSdl: string, urls: Record<string, string>): string {
+  const known = new Set(listSubgraphs(supergraphSdl).map((s) => s.name));
+  const unknown = Object.keys(urls).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new SupergraphError(
+      `GATEWAY_SUBGRAPH_URLS names ${unknown.join(', ')}, which the supergraph does not have (it has ${[...known].join(', ')})`,
+    );
+  }
+  if (Object.keys(urls).length === 0) return supergraphSdl;
+  const document = visit(parse(supergraphSdl), {
+    Directive(node) {
+      if (node.name.value !== 'join__graph') return undefined;
+      const nameArg = node.arguments?.find((a) => a.name.value === 'name')?.value;
+      const name = nameArg?.kind === Kind.STRING ? nameArg.value : undefined;
+      const url = name === undefined ? undefined : urls[name];
+      if (url === undefined) return undefined;
+      return {
+        ...node,
+        arguments: node.arguments?.map((a) =>
+          a.name.value === 'url' ? { ...a, value: { kind: Kind.STRING, value: url } } : a,
+        ),
+      };
+    },
+  });
+  return print(document);
 }
 
 function oneLine(error: unknown): string {

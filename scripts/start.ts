@@ -127,7 +127,15 @@ async function main(): Promise<void> {
       });
       brokers = kafka.brokers;
     }
-    const env = { ...process.env, KAFKA_BROKERS: brokers.join(',') };
+    const subgraphUrl = (port: number) => `http://${config.host}:${port}/graphql`;
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      // The checked-in supergraph routes to the default ports; follow the configured ones.
+      GATEWAY_SUBGRAPH_URLS: Object.entries(config.subgraphs)
+        .map(([name, port]) => `${name}=${subgraphUrl(port)}`)
+        .join(','),
+    };
 
     for (const service of services(config)) {
       const child = spawn(process.execPath, ['--import', 'tsx', service.entry], {
