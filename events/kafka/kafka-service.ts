@@ -463,23 +463,22 @@ export class KafkaService {
     }
   }
 
+  /**
+   * Creates missing topics. Asks the broker to create them all and lets it answer "already
+   * exists", rather than listing topics first: a listing fails while another client deletes a
+   * topic, and two services starting together would race between list and create anyway.
+   */
   private async ensureTopics(): Promise<void> {
-    const wanted = this.options.topics.flatMap((t) => [
-      this.topicName(t),
-      this.deadLetterTopicName(t),
-    ]);
-    const existing = new Set(await this.admin.listTopics());
-    const missing = wanted.filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await this.admin.createTopics({
+    const wanted = this.options.topics.flatMap((t) => [this.topicName(t), this.deadLetterTopicName(t)]);
+    const created = await this.admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((topic) => ({
+      topics: wanted.map((topic) => ({
         topic,
         numPartitions: this.options.partitions,
         replicationFactor: this.options.replicationFactor,
       })),
     });
-    this.log.info('created topics', { topics: missing });
+    if (created) this.log.info('created topics', { topics: wanted });
   }
 
   private async sendBatch(batch: OutgoingMessage[]): Promise<void> {

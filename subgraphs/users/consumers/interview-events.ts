@@ -1,0 +1,67 @@
+/**
+ * `interview-events`: each one becomes an INTERVIEW activity of its candidate, when the
+ * candidate has a profile here.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { EventHandler, EventOn } from '../../../events';
+import { handleOnce } from '../../../events/consumers';
+import type { Database } from '../../../lib/database';
+import type { Logger } from '../../../lib/logger';
+import { User, newActivity } from '../entities';
+
+/** One line for the activity log, e.g. `interview i-1 completed (3 of 3 questions answered)`. */
+export function describeInterviewEvent(event: EventOn<'interview-events'>): string {
+  const what = (() => {
+    switch (event.eventType) {
+      case 'interview.created':
+        return `created: ${event.payload.title}`;
+      case 'interview.scheduled':
+        return `scheduled for ${event.payload.scheduledFor}`;
+      case 'interview.started':
+        return 'started';
+      case 'interview.answer_submitted':
+        return `answer submitted (${event.payload.answeredQuestions} of ${event.payload.totalQuestions})`;
+      case 'interview.paused':
+        return `paused (${event.payload.reason})`;
+      case 'interview.resumed':
+        return 'resumed';
+      case 'interview.completed':
+        return `completed (${event.payload.answeredQuestions} of ${event.payload.totalQuestions} questions answered)`;
+      case 'interview.cancelled':
+        return event.payload.reason ? `cancelled: ${event.payload.reason}` : 'cancelled';
+      default: {
+        const unhandled: never = event;
+        return String(unhandled);
+      }
+    }
+  })();
+  return `interview ${event.payload.interviewId} ${what}`;
+}
+
+export async function onInterviewEvent(
+  em: EntityManager,
+  event: EventOn<'interview-events'>,
+  log: Logger,
+): Promise<void> {
+  const userId = event.payload.candidateId;
+  if (!(await em.findOne(User, { id: userId }))) {
+    log.debug('interview event of a candidate without a profile; not recorded', {
+      userId,
+      eventId: event.eventId,
+    });
+    return;
+  }
+  em.persist(
+    newActivity({ userId, kind: 'INTERVIEW', event, description: describeInterviewEvent(event) }),
+  );
+}
+
+export function interviewEventsHandler(
+  database: Database,
+  groupId: string,
+  log: Logger,
+): EventHandler<'interview-events'> {
+  return async (event) => {
+    await handleOnce(database, groupId, event, (em) => onInterviewEvent(em, event, log));
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The activity log: one row per event that concerns a user, written by the event handlers (and
+ * by `updateProfile`, in the same transaction as the event it publishes).
+ */
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+
+export const ACTIVITY_KINDS = ['REGISTRATION', 'LOGIN', 'LOGOUT', 'PROFILE', 'INTERVIEW'] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+export class UserActivity {
+  id!: string;
+  userId!: string;
+  kind!: ActivityKind;
+  /** The event that recorded it, e.g. `user.authenticated`. */
+  eventType!: string;
+  eventId!: string;
+  occurredAt!: Date;
+  description!: string;
+}
+
+export const UserActivitySchema = new EntitySchema<UserActivity>({
+  class: UserActivity,
+  tableName: 'user_activity',
+  properties: {
+    id: { type: 'string', primary: true },
+    userId: { type: 'string', fieldName: 'user_id' },
+    kind: { type: 'string' },
+    eventType: { type: 'string', fieldName: 'event_type' },
+    eventId: { type: 'string', fieldName: 'event_id' },
+    occurredAt: { type: 'datetime', fieldName: 'occurred_at' },
+    description: { type: 'text' },
+  },
+  indexes: [{ name: 'user_activity_user_occurred_idx', properties: ['userId', 'occurredAt'] }],
+});
+
+/** An activity row for one event; `occurredAt` is the event's timestamp. */
+export function newActivity(fields: {
+  userId: string;
+  kind: ActivityKind;
+  event: { eventId: string; eventType: string; timestamp: string };
+  description: string;
+}): UserActivity {
+  const activity = new UserActivity();
+  activity.id = randomUUID();
+  activity.userId = fields.userId;
+  activity.kind = fields.kind;
+  activity.eventType = fields.event.eventType;
+  activity.eventId = fields.event.eventId;
+  activity.occurredAt = new Date(fields.event.timestamp);
+  activity.description = fields.description;
+  return activity;
+}

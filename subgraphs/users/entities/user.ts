@@ -1,0 +1,52 @@
+/**
+ * A user's profile. The id is the identity provider's user id, so every service names a user
+ * the same way without a lookup.
+ */
+import { EntitySchema } from '@mikro-orm/core';
+
+/** Profile fields a user may change with `updateProfile`. */
+export const PROFILE_FIELDS = ['firstName', 'lastName', 'company'] as const;
+export type ProfileField = (typeof PROFILE_FIELDS)[number];
+
+export class User {
+  id!: string;
+  email!: string;
+  firstName: string | null = null;
+  lastName: string | null = null;
+  company: string | null = null;
+  createdAt!: Date;
+  lastLoginAt: Date | null = null;
+}
+
+export const UserSchema = new EntitySchema<User>({
+  class: User,
+  // `user` is a reserved word in PostgreSQL.
+  tableName: 'users',
+  properties: {
+    id: { type: 'string', primary: true },
+    email: { type: 'string', unique: true },
+    firstName: { type: 'string', fieldName: 'first_name', nullable: true },
+    lastName: { type: 'string', fieldName: 'last_name', nullable: true },
+    company: { type: 'string', nullable: true },
+    createdAt: { type: 'datetime', fieldName: 'created_at' },
+    lastLoginAt: { type: 'datetime', fieldName: 'last_login_at', nullable: true },
+  },
+});
+
+export function newUser(fields: {
+  id: string;
+  email: string;
+  createdAt: Date;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  company?: string | undefined;
+}): User {
+  const user = new User();
+  user.id = fields.id;
+  user.email = fields.email;
+  user.firstName = fields.firstName ?? null;
+  user.lastName = fields.lastName ?? null;
+  user.company = fields.company ?? null;
+  user.createdAt = fields.createdAt;
+  return user;
+}

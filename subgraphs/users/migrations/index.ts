@@ -1,0 +1,16 @@
+/**
+ * The users database's migrations, in order. Names are recorded in `mikro_orm_migrations`:
+ * never rename or reorder one that has shipped; append.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { CreateProcessedEventTable } from '../../../events/consumers';
+import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateUserActivityTable } from './create-user-activity';
+import { CreateUsersTable } from './create-users';
+
+export const migrations: MigrationObject[] = [
+  { name: '0001-outbox', class: CreateOutboxTable },
+  { name: '0002-processed-event', class: CreateProcessedEventTable },
+  { name: '0003-users', class: CreateUsersTable },
+  { name: '0004-user-activity', class: CreateUserActivityTable },
+];

@@ -1,0 +1,7 @@
+import { DateTime } from '../../shared/scalars';
+import type { Resolvers } from '../generated/resolvers-types';
+import { Mutation } from './mutation';
+import { Query } from './query';
+import { User } from './user';
+
+export const resolvers: Resolvers = { DateTime, Query, Mutation, User };

@@ -1,0 +1,104 @@
+import { InvalidInputError } from '../shared/errors';
+import {
+  ACTIVITY_PAGE_SIZE,
+  USERS_PAGE_SIZE,
+  decodeCursor,
+  diffProfile,
+  encodeCursor,
+  pageSize,
+  parseProfileInput,
+} from './user-service';
+
+function thrown(fn: () => unknown): InvalidInputError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InvalidInputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InvalidInputError');
+}
+
+describe('parseProfileInput', () => {
+  it('keeps only the fields sent: trimmed strings, and null to clear', () => {
+    expect(parseProfileInput({ firstName: '  Ada ', company: null })).toEqual({
+      firstName: 'Ada',
+      company: null,
+    });
+    expect(parseProfileInput({})).toEqual({});
+    expect(parseProfileInput({ lastName: undefined })).toEqual({});
+  });
+
+  it('refuses an empty or blank string, naming the field', () => {
+    for (const value of ['', '   ', '\t\n']) {
+      const error = thrown(() => parseProfileInput({ firstName: 'Ada', lastName: value }));
+      expect(error.code).toBe('BAD_USER_INPUT');
+      expect(error.details).toEqual({ field: 'input.lastName' });
+      expect(error.message).toBe('input.lastName: must not be empty; send null to clear it');
+    }
+  });
+
+  it('accepts 200 characters after trimming and refuses 201', () => {
+    expect(parseProfileInput({ company: ` ${'x'.repeat(200)} ` }).company).toHaveLength(200);
+    const error = thrown(() => parseProfileInput({ company: 'x'.repeat(201) }));
+    expect(error.details).toEqual({ field: 'input.company' });
+    expect(error.message).toContain('at most 200 characters, got 201');
+  });
+});
+
+describe('diffProfile', () => {
+  const current = { firstName: 'Ada', lastName: null, company: 'Analytical Engines' };
+
+  it('lists changed fields in a fixed order with their previous and new values', () => {
+    expect(diffProfile(current, { company: null, lastName: 'Lovelace', firstName: 'Ada' })).toEqual(
+      {
+        updatedFields: ['lastName', 'company'],
+        previousValues: { lastName: null, company: 'Analytical Engines' },
+        newValues: { lastName: 'Lovelace', company: null },
+      },
+    );
+  });
+
+  it('is null when nothing would change', () => {
+    expect(diffProfile(current, {})).toBeNull();
+    expect(diffProfile(current, { firstName: 'Ada', lastName: null })).toBeNull();
+  });
+});
+
+describe('pageSize', () => {
+  it('accepts the bounds and refuses what lies outside, or null', () => {
+    expect(pageSize('first', 1, USERS_PAGE_SIZE)).toBe(1);
+    expect(pageSize('first', 100, USERS_PAGE_SIZE)).toBe(100);
+    expect(pageSize('first', 50, ACTIVITY_PAGE_SIZE)).toBe(50);
+    for (const value of [0, -1, 101, null, undefined]) {
+      const error = thrown(() => pageSize('first', value, USERS_PAGE_SIZE));
+      expect(error.message).toBe(`first: must be between 1 and 100, got ${String(value)}`);
+    }
+    expect(() => pageSize('first', 51, ACTIVITY_PAGE_SIZE)).toThrow(InvalidInputError);
+  });
+});
+
+describe('cursors', () => {
+  it('round-trip (createdAt, id) opaquely', () => {
+    const user = { createdAt: new Date('2026-11-26T10:00:00.123Z'), id: 'u-1' };
+    const cursor = encodeCursor(user);
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCursor(cursor)).toEqual(user);
+  });
+
+  it('refuses anything this API did not make, on `after`', () => {
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const cursor of [
+      'garbage!',
+      '',
+      encode({ createdAt: '2026-11-26T10:00:00.000Z', id: 'u-1' }),
+      encode(['2026-11-26T10:00:00.000Z']),
+      encode(['yesterday', 'u-1']),
+      encode(['2026-11-26T10:00:00.000Z', '']),
+      encode(['2026-11-26T10:00:00.000Z', 7]),
+    ]) {
+      const error = thrown(() => decodeCursor(cursor));
+      expect(error.details).toEqual({ field: 'after' });
+    }
+  });
+});
