@@ -469,7 +469,10 @@ export class KafkaService {
    * topic, and two services starting together would race between list and create anyway.
    */
   private async ensureTopics(): Promise<void> {
-    const wanted = this.options.topics.flatMap((t) => [this.topicName(t), this.deadLetterTopicName(t)]);
+    const wanted = this.options.topics.flatMap((t) => [
+      this.topicName(t),
+      this.deadLetterTopicName(t),
+    ]);
     const created = await this.admin.createTopics({
       waitForLeaders: true,
       topics: wanted.map((topic) => ({

@@ -1,6 +1,10 @@
 import { userReference } from '../entities';
 import { toGraphQLStatus } from './status';
-import type { InterviewResolvers, AnswerResolvers, UserResolvers } from '../generated/resolvers-types';
+import type {
+  InterviewResolvers,
+  AnswerResolvers,
+  UserResolvers,
+} from '../generated/resolvers-types';
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
