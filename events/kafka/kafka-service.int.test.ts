@@ -11,6 +11,7 @@ import {
   type KafkaServiceOptions,
   type EventOn,
   type Subscription,
+  InterviewEventFactory,
   UserEventFactory,
   readHeaders,
 } from '../index';
@@ -137,6 +138,46 @@ describe('KafkaService against a real broker', () => {
     expect(memberOne.length).toBeGreaterThan(0);
     expect(memberTwo.length).toBeGreaterThan(0);
     expect(memberOne.filter((id) => memberTwo.includes(id))).toEqual([]);
+  });
+
+  it('reads several topics in one group with one consumer per member, each event once', async () => {
+    const kafka = await startService({
+      topics: ['user-events', 'interview-events', 'system-events'],
+    });
+    const seen: string[] = [];
+    const group = randomName('multi');
+    const handlers = {
+      'user-events': async (e: UserEvent) => void seen.push(e.eventId),
+      'interview-events': async (e: EventOn<'interview-events'>) => void seen.push(e.eventId),
+    };
+    // Two members of one group, both reading both topics: the group splits all six partitions.
+    const first = await kafka.subscribeAll(group, handlers);
+    const second = await kafka.subscribeAll(group, handlers);
+    expect(first.topics).toEqual(['user-events', 'interview-events']);
+    expect(second.ready()).toBe(true);
+
+    const userEvents = Array.from({ length: 10 }, (_, i) =>
+      UserEventFactory.createUserLoggedOut(`u-${i}`, 's'),
+    );
+    const interviewEvents = Array.from({ length: 10 }, (_, i) =>
+      InterviewEventFactory.create('interview.started', {
+        interviewId: `i-${i}`,
+        candidateId: `u-${i}`,
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    await Promise.all([
+      ...userEvents.map((e) => kafka.publishEvent('user-events', e)),
+      ...interviewEvents.map((e) => kafka.publishEvent('interview-events', e)),
+    ]);
+    const end = marker();
+    await kafka.publishEvent('user-events', end);
+    const expected = [...userEvents, ...interviewEvents].map((e) => e.eventId);
+    await waitFor(
+      'both topics',
+      () => expected.every((id) => seen.includes(id)) && seen.includes(end.eventId),
+    );
+    expect(seen.filter((id) => id !== end.eventId).sort()).toEqual([...expected].sort());
   });
 
   it('keeps publish order for events with the same key', async () => {

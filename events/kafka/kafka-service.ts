@@ -72,6 +72,9 @@ export interface EventContext {
   attempt: number;
 }
 
+/** One handler per topic, for a consumer that reads several topics in one group. */
+export type TopicHandlers = { [T in Topic]?: EventHandler<T> };
+
 export type EventHandler<T extends Topic> = (
   event: EventOn<T>,
   context: EventContext,
@@ -95,7 +98,7 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription {
-  readonly topic: Topic;
+  readonly topics: readonly Topic[];
   readonly groupId: string;
   /** True while the consumer is a member of its group and has not crashed. */
   ready(): boolean;
@@ -248,16 +251,31 @@ export class KafkaService {
    * Consumes `topic` in consumer group `groupId`. Resolves once the group has assigned this
    * member its partitions. Each subscription has its own consumer.
    */
-  async subscribe<T extends Topic>(
+  subscribe<T extends Topic>(
     topic: T,
-    logicalGroupId: string,
+    groupId: string,
     handler: EventHandler<T>,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
+    return this.subscribeAll(groupId, { [topic]: handler } as TopicHandlers, options);
+  }
+
+  /**
+   * Consumes several topics with one consumer in group `groupId`, each with its handler. A
+   * service that reads two topics in its one group must use this: the group's members must all
+   * subscribe to the same topics, or the assignment leaves partitions unread.
+   */
+  async subscribeAll(
+    logicalGroupId: string,
+    handlers: TopicHandlers,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
     this.assertRunning('subscribe');
-    const physical = this.topicName(topic);
+    const topics = (Object.keys(handlers) as Topic[]).filter((t) => handlers[t] !== undefined);
+    if (topics.length === 0) throw new Error('subscribeAll needs at least one topic handler');
+    const byPhysical = new Map(topics.map((t) => [this.topicName(t), t]));
     const groupId = this.groupName(logicalGroupId);
-    const log = this.log.child({ topic: physical, groupId });
+    const log = this.log.child({ topics: [...byPhysical.keys()], groupId });
     const consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -276,7 +294,7 @@ export class KafkaService {
     });
 
     const subscription: Subscription = {
-      topic,
+      topics,
       groupId,
       ready: () => joined && !crashed && !stopping.signal.aborted,
       stop: async () => {
@@ -291,7 +309,9 @@ export class KafkaService {
     const joinedOnce = new Promise<void>((resolve, reject) => {
       const timeout = setTimeout(
         () =>
-          reject(new Error(`group ${groupId} did not assign partitions of ${physical} in time`)),
+          reject(
+            new Error(`group ${groupId} did not assign partitions of ${topics.join(', ')} in time`),
+          ),
         options.joinTimeoutMs ?? 30_000,
       );
       const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -304,7 +324,7 @@ export class KafkaService {
     try {
       await consumer.connect();
       await consumer.subscribe({
-        topics: [physical],
+        topics: [...byPhysical.keys()],
         fromBeginning: options.fromBeginning ?? true,
       });
       await consumer.run({
@@ -314,15 +334,17 @@ export class KafkaService {
         autoCommitThreshold: 100,
         autoCommitInterval: 1_000,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachMessage: ({ partition, message, heartbeat }) =>
-          this.consumeOne(
+        eachMessage: ({ topic: physical, partition, message, heartbeat }) => {
+          const topic = byPhysical.get(physical) as Topic;
+          return this.consumeOne(
             topic,
             groupId,
-            handler,
+            handlers[topic] as EventHandler<Topic>,
             { partition, message, heartbeat },
             stopping.signal,
             log,
-          ),
+          );
+        },
       });
       await joinedOnce;
     } catch (error) {

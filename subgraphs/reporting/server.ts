@@ -21,13 +21,14 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   context: createContext,
   consumers: ({ database, logger }) => [
     {
-      topic: 'interview-events',
       groupId: CONSUMER_GROUPS.reporting,
-      handler: createInterviewEventsHandler({
-        database,
-        groupId: CONSUMER_GROUPS.reporting,
-        logger: logger.child({ consumer: 'interview-events' }),
-      }),
+      handlers: {
+        'interview-events': createInterviewEventsHandler({
+          database,
+          groupId: CONSUMER_GROUPS.reporting,
+          logger: logger.child({ consumer: 'interview-events' }),
+        }),
+      },
     },
   ],
 };

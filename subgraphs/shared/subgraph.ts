@@ -15,13 +15,7 @@ import type { DatabaseConfig, KafkaConfig } from '../../config';
 import { openDatabase, type Database } from '../../lib/database';
 import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
 import { silentLogger, type Logger } from '../../lib/logger';
-import {
-  KafkaService,
-  type EventHandler,
-  type Source,
-  type SubscribeOptions,
-  type Topic,
-} from '../../events';
+import { KafkaService, type Source, type SubscribeOptions, type TopicHandlers } from '../../events';
 import { createOutboxRelay, type OutboxRelay } from '../../events/outbox';
 import { DomainError, formatSubgraphError } from './errors';
 import { identityFromRequest, type Identity } from './identity';
@@ -34,10 +28,10 @@ export interface RequestScope {
   eventsCommitted: () => void;
 }
 
-export interface ConsumerDefinition<T extends Topic = Topic> {
-  topic: T;
+/** One consumer group of the service: one Kafka consumer reading every topic it handles. */
+export interface ConsumerDefinition {
   groupId: string;
-  handler: EventHandler<T>;
+  handlers: TopicHandlers;
   options?: SubscribeOptions;
 }
 
@@ -138,12 +132,7 @@ export function createSubgraph<TContext extends object>(
         relay = createOutboxRelay({ database, kafka, logger: log });
         relay.start();
         for (const consumer of definition.consumers?.({ database, logger: log }) ?? []) {
-          await kafka.subscribe(
-            consumer.topic,
-            consumer.groupId,
-            consumer.handler as never,
-            consumer.options,
-          );
+          await kafka.subscribeAll(consumer.groupId, consumer.handlers, consumer.options);
         }
 
         const typeDefs = parse(readFileSync(definition.schemaPath, 'utf8'));
