@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from './index';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from './index';
 
 describe('loadConfig', () => {
   it('gives working defaults for an empty environment', () => {
@@ -39,5 +41,19 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/KAFKA_TOPIC_PARTITIONS.*"many"/);
     expect(problems.join('\n')).toMatch(/LOG_LEVEL.*"loud"/);
     expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+});
+
+describe('the README', () => {
+  it('documents every configuration variable, with its default', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    for (const name of CONFIG_VARIABLES) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      expect(row).toBeDefined();
+      const fallback = CONFIG_DEFAULTS[name as keyof typeof CONFIG_DEFAULTS];
+      if (typeof fallback === 'string' || typeof fallback === 'number') {
+        expect(row).toContain(`\`${fallback}\``);
+      }
+    }
   });
 });
