@@ -119,11 +119,40 @@ const servicesSchema = z.object({
   CORS_ORIGINS: z.string().default('https://studio.apollographql.com,http://localhost:3000'),
 });
 
+const identitySchema = z.object({
+  /** OpenID Connect issuer URL (Authentik in production). Unset: `npm start` runs a development IdP. */
+  OIDC_ISSUER: z
+    .url({
+      error: 'must be the issuer URL, e.g. https://auth.example.com/application/o/interview-graph/',
+    })
+    .optional(),
+  /** OAuth client id registered at the issuer. @default 'interview-graph' */
+  OIDC_CLIENT_ID: z.string().min(1).default('interview-graph'),
+  /** OAuth client secret registered at the issuer. */
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Expected `aud` of access tokens. @default OIDC_CLIENT_ID */
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** Claim holding the user's groups; the group `admin` grants the admin role. @default 'groups' */
+  OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  /** The gateway's public URL, for redirect URIs and Secure cookies. @default http://HOST:GATEWAY_PORT */
+  PUBLIC_URL: z
+    .url({ error: 'must be the public URL of the gateway, e.g. https://graph.example.com' })
+    .optional(),
+  /**
+   * Key the gateway signs its short-lived identity tokens for the subgraphs with; subgraphs
+   * refuse requests without a valid one. At least 32 characters. `npm start` generates one.
+   */
+  INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Shared secret of the Authentik registration webhook (HMAC-SHA256 signature). */
+  AUTHENTIK_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
 const envSchema = kafkaSchema
   .extend(localKafkaSchema.shape)
   .extend(logSchema.shape)
   .extend(databaseSchema.shape)
-  .extend(servicesSchema.shape);
+  .extend(servicesSchema.shape)
+  .extend(identitySchema.shape);
 
 /** Every environment variable the platform reads, for docs and for deployment files' checks. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -164,7 +193,20 @@ export interface GatewayConfig {
   subgraphUrls: Record<string, string>;
 }
 
+export interface IdentityConfig {
+  /** `undefined`: no issuer configured (development IdP in `npm start`). */
+  issuer: string | undefined;
+  clientId: string;
+  clientSecret: string | undefined;
+  audience: string;
+  groupsClaim: string;
+  publicUrl: string;
+  internalTokenSecret: string | undefined;
+  webhookSecret: string | undefined;
+}
+
 export interface PlatformConfig {
+  identity: IdentityConfig;
   kafka: KafkaConfig;
   localKafka: LocalKafkaConfig;
   database: DatabaseConfig;
@@ -205,6 +247,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   }
   const e = parsed.data;
   return {
+    identity: {
+      issuer: e.OIDC_ISSUER,
+      clientId: e.OIDC_CLIENT_ID,
+      clientSecret: e.OIDC_CLIENT_SECRET,
+      audience: e.OIDC_AUDIENCE ?? e.OIDC_CLIENT_ID,
+      groupsClaim: e.OIDC_GROUPS_CLAIM,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.GATEWAY_PORT}`).replace(/\/$/, ''),
+      internalTokenSecret: e.INTERNAL_TOKEN_SECRET,
+      webhookSecret: e.AUTHENTIK_WEBHOOK_SECRET,
+    },
     kafka: {
       brokers: e.KAFKA_BROKERS,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
