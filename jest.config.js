@@ -8,8 +8,8 @@ const transform = {
 const common = {
   transform,
   testEnvironment: 'node',
-  // openid-client and jose ship ESM only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(openid-client|jose|oauth4webapi)/)'],
+  // openid-client, jose and oidc-provider ship ESM only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(openid-client|jose|oauth4webapi|oidc-provider)/)'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],
 };
 

@@ -3,6 +3,7 @@
  * free ports, composed with @apollo/composition, and gateways (development and production) in
  * front of them. Everything started here is stopped in afterAll.
  */
+import { randomBytes } from 'node:crypto';
 import { composeServices } from '@apollo/composition';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -12,13 +13,21 @@ import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
 import { createGraphQLHttpServer, type GraphQLHttpServer } from '../lib/http-server';
 import { createLogger } from '../lib/logger';
 import { waitFor } from '../test/helpers';
+import {
+  INTERNAL_TOKEN_HEADER,
+  signInternalToken,
+  verifyInternalToken,
+} from '../subgraphs/shared/internal-token';
 import { createGateway, type Gateway } from './gateway';
 
 const STUDIO = 'https://studio.apollographql.com';
+const SECRET = randomBytes(48).toString('base64url');
 const FEDERATION = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])`;
 
+// These subgraphs do not refuse requests without a token (the real ones do: see
+// subgraphs/shared/internal-token.int.test.ts); `whoCalled` reads the caller from it.
 interface SubgraphContext {
-  forwarded: string | undefined;
+  token: string | undefined;
 }
 
 const users = {
@@ -28,7 +37,8 @@ const users = {
   resolvers: {
     Query: {
       me: () => ({ id: '1', name: 'Ada' }),
-      whoCalled: (_: unknown, __: unknown, context: SubgraphContext) => context.forwarded ?? null,
+      whoCalled: async (_: unknown, __: unknown, context: SubgraphContext) =>
+        (await verifyInternalToken(SECRET, context.token))?.userId ?? 'anonymous',
       boom: () => {
         throw new Error('database password is hunter2');
       },
@@ -82,7 +92,7 @@ async function startSubgraph(definition: Definition, port = 0) {
   await apollo.start();
   const http: GraphQLHttpServer = createGraphQLHttpServer<SubgraphContext>({
     apollo,
-    context: async (req) => ({ forwarded: req.headers['x-forwarded-test'] as string | undefined }),
+    context: async (req) => ({ token: req.headers[INTERNAL_TOKEN_HEADER] as string | undefined }),
     port,
   });
   const started = await http.start();
@@ -144,14 +154,15 @@ beforeAll(async () => {
     maxBodyBytes: 4096,
     corsOrigins: [STUDIO],
     probes: { intervalMs: 50, maxAgeMs: 300, timeoutMs: 1000 },
+    internalTokenSecret: SECRET,
   };
   dev = createGateway({
     ...common,
     production: false,
     logger: createLogger('silent'),
-    buildRequestHeaders: (req) => {
+    authenticate: async (req) => {
       const value = req.headers['x-test-identity'];
-      return typeof value === 'string' ? { 'x-forwarded-test': value } : {};
+      return typeof value === 'string' ? { userId: value, roles: [] } : null;
     },
   });
   prod = createGateway({
@@ -186,11 +197,18 @@ it('answers a query that spans the three subgraphs', async () => {
   });
 });
 
-it('forwards only what buildRequestHeaders returns', async () => {
+it('sends subgraphs a token it signed for the caller, never one the client sent', async () => {
   const withIdentity = await post(devUrl, { query: '{ whoCalled }' }, { 'x-test-identity': 'u1' });
   expect(withIdentity.json).toEqual({ data: { whoCalled: 'u1' } });
-  const sentDirectly = await post(prodUrl, { query: '{ whoCalled }' }, { 'x-forwarded-test': 'x' });
-  expect(sentDirectly.json).toEqual({ data: { whoCalled: null } });
+  const anonymous = await post(devUrl, { query: '{ whoCalled }' });
+  expect(anonymous.json).toEqual({ data: { whoCalled: 'anonymous' } });
+  const leaked = await signInternalToken(SECRET, { userId: 'mallory', roles: ['admin'] });
+  const sentDirectly = await post(
+    prodUrl,
+    { query: '{ whoCalled }' },
+    { [INTERNAL_TOKEN_HEADER]: leaked },
+  );
+  expect(sentDirectly.json).toEqual({ data: { whoCalled: 'anonymous' } });
 });
 
 describe('health and readiness', () => {

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Logger as ApolloLogger } from '@apollo/utils.logger';
 import {
   createGraphQLHttpServer,
@@ -22,9 +23,15 @@ import {
   type Route,
 } from '../lib/http-server';
 import type { Logger } from '../lib/logger';
+import {
+  assertInternalTokenSecret,
+  INTERNAL_TOKEN_HEADER,
+  signInternalToken,
+} from '../subgraphs/shared/internal-token';
 import { createCors } from './cors';
 import { createErrorFormatter } from './errors';
 import { createGraphiQLRoutes, landingPageWithGraphiQLLink } from './graphiql';
+import { anonymous, internalTokenHeaders, type Authenticate } from './identity';
 import { depthLimitRule, fieldLimitRule } from './limits';
 import { createSubgraphProbes } from './readiness';
 import {
@@ -38,6 +45,7 @@ import {
 import { listSubgraphs } from './supergraph';
 
 export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
+export type { Authenticate } from './identity';
 
 export interface GatewayOptions {
   /** The composed supergraph SDL (see `readSupergraphFile`). */
@@ -58,10 +66,15 @@ export interface GatewayOptions {
   production: boolean;
   logger: Logger;
   /**
-   * Headers to send to the subgraphs for one incoming request (identity forwarding goes here).
-   * @default forwards nothing
+   * Key the gateway signs the `x-internal-token` of every subgraph request with (readiness
+   * probes included); the subgraphs verify it (subgraphs/shared/internal-token.ts).
    */
-  buildRequestHeaders?: BuildRequestHeaders;
+  internalTokenSecret: string;
+  /**
+   * Who the caller of an incoming request is; the subgraphs learn it from the internal token.
+   * @default every caller anonymous
+   */
+  authenticate?: Authenticate;
   /** Subgraph readiness probes: see `createSubgraphProbes`. @default every 5 s, ready within 15 s */
   probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
   /** Keep-alive pool towards the subgraphs. */
@@ -92,13 +105,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   const subgraphs = listSubgraphs(options.supergraphSdl);
   const agent = createSubgraphAgent(options.subgraphAgent);
   const fetcher = createUndiciFetcher(agent);
+  assertInternalTokenSecret(options.internalTokenSecret);
   const probes = createSubgraphProbes({
     subgraphs,
-    fetcher,
+    fetcher: withAnonymousInternalToken(fetcher, options.internalTokenSecret),
     logger: logger.child({ component: 'subgraph-probe' }),
     ...options.probes,
   });
-  const buildRequestHeaders: BuildRequestHeaders = options.buildRequestHeaders ?? (() => ({}));
+  const buildRequestHeaders: BuildRequestHeaders = internalTokenHeaders(
+    options.internalTokenSecret,
+    options.authenticate ?? anonymous,
+  );
   const apolloLog = apolloLogger(logger.child({ component: 'apollo' }));
 
   const gateway = new ApolloGateway({
@@ -162,7 +179,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await probes.start();
         http = createGraphQLHttpServer<GatewayContext>({
           apollo,
-          context: async (req) => ({ subgraphHeaders: buildRequestHeaders(req) }),
+          context: async (req) => ({ subgraphHeaders: await buildRequestHeaders(req) }),
           host: options.host,
           port: options.port,
           maxBodyBytes: options.maxBodyBytes,
@@ -184,6 +201,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
   };
+}
+
+/** The fetcher for readiness probes: subgraphs answer even `{ __typename }` only with a token. */
+function withAnonymousInternalToken(fetcher: Fetcher, secret: string): Fetcher {
+  return async (url, init = {}) =>
+    fetcher(url, {
+      ...init,
+      headers: { ...init.headers, [INTERNAL_TOKEN_HEADER]: await signInternalToken(secret, null) },
+    });
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;

@@ -1,22 +1,69 @@
 /**
- * Identity forwarding from the gateway to the subgraphs.
+ * Identity at the gateway: who the caller is ({@link Authenticate}), and the signed internal
+ * token that tells the subgraphs ({@link internalTokenHeaders}).
  *
- * Until OpenID Connect sign-in lands (the identity issue), a development client asserts who it
- * is with the `x-identity` header (JSON: `{"userId":"u-1","email":"a@b.c","roles":["admin"]}`),
- * and the gateway passes it on; subgraphs validate its shape. In production nothing is
- * forwarded, so every request reaches the subgraphs anonymous and protected data is refused.
+ * Until OpenID Connect sign-in lands, a development client asserts who it is with the
+ * `x-identity` header (JSON: `{"userId":"u-1","email":"a@b.c","roles":["admin"]}`), which the
+ * gateway accepts only outside production ({@link developmentIdentityHeader}); in production
+ * every caller is anonymous, so protected data is refused. Sign-in replaces the
+ * {@link Authenticate} function and nothing else.
+ *
+ * Whoever the caller is, each subgraph request carries an `x-internal-token` signed with
+ * INTERNAL_TOKEN_SECRET (anonymous callers get one too); subgraphs refuse requests without it.
  */
 import type { IncomingMessage } from 'node:http';
-import { IDENTITY_HEADER } from '../subgraphs/shared/identity';
+import { GraphQLError } from 'graphql';
+import {
+  IDENTITY_HEADER,
+  InvalidIdentityError,
+  parseIdentityHeader,
+  type Identity,
+} from '../subgraphs/shared/identity';
+import {
+  INTERNAL_TOKEN_HEADER,
+  signInternalToken,
+  type SignInternalTokenOptions,
+} from '../subgraphs/shared/internal-token';
 import type { BuildRequestHeaders } from './subgraph-client';
 
-/** Forwards the client's `x-identity` header unchanged (development only). */
-export const forwardIdentityHeader: BuildRequestHeaders = (req: IncomingMessage) => {
-  const value = req.headers[IDENTITY_HEADER];
-  return typeof value === 'string' ? { [IDENTITY_HEADER]: value } : {};
+/**
+ * Who is calling, from the incoming request: the identity, or null for an anonymous caller.
+ * Rejects with a `GraphQLError` (`extensions.http.status` 401) for credentials that are present
+ * but invalid.
+ */
+export type Authenticate = (req: IncomingMessage) => Promise<Identity | null>;
+
+/** Every caller is anonymous. */
+export const anonymous: Authenticate = async () => null;
+
+/** Reads the development `x-identity` header; a malformed one is 401 `UNAUTHENTICATED`. */
+export const developmentIdentityHeader: Authenticate = async (req) => {
+  try {
+    return parseIdentityHeader(req.headers[IDENTITY_HEADER]);
+  } catch (error) {
+    if (!(error instanceof InvalidIdentityError)) throw error;
+    throw new GraphQLError(error.message, {
+      extensions: { code: error.code, http: { status: 401 } },
+    });
+  }
 };
 
-/** The identity forwarding for an environment. */
-export function identityForwarding(production: boolean): BuildRequestHeaders {
-  return production ? () => ({}) : forwardIdentityHeader;
+/** How the gateway authenticates callers in an environment. */
+export function authenticator(production: boolean): Authenticate {
+  return production ? anonymous : developmentIdentityHeader;
+}
+
+/**
+ * Headers for the subgraph requests of one incoming request: the caller, as
+ * {@link Authenticate} finds them, in a freshly signed `x-internal-token`. One token serves
+ * every subgraph call of the request, hence a lifetime well above a request's.
+ */
+export function internalTokenHeaders(
+  secret: string,
+  authenticate: Authenticate,
+  options: SignInternalTokenOptions = {},
+): BuildRequestHeaders {
+  return async (req) => ({
+    [INTERNAL_TOKEN_HEADER]: await signInternalToken(secret, await authenticate(req), options),
+  });
 }

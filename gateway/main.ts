@@ -1,9 +1,11 @@
 /**
  * Entry point of the gateway: `npx tsx gateway/main.ts`.
  *
- * Reads configuration once, reads the supergraph file (SUPERGRAPH_PATH), starts, prints the URL,
- * and stops cleanly on SIGINT/SIGTERM. A bad environment prints every problem and exits 1; a
- * missing or invalid supergraph file prints one line naming the path and exits 1.
+ * Reads configuration once (INTERNAL_TOKEN_SECRET is required: the key of the tokens it signs
+ * for the subgraphs; `npm start` generates one), reads the supergraph file (SUPERGRAPH_PATH),
+ * starts, prints the URL, and stops cleanly on SIGINT/SIGTERM. A bad environment prints every
+ * problem and exits 1; a missing or invalid supergraph file prints one line naming the path and
+ * exits 1.
  *
  * In development, `GET /graphql` from a browser shows Apollo Sandbox (which needs internet
  * access) and `/graphiql` shows GraphiQL served from node_modules (works offline).
@@ -11,7 +13,7 @@
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
-import { identityForwarding } from './identity';
+import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 
 async function main(): Promise<void> {
@@ -24,6 +26,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+  const internalTokenSecret = config.identity.internalTokenSecret;
+  if (!internalTokenSecret) {
+    console.error(
+      'The gateway needs INTERNAL_TOKEN_SECRET, the key it signs its tokens for the subgraphs with (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one.',
+    );
+    process.exit(1);
   }
   const logger = createLogger(config.logLevel, { service: 'gateway' });
   let supergraphSdl: string;
@@ -51,7 +60,8 @@ async function main(): Promise<void> {
     corsOrigins: config.gateway.corsOrigins,
     production,
     logger,
-    buildRequestHeaders: identityForwarding(production),
+    internalTokenSecret,
+    authenticate: authenticator(production),
   });
   const { url } = await gateway.start();
   console.log(`Gateway ready at ${url}`);

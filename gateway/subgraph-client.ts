@@ -110,16 +110,23 @@ function textResponse(
 
 /** The gateway's per-request context: what the data sources need from the incoming request. */
 export type GatewayContext = {
-  /** Headers to send to every subgraph for this request (see `buildRequestHeaders`). */
+  /**
+   * Headers to send to every subgraph for this request, built once per request in the context
+   * function (the signed internal token: gateway/identity.ts).
+   */
   subgraphHeaders: Record<string, string>;
 };
 
-/** Builds {@link GatewayContext.subgraphHeaders} from the incoming request. */
-export type BuildRequestHeaders = (req: IncomingMessage) => Record<string, string>;
+/**
+ * Builds {@link GatewayContext.subgraphHeaders} from the incoming request. Asynchronous, as
+ * authenticating the caller and signing are; it runs once per request, not per subgraph call.
+ * A rejection with a `GraphQLError` answers the request with that error (e.g. 401).
+ */
+export type BuildRequestHeaders = (req: IncomingMessage) => Promise<Record<string, string>>;
 
 /**
  * The data source of one subgraph: keep-alive HTTP through the shared agent, and the headers the
- * context carries for this request (identity forwarding plugs in there).
+ * context carries for this request (the internal token).
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(name: string, url: string, fetcher: Fetcher) {

@@ -4,8 +4,12 @@
  * Starts a local Kafka broker unless KAFKA_BROKERS names a cluster, then the three subgraphs
  * (each its own process, with its outbox relay and consumers) and the gateway, waits until each
  * answers `/ready`, and prints the URLs. Ctrl-C stops everything in reverse order.
+ *
+ * When INTERNAL_TOKEN_SECRET is unset, a random one is generated for this run and given to every
+ * child, so the subgraphs accept exactly the gateway's tokens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, type PlatformConfig } from '../config';
@@ -131,6 +135,8 @@ async function main(): Promise<void> {
     const env = {
       ...process.env,
       KAFKA_BROKERS: brokers.join(','),
+      INTERNAL_TOKEN_SECRET:
+        config.identity.internalTokenSecret ?? randomBytes(48).toString('base64url'),
       // The checked-in supergraph routes to the default ports; follow the configured ones.
       GATEWAY_SUBGRAPH_URLS: Object.entries(config.subgraphs)
         .map(([name, port]) => `${name}=${subgraphUrl(port)}`)

@@ -1,7 +1,9 @@
 /**
  * The whole platform in one test process: the three subgraphs (each with its own database,
  * outbox relay and consumers) on free ports, composed into a supergraph, behind the gateway.
- * Everything shares one topic prefix on the given brokers, so tests never see each other's events.
+ * Everything shares one topic prefix on the given brokers, so tests never see each other's events,
+ * and one internal token key (`TEST_INTERNAL_TOKEN_SECRET`). The gateway authenticates callers as
+ * `gateway/main.ts` does: the development `x-identity` header, outside production only.
  */
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
@@ -9,7 +11,7 @@ import { parse } from 'graphql';
 import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
 import { createGateway, type Gateway } from '../gateway/gateway';
-import { forwardIdentityHeader } from '../gateway/identity';
+import { authenticator } from '../gateway/identity';
 import { createLogger } from '../lib/logger';
 import { interviewsSubgraph } from '../subgraphs/interviews/server';
 import { reportingSubgraph } from '../subgraphs/reporting/server';
@@ -22,7 +24,7 @@ import {
   type SubgraphDefinition,
 } from '../subgraphs/shared/subgraph';
 import { randomDatabaseName } from './helpers';
-import { dropSchema } from './subgraph-helpers';
+import { dropSchema, TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
 
 export interface TestPlatform {
   gatewayUrl: string;
@@ -76,6 +78,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
           kafka: { ...config.kafka, brokers: options.brokers, handlerRetryMs: 10 },
           topicPrefix: options.topicPrefix,
           production: options.production ?? false,
+          internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
           logger: logger.child({ subgraph: key }),
         },
       );
@@ -108,7 +111,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       corsOrigins: config.gateway.corsOrigins,
       production: options.production ?? false,
       logger,
-      buildRequestHeaders: forwardIdentityHeader,
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
+      authenticate: authenticator(options.production ?? false),
     });
     const { url: gatewayUrl } = await gateway.start();
 

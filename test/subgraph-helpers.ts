@@ -3,6 +3,7 @@
  * its own topic prefix on the real broker, a free port. `stop()` closes all of it and drops
  * the PostgreSQL schema.
  */
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '../config';
 import { loadConfig } from '../config';
@@ -12,7 +13,14 @@ import {
   type SubgraphDefinition,
 } from '../subgraphs/shared/subgraph';
 import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../subgraphs/shared/identity';
+import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../subgraphs/shared/internal-token';
 import { randomDatabaseName, testBrokers } from './helpers';
+
+/**
+ * The internal token key of this test file's subgraphs and gateways: random per run (jest loads
+ * this module once per test file), so no test depends on a fixed key.
+ */
+export const TEST_INTERNAL_TOKEN_SECRET = randomBytes(48).toString('base64url');
 
 export interface GraphQLResponse<TData = Record<string, unknown>> {
   status: number;
@@ -20,7 +28,13 @@ export interface GraphQLResponse<TData = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-/** POSTs a GraphQL operation, as the gateway would, with an optional identity. */
+/**
+ * POSTs a GraphQL operation with an optional identity, to a subgraph or to a gateway: it sends
+ * the identity both as the gateway's internal token (signed with
+ * {@link TEST_INTERNAL_TOKEN_SECRET}; what a subgraph reads) and as the development `x-identity`
+ * header (what a gateway outside production reads). Each ignores the other's header. Without an
+ * identity, the token says anonymous. `headers` override both.
+ */
 export async function graphql<TData = Record<string, unknown>>(
   url: string,
   query: string,
@@ -28,13 +42,26 @@ export async function graphql<TData = Record<string, unknown>>(
   identity?: Identity,
   headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<TData>> {
+  return postGraphQL<TData>(url, query, variables, {
+    [INTERNAL_TOKEN_HEADER]: await signInternalToken(TEST_INTERNAL_TOKEN_SECRET, identity ?? null),
+    ...(identity ? { [IDENTITY_HEADER]: encodeIdentity(identity) } : {}),
+    ...headers,
+  });
+}
+
+/**
+ * POSTs a GraphQL operation with exactly these headers: no token unless one is given, e.g. as a
+ * caller going around the gateway would.
+ */
+export async function postGraphQL<TData = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<TData>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(identity ? { [IDENTITY_HEADER]: encodeIdentity(identity) } : {}),
-      ...headers,
-    },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as Omit<GraphQLResponse<TData>, 'status'>;
@@ -72,6 +99,7 @@ export async function startTestSubgraph<TContext extends object>(
       kafka: { ...config.kafka, brokers: testBrokers(), handlerRetryMs: 10 },
       topicPrefix,
       production: false,
+      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
     },
   );
   const running = await subgraph.start();

@@ -2,7 +2,8 @@
  * Entry point of the interviews subgraph: `npx tsx subgraphs/interviews/main.ts` (or, with the
  * whole platform and a local broker, `npm start`).
  *
- * Reads configuration once, needs KAFKA_BROKERS, serves on INTERVIEWS_PORT and stops cleanly on
+ * Reads configuration once, needs KAFKA_BROKERS and INTERNAL_TOKEN_SECRET (the key of the
+ * gateway's internal tokens; `npm start` generates one), serves on INTERVIEWS_PORT and stops cleanly on
  * SIGINT/SIGTERM. A bad environment prints every problem and exits 1.
  */
 import { ConfigError, loadConfig, type PlatformConfig } from '../../config';
@@ -31,6 +32,13 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  const internalTokenSecret = config.identity.internalTokenSecret;
+  if (!internalTokenSecret) {
+    console.error(
+      'The interviews subgraph needs INTERNAL_TOKEN_SECRET, the key of the tokens the gateway signs (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one.',
+    );
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel, { service: 'interviews' });
   const subgraph = createSubgraph(interviewsSubgraph, {
     host: config.host,
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
     database: config.database,
     kafka: { ...config.kafka, brokers },
     production: config.environment === 'production',
+    internalTokenSecret,
     logger,
   });
   const { url } = await subgraph.start();

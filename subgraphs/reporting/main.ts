@@ -2,6 +2,7 @@
  * Entry point of the reporting subgraph: `npx tsx subgraphs/reporting/main.ts`.
  *
  * Reads configuration once, needs a Kafka cluster (KAFKA_BROKERS; `npm start` provides a local
+ * one) and INTERNAL_TOKEN_SECRET (the key of the gateway's internal tokens; `npm start` generates
  * one), listens on REPORTING_PORT, and stops cleanly on SIGINT/SIGTERM (exit 1 if that takes over
  * 15 s). A bad environment prints every problem and exits 1.
  */
@@ -31,6 +32,13 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  const internalTokenSecret = config.identity.internalTokenSecret;
+  if (!internalTokenSecret) {
+    console.error(
+      'The reporting subgraph needs INTERNAL_TOKEN_SECRET, the key of the tokens the gateway signs (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one.',
+    );
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel, { service: 'reporting' });
   const subgraph = createSubgraph(reportingSubgraph, {
     host: config.host,
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
     database: config.database,
     kafka: { ...config.kafka, brokers },
     production: config.environment === 'production',
+    internalTokenSecret,
     logger,
   });
   const { url } = await subgraph.start();

@@ -1,17 +1,19 @@
 /**
  * Who is calling. The gateway authenticates the caller and forwards the identity to subgraphs
- * in the `x-identity` header; subgraphs never see end-user credentials.
+ * in a short-lived token it signs (`internal-token.ts`); subgraphs never see end-user
+ * credentials, and read the identity from nothing else.
  *
- * Today the header is plain JSON and subgraphs trust it: they bind to 127.0.0.1. The identity
- * issue replaces it with a short-lived token signed by the gateway.
+ * `x-identity` (plain JSON, see {@link parseIdentityHeader}) is how a development client tells
+ * the gateway who it is until OpenID Connect sign-in lands; the gateway accepts it only outside
+ * production, and subgraphs ignore it.
  */
-import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
 export const IDENTITY_HEADER = 'x-identity';
 
-const identitySchema = z.strictObject({
+/** The shape of an identity, wherever it comes from. */
+export const identitySchema = z.strictObject({
   userId: z.string().min(1),
   email: z.email().optional(),
   roles: z.array(z.string().min(1)).default([]),
@@ -19,7 +21,7 @@ const identitySchema = z.strictObject({
 
 export type Identity = z.output<typeof identitySchema>;
 
-/** Thrown for a malformed identity header: a bug in the gateway or a forged request. */
+/** Thrown for a malformed `x-identity` header sent to the gateway. */
 export class InvalidIdentityError extends UnauthenticatedError {
   constructor(reason: string) {
     super(`Invalid ${IDENTITY_HEADER} header: ${reason}`);
@@ -30,9 +32,11 @@ export function encodeIdentity(identity: Identity): string {
   return JSON.stringify(identity);
 }
 
-/** The caller's identity, or null for an anonymous request. */
-export function identityFromRequest(req: IncomingMessage): Identity | null {
-  const raw = req.headers[IDENTITY_HEADER];
+/**
+ * The identity a development `x-identity` header asserts, or null when there is none.
+ * @throws {InvalidIdentityError} for a header that is not one identity's JSON.
+ */
+export function parseIdentityHeader(raw: string | string[] | undefined): Identity | null {
   if (raw === undefined) return null;
   if (Array.isArray(raw)) throw new InvalidIdentityError('sent more than once');
   let json: unknown;

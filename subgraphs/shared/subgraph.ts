@@ -18,7 +18,12 @@ import { silentLogger, type Logger } from '../../lib/logger';
 import { KafkaService, type Source, type SubscribeOptions, type TopicHandlers } from '../../events';
 import { createOutboxRelay, type OutboxRelay } from '../../events/outbox';
 import { DomainError, formatSubgraphError } from './errors';
-import { identityFromRequest, type Identity } from './identity';
+import type { Identity } from './identity';
+import {
+  assertInternalTokenSecret,
+  INTERNAL_TOKEN_HEADER,
+  verifyInternalToken,
+} from './internal-token';
 
 /** What a request-scoped service gets: its own EntityManager and a way to wake the relay. */
 export interface RequestScope {
@@ -62,6 +67,11 @@ export interface SubgraphOptions {
   /** For tests that need topics of their own. @default '' */
   topicPrefix?: string;
   production: boolean;
+  /**
+   * Key of the gateway's internal tokens (`internal-token.ts`). Every GraphQL request, `_service`
+   * and `_entities` included, needs a valid token signed with it; others get 401.
+   */
+  internalTokenSecret: string;
   logger?: Logger;
 }
 
@@ -77,10 +87,16 @@ export interface Subgraph {
   stop(): Promise<void>;
 }
 
-/** The caller's identity; a malformed identity header is a 401 with the reason. */
-function identityOr401(req: IncomingMessage): Identity | null {
+/**
+ * The caller's identity from the gateway's internal token; no token, or one that does not
+ * verify, is a 401 with the reason. Thrown from the context function, which Apollo Server runs
+ * for every request, so nothing (not even `{ _service { sdl } }`) is answered without a token.
+ */
+async function identityOr401(req: IncomingMessage, secret: string): Promise<Identity | null> {
   try {
-    return identityFromRequest(req);
+    const raw = req.headers[INTERNAL_TOKEN_HEADER];
+    // Node joins a repeated custom header with ", ", which then fails as malformed.
+    return await verifyInternalToken(secret, Array.isArray(raw) ? raw.join(', ') : raw);
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     throw new GraphQLError(error.message, {
@@ -111,6 +127,7 @@ export function createSubgraph<TContext extends object>(
 
   return {
     async start() {
+      assertInternalTokenSecret(options.internalTokenSecret);
       try {
         database = await openDatabase({
           name: definition.name,
@@ -158,12 +175,10 @@ export function createSubgraph<TContext extends object>(
           apollo,
           host: options.host,
           port: options.port,
-          context: async (req: IncomingMessage) =>
-            definition.context({
-              em: db.fork(),
-              identity: identityOr401(req),
-              eventsCommitted: r.notify,
-            }),
+          context: async (req: IncomingMessage) => {
+            const identity = await identityOr401(req, options.internalTokenSecret);
+            return definition.context({ em: db.fork(), identity, eventsCommitted: r.notify });
+          },
           readiness: async () => {
             const checks = {
               database: (await db.ping()) ? 'ok' : 'unreachable',

@@ -3,6 +3,8 @@
  *
  * Reads configuration once; a bad environment prints every problem and exits 1. It needs a
  * Kafka cluster (KAFKA_BROKERS); `npm start` starts a local one and this subgraph with it.
+ * It needs INTERNAL_TOKEN_SECRET, the key of the gateway's internal tokens (`npm start`
+ * generates one).
  * Listens on USERS_PORT and stops cleanly on SIGINT/SIGTERM; a second signal exits at once.
  */
 import { ConfigError, loadConfig, type PlatformConfig } from '../../config';
@@ -28,6 +30,13 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  const internalTokenSecret = config.identity.internalTokenSecret;
+  if (!internalTokenSecret) {
+    console.error(
+      'The users subgraph needs INTERNAL_TOKEN_SECRET, the key of the tokens the gateway signs (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one.',
+    );
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel, { service: 'users' });
   const subgraph = createSubgraph(usersSubgraph, {
     host: config.host,
@@ -35,6 +44,7 @@ async function main(): Promise<void> {
     database: config.database,
     kafka: { ...config.kafka, brokers },
     production: config.environment === 'production',
+    internalTokenSecret,
     logger,
   });
   const { url } = await subgraph.start();

@@ -1,0 +1,573 @@
+/**
+ * Sign-in end to end: a real OpenID provider (oidc-provider), the gateway's HTTP server with the
+ * auth routes, a real KafkaService on a real broker (topics of this file's own prefix). Browsers
+ * are played by `fetch` with manual redirects and a cookie jar per party.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:net';
+import { GraphQLError } from 'graphql';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
+import type { KafkaMessage } from 'kafkajs';
+import { KafkaService, UserEventFactory } from '../../events';
+import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
+import { silentLogger } from '../../lib/logger';
+import { deleteTopicsWithPrefix, randomName, readTopic, testBrokers } from '../../test/helpers';
+import { AccessTokenError, createAccessTokenVerifier } from './access-token';
+import { createRequestAuthenticator } from './authenticate';
+import { createDevProvider, type DevProvider } from './dev-provider';
+import { createOidcClient, OidcError, type OidcClient } from './oidc';
+import { createAuthRoutes, createSessionSweeper, signWebhook } from './routes';
+import { createMemorySessionStore, SESSION_COOKIE, type SessionStore } from './sessions';
+
+jest.setTimeout(90_000);
+
+const CLIENT_ID = 'interview-graph';
+const CLIENT_SECRET = randomBytes(24).toString('base64url');
+const WEBHOOK_SECRET = randomBytes(24).toString('hex');
+const USER_AGENT = 'auth-int-test/1.0';
+
+let prefix: string;
+let publicUrl: string;
+let provider: DevProvider;
+let oidc: OidcClient;
+let kafka: KafkaService;
+let sessions: SessionStore;
+let apollo: ApolloServer;
+let http: GraphQLHttpServer;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  prefix = `${randomName('auth')}.`;
+  const port = await freePort();
+  publicUrl = `http://127.0.0.1:${port}`;
+  provider = createDevProvider({
+    port: 0,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    redirectUris: [`${publicUrl}/auth/callback`],
+    postLogoutRedirectUris: [publicUrl],
+  });
+  await provider.start();
+  oidc = createOidcClient({
+    issuer: provider.issuer,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    redirectUri: `${publicUrl}/auth/callback`,
+  });
+  kafka = new KafkaService('api-gateway', {
+    brokers: testBrokers(),
+    topicPrefix: prefix,
+    topics: ['user-events', 'system-events'],
+    announce: false,
+  });
+  await kafka.start();
+  sessions = createMemorySessionStore();
+  apollo = new ApolloServer({
+    typeDefs: 'type Query { ok: Boolean! }',
+    resolvers: { Query: { ok: () => true } },
+  });
+  await apollo.start();
+  http = createGraphQLHttpServer({
+    apollo,
+    context: async () => ({}),
+    port,
+    routes: createAuthRoutes({
+      oidc,
+      sessions,
+      kafka,
+      publicUrl,
+      webhookSecret: WEBHOOK_SECRET,
+      logger: silentLogger,
+    }),
+  });
+  await http.start();
+});
+
+afterAll(async () => {
+  await http?.stop();
+  await apollo?.stop();
+  await kafka?.stop();
+  await provider?.stop();
+  if (prefix) await deleteTopicsWithPrefix(prefix);
+});
+
+// ---- a tiny browser ---------------------------------------------------------------------------
+
+class CookieJar {
+  private readonly cookies = new Map<string, string>();
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/** The first form of a page: its action and fields (hidden ones with their values). */
+function parseForm(html: string): { action: string; fields: Map<string, string> } {
+  const form = /<form\b[^>]*\baction="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form?.[1] || form[2] === undefined)
+    throw new Error(`no form in page: ${html.slice(0, 300)}`);
+  const fields = new Map<string, string>();
+  for (const input of form[2].matchAll(/<input\b[^>]*>/gi)) {
+    const name = /\bname="([^"]*)"/i.exec(input[0])?.[1];
+    if (name) fields.set(name, unescapeHtml(/\bvalue="([^"]*)"/i.exec(input[0])?.[1] ?? ''));
+  }
+  return { action: unescapeHtml(form[1]), fields };
+}
+
+/**
+ * Plays the browser at the IdP from an authorization URL until the IdP redirects back to the
+ * gateway's callback; returns that callback URL without requesting it.
+ */
+async function authorizeAtIdp(
+  authorizationUrl: string,
+  email: string,
+  password: string,
+): Promise<URL> {
+  const jar = new CookieJar();
+  let url = new URL(authorizationUrl);
+  for (let step = 0; step < 20; step++) {
+    if (url.href.startsWith(`${publicUrl}/auth/callback`)) return url;
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(res);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location') ?? '', url);
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`IdP answered ${res.status}: ${html}`);
+    // The login form (or a consent form, should the IdP ask): submit it with its fields.
+    const { action, fields } = parseForm(html);
+    if (fields.has('email')) fields.set('email', email);
+    if (fields.has('password')) fields.set('password', password);
+    const submitted = await fetch(new URL(action, url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([...fields]).toString(),
+    });
+    jar.store(submitted);
+    if (submitted.status < 300 || submitted.status >= 400) {
+      throw new Error(`login form answered ${submitted.status}: ${await submitted.text()}`);
+    }
+    url = new URL(submitted.headers.get('location') ?? '', url);
+  }
+  throw new Error('too many redirects at the IdP');
+}
+
+/** `/auth/login` at the gateway up to the IdP's redirect back (not followed). */
+async function startSignIn(
+  email = 'dev@example.com',
+  password = 'dev',
+  returnTo?: string,
+): Promise<URL> {
+  const res = await fetch(
+    `${publicUrl}/auth/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
+    { redirect: 'manual' },
+  );
+  expect(res.status).toBe(302);
+  const location = res.headers.get('location') ?? '';
+  expect(location.startsWith(provider.issuer)).toBe(true);
+  return authorizeAtIdp(location, email, password);
+}
+
+const callback = (url: URL) =>
+  fetch(url, { redirect: 'manual', headers: { 'user-agent': USER_AGENT } });
+
+/** A full sign-in; returns the session id from the cookie and the callback's response. */
+async function signIn(email = 'dev@example.com', password = 'dev', returnTo?: string) {
+  const res = await callback(await startSignIn(email, password, returnTo));
+  expect(res.status).toBe(302);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`)) ?? '';
+  const sessionId = /^ig_session=([^;]+)/.exec(cookie)?.[1] ?? '';
+  expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return { res, cookie, sessionId };
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+interface Published {
+  eventType: string;
+  source: string;
+  payload: Record<string, unknown>;
+}
+
+const decode = (m: KafkaMessage) => JSON.parse(m.value?.toString() ?? 'null') as Published;
+
+/**
+ * Publishes a marker keyed like `userId`'s events (so on the same partition, after them) and reads
+ * user-events up to it: everything published for that user before is in the result. Returns the
+ * events matching `filter`, marker excluded.
+ */
+async function eventsUpToNow(
+  userId: string,
+  filter: (e: Published) => boolean,
+): Promise<Published[]> {
+  const marker = randomName('marker');
+  await kafka.publishEvent('user-events', UserEventFactory.createUserLoggedOut(userId, marker));
+  const messages = await readTopic(kafka.topicName('user-events'), (ms) =>
+    ms.some((m) => decode(m).payload['sessionId'] === marker),
+  );
+  return messages
+    .map(decode)
+    .filter((e) => e.payload['sessionId'] !== marker)
+    .filter(filter);
+}
+
+const forSession = (sessionId: string) => (e: Published) => e.payload['sessionId'] === sessionId;
+
+// ---- tests ------------------------------------------------------------------------------------
+
+describe('sign-in through the gateway against a real OpenID provider', () => {
+  it('logs in, sets the session cookie and publishes user.authenticated (oauth2)', async () => {
+    const { res, cookie, sessionId } = await signIn('dev@example.com', 'dev', '/interviews?tab=2');
+    expect(res.headers.get('location')).toBe('/interviews?tab=2');
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Path=\//);
+    expect(cookie).not.toMatch(/Secure/);
+
+    const events = await eventsUpToNow('dev-user', forSession(sessionId));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ eventType: 'user.authenticated', source: 'api-gateway' });
+    expect(events[0]?.payload).toEqual({
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      sessionId,
+      authMethod: 'oauth2',
+      ipAddress: expect.stringMatching(/127\.0\.0\.1$/),
+      userAgent: USER_AGENT,
+    });
+  });
+
+  it('refuses a wrong password at the IdP', async () => {
+    await expect(startSignIn('dev@example.com', 'wrong')).rejects.toThrow(
+      /Invalid email or password/,
+    );
+  });
+
+  it('keeps returnTo to same-origin paths', async () => {
+    const { res } = await signIn('dev@example.com', 'dev', '//evil.example.com/x');
+    expect(res.headers.get('location')).toBe('/');
+  });
+
+  it('refreshes (jwt_refresh) and logs out (manual)', async () => {
+    const { sessionId } = await signIn();
+    const cookie = `${SESSION_COOKIE}=${sessionId}`;
+    const refreshed = await fetch(`${publicUrl}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie, 'user-agent': USER_AGENT },
+    });
+    expect(refreshed.status).toBe(200);
+    const body = (await refreshed.json()) as {
+      accessToken: string;
+      expiresAt: string;
+      expiresIn: number;
+    };
+    expect(body.accessToken.split('.')).toHaveLength(3);
+    expect(body.expiresIn).toBeGreaterThan(0);
+    expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now());
+
+    const out = await fetch(`${publicUrl}/auth/logout`, { method: 'POST', headers: { cookie } });
+    expect(out.status).toBe(200);
+    expect(out.headers.getSetCookie().join()).toMatch(/ig_session=;.*Max-Age=0/);
+    expect(await sessions.get(sessionId)).toBeUndefined();
+
+    const after = await fetch(`${publicUrl}/auth/refresh`, { method: 'POST', headers: { cookie } });
+    expect(after.status).toBe(401);
+
+    const events = await eventsUpToNow('dev-user', forSession(sessionId));
+    expect(
+      events.map((e) => [e.eventType, e.payload['authMethod'] ?? e.payload['reason']]),
+    ).toEqual([
+      ['user.authenticated', 'oauth2'],
+      ['user.authenticated', 'jwt_refresh'],
+      ['user.logged_out', 'manual'],
+    ]);
+  });
+
+  it('ends the session with reason security when the IdP rejects the refresh token', async () => {
+    const { sessionId } = await signIn();
+    const session = await sessions.get(sessionId);
+    await oidc.revoke(session?.tokens.refreshToken ?? '', 'refresh_token');
+    const res = await fetch(`${publicUrl}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: `${SESSION_COOKIE}=${sessionId}` },
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: 'refresh_rejected' });
+    const events = await eventsUpToNow('dev-user', forSession(sessionId));
+    expect(events.map((e) => e.payload['reason'] ?? e.payload['authMethod'])).toEqual([
+      'oauth2',
+      'security',
+    ]);
+  });
+
+  it('refuses a wrong state and a bad code, and publishes nothing', async () => {
+    // A user agent of its own marks whatever these callbacks might publish.
+    const agent = randomName('refused-agent');
+    const refusedCallback = (url: URL) =>
+      fetch(url, { redirect: 'manual', headers: { 'user-agent': agent } });
+
+    const wrongState = await startSignIn();
+    wrongState.searchParams.set('state', 'not-the-state');
+    const a = await refusedCallback(wrongState);
+    expect(a.status).toBe(400);
+    expect(a.headers.getSetCookie()).toEqual([]);
+    expect(await a.json()).toMatchObject({
+      error: 'invalid_state',
+      message: expect.stringMatching(/state/),
+    });
+
+    const badCode = await startSignIn();
+    badCode.searchParams.set('code', 'forged-code');
+    const b = await refusedCallback(badCode);
+    expect(b.status).toBe(401);
+    expect(b.headers.getSetCookie()).toEqual([]);
+    expect(await b.json()).toMatchObject({
+      error: 'invalid_grant',
+      message: expect.stringMatching(/refused the authorization code/),
+    });
+    // the state is single-use: a second try with it is refused before the IdP is asked
+    expect((await refusedCallback(badCode)).status).toBe(400);
+
+    expect(await eventsUpToNow('dev-user', (e) => e.payload['userAgent'] === agent)).toEqual([]);
+  });
+
+  it('refuses an ID token whose nonce does not match', async () => {
+    const request = await oidc.authorizationRequest();
+    const url = await authorizeAtIdp(request.url.href, 'dev@example.com', 'dev');
+    const error: unknown = await oidc
+      .exchangeCode(url, {
+        state: request.state,
+        codeVerifier: request.codeVerifier,
+        nonce: 'another-nonce',
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OidcError);
+    expect(error).toMatchObject({ code: 'nonce_mismatch', status: 401 });
+  });
+});
+
+describe('access tokens', () => {
+  const verifier = () =>
+    createAccessTokenVerifier({ issuer: provider.issuer, audience: CLIENT_ID, typ: 'at+jwt' });
+
+  async function accessTokenOf(email: string, password: string): Promise<string> {
+    const { sessionId } = await signIn(email, password);
+    return (await sessions.get(sessionId))?.tokens.accessToken ?? '';
+  }
+
+  const reasonOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e: unknown) => (e instanceof AccessTokenError ? `${e.reason}: ${e.message}` : String(e)),
+    );
+
+  it("verifies the session's access token and maps it to an identity", async () => {
+    const token = await accessTokenOf('dev@example.com', 'dev');
+    expect(decodeJwt(token).aud).toBe(CLIENT_ID);
+    await expect(verifier().verify(token)).resolves.toEqual({
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      roles: [],
+    });
+    const admin = await accessTokenOf('admin@example.com', 'admin');
+    await expect(verifier().verify(admin)).resolves.toEqual({
+      userId: 'dev-admin',
+      email: 'admin@example.com',
+      roles: ['admin'],
+    });
+  });
+
+  it('refuses expired, forged, wrong-audience, ID and malformed tokens, saying why', async () => {
+    const token = await accessTokenOf('dev@example.com', 'dev');
+    const claims = decodeJwt(token);
+    const { kid } = decodeProtectedHeader(token);
+
+    const later = createAccessTokenVerifier({
+      issuer: provider.issuer,
+      audience: CLIENT_ID,
+      clock: () => new Date(Date.now() + 2 * 3600 * 1000),
+    });
+    expect(await reasonOf(later.verify(token))).toMatch(/^expired: Access token has expired/);
+
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const forge = (keyId: string | undefined) =>
+      new SignJWT({ ...claims, groups: ['admin'] })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', ...(keyId ? { kid: keyId } : {}) })
+        .sign(otherKey);
+    expect(await reasonOf(verifier().verify(await forge(kid)))).toMatch(/^bad_signature: /);
+    expect(await reasonOf(verifier().verify(await forge('attacker-key')))).toMatch(
+      /^unknown_key: /,
+    );
+
+    const elsewhere = createAccessTokenVerifier({
+      issuer: provider.issuer,
+      audience: 'another-api',
+    });
+    expect(await reasonOf(elsewhere.verify(token))).toMatch(/^wrong_audience: /);
+
+    expect(await reasonOf(verifier().verify('not-a-jwt'))).toMatch(/^malformed: /);
+
+    const { sessionId } = await signIn();
+    const idToken = (await sessions.get(sessionId))?.tokens.idToken ?? '';
+    expect(await reasonOf(verifier().verify(idToken))).toMatch(/^wrong_type: /);
+  });
+});
+
+describe('request authentication (for the GraphQL context)', () => {
+  it('accepts a Bearer token or the session cookie, is anonymous without, and 401s bad ones', async () => {
+    const authenticate = createRequestAuthenticator({
+      verifier: createAccessTokenVerifier({ issuer: provider.issuer, audience: CLIENT_ID }),
+      sessions,
+    });
+    const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+    const { sessionId } = await signIn('admin@example.com', 'admin');
+    const token = (await sessions.get(sessionId))?.tokens.accessToken ?? '';
+    const admin = { userId: 'dev-admin', email: 'admin@example.com', roles: ['admin'] };
+
+    await expect(authenticate(req({ authorization: `Bearer ${token}` }))).resolves.toEqual(admin);
+    await expect(authenticate(req({ cookie: `${SESSION_COOKIE}=${sessionId}` }))).resolves.toEqual(
+      admin,
+    );
+    await expect(authenticate(req({}))).resolves.toBeNull();
+
+    const refused = (headers: Record<string, string>) =>
+      authenticate(req(headers)).then(
+        () => 'accepted',
+        (e: unknown) =>
+          e instanceof GraphQLError ? `${String(e.extensions['code'])}: ${e.message}` : String(e),
+      );
+    expect(await refused({ authorization: `Bearer ${token}x` })).toMatch(
+      /^UNAUTHENTICATED: Access token signature is invalid/,
+    );
+    expect(await refused({ authorization: 'Basic abc' })).toMatch(/^UNAUTHENTICATED: .*Bearer/);
+    expect(await refused({ cookie: `${SESSION_COOKIE}=${'x'.repeat(43)}` })).toMatch(
+      /^UNAUTHENTICATED: Session expired/,
+    );
+  });
+});
+
+describe('POST /webhooks/authentik', () => {
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${publicUrl}/webhooks/authentik`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+  const signed = (body: string, ts = String(Math.floor(Date.now() / 1000))) => ({
+    'x-authentik-timestamp': ts,
+    'x-authentik-signature': signWebhook(WEBHOOK_SECRET, ts, body),
+  });
+
+  it('publishes user.registered for a signed delivery, once', async () => {
+    const userId = randomName('ak-user');
+    const body = JSON.stringify({
+      userId,
+      email: 'grace@example.com',
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      company: 'Navy',
+    });
+    const headers = signed(body);
+    const ok = await post(body, headers);
+    expect(ok.status).toBe(202);
+
+    const replay = await post(body, headers);
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ error: 'replayed' });
+
+    const events = await eventsUpToNow(userId, (e) => e.payload['userId'] === userId);
+    expect(events).toEqual([
+      expect.objectContaining({
+        eventType: 'user.registered',
+        source: 'api-gateway',
+        payload: {
+          userId,
+          email: 'grace@example.com',
+          registrationMethod: 'authentik',
+          firstName: 'Grace',
+          lastName: 'Hopper',
+          company: 'Navy',
+        },
+      }),
+    ]);
+  });
+
+  it('refuses tampered, unsigned and stale deliveries with 401, and an invalid body with 400; publishes nothing', async () => {
+    const userId = randomName('ak-user');
+    const body = JSON.stringify({ userId, email: 'eve@example.com' });
+
+    const tampered = await post(body.replace('eve@', 'mallory@'), signed(body));
+    expect(tampered.status).toBe(401);
+    expect(await tampered.json()).toMatchObject({ error: 'bad_signature' });
+
+    const unsigned = await post(body, {});
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: 'unsigned' });
+
+    const stale = await post(body, signed(body, String(Math.floor(Date.now() / 1000) - 600)));
+    expect(stale.status).toBe(401);
+    expect(await stale.json()).toMatchObject({ error: 'stale_timestamp' });
+
+    const invalid = JSON.stringify({ userId, email: 'not-an-email', nickname: 'x' });
+    const bad = await post(invalid, signed(invalid));
+    expect(bad.status).toBe(400);
+    const problem = (await bad.json()) as { message: string; fields: string[] };
+    expect(problem.message).toMatch(/email/);
+    expect(problem.fields.join()).toMatch(/nickname/);
+
+    expect(await eventsUpToNow(userId, (e) => e.payload['userId'] === userId)).toEqual([]);
+  });
+});
+
+describe('session sweeper', () => {
+  it('publishes user.logged_out with reason timeout for expired sessions', async () => {
+    const store = createMemorySessionStore({ ttlMs: 1_000 });
+    const session = await store.create({
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      tokens: {
+        accessToken: 'a',
+        refreshToken: undefined,
+        idToken: undefined,
+        expiresAt: Date.now(),
+      },
+    });
+    const sweeper = createSessionSweeper({ sessions: store, kafka, logger: silentLogger });
+    expect(await sweeper.sweep(Date.now())).toBe(0);
+    expect(await sweeper.sweep(Date.now() + 2_000)).toBe(1);
+    await sweeper.stop();
+    const events = await eventsUpToNow('dev-user', forSession(session.id));
+    expect(events.map((e) => [e.eventType, e.payload['reason']])).toEqual([
+      ['user.logged_out', 'timeout'],
+    ]);
+  });
+});

@@ -1,0 +1,296 @@
+/**
+ * The gateway's OpenID Connect client (`openid-client` 6): discovery, authorization requests with
+ * PKCE (S256), state and nonce, the code exchange with ID token validation, refresh, revocation
+ * and RP-initiated logout. Failures become {@link OidcError}s with a code and an HTTP status, so
+ * routes answer with a clear message instead of a stack.
+ */
+import * as client from 'openid-client';
+
+export interface OidcClientOptions {
+  /** Issuer URL; its discovery document is fetched on first use. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The gateway's `/auth/callback` URL, registered at the issuer. */
+  redirectUri: string;
+  /** @default 'openid email profile offline_access' */
+  scope?: string;
+  /**
+   * Allow an `http:` issuer. Only for a development IdP on the loopback interface.
+   * @default true for http://127.0.0.1 and http://localhost issuers, false otherwise
+   */
+  allowInsecure?: boolean;
+}
+
+/** What the gateway keeps (server-side) between `/auth/login` and `/auth/callback`. */
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+export interface OidcTokens {
+  accessToken: string;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  /** Access token expiry, epoch milliseconds. */
+  expiresAt: number;
+}
+
+export interface OidcLogin {
+  tokens: OidcTokens;
+  /** From the validated ID token. */
+  userId: string;
+  email: string | undefined;
+  claims: Record<string, unknown>;
+}
+
+export type OidcErrorCode =
+  | 'state_mismatch'
+  | 'nonce_mismatch'
+  | 'invalid_grant'
+  | 'idp_error'
+  | 'missing_code'
+  | 'invalid_response'
+  | 'unavailable';
+
+/** A refused or failed exchange with the IdP. `status` is what the gateway answers with. */
+export class OidcError extends Error {
+  override readonly name = 'OidcError';
+  constructor(
+    readonly code: OidcErrorCode,
+    message: string,
+    readonly status: 400 | 401 | 502,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface OidcClient {
+  /** Fetches the discovery document (once; retried after a failure). */
+  discover(): Promise<client.Configuration>;
+  /** A fresh authorization request: URL plus the state, nonce and PKCE verifier to keep. */
+  authorizationRequest(extra?: Record<string, string>): Promise<AuthorizationRequest>;
+  /** Exchanges the code in `callbackUrl`, checking state, nonce and the ID token. */
+  exchangeCode(
+    callbackUrl: URL,
+    expected: Pick<AuthorizationRequest, 'state' | 'nonce' | 'codeVerifier'>,
+  ): Promise<OidcLogin>;
+  /** Refresh grant; `invalid_grant` means the IdP revoked or expired the refresh token. */
+  refresh(refreshToken: string): Promise<OidcTokens>;
+  /** Revokes a token at the IdP (RFC 7009); a no-op when the IdP has no revocation endpoint. */
+  revoke(token: string, hint: 'access_token' | 'refresh_token'): Promise<void>;
+  /** RP-initiated logout URL, or undefined when the IdP has no end-session endpoint. */
+  endSessionUrl(
+    idToken: string | undefined,
+    postLogoutRedirectUri?: string,
+  ): Promise<URL | undefined>;
+}
+
+function isLoopback(url: URL): boolean {
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+function tokensOf(
+  response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+): OidcTokens {
+  const expiresIn = response.expiresIn() ?? 300;
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    idToken: response.id_token,
+    expiresAt: Date.now() + expiresIn * 1000,
+  };
+}
+
+/** Turns openid-client's errors into OidcErrors that say what was wrong. */
+export function toOidcError(error: unknown, during: 'code' | 'refresh' | 'revoke'): OidcError {
+  if (error instanceof OidcError) return error;
+  if (error instanceof client.AuthorizationResponseError) {
+    return new OidcError(
+      'idp_error',
+      `The identity provider refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
+      401,
+      { cause: error },
+    );
+  }
+  if (error instanceof client.ResponseBodyError) {
+    const what =
+      during === 'refresh' ? 'refresh token' : during === 'code' ? 'authorization code' : 'token';
+    return new OidcError(
+      error.error === 'invalid_grant' ? 'invalid_grant' : 'idp_error',
+      `The identity provider refused the ${what}: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
+      401,
+      { cause: error },
+    );
+  }
+  if (error instanceof client.ClientError) {
+    // openid-client wraps oauth4webapi's error, whose cause names the offending claim.
+    const messages: string[] = [];
+    let claim: string | undefined;
+    for (
+      let at: unknown = error;
+      at && typeof at === 'object';
+      at = (at as { cause?: unknown }).cause
+    ) {
+      if (at instanceof Error) messages.push(at.message);
+      if ('claim' in at && typeof at.claim === 'string') claim = at.claim;
+      if (messages.length > 5) break;
+    }
+    const said = messages.join(' / ');
+    if (claim === 'nonce' || /"nonce"/.test(said)) {
+      return new OidcError(
+        'nonce_mismatch',
+        'The ID token nonce does not match this sign-in (replayed or mixed-up response)',
+        401,
+        { cause: error },
+      );
+    }
+    if (claim === 'state' || /"state"/.test(said)) {
+      return new OidcError(
+        'state_mismatch',
+        'The state parameter does not match this sign-in',
+        400,
+        { cause: error },
+      );
+    }
+    if (
+      error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
+      error.code === 'OAUTH_RESPONSE_IS_NOT_JSON'
+    ) {
+      return new OidcError(
+        'unavailable',
+        `The identity provider is unavailable: ${error.message}`,
+        502,
+        {
+          cause: error,
+        },
+      );
+    }
+    return new OidcError(
+      'invalid_response',
+      `Invalid response from the identity provider: ${said}`,
+      401,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new OidcError(
+    'unavailable',
+    `Could not reach the identity provider: ${error instanceof Error ? error.message : String(error)}`,
+    502,
+    { cause: error },
+  );
+}
+
+/** Creates the client; discovery happens on first use. */
+export function createOidcClient(options: OidcClientOptions): OidcClient {
+  const issuer = new URL(options.issuer);
+  const allowInsecure = options.allowInsecure ?? isLoopback(issuer);
+  const scope = options.scope ?? 'openid email profile offline_access';
+  let configuration: Promise<client.Configuration> | undefined;
+
+  const discover = () => {
+    configuration ??= client
+      .discovery(
+        issuer,
+        options.clientId,
+        undefined,
+        client.ClientSecretBasic(options.clientSecret),
+        allowInsecure ? { execute: [client.allowInsecureRequests] } : undefined,
+      )
+      .catch((error: unknown) => {
+        configuration = undefined;
+        throw new OidcError(
+          'unavailable',
+          `OpenID discovery failed for ${issuer.href}: ${error instanceof Error ? error.message : String(error)}`,
+          502,
+          { cause: error },
+        );
+      });
+    return configuration;
+  };
+
+  return {
+    discover,
+    async authorizationRequest(extra = {}) {
+      const config = await discover();
+      const codeVerifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const nonce = client.randomNonce();
+      const url = client.buildAuthorizationUrl(config, {
+        ...extra,
+        redirect_uri: options.redirectUri,
+        response_type: 'code',
+        scope,
+        state,
+        nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+      });
+      return { url, state, nonce, codeVerifier };
+    },
+    async exchangeCode(callbackUrl, expected) {
+      const config = await discover();
+      if (callbackUrl.searchParams.get('state') !== expected.state) {
+        throw new OidcError(
+          'state_mismatch',
+          'The state parameter does not match this sign-in',
+          400,
+        );
+      }
+      if (!callbackUrl.searchParams.has('code') && !callbackUrl.searchParams.has('error')) {
+        throw new OidcError('missing_code', 'The callback carries no authorization code', 400);
+      }
+      try {
+        const response = await client.authorizationCodeGrant(config, callbackUrl, {
+          pkceCodeVerifier: expected.codeVerifier,
+          expectedState: expected.state,
+          expectedNonce: expected.nonce,
+          idTokenExpected: true,
+        });
+        const claims = response.claims();
+        if (!claims) throw new OidcError('invalid_response', 'The IdP returned no ID token', 401);
+        return {
+          tokens: tokensOf(response),
+          userId: claims.sub,
+          email: typeof claims['email'] === 'string' ? claims['email'] : undefined,
+          claims: { ...claims },
+        };
+      } catch (error) {
+        throw toOidcError(error, 'code');
+      }
+    },
+    async refresh(refreshToken) {
+      const config = await discover();
+      try {
+        const response = await client.refreshTokenGrant(config, refreshToken);
+        const tokens = tokensOf(response);
+        // Providers may keep the refresh token unchanged and omit it from the response.
+        return { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken };
+      } catch (error) {
+        throw toOidcError(error, 'refresh');
+      }
+    },
+    async revoke(token, hint) {
+      const config = await discover();
+      if (!config.serverMetadata().revocation_endpoint) return;
+      try {
+        await client.tokenRevocation(config, token, { token_type_hint: hint });
+      } catch (error) {
+        throw toOidcError(error, 'revoke');
+      }
+    },
+    async endSessionUrl(idToken, postLogoutRedirectUri) {
+      const config = await discover();
+      if (!config.serverMetadata().end_session_endpoint) return undefined;
+      return client.buildEndSessionUrl(config, {
+        ...(idToken ? { id_token_hint: idToken } : {}),
+        ...(postLogoutRedirectUri ? { post_logout_redirect_uri: postLogoutRedirectUri } : {}),
+      });
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Server-side sessions for browser sign-ins. The browser holds only an opaque id in the
+ * `ig_session` cookie; tokens never leave the gateway. The in-memory store suits one gateway
+ * process; several replicas need a shared store behind the same {@link SessionStore} interface.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { OidcTokens } from './oidc';
+
+export const SESSION_COOKIE = 'ig_session';
+
+export interface Session {
+  /** 32 random bytes, base64url. */
+  id: string;
+  userId: string;
+  email: string;
+  tokens: OidcTokens;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds; the session is gone after this. */
+  expiresAt: number;
+}
+
+export type NewSession = Pick<Session, 'userId' | 'email' | 'tokens'>;
+
+export interface SessionStore {
+  create(data: NewSession): Promise<Session>;
+  /** The live session, or undefined when unknown or expired. */
+  get(id: string): Promise<Session | undefined>;
+  /** Replaces the tokens (after a refresh); undefined when the session is gone. */
+  updateTokens(id: string, tokens: OidcTokens): Promise<Session | undefined>;
+  /** Removes and returns the session. */
+  delete(id: string): Promise<Session | undefined>;
+  /** Removes and returns every session expired at `now`, for the sweeper to announce. */
+  takeExpired(now?: number): Promise<Session[]>;
+}
+
+export interface MemorySessionStoreOptions {
+  /** Absolute session lifetime. @default 8 hours */
+  ttlMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export const newSessionId = (): string => randomBytes(32).toString('base64url');
+
+export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
+  const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
+  const now = options.now ?? Date.now;
+  const sessions = new Map<string, Session>();
+  const live = (id: string) => {
+    const session = sessions.get(id);
+    return session && session.expiresAt > now() ? session : undefined;
+  };
+  return {
+    async create(data) {
+      const createdAt = now();
+      const session: Session = {
+        ...data,
+        id: newSessionId(),
+        createdAt,
+        expiresAt: createdAt + ttlMs,
+      };
+      sessions.set(session.id, session);
+      return { ...session };
+    },
+    async get(id) {
+      const session = live(id);
+      return session && { ...session };
+    },
+    async updateTokens(id, tokens) {
+      const session = live(id);
+      if (!session) return undefined;
+      session.tokens = tokens;
+      return { ...session };
+    },
+    async delete(id) {
+      const session = sessions.get(id);
+      sessions.delete(id);
+      return session;
+    },
+    async takeExpired(at = now()) {
+      const expired = [...sessions.values()].filter((s) => s.expiresAt <= at);
+      for (const s of expired) sessions.delete(s.id);
+      return expired;
+    },
+  };
+}
+
+export interface CookieOptions {
+  /** Set when the gateway's public URL is https. */
+  secure: boolean;
+}
+
+/** `Set-Cookie` value for a session: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
+export function sessionCookie(
+  session: Pick<Session, 'id' | 'expiresAt'>,
+  options: CookieOptions,
+  now = Date.now(),
+): string {
+  const maxAge = Math.max(0, Math.floor((session.expiresAt - now) / 1000));
+  return [
+    `${SESSION_COOKIE}=${session.id}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    'Path=/',
+    `Max-Age=${maxAge}`,
+    ...(options.secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+/** `Set-Cookie` value that removes the session cookie. */
+export function clearSessionCookie(options: CookieOptions): string {
+  return [
+    `${SESSION_COOKIE}=`,
+    'HttpOnly',
+    'SameSite=Lax',
+    'Path=/',
+    'Max-Age=0',
+    ...(options.secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+/** The session id from the request's `Cookie` header, if any. */
+export function sessionIdFromRequest(req: Pick<IncomingMessage, 'headers'>): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const at = part.indexOf('=');
+    if (at === -1) continue;
+    if (part.slice(0, at).trim() === SESSION_COOKIE) {
+      const value = part.slice(at + 1).trim();
+      return /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+    }
+  }
+  return undefined;
+}
