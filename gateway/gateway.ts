@@ -75,6 +75,8 @@ export interface GatewayOptions {
    * @default every caller anonymous
    */
   authenticate?: Authenticate;
+  /** Extra HTTP routes by exact path, e.g. `/auth/login` and `/webhooks/authentik`. */
+  routes?: Record<string, Route>;
   /** Subgraph readiness probes: see `createSubgraphProbes`. @default every 5 s, ready within 15 s */
   probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
   /** Keep-alive pool towards the subgraphs. */
@@ -172,7 +174,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     stop,
     async start() {
       if (http) throw new Error('The gateway is already started');
-      const routes: Record<string, Route> = production ? {} : await createGraphiQLRoutes();
+      const routes: Record<string, Route> = {
+        ...(production ? {} : await createGraphiQLRoutes()),
+        ...options.routes,
+      };
       try {
         await apollo.start();
         loaded = true;

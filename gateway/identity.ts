@@ -48,9 +48,15 @@ export const developmentIdentityHeader: Authenticate = async (req) => {
   }
 };
 
-/** How the gateway authenticates callers in an environment. */
-export function authenticator(production: boolean): Authenticate {
-  return production ? anonymous : developmentIdentityHeader;
+/**
+ * How the gateway authenticates callers: by sign-in (Bearer access token or session cookie)
+ * when it is configured, and, outside production, by the development `x-identity` header for
+ * a request that carries no sign-in credentials.
+ */
+export function authenticator(production: boolean, signIn?: Authenticate): Authenticate {
+  const fallback = production ? anonymous : developmentIdentityHeader;
+  if (!signIn) return fallback;
+  return async (req) => (await signIn(req)) ?? fallback(req);
 }
 
 /**

@@ -13,6 +13,8 @@
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
+import { KafkaService } from '../events';
+import { createSignIn, type SignIn } from './auth/sign-in';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 
@@ -50,6 +52,36 @@ async function main(): Promise<void> {
   }
 
   const production = config.environment === 'production';
+  const { issuer, clientSecret } = config.identity;
+  let signIn: SignIn | undefined;
+  let kafka: KafkaService | undefined;
+  if (issuer) {
+    if (!clientSecret || !config.kafka.brokers) {
+      console.error(
+        'Sign-in needs OIDC_CLIENT_SECRET (the client secret registered at OIDC_ISSUER) and KAFKA_BROKERS (for the user events); `npm start` sets both in development.',
+      );
+      process.exit(1);
+    }
+    kafka = new KafkaService('api-gateway', {
+      brokers: config.kafka.brokers,
+      topics: ['user-events', 'system-events'],
+      partitions: config.kafka.topicPartitions,
+      replicationFactor: config.kafka.replicationFactor,
+      logger,
+    });
+    await kafka.start();
+    signIn = createSignIn({
+      identity: { ...config.identity, issuer, clientSecret },
+      kafka,
+      logger,
+    });
+    signIn.start();
+  } else if (production) {
+    console.error(
+      'Production needs sign-in: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.',
+    );
+    process.exit(1);
+  }
   const gateway = createGateway({
     supergraphSdl,
     host: config.host,
@@ -61,26 +93,30 @@ async function main(): Promise<void> {
     production,
     logger,
     internalTokenSecret,
-    authenticate: authenticator(production),
+    authenticate: authenticator(production, signIn?.authenticate),
+    ...(signIn ? { routes: signIn.routes } : {}),
   });
   const { url } = await gateway.start();
   console.log(`Gateway ready at ${url}`);
   if (!production) {
     console.log(`GraphiQL (works offline) at ${new URL('/graphiql', url).href}`);
   }
+  if (signIn) console.log(`Sign in at ${config.identity.publicUrl}/auth/login (issuer ${issuer})`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('stopping gateway', { signal });
-    gateway.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('gateway did not stop cleanly', { error });
-        process.exit(1);
-      },
-    );
+    Promise.all([gateway.stop(), signIn?.stop()])
+      .then(() => kafka?.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('gateway did not stop cleanly', { error });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, type PlatformConfig } from '../config';
+import { createDevProvider, type DevProvider } from '../gateway/auth/dev-provider';
 import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
 
   const started: Running[] = [];
   let kafka: LocalKafka | undefined;
+  let idp: DevProvider | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nStopping...');
     for (const running of [...started].reverse()) await stopChild(running);
+    await idp?.stop();
     await kafka?.stop();
     console.log('Stopped.');
     process.exit(code);
@@ -131,9 +134,29 @@ async function main(): Promise<void> {
       });
       brokers = kafka.brokers;
     }
+    // Without an issuer, a development OpenID provider (oidc-provider) with two accounts.
+    const signIn: Record<string, string> = {};
+    if (!config.identity.issuer) {
+      const clientSecret = randomBytes(32).toString('base64url');
+      const publicUrl = config.identity.publicUrl;
+      idp = createDevProvider({
+        clientId: config.identity.clientId,
+        clientSecret,
+        redirectUris: [`${publicUrl}/auth/callback`],
+        postLogoutRedirectUris: [publicUrl],
+        audience: config.identity.audience,
+        groupsClaim: config.identity.groupsClaim,
+      });
+      const { issuer } = await idp.start();
+      signIn.OIDC_ISSUER = issuer;
+      signIn.OIDC_CLIENT_SECRET = clientSecret;
+      signIn.AUTHENTIK_WEBHOOK_SECRET =
+        config.identity.webhookSecret ?? randomBytes(24).toString('base64url');
+    }
     const subgraphUrl = (port: number) => `http://${config.host}:${port}/graphql`;
     const env = {
       ...process.env,
+      ...signIn,
       KAFKA_BROKERS: brokers.join(','),
       INTERNAL_TOKEN_SECRET:
         config.identity.internalTokenSecret ?? randomBytes(48).toString('base64url'),
@@ -179,6 +202,11 @@ Interview Graph is running.
   Health / readiness  ${base(config.gateway.port)}/health, /ready
   Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
   Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log: ${kafka.logFile})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
+  Sign in             ${config.identity.publicUrl}/auth/login${
+    idp
+      ? `  (development IdP ${idp.issuer}: ${idp.accounts.map((a) => `${a.email} / ${a.password}`).join(', ')})`
+      : ''
+  }
 Press Ctrl-C to stop.`);
 }
 

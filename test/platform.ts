@@ -10,6 +10,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
+import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
 import { createGateway, type Gateway } from '../gateway/gateway';
 import { authenticator } from '../gateway/identity';
 import { createLogger } from '../lib/logger';
@@ -39,6 +40,14 @@ export interface TestPlatformOptions {
   database: DatabaseConfig;
   topicPrefix: string;
   production?: boolean;
+  /** Sign-in against an OpenID provider, with the gateway on `port` (registered at the IdP). */
+  signIn?: {
+    issuer: string;
+    clientSecret: string;
+    publicUrl: string;
+    webhookSecret: string;
+    port: number;
+  };
 }
 
 export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
@@ -53,9 +62,11 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   const running: Partial<TestPlatform['subgraphs']> = {};
   let gateway: Gateway | undefined;
   let gatewayEvents: KafkaService | undefined;
+  let signIn: SignIn | undefined;
 
   const stop = async () => {
     await gateway?.stop();
+    await signIn?.stop();
     await gatewayEvents?.stop();
     for (const instance of instances.reverse()) {
       await instance.subgraph.stop();
@@ -101,10 +112,33 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     );
     if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 
+    gatewayEvents = new KafkaService('api-gateway', {
+      brokers: options.brokers,
+      topicPrefix: options.topicPrefix,
+      announce: false,
+    });
+    await gatewayEvents.start();
+    if (options.signIn) {
+      const { issuer, clientSecret, publicUrl, webhookSecret } = options.signIn;
+      signIn = createSignIn({
+        identity: {
+          ...config.identity,
+          issuer,
+          clientSecret,
+          publicUrl,
+          webhookSecret,
+          audience: config.identity.clientId,
+        },
+        kafka: gatewayEvents,
+        logger,
+      });
+      signIn.start();
+    }
+
     gateway = createGateway({
       supergraphSdl: composed.supergraphSdl,
       host: '127.0.0.1',
-      port: 0,
+      port: options.signIn?.port ?? 0,
       maxDepth: config.gateway.maxDepth,
       maxFields: config.gateway.maxFields,
       maxBodyBytes: config.gateway.maxBodyBytes,
@@ -112,16 +146,10 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       production: options.production ?? false,
       logger,
       internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
-      authenticate: authenticator(options.production ?? false),
+      authenticate: authenticator(options.production ?? false, signIn?.authenticate),
+      ...(signIn ? { routes: signIn.routes } : {}),
     });
     const { url: gatewayUrl } = await gateway.start();
-
-    gatewayEvents = new KafkaService('api-gateway', {
-      brokers: options.brokers,
-      topicPrefix: options.topicPrefix,
-      announce: false,
-    });
-    await gatewayEvents.start();
     return { gatewayUrl, subgraphs, gatewayEvents, stop };
   } catch (error) {
     await stop().catch(() => undefined);

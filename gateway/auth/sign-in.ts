@@ -1,0 +1,70 @@
+/**
+ * OpenID Connect sign-in at the gateway, assembled: the openid-client login flow, server-side
+ * sessions, the JWT access-token verifier, the `/auth/*` and `/webhooks/authentik` routes, and
+ * the sweeper that announces expired sessions. `gateway/main.ts` and the end-to-end tests use
+ * this one factory, so the wiring exists once.
+ */
+import type { IdentityConfig } from '../../config';
+import type { Logger } from '../../lib/logger';
+import type { Route } from '../../lib/http-server';
+import type { Authenticate } from '../identity';
+import { createAccessTokenVerifier } from './access-token';
+import { createRequestAuthenticator } from './authenticate';
+import { createOidcClient } from './oidc';
+import { createAuthRoutes, createSessionSweeper, type EventPublisher } from './routes';
+import { createMemorySessionStore } from './sessions';
+
+export interface SignInOptions {
+  identity: IdentityConfig & { issuer: string; clientSecret: string };
+  /** Publishes the user events (`user.authenticated`, `user.logged_out`, `user.registered`). */
+  kafka: EventPublisher;
+  logger: Logger;
+  /** Access-token `typ` to insist on (the development provider issues `at+jwt`). */
+  accessTokenType?: string;
+  /** How often expired sessions are swept and announced. @default 60_000 */
+  sweepIntervalMs?: number;
+}
+
+export interface SignIn {
+  routes: Record<string, Route>;
+  authenticate: Authenticate;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createSignIn(options: SignInOptions): SignIn {
+  const { identity, kafka, logger } = options;
+  const sessions = createMemorySessionStore();
+  const oidc = createOidcClient({
+    issuer: identity.issuer,
+    clientId: identity.clientId,
+    clientSecret: identity.clientSecret,
+    redirectUri: `${identity.publicUrl}/auth/callback`,
+  });
+  const verifier = createAccessTokenVerifier({
+    issuer: identity.issuer,
+    audience: identity.audience,
+    groupsClaim: identity.groupsClaim,
+    ...(options.accessTokenType ? { typ: options.accessTokenType } : {}),
+  });
+  const routes = createAuthRoutes({
+    oidc,
+    sessions,
+    kafka,
+    publicUrl: identity.publicUrl,
+    webhookSecret: identity.webhookSecret,
+    logger: logger.child({ component: 'sign-in' }),
+  });
+  const sweeper = createSessionSweeper({
+    sessions,
+    kafka,
+    logger: logger.child({ component: 'session-sweeper' }),
+    intervalMs: options.sweepIntervalMs ?? 60_000,
+  });
+  return {
+    routes,
+    authenticate: createRequestAuthenticator({ verifier, sessions }),
+    start: () => sweeper.start(),
+    stop: () => sweeper.stop(),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * A tiny browser for sign-in tests: cookies, the first form of a page, and the walk through an
+ * OpenID provider's login pages back to the relying party's callback.
+ */
+
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/** The first form of a page: its action and fields (hidden ones with their values). */
+export function parseForm(html: string): { action: string; fields: Map<string, string> } {
+  const form = /<form\b[^>]*\baction="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form?.[1] || form[2] === undefined)
+    throw new Error(`no form in page: ${html.slice(0, 300)}`);
+  const fields = new Map<string, string>();
+  for (const input of form[2].matchAll(/<input\b[^>]*>/gi)) {
+    const name = /\bname="([^"]*)"/i.exec(input[0])?.[1];
+    if (name) fields.set(name, unescapeHtml(/\bvalue="([^"]*)"/i.exec(input[0])?.[1] ?? ''));
+  }
+  return { action: unescapeHtml(form[1]), fields };
+}
+
+/**
+ * Plays the browser at the IdP from an authorization URL until the IdP redirects back to the
+ * gateway's callback; returns that callback URL without requesting it.
+ */
+export async function authorizeAtIdp(
+  authorizationUrl: string,
+  email: string,
+  password: string,
+  callbackUrl: string,
+): Promise<URL> {
+  const jar = new CookieJar();
+  let url = new URL(authorizationUrl);
+  for (let step = 0; step < 20; step++) {
+    if (url.href.startsWith(callbackUrl)) return url;
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(res);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location') ?? '', url);
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`IdP answered ${res.status}: ${html}`);
+    // The login form (or a consent form, should the IdP ask): submit it with its fields.
+    const { action, fields } = parseForm(html);
+    if (fields.has('email')) fields.set('email', email);
+    if (fields.has('password')) fields.set('password', password);
+    const submitted = await fetch(new URL(action, url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([...fields]).toString(),
+    });
+    jar.store(submitted);
+    if (submitted.status < 300 || submitted.status >= 400) {
+      throw new Error(`login form answered ${submitted.status}: ${await submitted.text()}`);
+    }
+    url = new URL(submitted.headers.get('location') ?? '', url);
+  }
+  throw new Error('too many redirects at the IdP');
+}

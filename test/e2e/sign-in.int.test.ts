@@ -1,0 +1,154 @@
+/**
+ * Sign-in end to end, against a real OpenID provider (oidc-provider) and the real broker:
+ * registration through the signed webhook, a full login over HTTP, then `me` through the gateway
+ * with the session cookie and with the access token, and the user events on `user-events`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { KafkaMessage } from 'kafkajs';
+import { createDevProvider, type DevProvider } from '../../gateway/auth/dev-provider';
+import {
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '../../gateway/auth/routes';
+import { loadConfig } from '../../config';
+import { authorizeAtIdp } from '../browser';
+import {
+  deleteTopicsWithPrefix,
+  randomName,
+  readTopic,
+  testBrokers,
+  testDatabases,
+  waitFor,
+} from '../helpers';
+import { startTestPlatform, type TestPlatform } from '../platform';
+import { postGraphQL } from '../subgraph-helpers';
+
+jest.setTimeout(120_000);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('sign-in through the gateway', () => {
+  const [database] = testDatabases();
+  let provider: DevProvider;
+  let platform: TestPlatform;
+  let publicUrl: string;
+  let prefix: string;
+  const webhookSecret = randomBytes(24).toString('hex');
+
+  beforeAll(async () => {
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    const clientSecret = randomBytes(24).toString('hex');
+    provider = createDevProvider({
+      clientId: loadConfig().identity.clientId,
+      clientSecret,
+      redirectUris: [`${publicUrl}/auth/callback`],
+    });
+    const { issuer } = await provider.start();
+    prefix = `${randomName('signin')}.`;
+    platform = await startTestPlatform({
+      brokers: testBrokers(),
+      database: database!.config,
+      topicPrefix: prefix,
+      signIn: { issuer, clientSecret, publicUrl, webhookSecret, port },
+    });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await provider?.stop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  it('registers by webhook, signs in over HTTP, and serves `me` by cookie and by token', async () => {
+    // Registration, as Authentik's notification webhook sends it.
+    const body = JSON.stringify({ userId: 'dev-user', email: 'dev@example.com', firstName: 'Dev' });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const registered = await fetch(`${publicUrl}/webhooks/authentik`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
+        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret, timestamp, body),
+      },
+      body,
+    });
+    expect(registered.status).toBe(202);
+
+    // The login: the gateway redirects to the IdP, we fill in its form, the IdP redirects back.
+    const login = await fetch(`${publicUrl}/auth/login`, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const callbackUrl = await authorizeAtIdp(
+      login.headers.get('location') ?? '',
+      'dev@example.com',
+      'dev',
+      `${publicUrl}/auth/callback`,
+    );
+    const callback = await fetch(callbackUrl, {
+      redirect: 'manual',
+      headers: { 'user-agent': 'e2e/1.0' },
+    });
+    expect(callback.status).toBe(302);
+    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    const session = cookie.split(';')[0] ?? '';
+
+    const me = (headers: Record<string, string>) =>
+      postGraphQL<{ me: { email: string; firstName: string | null } | null }>(
+        `${publicUrl}/graphql`,
+        '{ me { email firstName } }',
+        {},
+        headers,
+      );
+    await waitFor(
+      'the users service to create the profile',
+      async () => (await me({ cookie: session })).data?.me != null,
+    );
+    expect((await me({ cookie: session })).data).toEqual({
+      me: { email: 'dev@example.com', firstName: 'Dev' },
+    });
+
+    const refreshed = await fetch(`${publicUrl}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: session },
+    });
+    expect(refreshed.status).toBe(200);
+    const { accessToken } = (await refreshed.json()) as { accessToken: string };
+    expect((await me({ authorization: `Bearer ${accessToken}` })).data?.me?.email).toBe(
+      'dev@example.com',
+    );
+
+    const forged = await me({ authorization: `Bearer ${accessToken.slice(0, -4)}AAAA` });
+    expect(forged.status).toBe(401);
+    expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    const decode = (m: KafkaMessage) =>
+      JSON.parse(m.value?.toString() ?? '{}') as {
+        eventType: string;
+        payload: Record<string, unknown>;
+      };
+    const events = await readTopic(
+      `${prefix}user-events`,
+      (m) => m.map(decode).filter((e) => e.eventType === 'user.authenticated').length >= 2,
+    );
+    const authenticated = events.map(decode).filter((e) => e.eventType === 'user.authenticated');
+    expect(authenticated.map((e) => e.payload.authMethod)).toEqual(['oauth2', 'jwt_refresh']);
+    expect(authenticated[0]?.payload).toMatchObject({
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      sessionId: expect.any(String),
+      userAgent: 'e2e/1.0',
+      ipAddress: expect.any(String),
+    });
+  });
+});
