@@ -293,3 +293,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/**
+ * {@link loadConfig} for entry points: a bad environment prints every problem and exits 1,
+ * without a stack trace.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

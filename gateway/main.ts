@@ -10,7 +10,7 @@
  * In development, `GET /graphql` from a browser shows Apollo Sandbox (which needs internet
  * access) and `/graphiql` shows GraphiQL served from node_modules (works offline).
  */
-import { ConfigError, loadConfig } from '../config';
+import { loadConfigOrExit } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { KafkaService } from '../events';
@@ -19,16 +19,7 @@ import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const internalTokenSecret = config.identity.internalTokenSecret;
   if (!internalTokenSecret) {
     console.error(

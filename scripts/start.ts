@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { ConfigError, loadConfig, type PlatformConfig } from '../config';
+import { loadConfigOrExit, type PlatformConfig } from '../config';
 import { createDevProvider, type DevProvider } from '../gateway/auth/dev-provider';
 import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
 
@@ -95,16 +95,7 @@ async function stopChild(running: Running): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  let config: PlatformConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
 
   const started: Running[] = [];
   let kafka: LocalKafka | undefined;

@@ -4,7 +4,7 @@
  * provides both), serves on the subgraph's port, and stops cleanly on SIGINT/SIGTERM, giving up
  * with exit 1 when a stop hangs.
  */
-import { ConfigError, loadConfig, type PlatformConfig } from '../../config';
+import { loadConfigOrExit, type PlatformConfig } from '../../config';
 import { createLogger } from '../../lib/logger';
 import { createSubgraph, type SubgraphDefinition } from './subgraph';
 
@@ -24,13 +24,7 @@ export function runSubgraph<TContext extends object>(
 ): void {
   const title = `The ${name} subgraph`;
   const main = async () => {
-    let config: PlatformConfig;
-    try {
-      config = loadConfig();
-    } catch (error) {
-      if (error instanceof ConfigError) fail(error.message);
-      throw error;
-    }
+    const config = loadConfigOrExit();
     const brokers =
       config.kafka.brokers ??
       fail(
