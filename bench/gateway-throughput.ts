@@ -1,25 +1,41 @@
 /**
- * Gateway throughput, side by side: `npm run bench:gateway [-- --duration 20 --connections 50]`.
+ * Gateway throughput, side by side: `npm run bench:gateway [-- --graph public|platform|both
+ * --duration 20 --connections 50]`.
  *
- * The public gateways benchmark (The Guild's: four subgraphs, one nested query answered with
- * 87.6 KB, data in ../shared/bench/gateways-benchmark/) run against
+ * Two workloads (`--graph`, default both, one after the other), each run against
  *   (a) ours:  `createGateway` from gateway/ (undici keep-alive pool, limits, masking, CORS);
  *   (b) plain: `@apollo/gateway` + `@apollo/server` `startStandaloneServer`, all defaults;
- * on the same subgraphs, in one run. Subgraphs, each gateway, and the load generator run in
- * processes of their own (bench/gateways-benchmark/), so a gateway's CPU and memory are its own.
+ * on the same subgraphs, in one run:
+ *   - public: The Guild's public gateways benchmark (four subgraphs, one nested query answered
+ *     with 87.6 KB, data in ../shared/bench/gateways-benchmark/), every response compared with
+ *     expected-response.json;
+ *   - platform: our own users, interviews and reporting subgraphs (SQLite, Kafka, outbox,
+ *     consumers; a throw-away local broker unless KAFKA_BROKERS is set), seeded through events
+ *     and GraphQL, and a dashboard query per user with the user's development `x-identity`
+ *     header, which both gateways pass on to the subgraphs in a signed internal token; every
+ *     response compared with that user's answer fetched up front (bench/platform/).
+ * Subgraphs, each gateway, and the load generator run in processes of their own
+ * (bench/gateways-benchmark/, bench/platform/), so a gateway's CPU and memory are its own.
  * The gateways are measured one after the other, never at the same time (`--rounds N` alternates
- * their order), with a bounded number of connections, a warm-up, then a fixed window. Every
- * response is compared with expected-response.json; a run with mismatches or errors is invalid.
+ * their order), with a bounded number of connections, a warm-up, then a fixed window. A run with
+ * mismatches or errors is invalid.
  *
- * Everything binds to 127.0.0.1, and every process started is stopped at the end (also on
- * Ctrl-C or an error).
+ * Everything binds to 127.0.0.1, and every process, broker, topic and temp folder started or
+ * created is stopped or deleted at the end (also on Ctrl-C or an error).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawnChild, type Child, type LoadResult } from './gateways-benchmark/processes';
+import { preparePlatformGraph } from './platform/graph';
 
 type GatewayKind = 'ours' | 'plain';
+type Graph = 'public' | 'platform';
+
+const GRAPH_TITLES: Record<Graph, string> = {
+  public: "public graph (The Guild's gateways benchmark: accounts, inventory, products, reviews)",
+  platform: 'platform graph (users, interviews, reporting)',
+};
 
 interface Options {
   duration: number;
@@ -27,6 +43,9 @@ interface Options {
   connections: number;
   rounds: number;
   only: GatewayKind[];
+  graphs: Graph[];
+  /** Seeded users of the platform graph. */
+  users: number;
   cpuProf: boolean;
 }
 
@@ -38,6 +57,8 @@ function parseOptions(): Options {
       connections: { type: 'string', default: '50' },
       rounds: { type: 'string', default: '1' },
       only: { type: 'string' },
+      graph: { type: 'string', default: 'both' },
+      users: { type: 'string', default: '20' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -45,8 +66,10 @@ function parseOptions(): Options {
   });
   if (values.help === true) {
     process.stdout.write(
-      'usage: npm run bench:gateway -- [--duration S=20] [--warmup S=5] [--connections N=50]\n' +
-        '         [--rounds N=1] [--only ours|plain] [--cpu-prof]\n' +
+      'usage: npm run bench:gateway -- [--graph public|platform|both=both] [--duration S=20]\n' +
+        '         [--warmup S=5] [--connections N=50] [--rounds N=1] [--only ours|plain]\n' +
+        '         [--users N=20] [--cpu-prof]\n' +
+        '  --users: users seeded in the platform graph (3 interviews each), queried in rotation\n' +
         '  --cpu-prof writes V8 CPU profiles of each gateway process to .data/cpu-prof/<kind>-<time>/\n',
     );
     process.exit(0);
@@ -62,12 +85,18 @@ function parseOptions(): Options {
   if (only !== undefined && only !== 'ours' && only !== 'plain') {
     throw new Error(`--only must be ours or plain (got ${only})`);
   }
+  const graph = values.graph;
+  if (graph !== 'public' && graph !== 'platform' && graph !== 'both') {
+    throw new Error(`--graph must be public, platform or both (got ${graph})`);
+  }
   return {
     duration: positive('duration', values.duration),
     warmup: positive('warmup', values.warmup, 0),
     connections: positive('connections', values.connections),
     rounds: positive('rounds', values.rounds),
     only: only === undefined ? ['ours', 'plain'] : [only],
+    graphs: graph === 'both' ? ['public', 'platform'] : [graph],
+    users: positive('users', values.users),
     cpuProf: values['cpu-prof'] === true,
   };
 }
@@ -90,9 +119,12 @@ interface Run {
 
 const HERE = join(__dirname, 'gateways-benchmark');
 const children = new Set<Child>();
+/** Cleanup steps of a workload (broker, topics, temp folder), run last-registered first. */
+const deferred: (() => Promise<void>)[] = [];
 
+/** Starts a child process: `file` relative to gateways-benchmark/, or absolute. */
 function start(file: string, args: string[], nodeArgs: string[] = []): Child {
-  const child = spawnChild(join(HERE, file), args, nodeArgs);
+  const child = spawnChild(resolve(HERE, file), args, nodeArgs);
   children.add(child);
   return child;
 }
@@ -106,28 +138,51 @@ async function stopAll(): Promise<void> {
   await Promise.all([...children].map(stop));
 }
 
+let tearingDown: Promise<void> | undefined;
+
+/**
+ * Stops every child, then runs the deferred cleanup steps in reverse order; a failing step does
+ * not skip the others. Calls made while one runs (Ctrl-C during a cleanup) share it.
+ */
+function teardown(): Promise<void> {
+  tearingDown ??= (async () => {
+    await stopAll();
+    for (let step = deferred.pop(); step !== undefined; step = deferred.pop()) {
+      await step().catch((error: unknown) =>
+        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+  })().finally(() => {
+    tearingDown = undefined;
+  });
+  return tearingDown;
+}
+
 async function stats(child: Child) {
   const reply = child.next('stats', 10_000);
   child.send({ type: 'stats' });
   return reply;
 }
 
-async function measure(
-  kind: GatewayKind,
-  subgraphs: Child,
-  subgraphsUrl: string,
-  options: Options,
-): Promise<Run> {
+/** The subgraphs of one workload, running, and how to point a gateway and the load at them. */
+interface Workload {
+  graph: Graph;
+  /** The subgraphs' process. */
+  subgraphs: Child;
+  /** Arguments of gateway-process.ts besides `--kind`. */
+  gatewayArgs: string[];
+  /** Arguments of load.ts besides the URL and timing. */
+  loadArgs: string[];
+}
+
+async function measure(kind: GatewayKind, workload: Workload, options: Options): Promise<Run> {
+  const { subgraphs } = workload;
   // One folder per run; tsx's loader thread writes a (small) profile of its own beside the
   // main thread's.
-  const profileDir = join('.data', 'cpu-prof', `${kind}-${Date.now()}`);
+  const profileDir = join('.data', 'cpu-prof', `${workload.graph}-${kind}-${Date.now()}`);
   const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   if (options.cpuProf) console.log(`  CPU profile of ${kind} -> ${profileDir}/`);
-  const gateway = start(
-    'gateway-process.ts',
-    ['--kind', kind, '--subgraphs', subgraphsUrl],
-    nodeArgs,
-  );
+  const gateway = start('gateway-process.ts', ['--kind', kind, ...workload.gatewayArgs], nodeArgs);
   try {
     const { url } = await gateway.next('listening', 60_000);
     const load = start('load.ts', [
@@ -139,6 +194,7 @@ async function measure(
       String(options.warmup),
       '--duration',
       String(options.duration),
+      ...workload.loadArgs,
     ]);
     const result = load.next('result', (options.warmup + options.duration + 120) * 1000);
     // RSS peak and CPU time over the measured window (from the end of the warm-up).
@@ -222,30 +278,57 @@ function table(runs: Run[]): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions();
-  console.log(
-    `Gateway benchmark: ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s measured, ${options.rounds} round(s)`,
-  );
-  const subgraphs = start('subgraphs.ts', ['--port', '0']);
-  const { url: subgraphsUrl } = await subgraphs.next('listening', 60_000);
+/** Starts a workload's subgraphs (and for the platform: broker, seed data, supergraph). */
+async function startWorkload(graph: Graph, options: Options): Promise<Workload> {
+  if (graph === 'public') {
+    const subgraphs = start('subgraphs.ts', ['--port', '0']);
+    const { url } = await subgraphs.next('listening', 60_000);
+    return { graph, subgraphs, gatewayArgs: ['--subgraphs', url], loadArgs: [] };
+  }
+  const started = Date.now();
+  const platform = await preparePlatformGraph({
+    spawn: (file, args) => start(file, args),
+    stop,
+    defer: (step) => deferred.push(step),
+    log: (line) => console.log(line),
+    users: options.users,
+  });
+  console.log(`  platform ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { graph, ...platform };
+}
 
+interface GraphResult {
+  graph: Graph;
+  runs: Run[];
+}
+
+async function runGraph(graph: Graph, options: Options): Promise<GraphResult> {
+  console.log(`\n${GRAPH_TITLES[graph]}: starting subgraphs ...`);
   const runs: Run[] = [];
-  for (let round = 0; round < options.rounds; round += 1) {
-    const order = round % 2 === 0 ? options.only : [...options.only].reverse();
-    for (const kind of order) {
-      console.log(`round ${round + 1}: ${kind} ...`);
-      const run = await measure(kind, subgraphs, subgraphsUrl, options);
-      runs.push(run);
-      if (run.load.firstProblem !== undefined) {
-        console.log(`  first problem: ${run.load.firstProblem}`);
+  try {
+    const workload = await startWorkload(graph, options);
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = round % 2 === 0 ? options.only : [...options.only].reverse();
+      for (const kind of order) {
+        console.log(`${graph}, round ${round + 1}: ${kind} ...`);
+        const run = await measure(kind, workload, options);
+        runs.push(run);
+        if (run.load.firstProblem !== undefined) {
+          console.log(`  first problem: ${run.load.firstProblem}`);
+        }
       }
     }
+  } finally {
+    // The next workload starts with nothing of this one left running (broker included).
+    await teardown();
   }
-  await stopAll();
+  return { graph, runs };
+}
 
-  console.log(`\n${table(runs)}\n`);
-  const valid = (r: Run) => r.load.errors === 0 && r.load.mismatches === 0 && r.load.requests > 0;
+const valid = (r: Run) => r.load.errors === 0 && r.load.mismatches === 0 && r.load.requests > 0;
+
+function report({ graph, runs }: GraphResult, options: Options): void {
+  console.log(`\n${GRAPH_TITLES[graph]}\n\n${table(runs)}\n`);
   for (const r of runs.filter((run) => !valid(run))) {
     console.log(`INVALID: ${r.kind} had ${r.load.errors} errors, ${r.load.mismatches} mismatches`);
   }
@@ -254,19 +337,28 @@ async function main(): Promise<void> {
     return mine.reduce((sum, r) => sum + r.load.requests / r.load.seconds, 0) / mine.length;
   };
   if (options.only.length === 2) {
-    const allValid = runs.every(valid);
     console.log(
-      `ours/plain RPS ratio: ${(rps('ours') / rps('plain')).toFixed(2)}${allValid ? '' : ' (INVALID: see above)'}`,
+      `${graph}: ours/plain RPS ratio: ${(rps('ours') / rps('plain')).toFixed(2)}${runs.every(valid) ? '' : ' (INVALID: see above)'}`,
     );
   }
-  if (!runs.every(valid)) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  console.log(
+    `Gateway benchmark (${options.graphs.join(' + ')}): ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s measured, ${options.rounds} round(s)`,
+  );
+  const results: GraphResult[] = [];
+  for (const graph of options.graphs) results.push(await runGraph(graph, options));
+  for (const result of results) report(result, options);
+  if (!results.every((r) => r.runs.every(valid))) process.exitCode = 1;
 }
 
 let interrupted = false;
 const onSignal = () => {
   if (interrupted) return;
   interrupted = true;
-  void stopAll().then(() => process.exit(130));
+  void teardown().then(() => process.exit(130));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -278,4 +370,4 @@ main()
     );
     process.exitCode = 1;
   })
-  .finally(() => stopAll());
+  .finally(() => teardown());

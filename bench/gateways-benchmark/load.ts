@@ -2,12 +2,14 @@
  * Load generator of the gateway benchmark, in its own process:
  *
  *   node --import tsx bench/gateways-benchmark/load.ts --url URL [--connections 50]
- *     [--warmup 5] [--duration 20]
+ *     [--warmup 5] [--duration 20] [--workload FILE]
  *
  * `--connections` closed loops (one request in flight per connection, keep-alive, no pipelining)
- * send the benchmark's query for `--warmup` + `--duration` seconds; only responses completed in
- * the `--duration` window count. Every response is checked against expected-response.json: the
- * body must equal it byte for byte, or after JSON parse and re-serialisation (so a trailing
+ * send the workload's requests for `--warmup` + `--duration` seconds; only responses completed in
+ * the `--duration` window count. The workload is the public benchmark's query checked against
+ * expected-response.json, or a JSON file of {@link Workload} (`--workload`, e.g. the platform
+ * graph's: one request per user, sent in rotation). Every response is checked against its
+ * request's expected body: byte for byte, or after JSON parse and re-serialisation (so a trailing
  * newline does not matter but key order does). Sends `{ type: 'result' }` to the parent (or
  * prints it) and exits. Requests are bounded: each loop stops at the deadline.
  */
@@ -20,11 +22,28 @@ import { Pool } from 'undici';
 import { toParent, type LoadResult } from './processes';
 import { BENCHMARK_DIR } from './subgraphs';
 
+/** One request of a workload and the body it must be answered with. */
+export interface LoadCase {
+  /** Extra request headers (e.g. `x-identity`); content-type and accept are always JSON. */
+  headers: Record<string, string>;
+  /** The JSON request body. */
+  body: string;
+  /** The expected response body. */
+  expected: string;
+}
+
+/** Requests sent in rotation: request n goes out as `cases[n % cases.length]`. */
+export interface Workload {
+  cases: LoadCase[];
+}
+
 export interface LoadOptions {
   url: string;
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
+  /** @default the public benchmark's query and expected-response.json */
+  workload?: Workload;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -33,12 +52,50 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, index)] ?? NaN;
 }
 
+/** The public gateways benchmark: one query, one expected response. */
+export function publicWorkload(dir = BENCHMARK_DIR): Workload {
+  const query = readFileSync(join(dir, 'query.graphql'), 'utf8');
+  return {
+    cases: [
+      {
+        headers: {},
+        body: JSON.stringify({ query, operationName: 'TestQuery' }),
+        expected: readFileSync(join(dir, 'expected-response.json'), 'utf8'),
+      },
+    ],
+  };
+}
+
+/** Reads a workload file written by the benchmark (bench/platform/). */
+export function readWorkload(file: string): Workload {
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const cases = (parsed as { cases?: unknown }).cases;
+  const isCase = (c: unknown): c is LoadCase => {
+    if (typeof c !== 'object' || c === null) return false;
+    const { headers, body, expected } = c as Record<string, unknown>;
+    return (
+      typeof body === 'string' &&
+      typeof expected === 'string' &&
+      typeof headers === 'object' &&
+      headers !== null &&
+      Object.values(headers).every((v) => typeof v === 'string')
+    );
+  };
+  if (!Array.isArray(cases) || cases.length === 0 || !cases.every(isCase)) {
+    throw new Error(`${file}: not a workload ({ cases: [{ headers, body, expected }, ...] })`);
+  }
+  return { cases };
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const query = readFileSync(join(BENCHMARK_DIR, 'query.graphql'), 'utf8');
-  const expectedRaw = readFileSync(join(BENCHMARK_DIR, 'expected-response.json'), 'utf8');
-  const expected = expectedRaw.trimEnd();
-  const expectedNormal = JSON.stringify(JSON.parse(expectedRaw));
-  const body = JSON.stringify({ query, operationName: 'TestQuery' });
+  const cases = (options.workload ?? publicWorkload()).cases.map((c) => ({
+    headers: { ...c.headers, 'content-type': 'application/json', accept: 'application/json' },
+    body: c.body,
+    expected: c.expected.trimEnd(),
+    expectedNormal: JSON.stringify(JSON.parse(c.expected)),
+  }));
+  if (cases.length === 0) throw new Error('empty workload');
+  let sent = 0;
   const url = new URL(options.url);
   const pool = new Pool(url.origin, {
     connections: options.connections,
@@ -60,6 +117,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const loop = async () => {
     while (performance.now() < deadline) {
+      const request = cases[sent % cases.length];
+      sent += 1;
+      if (request === undefined) break;
       const sentAt = performance.now();
       let status = 0;
       let text = '';
@@ -68,8 +128,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         const response = await pool.request({
           path: url.pathname + url.search,
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body,
+          headers: request.headers,
+          body: request.body,
         });
         status = response.statusCode;
         text = await response.body.text();
@@ -86,14 +146,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         if (failed !== undefined) await sleep(10);
         continue;
       }
-      if (text.trimEnd() === expected) continue;
+      if (text.trimEnd() === request.expected) continue;
       let normal: string | undefined;
       try {
         normal = JSON.stringify(JSON.parse(text));
       } catch {
         normal = undefined;
       }
-      if (normal !== expectedNormal) {
+      if (normal !== request.expectedNormal) {
         mismatches += 1;
         problem(`unexpected body (${text.length} bytes): ${text}`);
       }
@@ -122,14 +182,18 @@ if (require.main === module) {
       connections: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '5' },
       duration: { type: 'string', default: '20' },
+      workload: { type: 'string' },
     },
   });
   if (values.url === undefined) throw new Error('--url is required');
+  // Stop with the benchmark that started it (its IPC channel closes), not at the deadline.
+  if (process.send) process.on('disconnect', () => process.exit(1));
   runLoad({
     url: values.url,
     connections: Number(values.connections),
     warmupSeconds: Number(values.warmup),
     durationSeconds: Number(values.duration),
+    ...(values.workload === undefined ? {} : { workload: readWorkload(values.workload) }),
   }).then(
     async (result) => {
       if (process.send) await toParent({ type: 'result', result });

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Messages a child sends. */
 export type ChildMessage =
   | { type: 'listening'; url: string }
+  /** The platform's subgraphs (bench/platform/subgraphs.ts): GraphQL URL by subgraph name. */
+  | { type: 'subgraphs'; urls: Record<string, string> }
   | { type: 'stats'; rssBytes: number; cpuMicros: number }
   | { type: 'result'; result: LoadResult }
   | { type: 'error'; message: string };
@@ -41,6 +43,7 @@ export interface Child {
     type: T,
     timeoutMs: number,
   ): Promise<Extract<ChildMessage, { type: T }>>;
+  /** Sends if the channel is open; a message the child cannot get any more is dropped. */
   send(message: ParentMessage): void;
   /** Closes the IPC channel, then SIGTERM, then SIGKILL, 5 s apart; resolves once it is gone. */
   stop(): Promise<void>;
@@ -85,7 +88,9 @@ export function spawnChild(file: string, args: string[], nodeArgs: string[] = []
       });
     },
     send(message) {
-      child.send(message);
+      // A child stopping (Ctrl-C, say) may close the channel under a sampler: drop the message
+      // instead of letting the error kill the parent; whoever waits on a reply sees the exit.
+      if (child.connected) child.send(message, () => undefined);
     },
     async stop() {
       const gone = () => child.exitCode !== null || child.signalCode !== null;

@@ -1,0 +1,115 @@
+/**
+ * Sets up the gateway benchmark's platform graph: a broker, the three subgraphs in a process of
+ * their own (fresh SQLite databases, a random topic prefix), seed data through events and GraphQL,
+ * the supergraph composed for their ports, and the load's requests with reference answers.
+ *
+ * Everything lives in one temp folder (broker data, databases, supergraph, workload file). The
+ * caller owns the processes and cleanup: `spawn` must track the children it starts, and `defer`
+ * collects steps to run, in reverse order, after every child has stopped (deleting the topics and
+ * groups, stopping the broker, removing the folder).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import type { Child } from '../gateways-benchmark/processes';
+import { deleteWithPrefix, startBenchBroker } from './broker';
+import { seedPlatform } from './seed';
+import { composePlatformSupergraph, PLATFORM_SUBGRAPHS } from './supergraph';
+import { dashboardWorkload } from './workload';
+
+export interface PlatformGraphDeps {
+  /** Starts `file` as a child (see processes.ts `spawnChild`), tracked by the caller. */
+  spawn(file: string, args: string[]): Child;
+  stop(child: Child): Promise<void>;
+  /** Registers a cleanup step. */
+  defer(step: () => Promise<void>): void;
+  log(line: string): void;
+  users: number;
+}
+
+export interface PlatformGraph {
+  /** The subgraphs' process (for its CPU time). */
+  subgraphs: Child;
+  /** Arguments of gateway-process.ts. */
+  gatewayArgs: string[];
+  /** Arguments of load.ts. */
+  loadArgs: string[];
+}
+
+export async function preparePlatformGraph(deps: PlatformGraphDeps): Promise<PlatformGraph> {
+  const { log } = deps;
+  const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-gateway-platform-'));
+  deps.defer(() => fsp.rm(dir, { recursive: true, force: true }));
+
+  // The internal token key of this run's subgraphs and gateways, in a file only we can read.
+  const internalTokenSecret = randomBytes(48).toString('base64url');
+  const secretFile = join(dir, 'internal-token-secret');
+  await fsp.writeFile(secretFile, internalTokenSecret, { mode: 0o600 });
+  const secretArgs = ['--internal-token-secret-file', secretFile];
+
+  const broker = await startBenchBroker(join(dir, 'kafka'), (line) => log(`  ${line}`));
+  deps.defer(async () => {
+    await broker.stop();
+    log(`stopped the broker (${broker.description})`);
+  });
+  const topicPrefix = `bench-gateway-${randomBytes(4).toString('hex')}.`;
+  deps.defer(async () => {
+    const { groups, topics } = await deleteWithPrefix(broker.brokers, topicPrefix);
+    const names = (list: string[]) => list.map((n) => n.slice(topicPrefix.length)).join(', ');
+    log(`deleted under ${topicPrefix}: groups ${names(groups)}; topics ${names(topics)}`);
+  });
+  log(`  broker: ${broker.description}, topic prefix ${topicPrefix}`);
+
+  const subgraphs = deps.spawn(join(__dirname, 'subgraphs.ts'), [
+    '--brokers',
+    broker.brokers.join(','),
+    '--topic-prefix',
+    topicPrefix,
+    '--data-dir',
+    join(dir, 'data'),
+    ...secretArgs,
+  ]);
+  const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
+  const urls = Object.fromEntries(
+    PLATFORM_SUBGRAPHS.map((name) => {
+      const url = reported[name];
+      if (url === undefined) throw new Error(`the subgraphs process did not report ${name}`);
+      return [name, url];
+    }),
+  ) as Record<(typeof PLATFORM_SUBGRAPHS)[number], string>;
+
+  const users = await seedPlatform({
+    brokers: broker.brokers,
+    topicPrefix,
+    urls,
+    internalTokenSecret,
+    users: deps.users,
+    log,
+  });
+
+  const supergraphFile = join(dir, 'supergraph.graphql');
+  await fsp.writeFile(supergraphFile, composePlatformSupergraph(urls));
+  const gatewayArgs = ['--supergraph', supergraphFile, '--identity', ...secretArgs];
+
+  // Reference answers, fetched once through a plain @apollo/gateway (the reference
+  // implementation) and checked against the seed; both gateways are held to them.
+  const reference = deps.spawn(join(__dirname, '..', 'gateways-benchmark', 'gateway-process.ts'), [
+    '--kind',
+    'plain',
+    ...gatewayArgs,
+  ]);
+  let workload: Awaited<ReturnType<typeof dashboardWorkload>>;
+  try {
+    const { url } = await reference.next('listening', 60_000);
+    workload = await dashboardWorkload(url, users);
+  } finally {
+    await deps.stop(reference);
+  }
+  const workloadFile = join(dir, 'workload.json');
+  await fsp.writeFile(workloadFile, JSON.stringify({ cases: workload.cases }));
+  log(
+    `  reference dashboards of ${users.length} users fetched (${(workload.bytes / 1024).toFixed(1)} KB each on average)`,
+  );
+  return { subgraphs, gatewayArgs, loadArgs: ['--workload', workloadFile] };
+}
