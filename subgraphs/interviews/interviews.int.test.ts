@@ -680,7 +680,8 @@ describe.each(testDatabases())('interviews subgraph on $label', ({ config }) => 
     const badCursor = await fails('BAD_USER_INPUT', LIST, { after: 'bm90LWEtY3Vyc29y' }, dave);
     expect(badCursor.extensions?.field).toBe('after');
 
-    // One query per level, however many interviews: count, page, questions, answers.
+    // One query per level, however many interviews: count, page, questions, answers. The
+    // outbox relay polls the same database meanwhile, so only this subgraph's tables count.
     const knex = (subgraph.database.orm.em.getConnection() as AbstractSqlConnection).getKnex();
     const queries: string[] = [];
     const onQuery = (q: { sql: string }) => void queries.push(q.sql);
@@ -691,7 +692,7 @@ describe.each(testDatabases())('interviews subgraph on $label', ({ config }) => 
     } finally {
       knex.off('query', onQuery);
     }
-    expect(queries).toHaveLength(4);
+    expect(queries.filter((sql) => !/\boutbox\b/.test(sql))).toHaveLength(4);
   });
 
   // --- federation ----------------------------------------------------------------------------------
