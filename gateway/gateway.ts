@@ -5,8 +5,9 @@
  * `createGateway(options)` returns `{ start, stop, ready }` and holds no module-level state, so
  * tests and benchmarks run as many gateways as they like in one process.
  *
- * Endpoints: `/graphql`; `/health` (liveness); `/ready` (200 once the supergraph is loaded and
- * every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
+ * Endpoints: `/graphql` (GraphQL over HTTP, and over WebSocket with the `graphql-transport-ws`
+ * protocol: see websocket.ts); `/health` (liveness); `/ready` (200 once the supergraph is loaded
+ * and every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
  * subgraph); in development also Apollo Sandbox on `GET /graphql` from a browser and GraphiQL at
  * `/graphiql`, which works offline.
  */
@@ -43,6 +44,7 @@ import {
   type SubgraphAgentOptions,
 } from './subgraph-client';
 import { listSubgraphs } from './supergraph';
+import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket';
 
 export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
 export type { Authenticate } from './identity';
@@ -114,9 +116,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger: logger.child({ component: 'subgraph-probe' }),
     ...options.probes,
   });
+  const authenticate = options.authenticate ?? anonymous;
   const buildRequestHeaders: BuildRequestHeaders = internalTokenHeaders(
     options.internalTokenSecret,
-    options.authenticate ?? anonymous,
+    authenticate,
   );
   const apolloLog = apolloLogger(logger.child({ component: 'apollo' }));
 
@@ -151,6 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   let loaded = false;
   let http: GraphQLHttpServer | undefined;
+  let webSocket: GraphQLWebSocket | undefined;
 
   const ready = async (): Promise<ReadinessReport> => {
     const subgraphReport = probes.report();
@@ -161,6 +165,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const stop = async () => {
+    // Upgraded sockets keep the HTTP server from closing: they go first.
+    await webSocket?.close();
+    webSocket = undefined;
     await http?.stop();
     http = undefined;
     if (loaded) await apollo.stop();
@@ -190,6 +197,24 @@ export function createGateway(options: GatewayOptions): Gateway {
           maxBodyBytes: options.maxBodyBytes,
           readiness: ready,
           routes,
+          onListening: (server) => {
+            webSocket = attachGraphQLWebSocket({
+              server,
+              apollo,
+              schema: () => gateway.schema,
+              authenticate,
+              context: async (identity) => ({
+                subgraphHeaders: {
+                  [INTERNAL_TOKEN_HEADER]: await signInternalToken(
+                    options.internalTokenSecret,
+                    identity,
+                  ),
+                },
+              }),
+              production,
+              logger: logger.child({ component: 'websocket' }),
+            });
+          },
         });
         withCors(http, createCors({ origins: options.corsOrigins }));
         const { url } = await http.start();

@@ -1,0 +1,252 @@
+/**
+ * GraphQL over WebSocket through a real gateway with sign-in (oidc-provider, the real broker,
+ * SQLite), driven by a real graphql-ws client: authentication in `connection_init`, queries
+ * through the federated pipeline, the 4401 refusals, subscriptions refused per operation, and the
+ * close at the access token's expiry.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { GraphQLFormattedError } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig } from '../config';
+import { authorizeAtIdp } from '../test/browser';
+import {
+  deleteTopicsWithPrefix,
+  randomName,
+  testBrokers,
+  testDatabases,
+  waitFor,
+} from '../test/helpers';
+import { startTestPlatform, type TestPlatform } from '../test/platform';
+import { postGraphQL } from '../test/subgraph-helpers';
+import { createDevProvider, type DevProvider } from './auth/dev-provider';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from './auth/routes';
+
+jest.setTimeout(120_000);
+
+/** Short, so the expiry test waits seconds; every other test takes a fresh token. */
+const ACCESS_TOKEN_TTL_SECONDS = 5;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+interface Closed {
+  code: number;
+  reason: string;
+}
+
+type Outcome<T> =
+  | { kind: 'result'; data?: T | null; errors?: readonly GraphQLFormattedError[] }
+  | { kind: 'error'; error: unknown };
+
+describe('GraphQL over WebSocket at the gateway', () => {
+  const [database] = testDatabases();
+  let provider: DevProvider;
+  let platform: TestPlatform;
+  let publicUrl: string;
+  let prefix: string;
+  let session: string;
+  const webhookSecret = randomBytes(24).toString('hex');
+  const clients: Client[] = [];
+
+  /** A fresh access token of the signed-in dev user. */
+  const accessToken = async (): Promise<string> => {
+    const refreshed = await fetch(`${publicUrl}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: session },
+    });
+    expect(refreshed.status).toBe(200);
+    return ((await refreshed.json()) as { accessToken: string }).accessToken;
+  };
+
+  /** A client that connects at once and never retries; records how the socket closed. */
+  const connect = (connectionParams: Record<string, unknown>) => {
+    const closes: Closed[] = [];
+    let connected = false;
+    const client = createClient({
+      url: `${publicUrl.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams,
+      onNonLazyError: () => undefined,
+      on: {
+        connected: () => {
+          connected = true;
+        },
+        closed: (event) => {
+          if (typeof event === 'object' && event !== null && 'code' in event) {
+            const reason = 'reason' in event ? String(event.reason) : '';
+            closes.push({ code: Number(event.code), reason });
+          }
+        },
+      },
+    });
+    clients.push(client);
+    return { client, closes, isConnected: () => connected };
+  };
+
+  const run = <T>(client: Client, query: string): Promise<Outcome<T>> =>
+    new Promise((resolve) => {
+      let last: Outcome<T> | undefined;
+      client.subscribe<T>(
+        { query },
+        {
+          next: (result) => {
+            last = {
+              kind: 'result',
+              ...(result.data !== undefined ? { data: result.data } : {}),
+              ...(result.errors ? { errors: result.errors } : {}),
+            };
+          },
+          error: (error) => resolve({ kind: 'error', error }),
+          complete: () => resolve(last ?? { kind: 'error', error: 'completed without a result' }),
+        },
+      );
+    });
+
+  beforeAll(async () => {
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    const clientSecret = randomBytes(24).toString('hex');
+    provider = createDevProvider({
+      clientId: loadConfig().identity.clientId,
+      clientSecret,
+      redirectUris: [`${publicUrl}/auth/callback`],
+      accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
+    });
+    const { issuer } = await provider.start();
+    prefix = `${randomName('ws')}.`;
+    platform = await startTestPlatform({
+      brokers: testBrokers(),
+      database: database!.config,
+      topicPrefix: prefix,
+      signIn: { issuer, clientSecret, publicUrl, webhookSecret, port },
+    });
+
+    const body = JSON.stringify({ userId: 'dev-user', email: 'dev@example.com', firstName: 'Dev' });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const registered = await fetch(`${publicUrl}/webhooks/authentik`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
+        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret, timestamp, body),
+      },
+      body,
+    });
+    expect(registered.status).toBe(202);
+
+    const login = await fetch(`${publicUrl}/auth/login`, { redirect: 'manual' });
+    const callbackUrl = await authorizeAtIdp(
+      login.headers.get('location') ?? '',
+      'dev@example.com',
+      'dev',
+      `${publicUrl}/auth/callback`,
+    );
+    const callback = await fetch(callbackUrl, { redirect: 'manual' });
+    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
+    session = cookie.split(';')[0] ?? '';
+    expect(session).toMatch(/^ig_session=/);
+
+    await waitFor('the users service to create the profile', async () => {
+      const me = await postGraphQL<{ me: { email: string } | null }>(
+        `${publicUrl}/graphql`,
+        '{ me { email } }',
+        {},
+        { authorization: `Bearer ${await accessToken()}` },
+      );
+      return me.data?.me != null;
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await provider?.stop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  it("runs `me` as the caller of a valid access token (authorization: 'Bearer ...')", async () => {
+    const { client, closes } = connect({ authorization: `Bearer ${await accessToken()}` });
+    const outcome = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
+    expect(outcome).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
+    expect(closes).toEqual([]);
+  });
+
+  it('accepts the development x-identity outside production', async () => {
+    const { client } = connect({
+      'x-identity': JSON.stringify({ userId: 'dev-user', email: 'dev@example.com', roles: [] }),
+    });
+    const outcome = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
+    expect(outcome).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
+  });
+
+  it('closes a connection without credentials with 4401', async () => {
+    const { closes, isConnected } = connect({});
+    await waitFor('the socket to close', () => closes.length > 0);
+    expect(isConnected()).toBe(false);
+    expect(closes[0]?.code).toBe(4401);
+    expect(closes[0]?.reason).toMatch(/No credentials/);
+  });
+
+  it('closes a connection with a forged token with 4401 and says why', async () => {
+    const token = await accessToken();
+    const { closes, isConnected } = connect({ authorization: `Bearer ${token.slice(0, -4)}AAAA` });
+    await waitFor('the socket to close', () => closes.length > 0);
+    expect(isConnected()).toBe(false);
+    expect(closes[0]?.code).toBe(4401);
+    expect(closes[0]?.reason).toMatch(/Access token/);
+  });
+
+  it('refuses a subscription with SUBSCRIPTIONS_NOT_AVAILABLE and keeps the socket usable', async () => {
+    const { client, closes } = connect({ token: await accessToken() });
+    const refused = await run(client, 'subscription { interviewUpdated { id } }');
+    expect(refused.kind).toBe('error');
+    const errors = refused.kind === 'error' ? (refused.error as GraphQLFormattedError[]) : [];
+    expect(errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/subscriptions are not served yet/i),
+        extensions: { code: 'SUBSCRIPTIONS_NOT_AVAILABLE' },
+      }),
+    ]);
+    const after = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
+    expect(after).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
+    expect(closes).toEqual([]);
+  });
+
+  it('formats GraphQL errors as over HTTP', async () => {
+    const { client } = connect({ token: await accessToken() });
+    const outcome = await run(client, '{ noSuchField }');
+    expect(outcome).toMatchObject({
+      kind: 'result',
+      errors: [
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+        }),
+      ],
+    });
+  });
+
+  it('closes the socket with 4401 when the access token expires', async () => {
+    const { closes, isConnected } = connect({ authorization: `Bearer ${await accessToken()}` });
+    await waitFor('the connection to be acknowledged', isConnected);
+    expect(closes).toEqual([]);
+    await waitFor(
+      'the socket to close at the token expiry',
+      () => closes.length > 0,
+      (ACCESS_TOKEN_TTL_SECONDS + 5) * 1000,
+    );
+    expect(closes[0]).toEqual({ code: 4401, reason: 'access token expired' });
+  });
+});
