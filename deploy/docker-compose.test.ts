@@ -18,6 +18,26 @@ const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
 /** Each service of the platform owns one PostgreSQL database, created by the init scripts. */
 const SERVICE_DATABASES = ['users', 'interviews', 'reporting'] as const;
 
+type PortVariable = 'USERS_PORT' | 'INTERVIEWS_PORT' | 'REPORTING_PORT' | 'GATEWAY_PORT';
+
+/** The application's services, with the entry point and port `npm start` gives them (scripts/start.ts). */
+const SUBGRAPHS: Record<(typeof SERVICE_DATABASES)[number], { entry: string; port: PortVariable }> =
+  {
+    users: { entry: 'subgraphs/users/main.ts', port: 'USERS_PORT' },
+    interviews: { entry: 'subgraphs/interviews/main.ts', port: 'INTERVIEWS_PORT' },
+    reporting: { entry: 'subgraphs/reporting/main.ts', port: 'REPORTING_PORT' },
+  };
+const GATEWAY = { entry: 'gateway/main.ts', port: 'GATEWAY_PORT' } as const;
+
+/** Variables the gateway needs in production: sign-in (README "Identity") and the webhook. */
+const GATEWAY_REQUIRED = [
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'AUTHENTIK_WEBHOOK_SECRET',
+  'PUBLIC_URL',
+] as const;
+
 // ---------------------------------------------------------------------------------------------
 // The part of the compose spec these checks read.
 
@@ -33,6 +53,12 @@ const portSchema = z.union([
 
 const serviceSchema = z.object({
   image: z.string().optional(),
+  build: z
+    .union([
+      z.string(),
+      z.object({ context: z.string().optional(), dockerfile: z.string().optional() }),
+    ])
+    .optional(),
   command: z.union([z.string(), z.array(z.string())]).optional(),
   hostname: z.string().optional(),
   environment: z.union([z.record(z.string(), z.unknown()), z.array(z.string())]).optional(),
@@ -367,6 +393,193 @@ function appEnvironmentProblems(file: ComposeFile): string[] {
   return problems;
 }
 
+/** `${NAME:?message}`: compose refuses to start while NAME is unset. */
+const REQUIRED_VARIABLE = /^\$\{(\w+):\?([^}]+)\}$/;
+
+function commandWords(service: Service): string[] {
+  const command = service.command ?? [];
+  return typeof command === 'string' ? command.split(/\s+/) : command;
+}
+
+/** The port an application service listens on: its port variable, or that variable's default. */
+function appPort(service: Service, variable: PortVariable): number {
+  return Number(envOf(service).get(variable) ?? CONFIG_DEFAULTS[variable]);
+}
+
+function dependsOn(service: Service, dep: string, condition: string): boolean {
+  return dependencies(service).some(([d, c]) => d === dep && c === condition);
+}
+
+/** What every application service needs: image, entry point, environment, healthcheck. */
+function appServiceProblems(
+  file: ComposeFile,
+  name: string,
+  service: Service,
+  entry: string,
+  portVariable: PortVariable,
+): string[] {
+  const problems: string[] = [];
+  if (kindOf(service) !== 'app') problems.push(`${name}: must run the application image`);
+  const build = typeof service.build === 'string' ? { context: service.build } : service.build;
+  if (build === undefined) {
+    problems.push(`${name}: must build the application image (build: .)`);
+  } else {
+    const dockerfile = path.resolve(
+      file.dir,
+      build.context ?? '.',
+      build.dockerfile ?? 'Dockerfile',
+    );
+    if (!fs.existsSync(dockerfile))
+      problems.push(`${name}: ${path.relative(file.dir, dockerfile)} does not exist`);
+  }
+  const command = commandWords(service).join(' ');
+  if (command !== `node --import tsx ${entry}`) {
+    problems.push(`${name}: command "${command}" is not "node --import tsx ${entry}"`);
+  }
+  if (!fs.existsSync(path.join(ROOT, entry))) problems.push(`${name}: ${entry} does not exist`);
+
+  const env = envOf(service);
+  const expected: [string, string][] = [
+    ['HOST', '0.0.0.0'],
+    ['NODE_ENV', 'production'],
+  ];
+  for (const [key, value] of expected) {
+    if (env.get(key) !== value) problems.push(`${name}: ${key} ${env.get(key)} is not ${value}`);
+  }
+  if (!REQUIRED_VARIABLE.test(env.get('INTERNAL_TOKEN_SECRET') ?? '')) {
+    problems.push(`${name}: INTERNAL_TOKEN_SECRET must come from a required variable`);
+  }
+
+  // Kafka: a broker listener advertised under the kafka service's own name, once it is healthy.
+  const brokers = (env.get('KAFKA_BROKERS') ?? '').split(',').filter((b) => b.trim() !== '');
+  if (brokers.length === 0) problems.push(`${name}: KAFKA_BROKERS is not set`);
+  for (const broker of brokers) {
+    const [host = '', port] = broker.trim().split(':');
+    const kafka = file.doc.services[host];
+    const advertised = kafka ? parseListeners(envOf(kafka).get('KAFKA_ADVERTISED_LISTENERS')) : [];
+    if (kafka === undefined || kindOf(kafka) !== 'kafka') {
+      problems.push(`${name}: KAFKA_BROKERS ${broker} is no kafka service`);
+    } else if (!advertised.some((a) => a.host === host && a.port === Number(port))) {
+      problems.push(`${name}: KAFKA_BROKERS ${broker} is not a listener ${host} advertises`);
+    }
+    if (!dependsOn(service, host, 'service_healthy'))
+      problems.push(`${name}: must wait for ${host} to be healthy`);
+  }
+
+  // The healthcheck asks the service's own port for /ready.
+  const port = appPort(service, portVariable);
+  const probes = healthcheckWords(service).join(' ');
+  const probed = [...probes.matchAll(/\/\/(?:127\.0\.0\.1|localhost):(\d+)\/ready\b/g)].map((m) =>
+    Number(m[1]),
+  );
+  if (probed.length === 0 || probed.some((p) => p !== port)) {
+    problems.push(
+      `${name}: the healthcheck must probe http://127.0.0.1:${port}/ready (${portVariable}), not [${probed.join(', ')}]`,
+    );
+  }
+  return problems;
+}
+
+function subgraphServiceProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, { entry, port }] of Object.entries(SUBGRAPHS)) {
+    const service = file.doc.services[name];
+    if (service === undefined) {
+      problems.push(`no service ${name}`);
+      continue;
+    }
+    problems.push(...appServiceProblems(file, name, service, entry, port));
+    if ((service.ports ?? []).length > 0)
+      problems.push(`${name}: publishes ports; only the gateway is reached from outside`);
+
+    // PostgreSQL: postgres://user:${PASSWORD:?}@host:port/database, all as the postgres service says.
+    const url = envOf(service).get('DATABASE_URL') ?? '';
+    const match = /^postgres(?:ql)?:\/\/([^:@/]+):(.*)@([^:@/]+)(?::(\d+))?\/(\w+)$/.exec(url);
+    if (!match) {
+      problems.push(`${name}: DATABASE_URL ${url} is not postgres://user:password@host:port/db`);
+      continue;
+    }
+    const [, user, password, host = '', dbPort, database = ''] = match;
+    const db = file.doc.services[host];
+    if (db === undefined || kindOf(db) !== 'postgres') {
+      problems.push(`${name}: DATABASE_URL's host ${host} is no postgres service`);
+      continue;
+    }
+    const dbEnv = envOf(db);
+    if (user !== (dbEnv.get('POSTGRES_USER') ?? 'postgres'))
+      problems.push(`${name}: DATABASE_URL's user ${user} is not ${host}'s POSTGRES_USER`);
+    if (password !== dbEnv.get('POSTGRES_PASSWORD') || !REQUIRED_VARIABLE.test(password ?? ''))
+      problems.push(`${name}: DATABASE_URL's password is not ${host}'s required POSTGRES_PASSWORD`);
+    if (Number(dbPort ?? 5432) !== postgresPort(db))
+      problems.push(`${name}: DATABASE_URL's port ${dbPort} is not ${host}'s ${postgresPort(db)}`);
+    if (!initDatabases(file, db).includes(database))
+      problems.push(`${name}: no init script of ${host} creates the database ${database}`);
+    if (!dependsOn(service, host, 'service_healthy'))
+      problems.push(`${name}: must wait for ${host} to be healthy`);
+  }
+  return problems;
+}
+
+function gatewayServiceProblems(file: ComposeFile): string[] {
+  const service = file.doc.services['gateway'];
+  if (service === undefined) return ['no service gateway'];
+  const problems = appServiceProblems(file, 'gateway', service, GATEWAY.entry, GATEWAY.port);
+  const env = envOf(service);
+
+  const port = appPort(service, GATEWAY.port);
+  const published = (service.ports ?? []).map(parsePort).filter((p) => typeof p !== 'string');
+  if (!published.some((p) => p.container === port && p.host === port)) {
+    problems.push(`gateway: must publish ${port}:${port} (GATEWAY_PORT)`);
+  }
+
+  // Every subgraph routed to its service, on the port that service listens on, once healthy.
+  const routes = new Map(
+    (env.get('GATEWAY_SUBGRAPH_URLS') ?? '')
+      .split(',')
+      .filter((e) => e.trim() !== '')
+      .map((e) => [e.slice(0, e.indexOf('=')).trim(), e.slice(e.indexOf('=') + 1).trim()]),
+  );
+  for (const [name, { port: variable }] of Object.entries(SUBGRAPHS)) {
+    const target = file.doc.services[name];
+    const expected = target && `http://${name}:${appPort(target, variable)}/graphql`;
+    if (routes.get(name) !== expected) {
+      problems.push(
+        `gateway: GATEWAY_SUBGRAPH_URLS routes ${name} to ${routes.get(name)}, not ${expected}`,
+      );
+    }
+    if (!dependsOn(service, name, 'service_healthy'))
+      problems.push(`gateway: must wait for ${name} to be healthy`);
+  }
+  for (const name of routes.keys()) {
+    if (!(name in SUBGRAPHS))
+      problems.push(`gateway: GATEWAY_SUBGRAPH_URLS names no subgraph ${name}`);
+  }
+
+  for (const key of GATEWAY_REQUIRED) {
+    if (!env.has(key)) problems.push(`gateway: ${key} is not set (production needs it)`);
+  }
+  for (const key of ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']) {
+    if (!REQUIRED_VARIABLE.test(env.get(key) ?? ''))
+      problems.push(`gateway: ${key} must come from a required variable, \${${key}:?message}`);
+  }
+  // The issuer (or its example in the message) is an Authentik server of this file.
+  const issuer = /https?:\/\/([^:/\s]+):(\d+)\/application\/o\/[\w-]+\//.exec(
+    env.get('OIDC_ISSUER') ?? '',
+  );
+  const idp = file.doc.services[issuer?.[1] ?? ''];
+  if (
+    issuer === null ||
+    idp === undefined ||
+    kindOf(idp) !== 'authentik' ||
+    !listeningPorts(idp).includes(Number(issuer[2]))
+  ) {
+    problems.push(
+      `gateway: OIDC_ISSUER must name an Authentik server of this file, http://<service>:<port>/application/o/<slug>/`,
+    );
+  }
+  return problems;
+}
+
 function environmentValueProblems(file: ComposeFile): string[] {
   const problems: string[] = [];
   for (const [name, service] of Object.entries(file.doc.services)) {
@@ -631,6 +844,8 @@ const CHECKS = {
   kafkaProblems,
   topicProblems,
   appEnvironmentProblems,
+  subgraphServiceProblems,
+  gatewayServiceProblems,
   environmentValueProblems,
   postgresProblems,
   authentikProblems,
@@ -677,6 +892,16 @@ describe('the docker-compose.yml checks', () => {
     file.doc.services['gateway'] = serviceSchema.parse({ build: '.', ...service });
     return file;
   }
+
+  /** The real file with its parsed services changed by `edit`. */
+  function edited(edit: (services: Record<string, Service>) => void): ComposeFile {
+    const file = loadCompose(text);
+    edit(file.doc.services);
+    return file;
+  }
+
+  const users =
+    'postgres://postgres:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@postgres:5432/users';
 
   const cases: [string, () => ComposeFile, (file: ComposeFile) => string[], string][] = [
     [
@@ -865,12 +1090,244 @@ describe('the docker-compose.yml checks', () => {
       volumeProblems,
       './deploy/pg/init',
     ],
+    [
+      'a missing subgraph service',
+      () => edited((services) => delete services['users']),
+      subgraphServiceProblems,
+      'no service users',
+    ],
+    [
+      'a subgraph on a third-party image',
+      () => edited((services) => Object.assign(services['users'] ?? {}, { image: 'postgres:17' })),
+      subgraphServiceProblems,
+      'users: must run the application image',
+    ],
+    [
+      'an app service without build',
+      () => edited((services) => delete services['users']?.build),
+      subgraphServiceProblems,
+      'users: must build',
+    ],
+    [
+      'a build context without Dockerfile',
+      () => broken('build: .', 'build: ./deploy'),
+      subgraphServiceProblems,
+      'deploy/Dockerfile does not exist',
+    ],
+    [
+      'another entry point',
+      () => broken("'subgraphs/users/main.ts'", "'subgraphs/users/server.ts'"),
+      subgraphServiceProblems,
+      'users: command "node --import tsx subgraphs/users/server.ts"',
+    ],
+    [
+      'an app bound to loopback',
+      () => broken('HOST: 0.0.0.0', 'HOST: 127.0.0.1'),
+      subgraphServiceProblems,
+      'HOST 127.0.0.1',
+    ],
+    [
+      'an app in development',
+      () => broken('NODE_ENV: production', 'NODE_ENV: development'),
+      gatewayServiceProblems,
+      'NODE_ENV development',
+    ],
+    [
+      'a literal internal token secret',
+      () =>
+        broken(
+          /INTERNAL_TOKEN_SECRET: .*/,
+          'INTERNAL_TOKEN_SECRET: 0123456789abcdef0123456789abcdef',
+        ),
+      subgraphServiceProblems,
+      'INTERNAL_TOKEN_SECRET must come from a required variable',
+    ],
+    [
+      'no KAFKA_BROKERS',
+      () => broken(/^ *KAFKA_BROKERS: kafka:19092\n/m, ''),
+      subgraphServiceProblems,
+      'KAFKA_BROKERS is not set',
+    ],
+    [
+      'KAFKA_BROKERS on another host',
+      () => broken('KAFKA_BROKERS: kafka:19092', 'KAFKA_BROKERS: broker:19092'),
+      gatewayServiceProblems,
+      'broker:19092 is no kafka service',
+    ],
+    [
+      'KAFKA_BROKERS on the host listener',
+      () => broken('KAFKA_BROKERS: kafka:19092', 'KAFKA_BROKERS: kafka:9092'),
+      subgraphServiceProblems,
+      'kafka:9092 is not a listener kafka advertises',
+    ],
+    [
+      'a subgraph not waiting for Kafka',
+      () =>
+        broken(
+          /^ {2}kafka:\n {4}condition: service_healthy/m,
+          '  kafka:\n    condition: service_started',
+        ),
+      subgraphServiceProblems,
+      'users: must wait for kafka to be healthy',
+    ],
+    [
+      'a healthcheck on another port',
+      () => broken('127.0.0.1:4001/ready', '127.0.0.1:4002/ready'),
+      subgraphServiceProblems,
+      'users: the healthcheck must probe http://127.0.0.1:4001/ready',
+    ],
+    [
+      'a gateway healthcheck on another path',
+      () => broken('127.0.0.1:4000/ready', '127.0.0.1:4000/health'),
+      gatewayServiceProblems,
+      'gateway: the healthcheck must probe http://127.0.0.1:4000/ready',
+    ],
+    [
+      'a published subgraph',
+      () =>
+        edited((services) => Object.assign(services['reporting'] ?? {}, { ports: ['4003:4003'] })),
+      subgraphServiceProblems,
+      'reporting: publishes ports',
+    ],
+    [
+      'a DATABASE_URL that is no URL',
+      () => broken(users, 'users'),
+      subgraphServiceProblems,
+      'users: DATABASE_URL users is not',
+    ],
+    [
+      'a DATABASE_URL on another host',
+      () => broken(users, users.replace('@postgres:', '@db:')),
+      subgraphServiceProblems,
+      'host db is no postgres service',
+    ],
+    [
+      'a DATABASE_URL as another user',
+      () => broken(users, users.replace('//postgres:', '//app:')),
+      subgraphServiceProblems,
+      "user app is not postgres's POSTGRES_USER",
+    ],
+    [
+      'a literal database password',
+      () => broken(users, 'postgres://postgres:secret@postgres:5432/users'),
+      subgraphServiceProblems,
+      "users: DATABASE_URL's password",
+    ],
+    [
+      'a DATABASE_URL on another port',
+      () => broken(users, users.replace(':5432/', ':5433/')),
+      subgraphServiceProblems,
+      "DATABASE_URL's port 5433",
+    ],
+    [
+      'a DATABASE_URL naming a database not created',
+      () => broken(users, users.replace(/users$/, 'userdb')),
+      subgraphServiceProblems,
+      'creates the database userdb',
+    ],
+    [
+      'a subgraph not waiting for PostgreSQL',
+      () =>
+        broken(
+          /^ {2}postgres:\n {4}condition: service_healthy/m,
+          '  postgres:\n    condition: service_started',
+        ),
+      subgraphServiceProblems,
+      'users: must wait for postgres to be healthy',
+    ],
+    [
+      'a missing gateway service',
+      () => edited((services) => delete services['gateway']),
+      gatewayServiceProblems,
+      'no service gateway',
+    ],
+    [
+      'a gateway published on another host port',
+      () => broken("'4000:4000'", "'4010:4000'"),
+      gatewayServiceProblems,
+      'must publish 4000:4000',
+    ],
+    [
+      'a subgraph routed to another port',
+      () =>
+        broken(
+          'reporting=http://reporting:4003/graphql',
+          'reporting=http://reporting:4013/graphql',
+        ),
+      gatewayServiceProblems,
+      'routes reporting to http://reporting:4013/graphql',
+    ],
+    [
+      'a subgraph not routed',
+      () => broken(',reporting=http://reporting:4003/graphql', ''),
+      gatewayServiceProblems,
+      'routes reporting to undefined',
+    ],
+    [
+      'a route to an unknown subgraph',
+      () =>
+        broken('reporting:4003/graphql', 'reporting:4003/graphql,audit=http://audit:4009/graphql'),
+      gatewayServiceProblems,
+      'names no subgraph audit',
+    ],
+    [
+      'a gateway starting before a subgraph is healthy',
+      () =>
+        broken(
+          /^ {6}users:\n {8}condition: service_healthy/m,
+          '      users:\n        condition: service_started',
+        ),
+      gatewayServiceProblems,
+      'gateway: must wait for users to be healthy',
+    ],
+    [
+      'a gateway without PUBLIC_URL',
+      () => broken(/^ *PUBLIC_URL: .*\n/m, ''),
+      gatewayServiceProblems,
+      'PUBLIC_URL is not set',
+    ],
+    [
+      'a literal client id',
+      () => broken(/OIDC_CLIENT_ID: .*/, 'OIDC_CLIENT_ID: interview-graph'),
+      gatewayServiceProblems,
+      'OIDC_CLIENT_ID must come from a required variable',
+    ],
+    [
+      'an issuer that is no Authentik server',
+      () =>
+        broken(
+          'e.g. http://authentik-server:9000/application',
+          'e.g. http://authentik-worker:9000/application',
+        ),
+      gatewayServiceProblems,
+      'OIDC_ISSUER must name an Authentik server',
+    ],
+    [
+      'an issuer on a port Authentik does not serve',
+      () =>
+        broken(
+          'e.g. http://authentik-server:9000/application',
+          'e.g. http://authentik-server:9001/application',
+        ),
+      gatewayServiceProblems,
+      'OIDC_ISSUER must name an Authentik server',
+    ],
     ['a version key', () => broken(/^name:/m, "version: '3.8'\nname:"), fileProblems, 'version'],
   ];
 
   it.each(cases)('catch %s', (_what, makeFile, check, expected) => {
     const problems = check(makeFile());
     expect(problems.join('\n')).toContain(expected);
+  });
+
+  it('catch an entry point missing from the repository', () => {
+    const file = loadCompose(text);
+    const service = file.doc.services['users'] ?? {};
+    expect(
+      appServiceProblems(file, 'users', service, 'subgraphs/users/gone.ts', 'USERS_PORT').join(
+        '\n',
+      ),
+    ).toContain('subgraphs/users/gone.ts does not exist');
   });
 
   it('catch a pom with another Kafka version', () => {
