@@ -5,13 +5,13 @@
  * close at the access token's expiry.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { GraphQLFormattedError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../config';
-import { authorizeAtIdp } from '../test/browser';
+import { registerByWebhook, signInAtGateway } from '../test/browser';
 import {
+  freePort,
   deleteTopicsWithPrefix,
   randomName,
   testBrokers,
@@ -21,21 +21,11 @@ import {
 import { startTestPlatform, type TestPlatform } from '../test/platform';
 import { postGraphQL } from '../test/subgraph-helpers';
 import { createDevProvider, type DevProvider } from './auth/dev-provider';
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from './auth/routes';
 
 jest.setTimeout(120_000);
 
 /** Short, so the expiry test waits seconds; every other test takes a fresh token. */
 const ACCESS_TOKEN_TTL_SECONDS = 5;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Closed {
   code: number;
@@ -131,29 +121,13 @@ describe('GraphQL over WebSocket at the gateway', () => {
       signIn: { issuer, clientSecret, publicUrl, webhookSecret, port },
     });
 
-    const body = JSON.stringify({ userId: 'dev-user', email: 'dev@example.com', firstName: 'Dev' });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const registered = await fetch(`${publicUrl}/webhooks/authentik`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
-        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret, timestamp, body),
-      },
-      body,
+    const registered = await registerByWebhook(publicUrl, webhookSecret, {
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      firstName: 'Dev',
     });
     expect(registered.status).toBe(202);
-
-    const login = await fetch(`${publicUrl}/auth/login`, { redirect: 'manual' });
-    const callbackUrl = await authorizeAtIdp(
-      login.headers.get('location') ?? '',
-      'dev@example.com',
-      'dev',
-      `${publicUrl}/auth/callback`,
-    );
-    const callback = await fetch(callbackUrl, { redirect: 'manual' });
-    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
-    session = cookie.split(';')[0] ?? '';
+    ({ session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev'));
     expect(session).toMatch(/^ig_session=/);
 
     await waitFor('the users service to create the profile', async () => {

@@ -2,6 +2,11 @@
  * A tiny browser for sign-in tests: cookies, the first form of a page, and the walk through an
  * OpenID provider's login pages back to the relying party's callback.
  */
+import {
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '../gateway/auth/routes';
 
 export class CookieJar {
   private readonly cookies = new Map<string, string>();
@@ -80,4 +85,45 @@ export async function authorizeAtIdp(
     url = new URL(submitted.headers.get('location') ?? '', url);
   }
   throw new Error('too many redirects at the IdP');
+}
+
+/** Registers a user through the gateway's signed Authentik webhook, as Authentik would. */
+export function registerByWebhook(
+  publicUrl: string,
+  secret: string,
+  user: { userId: string; email: string; firstName?: string },
+): Promise<Response> {
+  const body = JSON.stringify(user);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${publicUrl}/webhooks/authentik`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
+      [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+    },
+    body,
+  });
+}
+
+/**
+ * A full sign-in at the gateway: `/auth/login`, the IdP's login form, the callback. Returns the
+ * callback's response, its `ig_session` Set-Cookie line, and the `name=value` to send back.
+ */
+export async function signInAtGateway(
+  publicUrl: string,
+  email: string,
+  password: string,
+  headers: Record<string, string> = {},
+): Promise<{ login: Response; callback: Response; setCookie: string; session: string }> {
+  const login = await fetch(`${publicUrl}/auth/login`, { redirect: 'manual' });
+  const callbackUrl = await authorizeAtIdp(
+    login.headers.get('location') ?? '',
+    email,
+    password,
+    `${publicUrl}/auth/callback`,
+  );
+  const callback = await fetch(callbackUrl, { redirect: 'manual', headers });
+  const setCookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
+  return { login, callback, setCookie, session: setCookie.split(';')[0] ?? '' };
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
@@ -98,4 +99,14 @@ export function testDatabases(): TestDatabase[] {
 /** A name usable as an SQLite file name and a PostgreSQL schema. */
 export function randomDatabaseName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** A port that was free a moment ago, for servers whose URL must be known before they start. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port was assigned');
+  return address.port;
 }

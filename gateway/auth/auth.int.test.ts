@@ -6,16 +6,20 @@
 import { authorizeAtIdp } from '../../test/browser';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
 import { GraphQLError } from 'graphql';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
 import type { KafkaMessage } from 'kafkajs';
 import { KafkaService, UserEventFactory } from '../../events';
 import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
 import { silentLogger } from '../../lib/logger';
-import { deleteTopicsWithPrefix, randomName, readTopic, testBrokers } from '../../test/helpers';
+import {
+  freePort,
+  deleteTopicsWithPrefix,
+  randomName,
+  readTopic,
+  testBrokers,
+} from '../../test/helpers';
 import { AccessTokenError, createAccessTokenVerifier } from './access-token';
 import { createRequestAuthenticator } from './authenticate';
 import { createDevProvider, type DevProvider } from './dev-provider';
@@ -38,14 +42,6 @@ let kafka: KafkaService;
 let sessions: SessionStore;
 let apollo: ApolloServer;
 let http: GraphQLHttpServer;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   prefix = `${randomName('auth')}.`;

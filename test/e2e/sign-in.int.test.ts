@@ -4,17 +4,12 @@
  * with the session cookie and with the access token, and the user events on `user-events`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { KafkaMessage } from 'kafkajs';
 import { createDevProvider, type DevProvider } from '../../gateway/auth/dev-provider';
-import {
-  signWebhook,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
-} from '../../gateway/auth/routes';
 import { loadConfig } from '../../config';
-import { authorizeAtIdp } from '../browser';
+import { registerByWebhook, signInAtGateway } from '../browser';
 import {
+  freePort,
   deleteTopicsWithPrefix,
   randomName,
   readTopic,
@@ -26,15 +21,6 @@ import { startTestPlatform, type TestPlatform } from '../platform';
 import { postGraphQL } from '../subgraph-helpers';
 
 jest.setTimeout(120_000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('sign-in through the gateway', () => {
   const [database] = testDatabases();
@@ -71,37 +57,24 @@ describe('sign-in through the gateway', () => {
 
   it('registers by webhook, signs in over HTTP, and serves `me` by cookie and by token', async () => {
     // Registration, as Authentik's notification webhook sends it.
-    const body = JSON.stringify({ userId: 'dev-user', email: 'dev@example.com', firstName: 'Dev' });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const registered = await fetch(`${publicUrl}/webhooks/authentik`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
-        [WEBHOOK_SIGNATURE_HEADER]: signWebhook(webhookSecret, timestamp, body),
-      },
-      body,
+    const registered = await registerByWebhook(publicUrl, webhookSecret, {
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      firstName: 'Dev',
     });
     expect(registered.status).toBe(202);
 
     // The login: the gateway redirects to the IdP, we fill in its form, the IdP redirects back.
-    const login = await fetch(`${publicUrl}/auth/login`, { redirect: 'manual' });
+    const {
+      login,
+      callback,
+      setCookie: cookie,
+      session,
+    } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev', { 'user-agent': 'e2e/1.0' });
     expect(login.status).toBe(302);
-    const callbackUrl = await authorizeAtIdp(
-      login.headers.get('location') ?? '',
-      'dev@example.com',
-      'dev',
-      `${publicUrl}/auth/callback`,
-    );
-    const callback = await fetch(callbackUrl, {
-      redirect: 'manual',
-      headers: { 'user-agent': 'e2e/1.0' },
-    });
     expect(callback.status).toBe(302);
-    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
-    const session = cookie.split(';')[0] ?? '';
 
     const me = (headers: Record<string, string>) =>
       postGraphQL<{ me: { email: string; firstName: string | null } | null }>(
