@@ -29,6 +29,14 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const kafkaSchema = z.object({
   /** Brokers of an existing cluster. When unset, the run command starts a local broker. */
   KAFKA_BROKERS: brokerList.optional(),
+  /**
+   * Prepended to every topic and consumer group name, for several deployments on one cluster.
+   * @default none
+   */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"')
+    .default(''),
   /** Partitions for topics this platform creates when they are missing. @default 3 */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3),
   /** Replication factor for topics this platform creates. @default 1 */
@@ -92,6 +100,10 @@ const servicesSchema = z.object({
   GATEWAY_MAX_FIELDS: int(1, 100_000).default(1000),
   /** Largest request body, in bytes. @default 102400 */
   GATEWAY_MAX_BODY_BYTES: int(1024, 10_485_760).default(102_400),
+  /** Results held per live subscriber that does not read; the oldest are dropped beyond. @default 100 */
+  SUBSCRIPTION_QUEUE_LIMIT: int(1, 100_000).default(100),
+  /** Events per topic the gateway keeps in memory for clients that resume. @default 10000 */
+  SUBSCRIPTION_RECENT_EVENTS: int(0, 1_000_000).default(10_000),
   /**
    * Routes subgraphs elsewhere than the supergraph says: `users=http://host:port/graphql,...`.
    * @default none
@@ -163,6 +175,7 @@ export const CONFIG_DEFAULTS = envSchema.parse({});
 export interface KafkaConfig {
   /** `undefined` means: no cluster configured, use (or start) the local broker. */
   brokers: string[] | undefined;
+  topicPrefix: string;
   topicPartitions: number;
   replicationFactor: number;
   handlerRetries: number;
@@ -188,6 +201,8 @@ export interface GatewayConfig {
   maxDepth: number;
   maxFields: number;
   maxBodyBytes: number;
+  subscriptionQueueLimit: number;
+  subscriptionRecentEvents: number;
   corsOrigins: string[];
   /** Routing URL overrides by subgraph name. */
   subgraphUrls: Record<string, string>;
@@ -259,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,
+      topicPrefix: e.KAFKA_TOPIC_PREFIX,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       handlerRetries: e.KAFKA_HANDLER_RETRIES,
@@ -277,6 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       maxDepth: e.GATEWAY_MAX_DEPTH,
       maxFields: e.GATEWAY_MAX_FIELDS,
       maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,
+      subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
+      subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())
         .filter(Boolean),

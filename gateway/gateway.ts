@@ -12,7 +12,7 @@
  * `/graphiql`, which works offline.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Fetcher } from '@apollo/utils.fetcher';
@@ -24,6 +24,7 @@ import {
   type Route,
 } from '../lib/http-server';
 import type { Logger } from '../lib/logger';
+import type { Identity } from '../subgraphs/shared/identity';
 import {
   assertInternalTokenSecret,
   INTERNAL_TOKEN_HEADER,
@@ -44,7 +45,11 @@ import {
   type SubgraphAgentOptions,
 } from './subgraph-client';
 import { listSubgraphs } from './supergraph';
-import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket';
+import { LiveSubscriptions, type LiveSubscriptionStats } from './subscriptions/engine';
+import { SubscriptionPlanner } from './subscriptions/plan';
+import { attachGraphQLWebSocket, FormattedError, type GraphQLWebSocket } from './websocket';
+import { EVENTS_SUBGRAPH } from '../events/subgraph';
+import type { KafkaService } from '../events';
 
 export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
 export type { Authenticate } from './identity';
@@ -83,6 +88,18 @@ export interface GatewayOptions {
   probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
   /** Keep-alive pool towards the subgraphs. */
   subgraphAgent?: SubgraphAgentOptions;
+  /**
+   * Live subscriptions over WebSocket, fed by Kafka (gateway/subscriptions). Without them,
+   * subscriptions are refused with `SUBSCRIPTIONS_NOT_AVAILABLE`.
+   */
+  subscriptions?: {
+    /** A started KafkaService; the gateway reads with it, and does not stop it. */
+    kafka: KafkaService;
+    /** Results held per subscriber that does not read. @default 100 */
+    queueLimit?: number;
+    /** Events per topic kept in memory for resuming clients. @default 10_000 */
+    recentEvents?: number;
+  };
 }
 
 export interface Gateway {
@@ -92,6 +109,8 @@ export interface Gateway {
   stop(): Promise<void>;
   /** What `/ready` answers. */
   ready(): Promise<ReadinessReport>;
+  /** Live subscription figures (also on `GET /metrics`); undefined without subscriptions. */
+  subscriptionStats(): LiveSubscriptionStats | undefined;
 }
 
 function apolloLogger(logger: Logger): ApolloLogger {
@@ -106,7 +125,8 @@ function apolloLogger(logger: Logger): ApolloLogger {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { production, logger } = options;
-  const subgraphs = listSubgraphs(options.supergraphSdl);
+  // The events subgraph has no server: the gateway answers it from Kafka events.
+  const subgraphs = listSubgraphs(options.supergraphSdl).filter((s) => s.name !== EVENTS_SUBGRAPH);
   const agent = createSubgraphAgent(options.subgraphAgent);
   const fetcher = createUndiciFetcher(agent);
   assertInternalTokenSecret(options.internalTokenSecret);
@@ -127,6 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     supergraphSdl: options.supergraphSdl,
     logger: apolloLog,
     buildService: ({ name, url }) => {
+      if (name === EVENTS_SUBGRAPH) return eventsOnlyInSubscriptions;
       const endpoint = url ?? subgraphs.find((s) => s.name === name)?.url;
       if (endpoint === undefined) throw new Error(`Subgraph ${name} has no URL in the supergraph`);
       return new SubgraphDataSource(name, endpoint, fetcher);
@@ -152,20 +173,68 @@ export function createGateway(options: GatewayOptions): Gateway {
     stopOnTerminationSignals: false,
   });
 
+  const signContext = async (identity: Identity | null): Promise<GatewayContext> => ({
+    subgraphHeaders: {
+      [INTERNAL_TOKEN_HEADER]: await signInternalToken(options.internalTokenSecret, identity),
+    },
+  });
+  const formatError = createErrorFormatter({ production, logger });
+  const live = options.subscriptions
+    ? new LiveSubscriptions({
+        kafka: options.subscriptions.kafka,
+        planner: new SubscriptionPlanner({
+          supergraphSdl: options.supergraphSdl,
+          dataSources: Object.fromEntries(
+            subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url, fetcher)]),
+          ),
+          validationRules: [depthLimitRule(options.maxDepth), fieldLimitRule(options.maxFields)],
+          logger: logger.child({ component: 'subscriptions' }),
+        }),
+        cursorSecret: options.internalTokenSecret,
+        context: signContext,
+        lookup: (identity) => async (query, variables) => {
+          const response = await apollo.executeOperation(
+            { query, variables },
+            { contextValue: await signContext(identity) },
+          );
+          if (response.body.kind !== 'single') return {};
+          const { data, errors } = response.body.singleResult;
+          return {
+            ...(data !== undefined ? { data } : {}),
+            ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}),
+          };
+        },
+        formatError: (error) => new FormattedError(formatError(error.toJSON(), error)),
+        logger: logger.child({ component: 'subscriptions' }),
+        ...(options.subscriptions.queueLimit === undefined
+          ? {}
+          : { queueLimit: options.subscriptions.queueLimit }),
+        ...(options.subscriptions.recentEvents === undefined
+          ? {}
+          : { recentEvents: options.subscriptions.recentEvents }),
+      })
+    : undefined;
+
   let loaded = false;
   let http: GraphQLHttpServer | undefined;
   let webSocket: GraphQLWebSocket | undefined;
 
   const ready = async (): Promise<ReadinessReport> => {
     const subgraphReport = probes.report();
+    const liveReady = live ? live.ready() : true;
     return {
-      ready: loaded && subgraphReport.ready,
-      checks: { supergraph: loaded ? 'loaded' : 'not loaded', ...subgraphReport.checks },
+      ready: loaded && subgraphReport.ready && liveReady,
+      checks: {
+        supergraph: loaded ? 'loaded' : 'not loaded',
+        ...subgraphReport.checks,
+        ...(live ? { subscriptions: liveReady ? 'live' : 'not live' } : {}),
+      },
     };
   };
 
   const stop = async () => {
     // Upgraded sockets keep the HTTP server from closing: they go first.
+    await live?.stop();
     await webSocket?.close();
     webSocket = undefined;
     await http?.stop();
@@ -179,16 +248,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     ready,
     stop,
+    subscriptionStats: () => live?.stats(),
     async start() {
       if (http) throw new Error('The gateway is already started');
       const routes: Record<string, Route> = {
         ...(production ? {} : await createGraphiQLRoutes()),
+        ...(live ? { '/metrics': metricsRoute(live) } : {}),
         ...options.routes,
       };
       try {
         await apollo.start();
         loaded = true;
-        await probes.start();
+        await Promise.all([probes.start(), live?.start()]);
         http = createGraphQLHttpServer<GatewayContext>({
           apollo,
           context: async (req) => ({ subgraphHeaders: await buildRequestHeaders(req) }),
@@ -203,15 +274,9 @@ export function createGateway(options: GatewayOptions): Gateway {
               apollo,
               schema: () => gateway.schema,
               authenticate,
-              context: async (identity) => ({
-                subgraphHeaders: {
-                  [INTERNAL_TOKEN_HEADER]: await signInternalToken(
-                    options.internalTokenSecret,
-                    identity,
-                  ),
-                },
-              }),
+              context: signContext,
               production,
+              ...(live ? { live } : {}),
               logger: logger.child({ component: 'websocket' }),
             });
           },
@@ -230,6 +295,45 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw error;
       }
     },
+  };
+}
+
+/** The events subgraph's fields come from Kafka events, in subscriptions only. */
+const eventsOnlyInSubscriptions: GraphQLDataSource = {
+  process: () =>
+    Promise.reject(new Error('The events subgraph is answered by live subscriptions only')),
+};
+
+/**
+ * `GET /metrics`: live subscription figures in the Prometheus text format, for dashboards and
+ * alerts (e.g. on dropped results).
+ */
+function metricsRoute(live: LiveSubscriptions): Route {
+  return (_req, res) => {
+    const stats = live.stats();
+    const lines = [
+      '# TYPE gateway_subscriptions gauge',
+      `gateway_subscriptions ${stats.subscribers}`,
+      '# TYPE gateway_subscription_streams gauge',
+      `gateway_subscription_streams ${stats.streams}`,
+      '# TYPE gateway_subscription_results_delivered_total counter',
+      `gateway_subscription_results_delivered_total ${stats.delivered}`,
+      '# TYPE gateway_subscription_results_dropped_total counter',
+      `gateway_subscription_results_dropped_total ${stats.dropped}`,
+      '# TYPE gateway_subscription_executions_total counter',
+      `gateway_subscription_executions_total ${stats.executions}`,
+      '# TYPE gateway_subscription_resumes_total counter',
+      `gateway_subscription_resumes_total{from="memory"} ${stats.resumes.memory}`,
+      `gateway_subscription_resumes_total{from="kafka"} ${stats.resumes.kafka}`,
+      '# TYPE gateway_live_feed_events_total counter',
+      ...Object.entries(stats.feeds).map(
+        ([topic, feed]) => `gateway_live_feed_events_total{topic="${topic}"} ${feed.routed}`,
+      ),
+      '# TYPE gateway_process_resident_memory_bytes gauge',
+      `gateway_process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    ];
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(`${lines.join('\n')}\n`);
   };
 }
 

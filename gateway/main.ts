@@ -46,21 +46,26 @@ async function main(): Promise<void> {
   const { issuer, clientSecret } = config.identity;
   let signIn: SignIn | undefined;
   let kafka: KafkaService | undefined;
-  if (issuer) {
-    if (!clientSecret || !config.kafka.brokers) {
-      console.error(
-        'Sign-in needs OIDC_CLIENT_SECRET (the client secret registered at OIDC_ISSUER) and KAFKA_BROKERS (for the user events); `npm start` sets both in development.',
-      );
-      process.exit(1);
-    }
+  if (config.kafka.brokers) {
+    // Publishes the user events of sign-in, and feeds the live subscriptions.
     kafka = new KafkaService('api-gateway', {
       brokers: config.kafka.brokers,
-      topics: ['user-events', 'system-events'],
+      topicPrefix: config.kafka.topicPrefix,
       partitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.replicationFactor,
       logger,
     });
     await kafka.start();
+  } else {
+    logger.warn('KAFKA_BROKERS is not set: subscriptions are not available');
+  }
+  if (issuer) {
+    if (!clientSecret || !kafka) {
+      console.error(
+        'Sign-in needs OIDC_CLIENT_SECRET (the client secret registered at OIDC_ISSUER) and KAFKA_BROKERS (for the user events); `npm start` sets both in development.',
+      );
+      process.exit(1);
+    }
     signIn = createSignIn({
       identity: { ...config.identity, issuer, clientSecret },
       kafka,
@@ -86,6 +91,15 @@ async function main(): Promise<void> {
     internalTokenSecret,
     authenticate: authenticator(production, signIn?.authenticate),
     ...(signIn ? { routes: signIn.routes } : {}),
+    ...(kafka
+      ? {
+          subscriptions: {
+            kafka,
+            queueLimit: config.gateway.subscriptionQueueLimit,
+            recentEvents: config.gateway.subscriptionRecentEvents,
+          },
+        }
+      : {}),
   });
   const { url } = await gateway.start();
   console.log(`Gateway ready at ${url}`);

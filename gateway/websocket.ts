@@ -12,8 +12,8 @@
  * **Operations**: queries and mutations run through the same Apollo Server (validation rules,
  * error formatting, query planning) with the same context as HTTP: a freshly signed
  * `x-internal-token` for the caller on every operation, so the subgraphs see who is calling.
- * Live subscriptions are not served yet: a `subscription` operation gets the error
- * `SUBSCRIPTIONS_NOT_AVAILABLE` and the socket stays open.
+ * Subscriptions are live, fed by Kafka (gateway/subscriptions); a gateway without Kafka answers
+ * them with the error `SUBSCRIPTIONS_NOT_AVAILABLE` and the socket stays open.
  *
  * **Close codes**:
  * - `4401` Unauthorized: no credentials, invalid credentials, or the access token expired during
@@ -47,6 +47,7 @@ import type { Logger } from '../lib/logger';
 import type { Identity } from '../subgraphs/shared/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
+import type { LiveSubscriptions } from './subscriptions/engine';
 
 /** Close codes of the gateway's GraphQL WebSocket, beyond graphql-ws's own. */
 export const WebSocketCloseCode = {
@@ -73,6 +74,11 @@ export interface GraphQLWebSocketOptions {
   logger: Logger;
   /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
   keepAliveMs?: number;
+  /**
+   * Live subscriptions; without them a `subscription` gets `SUBSCRIPTIONS_NOT_AVAILABLE` (the
+   * gateway runs without Kafka).
+   */
+  live?: LiveSubscriptions;
 }
 
 export interface GraphQLWebSocket {
@@ -93,8 +99,13 @@ class WebSocketOperation {
   ) {}
 }
 
+/** A live subscription's results, handed from `onSubscribe` to `subscribe`. */
+class LiveOperation {
+  constructor(readonly results: AsyncIterableIterator<ExecutionResult>) {}
+}
+
 /** An error Apollo already formatted, sent to the client exactly as Apollo formatted it. */
-class FormattedError extends GraphQLError {
+export class FormattedError extends GraphQLError {
   constructor(private readonly formatted: GraphQLFormattedError) {
     super(formatted.message);
   }
@@ -239,14 +250,6 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
         const operation = getOperationAST(document, payload.operationName ?? undefined);
-        if (operation?.operation === 'subscription') {
-          return [
-            new GraphQLError(
-              'Live subscriptions are not served yet; this socket runs queries and mutations',
-              { extensions: { code: SUBSCRIPTIONS_NOT_AVAILABLE } },
-            ),
-          ];
-        }
         const schema = options.schema();
         if (!schema) {
           return [
@@ -254,6 +257,25 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
               extensions: { code: 'SERVICE_UNAVAILABLE' },
             }),
           ];
+        }
+        if (operation?.operation === 'subscription') {
+          if (!options.live) {
+            return [
+              new GraphQLError(
+                'Live subscriptions need Kafka: this gateway runs without KAFKA_BROKERS',
+                { extensions: { code: SUBSCRIPTIONS_NOT_AVAILABLE } },
+              ),
+            ];
+          }
+          const results = await options.live.subscribe(payload, identity);
+          if (!('next' in results)) return [...results];
+          return {
+            schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: new LiveOperation(results),
+          } satisfies ExecutionArgs;
         }
         const args: ExecutionArgs = {
           schema,
@@ -263,6 +285,12 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           contextValue: new WebSocketOperation(payload, await options.context(identity)),
         };
         return args;
+      },
+      subscribe: (args) => {
+        if (!(args.contextValue instanceof LiveOperation)) {
+          throw new Error('Subscription without its live results');
+        }
+        return args.contextValue.results;
       },
       execute: async (args): Promise<ExecutionResult> => {
         const operation = args.contextValue;

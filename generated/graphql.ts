@@ -28,6 +28,11 @@ export type Answer = {
   wordCount: Scalars['Int']['output'];
 };
 
+/** How a user signed in. */
+export type AuthMethod =
+  | 'JWT_REFRESH'
+  | 'OAUTH2';
+
 export type CreateInterviewInput = {
   /** The candidate; defaults to the caller. Only admins create interviews for others. */
   candidateId?: InputMaybe<Scalars['ID']['input']>;
@@ -35,6 +40,24 @@ export type CreateInterviewInput = {
   /** The questions, in order; at least one. */
   questions: Array<Scalars['String']['input']>;
   title: Scalars['String']['input'];
+};
+
+export type HandlerFailedEvent = SystemEvent & {
+  __typename?: 'HandlerFailedEvent';
+  attempts: Scalars['Int']['output'];
+  deadLetterTopic: Scalars['String']['output'];
+  error: Scalars['String']['output'];
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  /** The event the handler failed on; null when the message was not a valid event. */
+  failedEventId: Maybe<Scalars['ID']['output']>;
+  failedEventType: Maybe<Scalars['String']['output']>;
+  groupId: Scalars['String']['output'];
+  offset: Scalars['String']['output'];
+  partition: Scalars['Int']['output'];
+  service: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  topic: Scalars['String']['output'];
 };
 
 export type Interview = {
@@ -56,11 +79,57 @@ export type Interview = {
   title: Scalars['String']['output'];
 };
 
+export type InterviewAnswerSubmittedEvent = InterviewEvent & {
+  __typename?: 'InterviewAnswerSubmittedEvent';
+  answerId: Scalars['ID']['output'];
+  answeredQuestions: Scalars['Int']['output'];
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  questionId: Scalars['ID']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  totalQuestions: Scalars['Int']['output'];
+  wordCount: Scalars['Int']['output'];
+};
+
+export type InterviewCancelledEvent = InterviewEvent & {
+  __typename?: 'InterviewCancelledEvent';
+  cancelledAt: Scalars['DateTime']['output'];
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  /** The status before cancellation, e.g. scheduled. */
+  previousStatus: Scalars['String']['output'];
+  reason: Maybe<Scalars['String']['output']>;
+  timestamp: Scalars['DateTime']['output'];
+};
+
+export type InterviewCompletedEvent = InterviewEvent & {
+  __typename?: 'InterviewCompletedEvent';
+  answeredQuestions: Scalars['Int']['output'];
+  completedAt: Scalars['DateTime']['output'];
+  durationSeconds: Scalars['Int']['output'];
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  timestamp: Scalars['DateTime']['output'];
+  totalQuestions: Scalars['Int']['output'];
+};
+
 export type InterviewConnection = {
   __typename?: 'InterviewConnection';
   edges: Array<InterviewEdge>;
   pageInfo: PageInfo;
   totalCount: Scalars['Int']['output'];
+};
+
+export type InterviewCreatedEvent = InterviewEvent & {
+  __typename?: 'InterviewCreatedEvent';
+  createdBy: User;
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  timestamp: Scalars['DateTime']['output'];
 };
 
 export type InterviewEdge = {
@@ -69,10 +138,35 @@ export type InterviewEdge = {
   node: Interview;
 };
 
+/** One event of an interview's lifecycle, from the interview-events topic. */
+export type InterviewEvent = {
+  eventId: Scalars['ID']['output'];
+  /** e.g. interview.started */
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  timestamp: Scalars['DateTime']['output'];
+};
+
 export type InterviewFilter = {
   /** Admins only; others always see their own interviews. */
   candidateId?: InputMaybe<Scalars['ID']['input']>;
   status?: InputMaybe<Array<InterviewStatus>>;
+};
+
+/** Why an interview was paused. */
+export type InterviewPauseReason =
+  | 'LOGGED_OUT'
+  | 'MANUAL'
+  | 'TIMEOUT';
+
+export type InterviewPausedEvent = InterviewEvent & {
+  __typename?: 'InterviewPausedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  pausedAt: Scalars['DateTime']['output'];
+  reason: InterviewPauseReason;
+  timestamp: Scalars['DateTime']['output'];
 };
 
 /** A read model of one interview, built only from interview-events. */
@@ -97,6 +191,39 @@ export type InterviewReport = {
   wordCount: Scalars['Int']['output'];
 };
 
+/** What resumed an interview. */
+export type InterviewResumeTrigger =
+  | 'MANUAL'
+  | 'USER_AUTHENTICATED';
+
+export type InterviewResumedEvent = InterviewEvent & {
+  __typename?: 'InterviewResumedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  resumedAt: Scalars['DateTime']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  trigger: InterviewResumeTrigger;
+};
+
+export type InterviewScheduledEvent = InterviewEvent & {
+  __typename?: 'InterviewScheduledEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  scheduledFor: Scalars['DateTime']['output'];
+  timestamp: Scalars['DateTime']['output'];
+};
+
+export type InterviewStartedEvent = InterviewEvent & {
+  __typename?: 'InterviewStartedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  startedAt: Scalars['DateTime']['output'];
+  timestamp: Scalars['DateTime']['output'];
+};
+
 export type InterviewStatus =
   | 'CANCELLED'
   | 'COMPLETED'
@@ -104,6 +231,12 @@ export type InterviewStatus =
   | 'IN_PROGRESS'
   | 'PAUSED'
   | 'SCHEDULED';
+
+/** Why a session ended. */
+export type LogoutReason =
+  | 'MANUAL'
+  | 'SECURITY'
+  | 'TIMEOUT';
 
 export type Mutation = {
   __typename?: 'Mutation';
@@ -232,6 +365,66 @@ export type Question = {
   text: Scalars['String']['output'];
 };
 
+export type ServiceStartedEvent = SystemEvent & {
+  __typename?: 'ServiceStartedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  hostname: Scalars['String']['output'];
+  instanceId: Scalars['String']['output'];
+  pid: Scalars['Int']['output'];
+  service: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+};
+
+export type ServiceStoppedEvent = SystemEvent & {
+  __typename?: 'ServiceStoppedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  instanceId: Scalars['String']['output'];
+  /** shutdown or error */
+  reason: Scalars['String']['output'];
+  service: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  uptimeSeconds: Scalars['Float']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every event of one interview, as the interview's state after it (its candidate or an admin). */
+  interviewUpdated: Interview;
+  /** Every event of the caller's own interviews (as their candidate), typed per event type. */
+  myInterviewEvents: InterviewEvent;
+  /** Service lifecycle and handler failures (admins only); types filters by event type, e.g. ["handler.failed"]. */
+  systemEvents: SystemEvent;
+  /** The events of one user: the user themself, or an admin. */
+  userActivity: UserEvent;
+};
+
+
+export type SubscriptionInterviewUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionSystemEventsArgs = {
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+
+export type SubscriptionUserActivityArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+/** A service's lifecycle or failure, from the system-events topic. */
+export type SystemEvent = {
+  eventId: Scalars['ID']['output'];
+  /** e.g. handler.failed */
+  eventType: Scalars['String']['output'];
+  /** The service the event is about, e.g. reporting-service. */
+  service: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+};
+
 export type UpdateProfileInput = {
   company?: InputMaybe<Scalars['String']['input']>;
   /** Omit a field to leave it unchanged; null clears it. */
@@ -275,6 +468,18 @@ export type UserActivity = {
   occurredAt: Scalars['DateTime']['output'];
 };
 
+export type UserAuthenticatedEvent = UserEvent & {
+  __typename?: 'UserAuthenticatedEvent';
+  authMethod: AuthMethod;
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  ipAddress: Maybe<Scalars['String']['output']>;
+  sessionId: Scalars['ID']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  user: User;
+  userAgent: Maybe<Scalars['String']['output']>;
+};
+
 export type UserConnection = {
   __typename?: 'UserConnection';
   edges: Array<UserEdge>;
@@ -286,6 +491,45 @@ export type UserEdge = {
   __typename?: 'UserEdge';
   cursor: Scalars['String']['output'];
   node: User;
+};
+
+/** One event of a user, from the user-events topic. */
+export type UserEvent = {
+  eventId: Scalars['ID']['output'];
+  /** e.g. user.authenticated */
+  eventType: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  user: User;
+};
+
+export type UserLoggedOutEvent = UserEvent & {
+  __typename?: 'UserLoggedOutEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  reason: LogoutReason;
+  sessionId: Scalars['ID']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  user: User;
+};
+
+export type UserProfileUpdatedEvent = UserEvent & {
+  __typename?: 'UserProfileUpdatedEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  /** The profile fields that changed, e.g. company. */
+  updatedFields: Array<Scalars['String']['output']>;
+  user: User;
+};
+
+export type UserRegisteredEvent = UserEvent & {
+  __typename?: 'UserRegisteredEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  /** e.g. authentik */
+  registrationMethod: Scalars['String']['output'];
+  timestamp: Scalars['DateTime']['output'];
+  user: User;
 };
 
 export type UserStats = {

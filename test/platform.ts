@@ -3,13 +3,15 @@
  * outbox relay and consumers) on free ports, composed into a supergraph, behind the gateway.
  * Everything shares one topic prefix on the given brokers, so tests never see each other's events,
  * and one internal token key (`TEST_INTERNAL_TOKEN_SECRET`). The gateway authenticates callers as
- * `gateway/main.ts` does: the development `x-identity` header, outside production only.
+ * `gateway/main.ts` does: the development `x-identity` header, outside production only. The
+ * gateway serves live subscriptions, reading with the platform's `api-gateway` Kafka service.
  */
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
+import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../events/subgraph';
 import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
 import { createGateway, type Gateway } from '../gateway/gateway';
 import { authenticator } from '../gateway/identity';
@@ -29,6 +31,9 @@ import { dropSchema, TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
 
 export interface TestPlatform {
   gatewayUrl: string;
+  gateway: Gateway;
+  /** The composed supergraph, subgraphs on their test ports (for more gateways). */
+  supergraphSdl: string;
   subgraphs: Record<'users' | 'interviews' | 'reporting', RunningSubgraph>;
   /** Publishes as the gateway would (`api-gateway`), e.g. `user.registered`. */
   gatewayEvents: KafkaService;
@@ -40,6 +45,8 @@ export interface TestPlatformOptions {
   database: DatabaseConfig;
   topicPrefix: string;
   production?: boolean;
+  /** Live subscription settings of the gateway (it always serves them). */
+  subscriptions?: { queueLimit?: number; recentEvents?: number };
   /** Sign-in against an OpenID provider, with the gateway on `port` (registered at the IdP). */
   signIn?: {
     issuer: string;
@@ -103,13 +110,18 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     await startOne('reporting', reportingSubgraph);
     const subgraphs = running as TestPlatform['subgraphs'];
 
-    const composed = composeServices(
-      (Object.keys(definitions) as (keyof typeof definitions)[]).map((name) => ({
+    const composed = composeServices([
+      ...(Object.keys(definitions) as (keyof typeof definitions)[]).map((name) => ({
         name,
         url: subgraphs[name].url,
         typeDefs: parse(readFileSync(definitions[name].schemaPath, 'utf8')),
       })),
-    );
+      {
+        name: EVENTS_SUBGRAPH,
+        url: 'http://events.invalid/graphql',
+        typeDefs: parse(readFileSync(EVENTS_SCHEMA_FILE, 'utf8')),
+      },
+    ]);
     if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 
     gatewayEvents = new KafkaService('api-gateway', {
@@ -148,9 +160,17 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
       authenticate: authenticator(options.production ?? false, signIn?.authenticate),
       ...(signIn ? { routes: signIn.routes } : {}),
+      subscriptions: { kafka: gatewayEvents, ...options.subscriptions },
     });
     const { url: gatewayUrl } = await gateway.start();
-    return { gatewayUrl, subgraphs, gatewayEvents, stop };
+    return {
+      gatewayUrl,
+      gateway,
+      supergraphSdl: composed.supergraphSdl,
+      subgraphs,
+      gatewayEvents,
+      stop,
+    };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

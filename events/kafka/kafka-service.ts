@@ -15,6 +15,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   type Admin,
+  type Consumer,
+  type ConsumerConfig,
   type KafkaMessage,
   type LogEntry,
   type Producer,
@@ -245,6 +247,33 @@ export class KafkaService {
     const valid = parseEvent(event, topic);
     this.assertRunning('publish');
     await this.batcher.enqueue({ topic: this.topicName(topic), message: toMessage(valid) });
+  }
+
+  /**
+   * The partitions of a topic with their earliest (`low`) and next (`high`) offsets, as numbers
+   * (offsets stay far below 2^53).
+   */
+  async topicOffsets(topic: Topic): Promise<{ partition: number; low: number; high: number }[]> {
+    this.assertRunning('read offsets');
+    const offsets = await this.admin.fetchTopicOffsets(this.topicName(topic));
+    return offsets
+      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * A bare kafkajs consumer on this service's connection settings, in group `groupId` (prefixed
+   * like every group): for readers that manage positions themselves, such as the gateway's live
+   * subscriptions, which seek, never commit, and skip invalid messages instead of dead-lettering
+   * them. The caller connects, runs and disconnects it.
+   */
+  rawConsumer(groupId: string, config: Omit<ConsumerConfig, 'groupId'> = {}): Consumer {
+    this.assertRunning('consume');
+    return this.kafka.consumer({
+      allowAutoTopicCreation: false,
+      ...config,
+      groupId: this.groupName(groupId),
+    });
   }
 
   /**

@@ -138,7 +138,7 @@ export function createSubgraph<TContext extends object>(
         });
         kafka = new KafkaService(definition.service, {
           brokers: options.kafka.brokers,
-          topicPrefix: options.topicPrefix ?? '',
+          topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix,
           partitions: options.kafka.topicPartitions,
           replicationFactor: options.kafka.replicationFactor,
           handlerRetries: options.kafka.handlerRetries,

@@ -1,0 +1,438 @@
+/**
+ * Live federated subscriptions: what the gateway's WebSocket runs for a `subscription`.
+ *
+ * ```
+ *  Kafka ─▶ TopicFeed (one per topic, group of this instance) ─route by key─▶ Stream ─▶ Subscriber queues ─▶ sockets
+ *                                                                   (one execution per event,
+ *                                                                    shared by identical subscribers)
+ * ```
+ *
+ * - A **stream** is one subscription operation (same text, variables and caller) on one routing
+ *   key. Subscribers that share all of that share the stream: one plan execution per event,
+ *   whatever their number. Different callers never share one, because the subgraphs authorize
+ *   per caller. A stream executes its events one after another, so results stay in event order;
+ *   a slow subgraph delays only the streams that need it.
+ * - Each **subscriber** has a bounded queue (queue.ts): a client that does not read loses the
+ *   oldest results and is told how many (`extensions.dropped`); the others are not slowed.
+ * - Every result carries `extensions.eventId` and `extensions.cursor` (cursor.ts). Subscribing
+ *   with `extensions: { cursor }` first delivers the missed events (from memory, or from Kafka
+ *   when they are older), in order and without duplicates, then live ones.
+ */
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { KafkaService, Topic } from '../../events';
+import type { Logger } from '../../lib/logger';
+import type { Identity } from '../../subgraphs/shared/identity';
+import type { GatewayContext } from '../subgraph-client';
+import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions } from './cursor';
+import { TopicFeed, type Delivery } from './feed';
+import { LIVE_FIELDS, liveTopics, type LookupAsCaller } from './fields';
+import type { CompiledSubscription, SubscriptionPlanner } from './plan';
+import { SubscriberQueue } from './queue';
+import { replayFromKafka } from './replay';
+
+export interface LiveSubscriptionsOptions {
+  kafka: KafkaService;
+  planner: SubscriptionPlanner;
+  /** Shared by every gateway instance: cursors of one are accepted by the others. */
+  cursorSecret: string;
+  /** The context of the subgraph requests made for `identity` (a freshly signed internal token). */
+  context: (identity: Identity) => Promise<GatewayContext>;
+  /** Runs a query through the gateway as `identity` (subscribe-time authorization). */
+  lookup: (identity: Identity) => LookupAsCaller;
+  /** Formats an error of a result as it leaves the gateway (masking in production). */
+  formatError: (error: GraphQLError) => GraphQLError;
+  logger: Logger;
+  /** Results held per subscriber that does not read; the oldest are dropped beyond. @default 100 */
+  queueLimit?: number;
+  /** Events per topic kept in memory for resuming clients. @default 10_000 */
+  recentEvents?: number;
+  /** Most events a resume reads from Kafka. @default 100_000 */
+  maxReplay?: number;
+}
+
+/** A subscribe request as graphql-ws hands it over. */
+export interface LiveRequest {
+  query: string;
+  operationName?: string | null | undefined;
+  variables?: Record<string, unknown> | null | undefined;
+  extensions?: Record<string, unknown> | null | undefined;
+}
+
+export interface LiveSubscriptionStats {
+  subscribers: number;
+  streams: number;
+  /** Results handed to subscriber queues. */
+  delivered: number;
+  /** Results dropped because a subscriber did not read. */
+  dropped: number;
+  /** Plan executions (one per event per stream). */
+  executions: number;
+  /** Resumes served from memory and from Kafka. */
+  resumes: { memory: number; kafka: number };
+  feeds: Record<string, { ready: boolean; routed: number; invalid: number }>;
+}
+
+/** How long a stream reuses one signed internal token (they live 60 s). */
+const CONTEXT_TTL_MS = 30_000;
+
+type LiveResult = ExecutionResult<Record<string, unknown>, { eventId: string; cursor: string }>;
+
+class Subscriber {
+  /** Next offset per partition this subscriber has considered. */
+  floor: number[];
+  /** Live results held back while missed events are replayed. */
+  private held: { result: ExecutionResult; delivery: Delivery }[] | undefined;
+
+  constructor(
+    readonly queue: SubscriberQueue<LiveResult>,
+    floor: Positions,
+    catchingUp: boolean,
+    private readonly codec: CursorCodec,
+    private readonly topic: string,
+    private readonly counters: { delivered: number },
+  ) {
+    this.floor = floor.slice();
+    this.held = catchingUp ? [] : undefined;
+  }
+
+  offer(result: ExecutionResult, delivery: Delivery): void {
+    if (this.held) {
+      this.held.push({ result, delivery });
+      if (this.held.length > this.queue.limit) {
+        this.held.shift();
+        this.queue.dropped++;
+      }
+      return;
+    }
+    this.deliver(result, delivery);
+  }
+
+  /** Ends the catch-up: held live results go out, minus those the replay already delivered. */
+  goLive(replayedTo: Positions): void {
+    this.floor = maxPositions(this.floor, replayedTo);
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { result, delivery } of held) this.deliver(result, delivery);
+  }
+
+  deliver(result: ExecutionResult, delivery: Delivery): void {
+    const { partition, offset } = delivery;
+    if (offset < (this.floor[partition] ?? 0)) return; // delivered already, or before the cursor
+    this.floor[partition] = offset + 1;
+    let cursor: string;
+    if (delivery.positions && covers(delivery.positions, this.floor)) {
+      delivery.cursor ??= this.codec.encode({ topic: this.topic, positions: delivery.positions });
+      cursor = delivery.cursor;
+    } else {
+      const positions = delivery.positions
+        ? maxPositions(this.floor, delivery.positions)
+        : this.floor;
+      cursor = this.codec.encode({ topic: this.topic, positions });
+    }
+    this.counters.delivered++;
+    this.queue.push({
+      ...result,
+      extensions: { ...result.extensions, eventId: delivery.event.eventId, cursor },
+    } as LiveResult);
+  }
+}
+
+class Stream {
+  readonly subscribers = new Set<Subscriber>();
+  private readonly pending: Delivery[] = [];
+  private running = false;
+  private context: { value: GatewayContext; at: number } | undefined;
+  private unlisten: (() => void) | undefined;
+
+  constructor(
+    readonly key: string,
+    private readonly engine: LiveSubscriptions,
+    readonly compiled: CompiledSubscription,
+    readonly args: Record<string, unknown>,
+    readonly variables: Record<string, unknown>,
+    readonly identity: Identity,
+    private readonly pendingLimit: number,
+  ) {}
+
+  attach(feed: TopicFeed, routingKey: string): void {
+    this.unlisten = feed.listen(routingKey, (delivery) => this.onDelivery(delivery));
+  }
+
+  detach(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.pending.length = 0;
+  }
+
+  visible(delivery: Delivery): boolean {
+    return this.compiled.field.visible(delivery.event as never, this.args, this.identity);
+  }
+
+  private onDelivery(delivery: Delivery): void {
+    if (!this.visible(delivery)) return;
+    this.pending.push(delivery);
+    // Events waiting for a slow subgraph are bounded too; subscribers see the gap as dropped.
+    if (this.pending.length > this.pendingLimit) {
+      this.pending.shift();
+      for (const subscriber of this.subscribers) subscriber.queue.dropped++;
+      this.engine.counters.dropped += this.subscribers.size;
+    }
+    if (!this.running) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      for (let delivery = this.pending.shift(); delivery; delivery = this.pending.shift()) {
+        const result = await this.execute(delivery);
+        for (const subscriber of this.subscribers) subscriber.offer(result, delivery);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Resolves one event for this stream's caller; never rejects. */
+  async execute(delivery: Delivery): Promise<ExecutionResult> {
+    return this.engine.resolve(this.compiled, delivery, this.variables, await this.contextValue());
+  }
+
+  private async contextValue(): Promise<GatewayContext> {
+    const now = Date.now();
+    if (!this.context || now - this.context.at > CONTEXT_TTL_MS) {
+      this.context = { value: await this.engine.options.context(this.identity), at: now };
+    }
+    return this.context.value;
+  }
+}
+
+export class LiveSubscriptions {
+  readonly counters = { delivered: 0, dropped: 0, executions: 0, memory: 0, kafka: 0 };
+  private readonly feeds = new Map<Topic, TopicFeed>();
+  private readonly streams = new Map<string, Stream>();
+  private readonly codec: CursorCodec;
+  private readonly queueLimit: number;
+  private subscribers = 0;
+  private stopped = false;
+
+  constructor(readonly options: LiveSubscriptionsOptions) {
+    this.codec = new CursorCodec(options.cursorSecret);
+    this.queueLimit = options.queueLimit ?? 100;
+    for (const topic of liveTopics()) {
+      this.feeds.set(
+        topic,
+        new TopicFeed({
+          kafka: options.kafka,
+          topic,
+          fields: [...LIVE_FIELDS.values()].filter((f) => f.topic === topic),
+          logger: options.logger,
+          ...(options.recentEvents === undefined ? {} : { recentEvents: options.recentEvents }),
+        }),
+      );
+    }
+  }
+
+  /** Starts a feed per topic; resolves once every event published from now on is routed. */
+  async start(): Promise<void> {
+    await Promise.all([...this.feeds.values()].map((feed) => feed.start()));
+  }
+
+  ready(): boolean {
+    return !this.stopped && [...this.feeds.values()].every((feed) => feed.ready());
+  }
+
+  /** Completes every subscription and leaves the feeds' groups. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const stream of this.streams.values()) {
+      for (const subscriber of stream.subscribers) subscriber.queue.close();
+    }
+    this.streams.clear();
+    await Promise.allSettled([...this.feeds.values()].map((feed) => feed.stop()));
+  }
+
+  stats(): LiveSubscriptionStats {
+    const feeds: LiveSubscriptionStats['feeds'] = {};
+    for (const [topic, feed] of this.feeds) feeds[topic] = { ready: feed.ready(), ...feed.counts };
+    return {
+      subscribers: this.subscribers,
+      streams: this.streams.size,
+      delivered: this.counters.delivered,
+      dropped: this.counters.dropped,
+      executions: this.counters.executions,
+      resumes: { memory: this.counters.memory, kafka: this.counters.kafka },
+      feeds,
+    };
+  }
+
+  /**
+   * Starts a live subscription for `identity`: the results to send, or the errors that refuse
+   * it (invalid operation, variables or cursor, forbidden).
+   */
+  async subscribe(
+    request: LiveRequest,
+    identity: Identity,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | readonly GraphQLError[]> {
+    const { planner } = this.options;
+    const compiled = planner.compile(request.query, request.operationName ?? undefined);
+    if (!('perEvent' in compiled)) return compiled;
+    const input = planner.argumentsOf(compiled, request.variables);
+    if (!('args' in input)) return input;
+    const { field } = compiled;
+    const refused = await field.authorize(input.args, identity, this.options.lookup(identity));
+    if (refused?.length) return refused;
+    const feed = this.feeds.get(field.topic);
+    if (!feed?.ready() || this.stopped) {
+      return [
+        new GraphQLError('Live subscriptions are starting; try again shortly', {
+          extensions: { code: 'SERVICE_UNAVAILABLE' },
+        }),
+      ];
+    }
+    const topicName = this.options.kafka.topicName(field.topic);
+    let from: Positions | undefined;
+    const cursor = request.extensions?.['cursor'];
+    if (cursor !== undefined && cursor !== null) {
+      try {
+        from = this.codec.decode(cursor, topicName).positions;
+      } catch (error) {
+        if (!(error instanceof InvalidCursorError)) throw error;
+        return [new GraphQLError(error.message, { extensions: { code: 'BAD_CURSOR' } })];
+      }
+    }
+
+    const routingKey = field.key(input.args, identity);
+    const streamKey = [
+      field.name,
+      routingKey,
+      identity.userId,
+      [...identity.roles].sort().join(','),
+      compiled.operationName ?? '',
+      compiled.query,
+      JSON.stringify(input.variables),
+    ].join('\u0000');
+    let stream = this.streams.get(streamKey);
+    if (!stream) {
+      stream = new Stream(
+        streamKey,
+        this,
+        compiled,
+        input.args,
+        input.variables,
+        identity,
+        this.queueLimit,
+      );
+      stream.attach(feed, routingKey);
+      this.streams.set(streamKey, stream);
+    }
+    const liveFrom = feed.positions.slice();
+    const joined = stream;
+    const queue = new SubscriberQueue<LiveResult>(this.queueLimit, () => {
+      joined.subscribers.delete(subscriber);
+      this.subscribers--;
+      if (joined.subscribers.size === 0 && this.streams.get(streamKey) === joined) {
+        joined.detach();
+        this.streams.delete(streamKey);
+      }
+    });
+    const subscriber = new Subscriber(
+      queue,
+      from ?? liveFrom,
+      from !== undefined,
+      this.codec,
+      topicName,
+      this.counters,
+    );
+    stream.subscribers.add(subscriber);
+    this.subscribers++;
+    if (from !== undefined) {
+      const missed = await this.missed(stream, field.topic, feed, from, liveFrom).catch(
+        (error: unknown) => (error instanceof GraphQLError ? [error] : Promise.reject(error)),
+      );
+      if (missed.length > 0 && missed[0] instanceof GraphQLError) {
+        queue.clear();
+        return missed as GraphQLError[];
+      }
+      void this.catchUp(stream, subscriber, missed as Delivery[], liveFrom);
+    }
+    return queue;
+  }
+
+  /** Resolves one event for a subscription; a failure becomes an error in the result. */
+  async resolve(
+    compiled: CompiledSubscription,
+    delivery: Delivery,
+    variables: Record<string, unknown>,
+    context: GatewayContext,
+  ): Promise<ExecutionResult> {
+    this.counters.executions++;
+    try {
+      const result = await this.options.planner.execute(
+        compiled,
+        compiled.field.value(delivery.event as never),
+        variables,
+        context,
+      );
+      return result.errors
+        ? { ...result, errors: result.errors.map((e) => this.options.formatError(e)) }
+        : result;
+    } catch (error) {
+      this.options.logger.error('live subscription execution failed', {
+        field: compiled.field.name,
+        eventId: delivery.event.eventId,
+        error,
+      });
+      const failure =
+        error instanceof GraphQLError
+          ? error
+          : new GraphQLError('Resolving the event failed', {
+              extensions: { code: 'INTERNAL_SERVER_ERROR' },
+              originalError: error instanceof Error ? error : new Error(String(error)),
+            });
+      return { data: null, errors: [this.options.formatError(failure)] };
+    }
+  }
+
+  /** The events in [from, to) the stream's subscribers would have received. */
+  private async missed(
+    stream: Stream,
+    topic: Topic,
+    feed: TopicFeed,
+    from: Positions,
+    to: Positions,
+  ): Promise<Delivery[]> {
+    const keep = (delivery: Delivery) =>
+      stream.compiled.field
+        .routes(delivery.event as never)
+        .includes(stream.compiled.field.key(stream.args, stream.identity)) &&
+      stream.visible(delivery);
+    const recent = feed.recent(from, to);
+    if (recent) {
+      this.counters.memory++;
+      return recent.filter(keep);
+    }
+    this.counters.kafka++;
+    return replayFromKafka(this.options.kafka, topic, from, to, {
+      keep,
+      ...(this.options.maxReplay === undefined ? {} : { maxEvents: this.options.maxReplay }),
+    });
+  }
+
+  /** Delivers missed events in order, at the pace the client reads, then live ones. */
+  private async catchUp(
+    stream: Stream,
+    subscriber: Subscriber,
+    missed: Delivery[],
+    liveFrom: Positions,
+  ): Promise<void> {
+    for (const delivery of missed) {
+      if (subscriber.queue.isClosed) return;
+      await subscriber.queue.roomFor();
+      // The feed's positions after a missed event do not hold for this subscriber, which gets
+      // missed events in timestamp order: its cursor is built from what it was given.
+      const { positions: _live, cursor: _cached, ...missedDelivery } = delivery;
+      subscriber.deliver(await stream.execute(delivery), missedDelivery);
+    }
+    subscriber.goLive(liveFrom);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Live federated subscriptions end to end: the three subgraphs with their databases and
+ * consumers, the real broker, gateways serving graphql-ws, and real graphql-ws clients.
+ * Mutations go over HTTP; their events come back through Kafka, resolved across subgraphs.
+ */
+import type { Client } from 'graphql-ws';
+import { randomBytes } from 'node:crypto';
+import { deleteTopicsWithPrefix, randomName, testBrokers, testDatabases } from '../helpers';
+import {
+  asIdentity,
+  liveClient,
+  metric,
+  record,
+  subscribersAtLeast,
+  type Recording,
+} from '../live';
+import { startTestPlatform, type TestPlatform } from '../platform';
+import { graphql } from '../subgraph-helpers';
+import type { Identity } from '../../subgraphs/shared/identity';
+
+jest.setTimeout(120_000);
+
+const [sqlite] = testDatabases();
+
+describe('live subscriptions', () => {
+  let platform: TestPlatform;
+  let prefix: string;
+  const clients: Client[] = [];
+  const recordings: Recording<unknown>[] = [];
+  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
+  const bob: Identity = { userId: randomName('bob'), email: 'bob@example.com', roles: [] };
+  const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
+
+  const gql = <T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    who = alice,
+  ) => graphql<T>(platform.gatewayUrl, query, variables, who);
+
+  const connect = (who: Identity | Record<string, unknown>, url = platform.gatewayUrl) => {
+    const params = 'userId' in who ? asIdentity(who as Identity) : who;
+    const connection = liveClient(url, params);
+    clients.push(connection.client);
+    return connection;
+  };
+
+  const subscribe = <T>(client: Client, request: Parameters<typeof record>[1]) => {
+    const recording = record<T>(client, request);
+    recordings.push(recording as Recording<unknown>);
+    return recording;
+  };
+
+  async function register(who: Identity): Promise<void> {
+    const { UserEventFactory } = await import('../../events');
+    await platform.gatewayEvents.publishEvent(
+      'user-events',
+      UserEventFactory.createUserRegistered(who.userId, who.email ?? 'x@example.com', {}),
+    );
+  }
+
+  async function createInterview(who: Identity, questions = 6): Promise<{ id: string; questions: string[] }> {
+    const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
+      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
+      {
+        input: {
+          title: `Interview of ${who.userId}`,
+          position: 'Engineer',
+          questions: Array.from({ length: questions }, (_, i) => `Question ${i + 1}`),
+        },
+      },
+      who,
+    );
+    expect(created.errors).toBeUndefined();
+    const { id, questions: qs } = created.data!.createInterview;
+    return { id, questions: qs.map((q) => q.id) };
+  }
+
+  const act = async (mutation: string, id: string, who = alice) => {
+    const response = await gql(`mutation ($id: ID!) { ${mutation}(id: $id) { status } }`, { id }, who);
+    expect(response.errors).toBeUndefined();
+  };
+
+  const answer = async (interviewId: string, questionId: string, who = alice) => {
+    const response = await gql(
+      `mutation ($i: ID!, $q: ID!) { submitAnswer(interviewId: $i, questionId: $q, content: "an answer") { status } }`,
+      { i: interviewId, q: questionId },
+      who,
+    );
+    expect(response.errors).toBeUndefined();
+  };
+
+  beforeAll(async () => {
+    prefix = `${randomName('live')}.`;
+    platform = await startTestPlatform({
+      brokers: testBrokers(),
+      database: sqlite!.config,
+      topicPrefix: prefix,
+    });
+    await register(alice);
+    await register(bob);
+  });
+
+  afterEach(() => {
+    for (const recording of recordings.splice(0)) recording.dispose();
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await platform?.stop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  it('delivers a mutation to a subscriber, resolved across the subgraphs', async () => {
+    const interview = await createInterview(alice);
+    const { client } = connect(alice);
+    const updates = subscribe<{
+      interviewUpdated: { id: string; title: string; status: string; candidate: { email: string } };
+    }>(client, {
+      query: `subscription ($id: ID!) { interviewUpdated(id: $id) { id title status candidate { email } } }`,
+      variables: { id: interview.id },
+    });
+    const typed = subscribe<{
+      myInterviewEvents: {
+        __typename: string;
+        eventType: string;
+        interview: { id: string; status: string; candidate: { email: string } };
+        startedAt?: string;
+      };
+    }>(client, {
+      query: `subscription { myInterviewEvents { __typename eventType interview { id status candidate { email } } ... on InterviewStartedEvent { startedAt } } }`,
+    });
+    await subscribersAtLeast(platform.gatewayUrl, 2);
+
+    await act('startInterview', interview.id);
+
+    const [update] = await updates.received(1);
+    expect(update!.errors).toBeUndefined();
+    // title and status from interviews, email from users, id from the event.
+    expect(update!.data).toEqual({
+      interviewUpdated: {
+        id: interview.id,
+        title: `Interview of ${alice.userId}`,
+        status: 'IN_PROGRESS',
+        candidate: { email: 'alice@example.com' },
+      },
+    });
+    expect(update!.extensions?.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(update!.extensions?.cursor).toMatch(/^c1\./);
+
+    const [event] = await typed.received(1);
+    expect(event!.data?.myInterviewEvents).toEqual({
+      __typename: 'InterviewStartedEvent',
+      eventType: 'interview.started',
+      interview: { id: interview.id, status: 'IN_PROGRESS', candidate: { email: 'alice@example.com' } },
+      startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(event!.extensions?.eventId).toBe(update!.extensions?.eventId);
+  });
+
+  it('keeps subscribers of one interview from seeing another', async () => {
+    const x = await createInterview(alice);
+    const y = await createInterview(alice);
+    const { client } = connect(alice);
+    const query = `subscription ($id: ID!) { interviewUpdated(id: $id) { id status } }`;
+    const ofX = subscribe<{ interviewUpdated: { id: string; status: string } }>(client, {
+      query,
+      variables: { id: x.id },
+    });
+    const ofY = subscribe<{ interviewUpdated: { id: string; status: string } }>(client, {
+      query,
+      variables: { id: y.id },
+    });
+    await subscribersAtLeast(platform.gatewayUrl, 2);
+
+    await act('startInterview', x.id);
+    await act('startInterview', y.id);
+    await act('pauseInterview', y.id);
+    await act('pauseInterview', x.id);
+
+    const xs = await ofX.received(2);
+    const ys = await ofY.received(2);
+    // One more event of Y: if X's subscriber were to get Y's events, it would by now.
+    await act('resumeInterview', y.id);
+    await ofY.received(3);
+    expect(ofX.results.map((r) => r.data?.interviewUpdated.id)).toEqual([x.id, x.id]);
+    expect(ofY.results.map((r) => r.data?.interviewUpdated.id)).toEqual([y.id, y.id, y.id]);
+    expect(xs.map((r) => r.data?.interviewUpdated.status)).toEqual(['IN_PROGRESS', 'PAUSED']);
+    expect(ys.slice(0, 2).map((r) => r.data?.interviewUpdated.status)).toEqual(['IN_PROGRESS', 'PAUSED']);
+  });
+
+  it('refuses connections without valid credentials, and other users\' events', async () => {
+    const anonymous = connect({});
+    await expect(
+      new Promise((resolve) => {
+        const check = setInterval(() => {
+          if (anonymous.closes.length > 0) {
+            clearInterval(check);
+            resolve(anonymous.closes[0]);
+          }
+        }, 20);
+      }),
+    ).resolves.toEqual({ code: 4401, reason: expect.stringMatching(/credentials/i) });
+
+    const malformed = connect({ 'x-identity': 'not json' });
+    await subscribe(malformed.client, { query: 'subscription { myInterviewEvents { eventId } }' })
+      .refused()
+      .catch(() => undefined);
+    expect(malformed.closes[0]?.code).toBe(4401);
+
+    const { client } = connect(alice);
+    const bobsActivity = subscribe(client, {
+      query: `subscription ($u: ID!) { userActivity(userId: $u) { eventType } }`,
+      variables: { u: bob.userId },
+    });
+    expect((await bobsActivity.refused())[0]?.extensions?.['code']).toBe('FORBIDDEN');
+
+    const bobsInterview = await createInterview(bob);
+    const spying = subscribe(client, {
+      query: `subscription ($id: ID!) { interviewUpdated(id: $id) { id } }`,
+      variables: { id: bobsInterview.id },
+    });
+    expect((await spying.refused())[0]?.extensions?.['code']).toBe('FORBIDDEN');
+
+    const system = subscribe(client, { query: 'subscription { systemEvents { eventType } }' });
+    expect((await system.refused())[0]?.extensions?.['code']).toBe('FORBIDDEN');
+
+    // Her own activity is fine, and an admin may follow anyone's.
+    const own = subscribe(client, {
+      query: `subscription ($u: ID!) { userActivity(userId: $u) { eventType user { email } } }`,
+      variables: { u: alice.userId },
+    });
+    const watched = subscribe(connect(admin).client, {
+      query: `subscription ($u: ID!) { userActivity(userId: $u) { eventType } }`,
+      variables: { u: alice.userId },
+    });
+    await subscribersAtLeast(platform.gatewayUrl, 2);
+    const updated = await gql(`mutation { updateProfile(input: { company: "Acme" }) { company } }`);
+    expect(updated.errors).toBeUndefined();
+    const [mine] = await own.received(1);
+    expect(mine!.data).toEqual({
+      userActivity: { eventType: 'user.profile_updated', user: { email: 'alice@example.com' } },
+    });
+    await watched.received(1);
+  });
+
+  it('resumes from a cursor: exactly the missed events, in order, then live ones', async () => {
+    const interview = await createInterview(alice, 8);
+    const query = `subscription { myInterviewEvents { eventType ... on InterviewAnswerSubmittedEvent { answeredQuestions } } }`;
+    const first = connect(alice);
+    const before = subscribe<{ myInterviewEvents: { eventType: string } }>(first.client, { query });
+    await subscribersAtLeast(platform.gatewayUrl, 1);
+    await act('startInterview', interview.id);
+    const [started] = await before.received(1);
+    await first.client.dispose();
+
+    for (const question of interview.questions.slice(0, 5)) await answer(interview.id, question);
+
+    const again = connect(alice);
+    const resumed = subscribe<{
+      myInterviewEvents: { eventType: string; answeredQuestions?: number };
+    }>(again.client, { query, extensions: { cursor: started!.extensions!.cursor } });
+    const missed = await resumed.received(5);
+    expect(missed.map((r) => r.data?.myInterviewEvents)).toEqual(
+      [1, 2, 3, 4, 5].map((n) => ({ eventType: 'interview.answer_submitted', answeredQuestions: n })),
+    );
+    expect(new Set(missed.map((r) => r.extensions?.eventId)).size).toBe(5);
+
+    await answer(interview.id, interview.questions[5]!);
+    const all = await resumed.received(6);
+    expect(all[5]!.data?.myInterviewEvents).toEqual({
+      eventType: 'interview.answer_submitted',
+      answeredQuestions: 6,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resumed.results).toHaveLength(6);
+    expect(await metric(platform.gatewayUrl, 'gateway_subscription_resumes_total')).toBeGreaterThan(0);
+  });
+
+  it('refuses a forged or foreign cursor', async () => {
+    const { client } = connect(alice);
+    const forged = subscribe(client, {
+      query: 'subscription { myInterviewEvents { eventId } }',
+      extensions: { cursor: `c1.${Buffer.from('x|0,0,0').toString('base64url')}.${randomBytes(16).toString('base64url')}` },
+    });
+    const [error] = await forged.refused();
+    expect(error?.extensions?.['code']).toBe('BAD_CURSOR');
+    expect(error?.message).toMatch(/altered/);
+  });
+});

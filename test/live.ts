@@ -1,0 +1,118 @@
+/**
+ * Test helpers for live subscriptions: a graphql-ws client per identity, a recorder of what a
+ * subscription received, and waiting until the gateway has registered subscribers (graphql-ws
+ * has no "subscribed" acknowledgement, so a test must not publish before that).
+ */
+import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { Identity } from '../subgraphs/shared/identity';
+import { waitFor } from './helpers';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+/** A graphql-ws client that connects at once, never retries, and records how it was closed. */
+export function liveClient(
+  httpUrl: string,
+  connectionParams: Record<string, unknown>,
+): { client: Client; closes: Closed[] } {
+  const closes: Closed[] = [];
+  const client = createClient({
+    url: httpUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams,
+    onNonLazyError: () => undefined,
+    on: {
+      closed: (event) => {
+        if (typeof event === 'object' && event !== null && 'code' in event) {
+          const reason = 'reason' in event ? String(event.reason) : '';
+          closes.push({ code: Number(event.code), reason });
+        }
+      },
+    },
+  });
+  return { client, closes };
+}
+
+/** The development identity in `connection_init` (accepted outside production). */
+export const asIdentity = (identity: Identity) => ({ 'x-identity': JSON.stringify(identity) });
+
+export type LiveExtensions = { eventId: string; cursor: string; dropped?: number };
+export type LiveResult<T> = ExecutionResult<T, LiveExtensions> & { receivedAt: number };
+
+export interface Recording<T> {
+  results: LiveResult<T>[];
+  /** Set when the server ended the operation with `error`. */
+  errors?: readonly GraphQLFormattedError[];
+  completed: boolean;
+  /** Waits for `count` results in all. */
+  received(count: number, timeoutMs?: number): Promise<LiveResult<T>[]>;
+  /** Waits for the operation to end with an error, and returns it. */
+  refused(timeoutMs?: number): Promise<readonly GraphQLFormattedError[]>;
+  dispose(): void;
+}
+
+/** Subscribes and records every result. */
+export function record<T = Record<string, unknown>>(
+  client: Client,
+  request: {
+    query: string;
+    variables?: Record<string, unknown>;
+    extensions?: Record<string, unknown>;
+  },
+): Recording<T> {
+  const recording: Recording<T> = {
+    results: [],
+    completed: false,
+    received: async (count, timeoutMs = 20_000) => {
+      await waitFor(
+        `${count} results (have ${recording.results.length})`,
+        () => recording.results.length >= count || recording.errors !== undefined,
+        timeoutMs,
+      );
+      if (recording.errors) {
+        throw new Error(`the subscription was refused: ${JSON.stringify(recording.errors)}`);
+      }
+      return recording.results;
+    },
+    refused: async (timeoutMs = 20_000) => {
+      await waitFor('an error', () => recording.errors !== undefined, timeoutMs);
+      return recording.errors ?? [];
+    },
+    dispose: () => undefined,
+  };
+  recording.dispose = client.subscribe<T, LiveExtensions>(request, {
+    next: (result) => recording.results.push({ ...result, receivedAt: Date.now() }),
+    error: (error) => {
+      recording.errors = Array.isArray(error)
+        ? (error as GraphQLFormattedError[])
+        : [{ message: error instanceof Error ? error.message : JSON.stringify(error) }];
+    },
+    complete: () => {
+      recording.completed = true;
+    },
+  });
+  return recording;
+}
+
+/** Waits until a gateway's `/metrics` shows at least `count` live subscribers. */
+export async function subscribersAtLeast(gatewayUrl: string, count: number): Promise<void> {
+  await waitFor(`${count} live subscribers at ${gatewayUrl}`, async () => {
+    const value = await metric(gatewayUrl, 'gateway_subscriptions');
+    return value >= count;
+  });
+}
+
+/** One value from a gateway's `/metrics` (the first line that starts with `name`). */
+export async function metric(gatewayUrl: string, name: string): Promise<number> {
+  const response = await fetch(new URL('/metrics', gatewayUrl));
+  const text = await response.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (!line) throw new Error(`no metric ${name} in /metrics`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
