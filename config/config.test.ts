@@ -7,6 +7,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.kafka).toEqual({
       brokers: undefined,
+      topicPrefix: '',
       topicPartitions: 3,
       replicationFactor: 1,
       handlerRetries: 3,

@@ -35,8 +35,8 @@ const kafkaSchema = z.object({
    */
   KAFKA_TOPIC_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"')
-    .default(''),
+    .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"')
+    .optional(),
   /** Partitions for topics this platform creates when they are missing. @default 3 */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3),
   /** Replication factor for topics this platform creates. @default 1 */
@@ -274,7 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,
-      topicPrefix: e.KAFKA_TOPIC_PREFIX,
+      topicPrefix: e.KAFKA_TOPIC_PREFIX ?? '',
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       handlerRetries: e.KAFKA_HANDLER_RETRIES,

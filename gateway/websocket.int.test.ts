@@ -1,8 +1,8 @@
 /**
  * GraphQL over WebSocket through a real gateway with sign-in (oidc-provider, the real broker,
  * SQLite), driven by a real graphql-ws client: authentication in `connection_init`, queries
- * through the federated pipeline, the 4401 refusals, subscriptions refused per operation, and the
- * close at the access token's expiry.
+ * through the federated pipeline, the 4401 refusals, a live subscription with a real access token,
+ * and the close at the access token's expiry.
  */
 import { randomBytes } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
@@ -18,6 +18,7 @@ import {
   testDatabases,
   waitFor,
 } from '../test/helpers';
+import { metric, record, subscribersAtLeast } from '../test/live';
 import { startTestPlatform, type TestPlatform } from '../test/platform';
 import { postGraphQL } from '../test/subgraph-helpers';
 import { createDevProvider, type DevProvider } from './auth/dev-provider';
@@ -183,19 +184,40 @@ describe('GraphQL over WebSocket at the gateway', () => {
     expect(closes[0]?.reason).toMatch(/Access token/);
   });
 
-  it('refuses a subscription with SUBSCRIPTIONS_NOT_AVAILABLE and keeps the socket usable', async () => {
+  it('serves a live subscription to the signed-in user; a bad one is refused, the socket stays', async () => {
     const { client, closes } = connect({ token: await accessToken() });
+    const me = await run<{ me: { id: string } }>(client, '{ me { id } }');
+    const userId = me.kind === 'result' ? me.data?.me.id : undefined;
+    expect(userId).toBeDefined();
+
     const refused = await run(client, 'subscription { interviewUpdated { id } }');
     expect(refused.kind).toBe('error');
     const errors = refused.kind === 'error' ? (refused.error as GraphQLFormattedError[]) : [];
     expect(errors).toEqual([
       expect.objectContaining({
-        message: expect.stringMatching(/subscriptions are not served yet/i),
-        extensions: { code: 'SUBSCRIPTIONS_NOT_AVAILABLE' },
+        message: expect.stringMatching(/argument "id" of type "ID!" is required/),
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
       }),
     ]);
-    const after = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
-    expect(after).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
+
+    const activity = record<{ userActivity: { eventType: string; user: { email: string } } }>(
+      client,
+      {
+        query: `subscription ($u: ID!) { userActivity(userId: $u) { eventType user { email } } }`,
+        variables: { u: userId },
+      },
+    );
+    await subscribersAtLeast(publicUrl, 1);
+    const updated = await run(
+      client,
+      'mutation { updateProfile(input: { company: "Acme" }) { company } }',
+    );
+    expect(updated).toEqual({ kind: 'result', data: { updateProfile: { company: 'Acme' } } });
+    const [event] = await activity.received(1);
+    expect(event?.data).toEqual({
+      userActivity: { eventType: 'user.profile_updated', user: { email: 'dev@example.com' } },
+    });
+    activity.dispose();
     expect(closes).toEqual([]);
   });
 
@@ -212,9 +234,13 @@ describe('GraphQL over WebSocket at the gateway', () => {
     });
   });
 
-  it('closes the socket with 4401 when the access token expires', async () => {
-    const { closes, isConnected } = connect({ authorization: `Bearer ${await accessToken()}` });
+  it('ends the connection and its subscriptions with 4401 when the access token expires', async () => {
+    const { client, closes, isConnected } = connect({
+      authorization: `Bearer ${await accessToken()}`,
+    });
     await waitFor('the connection to be acknowledged', isConnected);
+    const live = record(client, { query: 'subscription { myInterviewEvents { eventId } }' });
+    await subscribersAtLeast(publicUrl, 1);
     expect(closes).toEqual([]);
     await waitFor(
       'the socket to close at the token expiry',
@@ -222,5 +248,10 @@ describe('GraphQL over WebSocket at the gateway', () => {
       (ACCESS_TOKEN_TTL_SECONDS + 5) * 1000,
     );
     expect(closes[0]).toEqual({ code: 4401, reason: 'access token expired' });
+    await waitFor(
+      'the subscription to be gone',
+      async () => (await metric(publicUrl, 'gateway_subscriptions')) === 0,
+    );
+    expect(live.completed || live.errors !== undefined || closes.length > 0).toBe(true);
   });
 });

@@ -67,6 +67,7 @@ describe('npm run codegen', () => {
   it('has its outputs checked in and up to date', async () => {
     const outputs = await freshCodegen();
     expect(outputs.map((o) => o.filename).sort()).toEqual([
+      'events/subgraph/generated/resolvers-types.ts',
       'generated/graphql.ts',
       'subgraphs/interviews/generated/resolvers-types.ts',
       'subgraphs/reporting/generated/resolvers-types.ts',

@@ -41,9 +41,7 @@ export class CursorCodec {
   }
 
   encode(cursor: Cursor): string {
-    const body = Buffer.from(`${cursor.topic}|${cursor.positions.join(',')}`).toString(
-      'base64url',
-    );
+    const body = Buffer.from(`${cursor.topic}|${cursor.positions.join(',')}`).toString('base64url');
     return `${VERSION}.${body}.${this.tag(body).toString('base64url')}`;
   }
 

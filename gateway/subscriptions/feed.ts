@@ -116,7 +116,12 @@ export class TopicFeed {
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          this.route(batch.partition, Number(message.offset), Number(message.timestamp), message.value);
+          this.route(
+            batch.partition,
+            Number(message.offset),
+            Number(message.timestamp),
+            message.value,
+          );
         }
       },
     });
@@ -215,7 +220,10 @@ export class TopicFeed {
       // Evict from the partition whose oldest event is oldest.
       let oldest: Delivery[] | undefined;
       for (const list of this.recentByPartition) {
-        if (list?.length && (!oldest || (list[0] as Delivery).timestamp < (oldest[0] as Delivery).timestamp))
+        if (
+          list?.length &&
+          (!oldest || (list[0] as Delivery).timestamp < (oldest[0] as Delivery).timestamp)
+        )
           oldest = list;
       }
       if (!oldest) break;

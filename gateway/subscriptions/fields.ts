@@ -52,9 +52,12 @@ const interviewUpdated: LiveField<'interview-events'> = {
   // The interview must be one the caller may read: the interviews subgraph decides, as for
   // `query { interview(id:) }` (NOT_FOUND or FORBIDDEN otherwise).
   authorize: async (args, _identity, lookup) => {
-    const result = await lookup('query LiveInterviewAccess($id: ID!) { interview(id: $id) { id } }', {
-      id: args['id'],
-    });
+    const result = await lookup(
+      'query LiveInterviewAccess($id: ID!) { interview(id: $id) { id } }',
+      {
+        id: args['id'],
+      },
+    );
     if (result.errors?.length) return result.errors;
     if (!result.data?.['interview']) {
       return [
@@ -91,7 +94,8 @@ const userActivity: LiveField<'user-events'> = {
       : forbidden(`You may only follow your own activity, not user ${String(args['userId'])}'s`),
   key: (args) => `user:${String(args['userId'])}`,
   routes: (event) => [`user:${event.payload.userId}`],
-  visible: (event, _args, identity) => event.payload.userId === identity.userId || isAdmin(identity),
+  visible: (event, _args, identity) =>
+    event.payload.userId === identity.userId || isAdmin(identity),
   value: eventValue,
 };
 

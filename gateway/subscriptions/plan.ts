@@ -129,7 +129,9 @@ export class SubscriptionPlanner {
   argumentsOf(
     compiled: CompiledSubscription,
     variables: Record<string, unknown> | null | undefined,
-  ): { args: Record<string, unknown>; variables: Record<string, unknown> } | readonly GraphQLError[] {
+  ):
+    | { args: Record<string, unknown>; variables: Record<string, unknown> }
+    | readonly GraphQLError[] {
     const coerced = getVariableValues(
       this.apiSchema,
       compiled.operation.variableDefinitions ?? [],
@@ -200,7 +202,11 @@ export class SubscriptionPlanner {
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, operationName);
     if (!operation) {
-      return [badRequest(operationName ? `Unknown operation ${operationName}` : 'Name the operation to run')];
+      return [
+        badRequest(
+          operationName ? `Unknown operation ${operationName}` : 'Name the operation to run',
+        ),
+      ];
     }
     if (operation.operation !== 'subscription') {
       return [badRequest(`${operation.operation} is not a subscription`)];
@@ -286,7 +292,9 @@ function rootField(
       .filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)
       .map((d) => [d.name.value, d]),
   );
-  const find = (selections: OperationDefinitionNode['selectionSet']['selections']): FieldNode | undefined => {
+  const find = (
+    selections: OperationDefinitionNode['selectionSet']['selections'],
+  ): FieldNode | undefined => {
     for (const selection of selections) {
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value !== '__typename') return selection;

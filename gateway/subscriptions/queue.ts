@@ -9,9 +9,9 @@
  */
 import type { ExecutionResult } from 'graphql';
 
-export class SubscriberQueue<T extends ExecutionResult = ExecutionResult>
-  implements AsyncIterableIterator<T>
-{
+export class SubscriberQueue<
+  T extends ExecutionResult = ExecutionResult,
+> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
   private head = 0;
   private waiting: ((result: IteratorResult<T>) => void) | undefined;

@@ -58,7 +58,10 @@ describe('live subscriptions', () => {
     );
   }
 
-  async function createInterview(who: Identity, questions = 6): Promise<{ id: string; questions: string[] }> {
+  async function createInterview(
+    who: Identity,
+    questions = 6,
+  ): Promise<{ id: string; questions: string[] }> {
     const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
       `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
       {
@@ -76,7 +79,11 @@ describe('live subscriptions', () => {
   }
 
   const act = async (mutation: string, id: string, who = alice) => {
-    const response = await gql(`mutation ($id: ID!) { ${mutation}(id: $id) { status } }`, { id }, who);
+    const response = await gql(
+      `mutation ($id: ID!) { ${mutation}(id: $id) { status } }`,
+      { id },
+      who,
+    );
     expect(response.errors).toBeUndefined();
   };
 
@@ -151,7 +158,11 @@ describe('live subscriptions', () => {
     expect(event!.data?.myInterviewEvents).toEqual({
       __typename: 'InterviewStartedEvent',
       eventType: 'interview.started',
-      interview: { id: interview.id, status: 'IN_PROGRESS', candidate: { email: 'alice@example.com' } },
+      interview: {
+        id: interview.id,
+        status: 'IN_PROGRESS',
+        candidate: { email: 'alice@example.com' },
+      },
       startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     expect(event!.extensions?.eventId).toBe(update!.extensions?.eventId);
@@ -185,10 +196,13 @@ describe('live subscriptions', () => {
     expect(ofX.results.map((r) => r.data?.interviewUpdated.id)).toEqual([x.id, x.id]);
     expect(ofY.results.map((r) => r.data?.interviewUpdated.id)).toEqual([y.id, y.id, y.id]);
     expect(xs.map((r) => r.data?.interviewUpdated.status)).toEqual(['IN_PROGRESS', 'PAUSED']);
-    expect(ys.slice(0, 2).map((r) => r.data?.interviewUpdated.status)).toEqual(['IN_PROGRESS', 'PAUSED']);
+    expect(ys.slice(0, 2).map((r) => r.data?.interviewUpdated.status)).toEqual([
+      'IN_PROGRESS',
+      'PAUSED',
+    ]);
   });
 
-  it('refuses connections without valid credentials, and other users\' events', async () => {
+  it("refuses connections without valid credentials, and other users' events", async () => {
     const anonymous = connect({});
     await expect(
       new Promise((resolve) => {
@@ -261,7 +275,10 @@ describe('live subscriptions', () => {
     }>(again.client, { query, extensions: { cursor: started!.extensions!.cursor } });
     const missed = await resumed.received(5);
     expect(missed.map((r) => r.data?.myInterviewEvents)).toEqual(
-      [1, 2, 3, 4, 5].map((n) => ({ eventType: 'interview.answer_submitted', answeredQuestions: n })),
+      [1, 2, 3, 4, 5].map((n) => ({
+        eventType: 'interview.answer_submitted',
+        answeredQuestions: n,
+      })),
     );
     expect(new Set(missed.map((r) => r.extensions?.eventId)).size).toBe(5);
 
@@ -273,14 +290,18 @@ describe('live subscriptions', () => {
     });
     await new Promise((r) => setTimeout(r, 300));
     expect(resumed.results).toHaveLength(6);
-    expect(await metric(platform.gatewayUrl, 'gateway_subscription_resumes_total')).toBeGreaterThan(0);
+    expect(await metric(platform.gatewayUrl, 'gateway_subscription_resumes_total')).toBeGreaterThan(
+      0,
+    );
   });
 
   it('refuses a forged or foreign cursor', async () => {
     const { client } = connect(alice);
     const forged = subscribe(client, {
       query: 'subscription { myInterviewEvents { eventId } }',
-      extensions: { cursor: `c1.${Buffer.from('x|0,0,0').toString('base64url')}.${randomBytes(16).toString('base64url')}` },
+      extensions: {
+        cursor: `c1.${Buffer.from('x|0,0,0').toString('base64url')}.${randomBytes(16).toString('base64url')}`,
+      },
     });
     const [error] = await forged.refused();
     expect(error?.extensions?.['code']).toBe('BAD_CURSOR');
