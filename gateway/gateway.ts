@@ -16,6 +16,7 @@ import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Fetcher } from '@apollo/utils.fetcher';
+import type { GraphQLFormattedError } from 'graphql';
 import type { Logger as ApolloLogger } from '@apollo/utils.logger';
 import {
   createGraphQLHttpServer,
@@ -204,7 +205,16 @@ export function createGateway(options: GatewayOptions): Gateway {
             ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}),
           };
         },
-        formatError: (error) => new FormattedError(formatError(error.toJSON(), error)),
+        // executeQueryPlan's errors may be plain formatted objects, not GraphQLError instances.
+        formatError: (error) =>
+          new FormattedError(
+            formatError(
+              typeof error.toJSON === 'function'
+                ? error.toJSON()
+                : (error as GraphQLFormattedError),
+              error,
+            ),
+          ),
         logger: logger.child({ component: 'subscriptions' }),
         ...(options.subscriptions.queueLimit === undefined
           ? {}
@@ -320,6 +330,8 @@ function metricsRoute(live: LiveSubscriptions): Route {
       `gateway_subscription_results_delivered_total ${stats.delivered}`,
       '# TYPE gateway_subscription_results_dropped_total counter',
       `gateway_subscription_results_dropped_total ${stats.dropped}`,
+      '# TYPE gateway_subscription_results_queued gauge',
+      `gateway_subscription_results_queued ${stats.queued}`,
       '# TYPE gateway_subscription_executions_total counter',
       `gateway_subscription_executions_total ${stats.executions}`,
       '# TYPE gateway_subscription_resumes_total counter',

@@ -3,7 +3,7 @@
  * subscription received, and waiting until the gateway has registered subscribers (graphql-ws
  * has no "subscribed" acknowledgement, so a test must not publish before that).
  */
-import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Identity } from '../subgraphs/shared/identity';
@@ -43,7 +43,12 @@ export function liveClient(
 export const asIdentity = (identity: Identity) => ({ 'x-identity': JSON.stringify(identity) });
 
 export type LiveExtensions = { eventId: string; cursor: string; dropped?: number };
-export type LiveResult<T> = ExecutionResult<T, LiveExtensions> & { receivedAt: number };
+export interface LiveResult<T> {
+  data?: T | null | undefined;
+  errors?: readonly GraphQLFormattedError[] | undefined;
+  extensions?: LiveExtensions | undefined;
+  receivedAt: number;
+}
 
 export interface Recording<T> {
   results: LiveResult<T>[];

@@ -33,6 +33,15 @@ describe('SendBatcher', () => {
     expect(sizes).toEqual([2, 2, 1]);
   });
 
+  it('caps a request at maxBatchBytes, and sends a larger message alone', async () => {
+    const sizes: number[] = [];
+    const batcher = new SendBatcher(async (batch) => void sizes.push(batch.length), 1000, 1000);
+    const big = (n: number): OutgoingMessage => ({ topic: 't', message: { value: 'x'.repeat(n) } });
+    await Promise.all([400, 400, 400, 5000, 100].map((n) => batcher.enqueue(big(n))));
+    // 64 bytes of overhead are counted per message: 464 + 464 fit in 1000, a third does not.
+    expect(sizes).toEqual([2, 1, 1, 1]);
+  });
+
   it('rejects the callers of a failed request and keeps going', async () => {
     let calls = 0;
     const batcher = new SendBatcher(async () => {

@@ -23,6 +23,12 @@ export class SendBatcher {
     private readonly send: (batch: OutgoingMessage[]) => Promise<void>,
     /** Most messages in one request. @default 1_000 */
     private readonly maxBatch = 1_000,
+    /**
+     * Most value bytes in one request. Kafka refuses a record batch above the broker's
+     * `message.max.bytes` (1 MiB by default), so concurrent large events go out in several
+     * requests; one message above the cap still goes alone. @default 512 KiB
+     */
+    private readonly maxBatchBytes = 512 * 1024,
   ) {}
 
   enqueue(item: OutgoingMessage): Promise<void> {
@@ -38,12 +44,23 @@ export class SendBatcher {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** How many queued messages fit in the next request (at least one). */
+  private batchLength(): number {
+    const limit = Math.min(this.maxBatch, this.queue.length);
+    let bytes = 0;
+    for (let i = 0; i < limit; i++) {
+      bytes += messageBytes(this.queue[i]!.item.message);
+      if (bytes > this.maxBatchBytes) return Math.max(1, i);
+    }
+    return limit;
+  }
+
   private async drain(): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
+        const batch = this.queue.splice(0, this.batchLength());
         try {
           await this.send(batch.map((b) => b.item));
           for (const b of batch) b.resolve();
@@ -56,4 +73,11 @@ export class SendBatcher {
       for (const resolve of this.idle.splice(0)) resolve();
     }
   }
+}
+
+function messageBytes(message: Message): number {
+  const { value, key } = message;
+  const size = (v: Message['value'] | Message['key']) =>
+    v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+  return size(value) + size(key ?? null) + 64;
 }

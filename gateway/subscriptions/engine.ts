@@ -46,6 +46,11 @@ export interface LiveSubscriptionsOptions {
   queueLimit?: number;
   /** Events per topic kept in memory for resuming clients. @default 10_000 */
   recentEvents?: number;
+  /**
+   * Events waiting per stream while its subgraphs are slow; beyond, the oldest are dropped for
+   * all its subscribers. @default 10_000
+   */
+  streamBacklog?: number;
   /** Most events a resume reads from Kafka. @default 100_000 */
   maxReplay?: number;
 }
@@ -65,6 +70,8 @@ export interface LiveSubscriptionStats {
   delivered: number;
   /** Results dropped because a subscriber did not read. */
   dropped: number;
+  /** Results waiting in subscriber queues now. */
+  queued: number;
   /** Plan executions (one per event per stream). */
   executions: number;
   /** Resumes served from memory and from Kafka. */
@@ -100,11 +107,16 @@ class Subscriber {
       this.held.push({ result, delivery });
       if (this.held.length > this.queue.limit) {
         this.held.shift();
-        this.queue.dropped++;
+        this.queue.countDrop();
       }
       return;
     }
     this.deliver(result, delivery);
+  }
+
+  /** Results held for this subscriber: queued, or held back during a catch-up. */
+  get waiting(): number {
+    return this.queue.size + (this.held?.length ?? 0);
   }
 
   /** Ends the catch-up: held live results go out, minus those the replay already delivered. */
@@ -174,8 +186,7 @@ class Stream {
     // Events waiting for a slow subgraph are bounded too; subscribers see the gap as dropped.
     if (this.pending.length > this.pendingLimit) {
       this.pending.shift();
-      for (const subscriber of this.subscribers) subscriber.queue.dropped++;
-      this.engine.counters.dropped += this.subscribers.size;
+      for (const subscriber of this.subscribers) subscriber.queue.countDrop();
     }
     if (!this.running) void this.pump();
   }
@@ -259,6 +270,11 @@ export class LiveSubscriptions {
       streams: this.streams.size,
       delivered: this.counters.delivered,
       dropped: this.counters.dropped,
+      queued: [...this.streams.values()].reduce(
+        (sum, stream) =>
+          sum + [...stream.subscribers].reduce((n, subscriber) => n + subscriber.waiting, 0),
+        0,
+      ),
       executions: this.counters.executions,
       resumes: { memory: this.counters.memory, kafka: this.counters.kafka },
       feeds,
@@ -320,21 +336,25 @@ export class LiveSubscriptions {
         input.args,
         input.variables,
         identity,
-        this.queueLimit,
+        this.options.streamBacklog ?? 10_000,
       );
       stream.attach(feed, routingKey);
       this.streams.set(streamKey, stream);
     }
     const liveFrom = feed.positions.slice();
     const joined = stream;
-    const queue = new SubscriberQueue<LiveResult>(this.queueLimit, () => {
-      joined.subscribers.delete(subscriber);
-      this.subscribers--;
-      if (joined.subscribers.size === 0 && this.streams.get(streamKey) === joined) {
-        joined.detach();
-        this.streams.delete(streamKey);
-      }
-    });
+    const queue = new SubscriberQueue<LiveResult>(
+      this.queueLimit,
+      () => {
+        joined.subscribers.delete(subscriber);
+        this.subscribers--;
+        if (joined.subscribers.size === 0 && this.streams.get(streamKey) === joined) {
+          joined.detach();
+          this.streams.delete(streamKey);
+        }
+      },
+      () => this.counters.dropped++,
+    );
     const subscriber = new Subscriber(
       queue,
       from ?? liveFrom,

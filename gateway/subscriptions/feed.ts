@@ -22,6 +22,8 @@ export interface Delivery {
   offset: number;
   /** Kafka's timestamp of the message, ms. */
   timestamp: number;
+  /** Size of the message value, bytes (what keeping it in memory costs, roughly). */
+  bytes?: number;
   /**
    * The feed's position in every partition right after this event (live deliveries only): every
    * event below it has been routed.
@@ -40,6 +42,8 @@ export interface TopicFeedOptions {
   logger: Logger;
   /** Events kept in memory for resuming clients. @default 10_000 */
   recentEvents?: number;
+  /** ... and at most this many bytes of them. @default 32 MiB */
+  recentBytes?: number;
   /** @default 30_000 */
   joinTimeoutMs?: number;
 }
@@ -49,7 +53,9 @@ export class TopicFeed {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly recentByPartition: Delivery[][] = [];
   private recentCount = 0;
+  private recentSize = 0;
   private readonly recentLimit: number;
+  private readonly recentBytesLimit: number;
   /** The first offset of each partition this feed has routed or will route. */
   private firstOffsets: number[] = [];
   private current: number[] = [];
@@ -61,6 +67,7 @@ export class TopicFeed {
   constructor(private readonly options: TopicFeedOptions) {
     this.topic = options.topic;
     this.recentLimit = options.recentEvents ?? 10_000;
+    this.recentBytesLimit = options.recentBytes ?? 32 * 1024 * 1024;
   }
 
   /** The next offset per partition: every event below it has been routed to listeners. */
@@ -194,6 +201,7 @@ export class TopicFeed {
       partition,
       offset,
       timestamp,
+      bytes: value?.length ?? 0,
       positions: this.current.slice(),
     };
     this.remember(delivery);
@@ -216,7 +224,8 @@ export class TopicFeed {
     }
     kept.push(delivery);
     this.recentCount++;
-    while (this.recentCount > this.recentLimit) {
+    this.recentSize += delivery.bytes ?? 0;
+    while (this.recentCount > this.recentLimit || this.recentSize > this.recentBytesLimit) {
       // Evict from the partition whose oldest event is oldest.
       let oldest: Delivery[] | undefined;
       for (const list of this.recentByPartition) {
@@ -227,8 +236,9 @@ export class TopicFeed {
           oldest = list;
       }
       if (!oldest) break;
-      oldest.shift();
+      const evicted = oldest.shift();
       this.recentCount--;
+      this.recentSize -= evicted?.bytes ?? 0;
     }
   }
 }

@@ -94,7 +94,10 @@ export class SubscriptionPlanner {
     this.apiSchema = this.api.toGraphQLJSSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.planner = new QueryPlanner(supergraph);
-    this.serviceMap = { ...options.dataSources, [EVENTS_SUBGRAPH]: eventsDataSource() };
+    this.serviceMap = { [EVENTS_SUBGRAPH]: eventsDataSource() };
+    for (const [name, source] of Object.entries(options.dataSources)) {
+      this.serviceMap[name] = namingFailures(name, source);
+    }
     this.cacheSize = options.cacheSize ?? 1000;
     this.rules = [...specifiedRules, ...options.validationRules];
     this.logger = options.logger;
@@ -250,6 +253,25 @@ export class SubscriptionPlanner {
       }),
     };
   }
+}
+
+/**
+ * A subgraph that cannot be reached makes its data source throw a plain error (ECONNREFUSED...),
+ * which `executeQueryPlan` passes on as is; this names the subgraph, as an error it answered with
+ * would be.
+ */
+function namingFailures(name: string, source: GraphQLDataSource): GraphQLDataSource {
+  return {
+    process: (options) =>
+      source.process(options).catch((error: unknown) => {
+        if (error instanceof GraphQLError) throw error;
+        const cause = error instanceof Error ? error : new Error(String(error));
+        throw new GraphQLError(`Subgraph ${name} could not be reached: ${cause.message}`, {
+          originalError: cause,
+          extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: name },
+        });
+      }),
+  };
 }
 
 /** The data source of the `events` subgraph: answers the primary fetch from the event. */

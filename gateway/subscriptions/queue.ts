@@ -28,6 +28,8 @@ export class SubscriberQueue<
   constructor(
     readonly limit: number,
     private readonly onClose: () => void = () => undefined,
+    /** Runs for every result dropped, for the gateway's counters. */
+    private readonly onDrop: () => void = () => undefined,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('The queue limit must be >= 1');
   }
@@ -51,9 +53,8 @@ export class SubscriberQueue<
     }
     this.items.push(result);
     if (this.size > this.limit) {
-      this.head++;
-      this.dropped++;
-      this.droppedSinceLast++;
+      this.items[this.head++] = undefined as unknown as T;
+      this.countDrop();
     }
     // Compact now and then instead of shifting on every pull.
     if (this.head > 1024 && this.head * 2 > this.items.length) {
@@ -120,6 +121,13 @@ export class SubscriberQueue<
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  /** Counts a result lost before it reached the queue (e.g. while catching up). */
+  countDrop(): void {
+    this.dropped++;
+    this.droppedSinceLast++;
+    this.onDrop();
   }
 
   private annotate(result: T): T {

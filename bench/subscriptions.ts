@@ -1,0 +1,947 @@
+/**
+ * Live GraphQL subscriptions at the gateway: `npm run bench:subscriptions [-- --quick]`.
+ *
+ * Processes (each with CPU and memory of its own):
+ *   - the three subgraphs (users, interviews, reporting), as in `bench:gateway`'s platform graph
+ *     (bench/platform/subgraphs.ts: fresh SQLite databases, Kafka consumers, outbox relays);
+ *   - the gateway (bench/subscriptions/gateway.ts: `createGateway` as gateway/main.ts starts it,
+ *     production mode, live subscriptions on its own `api-gateway` KafkaService, callers by the
+ *     development `x-identity`);
+ *   - `--client-processes` subscriber processes (bench/subscriptions/clients.ts), one WebSocket
+ *     and one subscription per subscriber, `graphql-transport-ws` spoken by hand;
+ *   - this one: orchestration, and the publisher of the events (KafkaService
+ *     `interview-service`), which knows each event's publish time.
+ *
+ * Runs:
+ *   1. connections: `--connections` sockets, each `subscription { myInterviewEvents { eventId
+ *      eventType } }` as a user of its own (so one stream per connection, the costly case);
+ *      gateway RSS before, once `/metrics` shows them all subscribed, and after they closed.
+ *      Target: 10,000 subscribers under 150 MB of gateway RSS.
+ *   2. latency: `--subscribers` subscribers of `interviewUpdated(id: X) { id title status
+ *      candidate { email } report { status } }` (interviews, users and reporting), and
+ *      `interview.answer_submitted` events for X published at `--rate` for `--warmup` (not
+ *      measured) + `--seconds`. Latency = arrival at a subscriber − the publish call, for every
+ *      delivered result; every result's `data` is compared with the expected answer. Twice:
+ *        shared: every subscriber is X's candidate: one stream, one execution per event;
+ *        spread: subscribers spread over `--identities` admins: one execution per admin and event.
+ *      Target: p50 < 15 ms, p99 < 50 ms at 100 events/s to 1,000 subscribers.
+ *
+ * Kafka: KAFKA_BROKERS, or a throw-away local broker; topics and groups under a random prefix,
+ * deleted at the end with everything else started (processes, sockets, temp folder), also on
+ * Ctrl-C or an error.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { InterviewEventFactory, KafkaService } from '../events';
+import type { Identity } from '../subgraphs/shared/identity';
+import { spawnChild, type Child } from './gateways-benchmark/processes';
+import { deleteWithPrefix, startBenchBroker } from './platform/broker';
+import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from './platform/supergraph';
+import {
+  composeLiveSupergraph,
+  gatewayMetrics,
+  gatewayQuery,
+  metric,
+  seedInterview,
+  waitFor,
+  type SeededInterview,
+} from './subscriptions/platform';
+import {
+  eventId,
+  spawnClients,
+  wallClock,
+  type ClientProcess,
+  type Collected,
+  type Counted,
+} from './subscriptions/protocol';
+
+const RUNS = ['connections', 'shared', 'spread', 'event-only'] as const;
+type RunName = (typeof RUNS)[number];
+
+interface Options {
+  connections: number;
+  subscribers: number;
+  identities: number;
+  rate: number;
+  seconds: number;
+  warmup: number;
+  /** Most seconds to wait for outstanding results after the last publish. */
+  drain: number;
+  clientProcesses: number;
+  concurrency: number;
+  runs: RunName[];
+  quick: boolean;
+}
+
+const TARGET = { connections: 10_000, rssMb: 150, p50: 15, p99: 50 };
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      connections: { type: 'string' },
+      subscribers: { type: 'string' },
+      identities: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      drain: { type: 'string' },
+      'client-processes': { type: 'string' },
+      concurrency: { type: 'string' },
+      runs: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(
+      'usage: npm run bench:subscriptions -- [--quick] [--connections N=10000] [--subscribers N=1000]\n' +
+        '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=20] [--warmup S=2]\n' +
+        '         [--drain S=10]\n' +
+        '         [--client-processes N=2] [--concurrency N=64]\n' +
+        `         [--runs ${RUNS.join(',')}]\n` +
+        '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n',
+    );
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const integer = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
+    }
+    return value;
+  };
+  const runs = (values.runs ?? RUNS.join(',')).split(',').map((r) => r.trim());
+  const unknown = runs.filter((r) => !(RUNS as readonly string[]).includes(r));
+  if (unknown.length > 0 || runs.length === 0) {
+    throw new Error(`--runs takes some of ${RUNS.join(',')} (got ${values.runs ?? ''})`);
+  }
+  return {
+    connections: integer('connections', values.connections, quick ? 500 : 10_000),
+    subscribers: integer('subscribers', values.subscribers, quick ? 100 : 1_000),
+    identities: integer('identities', values.identities, 10),
+    rate: integer('rate', values.rate, 100),
+    seconds: integer('seconds', values.seconds, quick ? 5 : 20),
+    warmup: integer('warmup', values.warmup, quick ? 1 : 2, 0),
+    drain: integer('drain', values.drain, quick ? 5 : 10),
+    clientProcesses: integer('client-processes', values['client-processes'], 2),
+    concurrency: integer('concurrency', values.concurrency, 64),
+    runs: RUNS.filter((r) => runs.includes(r)),
+    quick,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and cleanup
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+const children = new Set<Stoppable>();
+/** Cleanup steps (topics, broker, temp folder), run last-registered first after the children. */
+const deferred: (() => Promise<void>)[] = [];
+
+function track<T extends Stoppable>(child: T): T {
+  children.add(child);
+  return child;
+}
+
+async function stop(child: Stoppable): Promise<void> {
+  await child.stop();
+  children.delete(child);
+}
+
+let tearingDown: Promise<void> | undefined;
+
+function teardown(): Promise<void> {
+  tearingDown ??= (async () => {
+    await Promise.all([...children].map(stop));
+    for (let step = deferred.pop(); step !== undefined; step = deferred.pop()) {
+      await step().catch((error: unknown) =>
+        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+  })().finally(() => {
+    tearingDown = undefined;
+  });
+  return tearingDown;
+}
+
+async function stats(child: Child): Promise<{ rssBytes: number; cpuMicros: number }> {
+  const reply = child.next('stats', 10_000);
+  child.send({ type: 'stats' });
+  return reply;
+}
+
+/** The soft limit on open files of this process (its children inherit it), if Linux says. */
+function openFilesLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The platform
+
+interface Platform {
+  gateway: Child;
+  subgraphs: Child;
+  gatewayUrl: string;
+  publisher: KafkaService;
+  interview: SeededInterview;
+  /** Kafka alone: publish → a plain consumer in this process, per run tag. */
+  kafkaHop: KafkaHop;
+}
+
+/** Times events from publish to a consumer of our own, for the Kafka share of the latency. */
+class KafkaHop {
+  private tag = '';
+  private publishTimes: Float64Array = new Float64Array(0);
+  private from = 0;
+  latencies: number[] = [];
+
+  /** Times the events of run `tag` from sequence number `from` on. */
+  start(tag: string, publishTimes: Float64Array, from: number): void {
+    this.tag = tag;
+    this.publishTimes = publishTimes;
+    this.from = from;
+    this.latencies = [];
+  }
+
+  handled(id: string): void {
+    const at = wallClock();
+    if (this.tag === '' || !id.startsWith(this.tag)) return;
+    const seq = Number.parseInt(id.slice(24), 16);
+    const published = this.publishTimes[seq] ?? 0;
+    if (seq >= this.from && published > 0) this.latencies.push(at - published);
+  }
+}
+
+async function startPlatform(log: (line: string) => void): Promise<Platform> {
+  const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-subscriptions-'));
+  deferred.push(() => fsp.rm(dir, { recursive: true, force: true }));
+  const secretFile = join(dir, 'internal-token-secret');
+  await fsp.writeFile(secretFile, randomBytes(48).toString('base64url'), { mode: 0o600 });
+
+  const broker = await startBenchBroker(join(dir, 'kafka'), (line) => log(`  ${line}`));
+  deferred.push(async () => {
+    await broker.stop();
+    log(`stopped the broker (${broker.description})`);
+  });
+  const topicPrefix = `bench-subscriptions-${randomBytes(4).toString('hex')}.`;
+  deferred.push(async () => {
+    const { groups, topics } = await deleteWithPrefix(broker.brokers, topicPrefix);
+    log(`deleted under ${topicPrefix}: ${groups.length} groups, ${topics.length} topics`);
+  });
+  log(`  broker: ${broker.description}, topic prefix ${topicPrefix}`);
+
+  const subgraphs = track(
+    spawnChild(join(__dirname, 'platform', 'subgraphs.ts'), [
+      '--brokers',
+      broker.brokers.join(','),
+      '--topic-prefix',
+      topicPrefix,
+      '--data-dir',
+      join(dir, 'data'),
+      '--internal-token-secret-file',
+      secretFile,
+    ]),
+  );
+  const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
+  const urls = Object.fromEntries(
+    PLATFORM_SUBGRAPHS.map((name) => {
+      const url = reported[name];
+      if (url === undefined) throw new Error(`the subgraphs process did not report ${name}`);
+      return [name, url];
+    }),
+  ) as Record<PlatformSubgraphName, string>;
+  const supergraphFile = join(dir, 'supergraph.graphql');
+  await fsp.writeFile(supergraphFile, composeLiveSupergraph(urls));
+
+  const gateway = track(
+    spawnChild(join(__dirname, 'subscriptions', 'gateway.ts'), [
+      '--supergraph',
+      supergraphFile,
+      '--brokers',
+      broker.brokers.join(','),
+      '--topic-prefix',
+      topicPrefix,
+      '--internal-token-secret-file',
+      secretFile,
+    ]),
+  );
+  const { url: gatewayUrl } = await gateway.next('listening', 120_000);
+  log(`  gateway at ${gatewayUrl} (pid ${gateway.process.pid ?? '?'})`);
+
+  const publisher = new KafkaService('interview-service', {
+    brokers: broker.brokers,
+    topicPrefix,
+    announce: false,
+  });
+  await publisher.start();
+  // Before the broker goes: stopping the service leaves its consumer group.
+  track({ stop: () => publisher.stop() });
+
+  // Stopping the publisher stops this consumer too.
+  const kafkaHop = new KafkaHop();
+  await publisher.subscribe(
+    'interview-events',
+    'bench-kafka-hop',
+    async (event) => kafkaHop.handled(event.eventId),
+    { fromBeginning: false },
+  );
+
+  const candidate = {
+    userId: `bench-candidate-${randomBytes(3).toString('hex')}`,
+    email: 'candidate@bench.example.com',
+    roles: [],
+  };
+  const interview = await seedInterview(gatewayUrl, publisher, candidate);
+  log(`  seeded: candidate ${candidate.userId}, interview ${interview.id} in progress`);
+  return { gateway, subgraphs, gatewayUrl, publisher, interview, kafkaHop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriber processes
+
+/** Splits `identities` over the client processes and opens them all; resolves once opened. */
+async function openSubscribers(
+  platform: Platform,
+  options: Options,
+  request: {
+    query: string;
+    variables: Record<string, unknown>;
+    identities: Identity[];
+    expectedData?: string;
+    eventTag: string;
+  },
+): Promise<{
+  clients: ClientProcess[];
+  subscribed: number;
+  failed: number;
+  firstFailure?: string;
+  slowestHandshakeMs: number;
+}> {
+  const count = Math.min(options.clientProcesses, request.identities.length);
+  const clients = Array.from({ length: count }, () => track(spawnClients()));
+  const shares = clients.map((_, i) => request.identities.filter((_, k) => k % count === i));
+  const timeoutMs = 60_000 + request.identities.length * 20;
+  const opened = await Promise.all(
+    clients.map((client, i) => {
+      const reply = client.next('opened', timeoutMs);
+      client.send({
+        type: 'open',
+        url: platform.gatewayUrl.replace(/^http/, 'ws'),
+        query: request.query,
+        variables: request.variables,
+        identities: shares[i] ?? [],
+        concurrency: options.concurrency,
+        eventTag: request.eventTag,
+        ...(request.expectedData === undefined ? {} : { expectedData: request.expectedData }),
+      });
+      return reply;
+    }),
+  );
+  const firstFailure = opened.find((o) => o.firstFailure !== undefined)?.firstFailure;
+  return {
+    clients,
+    subscribed: opened.reduce((sum, o) => sum + o.subscribed, 0),
+    failed: opened.reduce((sum, o) => sum + o.failed, 0),
+    ...(firstFailure === undefined ? {} : { firstFailure }),
+    slowestHandshakeMs: Math.max(...opened.map((o) => o.slowestHandshakeMs)),
+  };
+}
+
+async function counts(clients: ClientProcess[]): Promise<Counted> {
+  const replies = await Promise.all(
+    clients.map((client) => {
+      const reply = client.next('count', 10_000);
+      client.send({ type: 'count' });
+      return reply;
+    }),
+  );
+  return {
+    type: 'count',
+    received: replies.reduce((sum, r) => sum + r.received, 0),
+    closed: replies.reduce((sum, r) => sum + r.closed, 0),
+    ended: replies.reduce((sum, r) => sum + r.ended, 0),
+    cpuMicros: replies.reduce((sum, r) => sum + r.cpuMicros, 0),
+  };
+}
+
+/** Closes every subscriber, stops the processes, waits until the gateway has let them go. */
+async function closeSubscribers(platform: Platform, clients: ClientProcess[]): Promise<void> {
+  await Promise.all(
+    clients.map(async (client) => {
+      const closed = client.next('closed', 30_000);
+      client.send({ type: 'close' });
+      await closed.catch(() => undefined);
+      await stop(client);
+    }),
+  );
+  await waitFor(
+    'the gateway to drop every subscriber',
+    async () => (await metric(platform.gatewayUrl, 'gateway_subscriptions')) === 0,
+    60_000,
+    200,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run 1: connections and memory
+
+interface ConnectionsResult {
+  connections: number;
+  subscribed: number;
+  /** `gateway_subscriptions` once they were all subscribed (or when waiting gave up). */
+  atGateway: number;
+  streams: number;
+  seconds: number;
+  rssBeforeMb: number;
+  rssWithMb: number;
+  rssAfterCloseMb: number;
+  perConnectionKiB: number;
+  slowestHandshakeMs: number;
+  problems: string[];
+}
+
+async function connectionsRun(platform: Platform, options: Options): Promise<ConnectionsResult> {
+  const n = options.connections;
+  console.log(`\nconnections: ${n} sockets, one myInterviewEvents subscription each ...`);
+  await sleep(1_000);
+  const before = await stats(platform.gateway);
+  const width = String(n).length;
+  const identities = Array.from({ length: n }, (_, i) => ({
+    userId: `bench-conn-${String(i + 1).padStart(width, '0')}`,
+    roles: [],
+  }));
+  const started = Date.now();
+  const opened = await openSubscribers(platform, options, {
+    query: 'subscription { myInterviewEvents { eventId eventType } }',
+    variables: {},
+    identities,
+    eventTag: 'ffffffff',
+  });
+  const problems: string[] = [];
+  if (opened.failed > 0) {
+    problems.push(`${opened.failed} connections failed, first: ${opened.firstFailure ?? '?'}`);
+  }
+  let atGateway = 0;
+  await waitFor(
+    () => `${opened.subscribed} subscribers at the gateway (it has ${atGateway})`,
+    async () => {
+      atGateway = await metric(platform.gatewayUrl, 'gateway_subscriptions');
+      return atGateway >= opened.subscribed;
+    },
+    120_000,
+    200,
+  ).catch((error: unknown) =>
+    problems.push(error instanceof Error ? error.message : String(error)),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  console.log(
+    `  ${opened.subscribed} subscribed in ${seconds.toFixed(1)} s (slowest handshake ${opened.slowestHandshakeMs.toFixed(0)} ms)`,
+  );
+  // Let the last subscriptions' garbage settle, then sample.
+  await sleep(2_000);
+  const withAll = await stats(platform.gateway);
+  const metrics = await gatewayMetrics(platform.gatewayUrl);
+  const streams = metrics.get('gateway_subscription_streams') ?? 0;
+  atGateway = metrics.get('gateway_subscriptions') ?? atGateway;
+  const clientCounts = await counts(opened.clients);
+  if (clientCounts.closed > 0 || clientCounts.ended > 0) {
+    problems.push(
+      `${clientCounts.closed} sockets closed by the gateway, ${clientCounts.ended} subscriptions ended`,
+    );
+  }
+  await closeSubscribers(platform, opened.clients);
+  await sleep(1_000);
+  const after = await stats(platform.gateway);
+  const mb = (bytes: number) => bytes / 1024 / 1024;
+  return {
+    connections: n,
+    subscribed: opened.subscribed,
+    atGateway,
+    streams,
+    seconds,
+    rssBeforeMb: mb(before.rssBytes),
+    rssWithMb: mb(withAll.rssBytes),
+    rssAfterCloseMb: mb(after.rssBytes),
+    perConnectionKiB: (withAll.rssBytes - before.rssBytes) / 1024 / Math.max(1, atGateway),
+    slowestHandshakeMs: opened.slowestHandshakeMs,
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run 2: latency with federated resolution
+
+type LatencyKind = Exclude<RunName, 'connections'>;
+
+interface LatencyResult {
+  kind: LatencyKind;
+  subscribers: number;
+  identities: number;
+  streams: number;
+  events: number;
+  /** Achieved publish rate over the measured events. */
+  rate: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  kafkaP50: number;
+  kafkaP99: number;
+  executionsPerEvent: number;
+  gatewayCpu: number;
+  gatewayRssMb: number;
+  subgraphsCpu: number;
+  clientsCpu: number;
+  mismatches: number;
+  dropped: number;
+  problems: string[];
+}
+
+/** Fields from interviews (title, status), users (email) and reporting (report). */
+const FEDERATED_SELECTION = 'id title status candidate { email } report { status }';
+/** Answered from the event alone: no subgraph request. */
+const EVENT_ONLY_SELECTION = 'id';
+
+/**
+ * The `p`th percentile of `total` values of which `sorted` are the known ones, in order; the
+ * others (results never delivered) count as infinitely late.
+ */
+function percentile(sorted: Float64Array, p: number, total = sorted.length): number {
+  if (total === 0) return Number.NaN;
+  const i = Math.min(total - 1, Math.max(0, Math.ceil((p / 100) * total) - 1));
+  return i < sorted.length ? (sorted[i] ?? Number.NaN) : Infinity;
+}
+
+async function latencyRun(
+  platform: Platform,
+  options: Options,
+  kind: LatencyKind,
+): Promise<LatencyResult> {
+  const { interview } = platform;
+  const n = options.subscribers;
+  const identityCount = kind === 'spread' ? Math.min(options.identities, n) : 1;
+  const selection = kind === 'event-only' ? EVENT_ONLY_SELECTION : FEDERATED_SELECTION;
+  const admins: Identity[] = Array.from({ length: identityCount }, (_, k) => ({
+    userId: `bench-admin-${String(k + 1).padStart(2, '0')}`,
+    roles: ['admin'],
+  }));
+  const identities =
+    kind === 'spread'
+      ? Array.from({ length: n }, (_, i) => admins[i % identityCount] as Identity)
+      : Array.from({ length: n }, () => interview.candidate);
+  console.log(
+    `\nlatency, ${kind}: ${n} subscribers of interviewUpdated { ${selection} } as ${identityCount === 1 ? 'the candidate' : `${identityCount} admins`}, ${options.rate} events/s for ${options.warmup} + ${options.seconds} s ...`,
+  );
+  // What every result must be: the same selection as a query (the events change none of it).
+  const { interview: current } = await gatewayQuery<{ interview: unknown }>(
+    platform.gatewayUrl,
+    `query ($id: ID!) { interview(id: $id) { ${selection} } }`,
+    { id: interview.id },
+    interview.candidate,
+  );
+  const expectedData = JSON.stringify({ interviewUpdated: current });
+  const tag = randomBytes(4).toString('hex');
+  const problems: string[] = [];
+
+  const opened = await openSubscribers(platform, options, {
+    query: `subscription ($id: ID!) { interviewUpdated(id: $id) { ${selection} } }`,
+    variables: { id: interview.id },
+    identities,
+    expectedData,
+    eventTag: tag,
+  });
+  const { clients } = opened;
+  if (opened.failed > 0) {
+    problems.push(`${opened.failed} subscribers failed, first: ${opened.firstFailure ?? '?'}`);
+  }
+  await waitFor(
+    `${opened.subscribed} subscribers at the gateway`,
+    async () => (await metric(platform.gatewayUrl, 'gateway_subscriptions')) >= opened.subscribed,
+    60_000,
+    100,
+  );
+  const startMetrics = await gatewayMetrics(platform.gatewayUrl);
+  const streams = startMetrics.get('gateway_subscription_streams') ?? 0;
+
+  const warmupEvents = options.warmup * options.rate;
+  const total = warmupEvents + options.seconds * options.rate;
+  const publishTimes = new Float64Array(total);
+  platform.kafkaHop.start(tag, publishTimes, warmupEvents);
+
+  // Gateway RSS peak, sampled every second.
+  let sampling = true;
+  let rssPeak = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      rssPeak = Math.max(rssPeak, (await stats(platform.gateway)).rssBytes);
+      await sleep(1_000);
+    }
+  })();
+
+  // CPU over the measured window: from the first measured publish until delivery ends.
+  let windowStart:
+    Promise<{ at: number; gateway: number; subgraphs: number; clients: number }> | undefined;
+  const sampleCpu = async () => {
+    const [gateway, subgraphs, clientCounts] = await Promise.all([
+      stats(platform.gateway),
+      stats(platform.subgraphs),
+      counts(clients),
+    ]);
+    return {
+      at: wallClock(),
+      gateway: gateway.cpuMicros,
+      subgraphs: subgraphs.cpuMicros,
+      clients: clientCounts.cpuMicros,
+    };
+  };
+
+  let failure: unknown;
+  const acks: Promise<void>[] = [];
+  const interval = 1000 / options.rate;
+  const first = wallClock() + 20;
+  for (let seq = 0; seq < total; seq++) {
+    const wait = first + seq * interval - wallClock();
+    if (wait > 0) await sleep(wait);
+    const answered = (seq % interview.questionIds.length) + 1;
+    const event = InterviewEventFactory.create(
+      'interview.answer_submitted',
+      {
+        interviewId: interview.id,
+        candidateId: interview.candidate.userId,
+        questionId: interview.questionIds[answered - 1] ?? 'q',
+        answerId: `bench-answer-${tag}-${seq}`,
+        wordCount: 40 + (seq % 60),
+        answeredQuestions: answered,
+        totalQuestions: interview.questionIds.length,
+      },
+      { eventId: eventId(tag, seq) },
+    );
+    if (seq === warmupEvents) windowStart = sampleCpu();
+    publishTimes[seq] = wallClock();
+    acks.push(
+      platform.publisher.publishEvent('interview-events', event).catch((error: unknown) => {
+        failure ??= error;
+      }),
+    );
+  }
+  const lastPublish = wallClock();
+  await Promise.all(acks);
+  if (failure !== undefined) {
+    problems.push(
+      `publishing failed: ${failure instanceof Error ? failure.message : String(failure)}`,
+    );
+  }
+  const achievedRate =
+    (total - warmupEvents - 1) /
+    (((publishTimes[total - 1] ?? 0) - (publishTimes[warmupEvents] ?? 0)) / 1000);
+
+  // Until every subscriber has every event, nothing arrives for 5 s, or --drain s have passed.
+  const expectedAll = opened.subscribed * total;
+  let received = 0;
+  let lastChange = wallClock();
+  for (;;) {
+    const now = (await counts(clients)).received;
+    if (now !== received) lastChange = wallClock();
+    received = now;
+    if (received >= expectedAll) break;
+    const stalled = wallClock() - lastChange > 5_000;
+    if (stalled || wallClock() - lastPublish > options.drain * 1000) {
+      problems.push(
+        `${stalled ? 'nothing arrived for 5 s' : `waited ${options.drain} s after the last publish`}: ${received} of ${expectedAll} results delivered (warm-up included); the rest count as undelivered in the percentiles`,
+      );
+      break;
+    }
+    await sleep(100);
+  }
+  const windowEnd = await sampleCpu();
+  sampling = false;
+  await sampler.catch(() => undefined);
+  const endMetrics = await gatewayMetrics(platform.gatewayUrl);
+
+  const collected = await Promise.all(
+    clients.map((client) => {
+      const reply = client.next('collected', 60_000);
+      client.send({ type: 'collect', publishTimes, from: warmupEvents, to: total });
+      return reply;
+    }),
+  );
+  const clientCounts = await counts(clients);
+  await closeSubscribers(platform, clients);
+
+  const merged = new Float64Array(collected.reduce((sum, c) => sum + c.latencies.length, 0));
+  let offset = 0;
+  for (const c of collected) {
+    merged.set(c.latencies, offset);
+    offset += c.latencies.length;
+  }
+  merged.sort();
+  const sum = (key: keyof Omit<Collected, 'type' | 'latencies' | 'firstProblem'>) =>
+    collected.reduce((total, c) => total + c[key], 0);
+  const mismatches = sum('mismatches');
+  const outOfOrder = sum('outOfOrder');
+  const unknown = sum('unknown');
+  const firstProblem = collected.find((c) => c.firstProblem !== undefined)?.firstProblem;
+  if (mismatches > 0) problems.push(`${mismatches} results differ from the expected data`);
+  if (outOfOrder > 0) problems.push(`${outOfOrder} results duplicate or out of order`);
+  if (unknown > 0) problems.push(`${unknown} results of unknown events`);
+  if (clientCounts.closed > 0 || clientCounts.ended > 0) {
+    problems.push(
+      `${clientCounts.closed} sockets closed by the gateway, ${clientCounts.ended} subscriptions ended`,
+    );
+  }
+  if (firstProblem !== undefined && problems.length > 0) problems.push(`first: ${firstProblem}`);
+
+  const expected = opened.subscribed * (total - warmupEvents);
+  const from = await (windowStart ?? Promise.resolve(windowEnd));
+  const seconds = Math.max(0.001, (windowEnd.at - from.at) / 1000);
+  const percent = (micros: number) => (micros / 1e6 / seconds) * 100;
+  const hop = Float64Array.from(platform.kafkaHop.latencies).sort();
+  // The consumer in this process gets every event once (no subscriber fan-out).
+  const delta = (name: string) => (endMetrics.get(name) ?? 0) - (startMetrics.get(name) ?? 0);
+  return {
+    kind,
+    subscribers: opened.subscribed,
+    identities: identityCount,
+    streams,
+    events: total - warmupEvents,
+    rate: achievedRate,
+    delivered: merged.length,
+    expected,
+    p50: percentile(merged, 50, expected),
+    p90: percentile(merged, 90, expected),
+    p99: percentile(merged, 99, expected),
+    max: merged.length < expected ? Infinity : (merged[merged.length - 1] ?? Number.NaN),
+    kafkaP50: percentile(hop, 50),
+    kafkaP99: percentile(hop, 99),
+    executionsPerEvent: delta('gateway_subscription_executions_total') / total,
+    gatewayCpu: percent(windowEnd.gateway - from.gateway),
+    gatewayRssMb: rssPeak / 1024 / 1024,
+    subgraphsCpu: percent(windowEnd.subgraphs - from.subgraphs),
+    clientsCpu: percent(windowEnd.clients - from.clients),
+    mismatches,
+    dropped: Math.max(sum('dropped'), delta('gateway_subscription_results_dropped_total')),
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
+/** `∞` for results never delivered (see `percentile`), `-` for no value. */
+const fixed = (value: number, digits = 1) =>
+  value === Infinity ? '∞' : Number.isFinite(value) ? value.toFixed(digits) : '-';
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+function reportConnections(r: ConnectionsResult): void {
+  console.log(
+    `\nConnections and memory: one \`myInterviewEvents\` subscription per socket, each as a user of its own\n`,
+  );
+  console.log(
+    table(
+      [
+        'connections',
+        'subscribed',
+        'at gateway',
+        'streams',
+        'seconds',
+        'RSS before MB',
+        'RSS subscribed MB',
+        'KiB/connection',
+        'RSS after close MB',
+      ],
+      [
+        [
+          String(r.connections),
+          String(r.subscribed),
+          String(r.atGateway),
+          String(r.streams),
+          fixed(r.seconds),
+          fixed(r.rssBeforeMb, 0),
+          fixed(r.rssWithMb, 0),
+          fixed(r.perConnectionKiB),
+          fixed(r.rssAfterCloseMb, 0),
+        ],
+      ],
+    ),
+  );
+  const all = r.subscribed === r.connections && r.atGateway === r.connections;
+  const increaseMb = r.rssWithMb - r.rssBeforeMb;
+  const projected = r.rssBeforeMb + (r.perConnectionKiB * TARGET.connections) / 1024;
+  console.log(
+    `\nall ${r.connections} accepted and subscribed: ${all ? 'yes' : 'NO'}; RSS increase ${fixed(increaseMb, 0)} MB; at ${fixed(r.perConnectionKiB)} KiB each, ${TARGET.connections.toLocaleString('en-US')} subscribers: ~${fixed(projected, 0)} MB in all`,
+  );
+  if (r.connections < TARGET.connections) {
+    console.log(
+      `target (${TARGET.connections} subscribers under ${TARGET.rssMb} MB): n/a, ${r.connections} connections`,
+    );
+  } else {
+    console.log(
+      `target, ${TARGET.connections.toLocaleString('en-US')} subscribers under ${TARGET.rssMb} MB of gateway RSS: ${met(all && r.rssWithMb < TARGET.rssMb)} (RSS ${fixed(r.rssWithMb, 0)} MB); read as the increase: ${met(all && increaseMb < TARGET.rssMb)} (+${fixed(increaseMb, 0)} MB)`,
+    );
+  }
+  for (const p of r.problems) console.log(`PROBLEM: ${p}`);
+}
+
+function latencyMet(r: LatencyResult): boolean {
+  return (
+    r.delivered === r.expected && r.mismatches === 0 && r.p50 < TARGET.p50 && r.p99 < TARGET.p99
+  );
+}
+
+function reportLatency(results: LatencyResult[], options: Options): void {
+  const atTargetLoad = options.subscribers >= 1_000 && options.rate >= 100;
+  console.log(
+    `\nLatency, publish call → arrival at a subscriber, every result of ${options.seconds} s at ${options.rate} events/s (after ${options.warmup} s warm-up)\n`,
+  );
+  console.log(
+    table(
+      [
+        'run',
+        'subscribers',
+        'identities',
+        'streams',
+        'exec/event',
+        'events/s',
+        'delivered/expected',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'max ms',
+        `p50 < ${TARGET.p50}, p99 < ${TARGET.p99}`,
+      ],
+      results.map((r) => [
+        r.kind,
+        String(r.subscribers),
+        String(r.identities),
+        String(r.streams),
+        fixed(r.executionsPerEvent),
+        fixed(r.rate),
+        `${r.delivered}/${r.expected}`,
+        fixed(r.p50),
+        fixed(r.p90),
+        fixed(r.p99),
+        fixed(r.max, 0),
+        atTargetLoad ? met(latencyMet(r)) : 'n/a (below target load)',
+      ]),
+    ),
+  );
+  console.log('\nResources over the measured window (CPU: share of one core)\n');
+  console.log(
+    table(
+      [
+        'run',
+        'kafka alone p50/p99 ms',
+        'gateway CPU %',
+        'gateway RSS MB',
+        'subgraphs CPU %',
+        'subscribers CPU %',
+        'dropped',
+        'mismatches',
+      ],
+      results.map((r) => [
+        r.kind,
+        `${fixed(r.kafkaP50)}/${fixed(r.kafkaP99)}`,
+        fixed(r.gatewayCpu, 0),
+        fixed(r.gatewayRssMb, 0),
+        fixed(r.subgraphsCpu, 0),
+        fixed(r.clientsCpu, 0),
+        String(r.dropped),
+        String(r.mismatches),
+      ]),
+    ),
+  );
+  console.log(
+    '\nshared: every subscriber the candidate (one stream); spread: admins (one stream each); event-only: `interviewUpdated { id }`, no subgraph request. ∞: results not delivered by the end of the wait count as infinitely late.',
+  );
+  for (const r of results) {
+    for (const p of r.problems) console.log(`${r.kind}: PROBLEM: ${p}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  console.log(
+    `Subscriptions benchmark${options.quick ? ' (--quick)' : ''}: runs ${options.runs.join(', ')}; ${options.connections} connections; ${options.subscribers} subscribers at ${options.rate} events/s for ${options.warmup} s warm-up + ${options.seconds} s; ${options.clientProcesses} subscriber processes; ${os.cpus().length} CPUs`,
+  );
+  const limit = openFilesLimit();
+  const needed = Math.max(options.connections, options.subscribers) + 256;
+  if (limit === undefined) {
+    console.log('open files limit: unknown (no /proc/self/limits)');
+  } else if (limit < needed) {
+    console.log(
+      `open files limit (ulimit -n) ${limit} is below the ~${needed} the gateway needs: it limits the connections run; raise it with \`ulimit -n\``,
+    );
+  } else {
+    console.log(
+      `open files limit (ulimit -n) ${limit === Infinity ? 'unlimited' : limit} >= ~${needed} needed per process: not limiting`,
+    );
+  }
+
+  const started = Date.now();
+  console.log('starting broker, subgraphs, gateway ...');
+  const platform = await startPlatform((line) => console.log(line));
+  console.log(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  let connections: ConnectionsResult | undefined;
+  const latencies: LatencyResult[] = [];
+  for (const run of options.runs) {
+    if (run === 'connections') connections = await connectionsRun(platform, options);
+    else latencies.push(await latencyRun(platform, options, run));
+  }
+  console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s; cleaning up ...`);
+  await teardown();
+
+  if (connections) reportConnections(connections);
+  if (latencies.length > 0) reportLatency(latencies, options);
+}
+
+let interrupted = false;
+const onSignal = () => {
+  if (interrupted) return;
+  interrupted = true;
+  void teardown().then(() => process.exit(130));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+main()
+  .catch((error: unknown) => {
+    console.error(
+      `bench:subscriptions failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exitCode = 1;
+  })
+  .finally(() => teardown());

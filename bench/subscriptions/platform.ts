@@ -1,0 +1,179 @@
+/**
+ * The platform under `bench:subscriptions`: the supergraph with the `events` subgraph (which the
+ * gateway answers from Kafka), GraphQL over HTTP at the gateway as a given identity, the
+ * gateway's `/metrics`, and the seed: a registered candidate with one started interview.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { UserEventFactory, type KafkaService } from '../../events';
+import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../../events/subgraph';
+import { IDENTITY_HEADER, encodeIdentity, type Identity } from '../../subgraphs/shared/identity';
+import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from '../platform/supergraph';
+
+const SUBGRAPHS_DIR = resolve(__dirname, '../../subgraphs');
+
+/** Composes users, interviews and reporting at `urls` with the events subgraph. */
+export function composeLiveSupergraph(urls: Record<PlatformSubgraphName, string>): string {
+  const composed = composeServices([
+    ...PLATFORM_SUBGRAPHS.map((name) => ({
+      name,
+      url: urls[name],
+      typeDefs: parse(readFileSync(join(SUBGRAPHS_DIR, name, 'schema.graphql'), 'utf8')),
+    })),
+    {
+      name: EVENTS_SUBGRAPH,
+      // Never called: the gateway answers the events subgraph from Kafka.
+      url: 'http://events.invalid/graphql',
+      typeDefs: parse(readFileSync(EVENTS_SCHEMA_FILE, 'utf8')),
+    },
+  ]);
+  if (composed.errors) {
+    throw new Error(`composition failed:\n${composed.errors.map((e) => e.message).join('\n')}`);
+  }
+  return composed.supergraphSdl;
+}
+
+interface GraphQLBody<T> {
+  data?: T | null;
+  errors?: { message: string }[];
+}
+
+/** POSTs an operation to the gateway as `identity`; throws on an HTTP or GraphQL error. */
+export async function gatewayQuery<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  identity: Identity,
+): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  let body: GraphQLBody<T>;
+  try {
+    body = JSON.parse(text) as GraphQLBody<T>;
+  } catch {
+    throw new Error(`gateway: HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  if (body.errors !== undefined || body.data === undefined || body.data === null) {
+    throw new Error(`gateway: HTTP ${response.status}: ${text.slice(0, 500)}`);
+  }
+  return body.data;
+}
+
+/** The gateway's `/metrics` values by name (first sample of each, labels ignored). */
+export async function gatewayMetrics(url: string): Promise<Map<string, number>> {
+  const response = await fetch(new URL('/metrics', url));
+  const values = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const name = line.split(/[ {]/, 1)[0] ?? '';
+    if (!values.has(name)) values.set(name, Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return values;
+}
+
+export async function metric(url: string, name: string): Promise<number> {
+  const value = (await gatewayMetrics(url)).get(name);
+  if (value === undefined) throw new Error(`no metric ${name} at ${url}`);
+  return value;
+}
+
+/** Polls `condition` every `everyMs` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string | (() => string),
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      );
+    }
+    await sleep(everyMs);
+  }
+}
+
+export interface SeededInterview {
+  id: string;
+  questionIds: string[];
+  candidate: Identity;
+}
+
+/**
+ * Registers `candidate` (a `user.registered` event, as the gateway publishes it at sign-in),
+ * creates and starts an interview as them through the gateway, and waits until the users
+ * subgraph knows them and the reporting read model shows the interview in progress.
+ */
+export async function seedInterview(
+  gatewayUrl: string,
+  publisher: KafkaService,
+  candidate: Identity & { email: string },
+): Promise<SeededInterview> {
+  await publisher.publishEvent(
+    'user-events',
+    UserEventFactory.createUserRegistered(candidate.userId, candidate.email, {
+      firstName: 'Bench',
+      lastName: 'Candidate',
+    }),
+  );
+  await waitFor(
+    `the users subgraph to register ${candidate.userId}`,
+    async () => {
+      const { me } = await gatewayQuery<{ me: { email: string } | null }>(
+        gatewayUrl,
+        'query { me { email } }',
+        {},
+        candidate,
+      );
+      return me?.email === candidate.email;
+    },
+    60_000,
+  );
+  const { createInterview } = await gatewayQuery<{
+    createInterview: { id: string; questions: { id: string }[] };
+  }>(
+    gatewayUrl,
+    `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
+    {
+      input: {
+        title: 'Live subscriptions benchmark',
+        position: 'Backend engineer',
+        questions: Array.from({ length: 20 }, (_, i) => `Question ${i + 1}`),
+      },
+    },
+    candidate,
+  );
+  const id = createInterview.id;
+  await gatewayQuery(
+    gatewayUrl,
+    'mutation ($id: ID!) { startInterview(id: $id) { status } }',
+    { id },
+    candidate,
+  );
+  await waitFor(
+    'the reporting read model to show the interview in progress',
+    async () => {
+      const { interview } = await gatewayQuery<{
+        interview: { status: string; report: { status: string } | null } | null;
+      }>(
+        gatewayUrl,
+        'query ($id: ID!) { interview(id: $id) { status report { status } } }',
+        { id },
+        candidate,
+      );
+      return interview?.report?.status.toUpperCase() === interview?.status.toUpperCase();
+    },
+    60_000,
+  );
+  return { id, questionIds: createInterview.questions.map((q) => q.id), candidate };
+}

@@ -1,0 +1,160 @@
+/**
+ * The subscriber processes of `bench:subscriptions` (clients.ts) and how the parent talks to
+ * them: an IPC channel with Node's `advanced` serialization, so latencies travel as one
+ * Float64Array instead of a million JSON numbers. A client process exits when the channel closes,
+ * so a benchmark that dies leaves none behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Identity } from '../../subgraphs/shared/identity';
+
+/** What every subscriber of one client process subscribes to. */
+export interface OpenRequest {
+  type: 'open';
+  /** The gateway's `ws://.../graphql`. */
+  url: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** One connection (and one subscription) per entry, as that identity. */
+  identities: Identity[];
+  /** Most connections between `new WebSocket` and `connection_ack` at once. */
+  concurrency: number;
+  /**
+   * JSON every `next` payload's `data` must be, byte for byte (the gateway serializes in
+   * selection order); unchecked when undefined.
+   */
+  expectedData?: string;
+  /** First 8 hex digits of the event ids of this run (see `eventId`). */
+  eventTag: string;
+}
+
+/** Messages the parent sends. */
+export type ToClients =
+  | OpenRequest
+  | { type: 'count' }
+  /** Latencies of the events `from <= seq < to`, against their publish times (by seq). */
+  | { type: 'collect'; publishTimes: Float64Array; from: number; to: number }
+  | { type: 'close' };
+
+export interface Opened {
+  type: 'opened';
+  /** Connections acknowledged (`connection_ack`) and subscribed. */
+  subscribed: number;
+  failed: number;
+  firstFailure?: string;
+  /** Longest `new WebSocket` to `connection_ack`, ms. */
+  slowestHandshakeMs: number;
+}
+
+export interface Counted {
+  type: 'count';
+  /** `next` messages received so far, all subscribers together. */
+  received: number;
+  /** Sockets closed by the server since they subscribed. */
+  closed: number;
+  /** `error` or `complete` messages: a subscription refused or ended by the server. */
+  ended: number;
+  cpuMicros: number;
+}
+
+export interface Collected {
+  type: 'collected';
+  /** One per `next` of a measured event, receive time minus publish time, ms. */
+  latencies: Float64Array;
+  /** `next` messages whose `data` differs from `expectedData` (or that carry `errors`). */
+  mismatches: number;
+  /** Results the gateway said it dropped (`extensions.dropped`), summed. */
+  dropped: number;
+  /** Per subscriber, an event at or below one already received (duplicate or out of order). */
+  outOfOrder: number;
+  /** `next` messages without an event id of this run. */
+  unknown: number;
+  firstProblem?: string;
+}
+
+/** Messages a client process sends. */
+export type FromClients =
+  Opened | Counted | Collected | { type: 'closed' } | { type: 'error'; message: string };
+
+/**
+ * Event ids the clients can read a sequence number from without a lookup: a valid UUID (version
+ * 4, RFC 9562 variant) whose last 12 hex digits are `seq` and first 8 the run's tag.
+ */
+export function eventId(tag: string, seq: number): string {
+  return `${tag}-0000-4000-8000-${seq.toString(16).padStart(12, '0')}`;
+}
+
+/** Wall-clock time in ms with sub-millisecond resolution, comparable across processes. */
+export const wallClock = (): number => performance.timeOrigin + performance.now();
+
+export interface ClientProcess {
+  readonly process: ChildProcess;
+  /** The next message of `type`; rejects if the process exits first or after `timeoutMs`. */
+  next<T extends FromClients['type']>(
+    type: T,
+    timeoutMs: number,
+  ): Promise<Extract<FromClients, { type: T }>>;
+  send(message: ToClients): void;
+  /** Closes the channel, then SIGTERM, then SIGKILL, 5 s apart; resolves once it is gone. */
+  stop(): Promise<void>;
+}
+
+const CLIENTS_FILE = resolve(__dirname, 'clients.ts');
+const REPO_ROOT = resolve(__dirname, '../..');
+
+export function spawnClients(): ClientProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLIENTS_FILE], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const exited = once(child, 'exit');
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    process: child,
+    next(type, timeoutMs) {
+      return new Promise((resolveMessage, reject) => {
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`clients.ts: no '${type}' message within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onMessage = (message: FromClients) => {
+          if (message.type === 'error') {
+            cleanup();
+            reject(new Error(`clients.ts: ${message.message}`));
+          } else if (message.type === type) {
+            cleanup();
+            resolveMessage(message as Extract<FromClients, { type: typeof type }>);
+          }
+        };
+        const onExit = (code: number | null) => {
+          cleanup();
+          reject(new Error(`clients.ts exited (code ${code}) before sending '${type}'`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.on('exit', onExit);
+      });
+    },
+    send(message) {
+      if (child.connected) child.send(message, () => undefined);
+    },
+    async stop() {
+      const waitExit = (ms: number) =>
+        Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
+      if (gone()) return;
+      if (child.connected) child.disconnect();
+      if (await waitExit(5_000)) return;
+      child.kill('SIGTERM');
+      if (await waitExit(5_000)) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
