@@ -19,7 +19,8 @@
  * - `4401` Unauthorized: no credentials, invalid credentials, or the access token expired during
  *   the connection; the reason says which (`access token expired`, `Access token signature is
  *   invalid`, ...). Sign in or refresh, then reconnect.
- * - `4403` Forbidden: reserved for authorization failures of the connection as a whole.
+ * - `4403` Forbidden: reserved for authorization failures of the connection as a whole (a
+ *   subscription the caller may not see is refused per operation, with `FORBIDDEN`).
  * - `1013` Try again later: the issuer's signing keys cannot be loaded right now.
  * - graphql-ws's own: `4400` bad message, `4408` no `connection_init` within 3 s, `4409`
  *   duplicate operation id, `4429` second `connection_init`, `4406` wrong subprotocol, `4500`

@@ -189,8 +189,9 @@ async function main(): Promise<void> {
   console.log(`
 Interview Graph is running.
   GraphQL (gateway)   ${base(config.gateway.port)}/graphql
+  Subscriptions       ws://${config.host}:${config.gateway.port}/graphql (graphql-transport-ws)
   GraphiQL (offline)  ${base(config.gateway.port)}/graphiql
-  Health / readiness  ${base(config.gateway.port)}/health, /ready
+  Health / readiness  ${base(config.gateway.port)}/health, /ready, /metrics
   Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
   Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log: ${kafka.logFile})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
   Sign in             ${config.identity.publicUrl}/auth/login${
