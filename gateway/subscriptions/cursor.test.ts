@@ -50,6 +50,13 @@ describe('CursorCodec', () => {
     expect(new CursorCodec(SECRET).decode(text, TOPIC)).toEqual(cursor);
   });
 
+  it('round-trips a cursor of no partitions', () => {
+    expect(codec.decode(codec.encode({ topic: TOPIC, positions: [] }), TOPIC)).toEqual({
+      topic: TOPIC,
+      positions: [],
+    });
+  });
+
   it('round-trips large offsets, a single partition, and topics containing | and .', () => {
     const cases: Cursor[] = [
       { topic: TOPIC, positions: [Number.MAX_SAFE_INTEGER, 0] },
@@ -102,6 +109,10 @@ describe('CursorCodec', () => {
       expect(refusal(codec, text.slice(0, -4)).message).toBe(ALTERED);
       const [version, body, tag] = parts(text);
       expect(refusal(codec, `${version}.${body.slice(0, -4)}.${tag}`).message).toBe(ALTERED);
+    });
+
+    it.each(['=', '==', '!', ' '])('a valid tag with %j appended', (extra) => {
+      expect(refusal(codec, `${codec.encode(cursor)}${extra}`).message).toBe(ALTERED);
     });
 
     it.each([

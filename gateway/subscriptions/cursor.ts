@@ -54,8 +54,9 @@ export class CursorCodec {
     if (version !== VERSION || !body || !tag || rest.length > 0) {
       throw new InvalidCursorError('The cursor is malformed: pass back a cursor you received');
     }
-    const expected = this.tag(body);
-    const given = Buffer.from(tag, 'base64url');
+    // Compared as text: base64url decoding ignores stray characters such as a trailing `=`.
+    const expected = Buffer.from(this.tag(body).toString('base64url'));
+    const given = Buffer.from(tag);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new InvalidCursorError('The cursor was altered or issued by another deployment');
     }
@@ -67,10 +68,8 @@ export class CursorCodec {
         `The cursor is for another subscription's topic (${cursorTopic}), not ${topic}`,
       );
     }
-    const positions = decoded
-      .slice(bar + 1)
-      .split(',')
-      .map((o) => Number(o));
+    const offsets = decoded.slice(bar + 1);
+    const positions = offsets === '' ? [] : offsets.split(',').map((o) => Number(o));
     if (positions.some((o) => !Number.isSafeInteger(o) || o < 0)) {
       throw new InvalidCursorError('The cursor is malformed: pass back a cursor you received');
     }

@@ -544,11 +544,8 @@ describe('SubscriptionPlanner', () => {
       );
     });
 
-    // Known bug: compile() rewrites every validation error's code to
-    // GRAPHQL_VALIDATION_FAILED and drops the QueryLimitError, so a subscription over the limits
-    // is refused without the QUERY_TOO_DEEP / QUERY_TOO_LARGE codes a query gets over HTTP
-    // (gateway/errors.ts restores them there). Remove `.failing` once fixed.
-    it.failing('the limits keep their codes QUERY_TOO_DEEP and QUERY_TOO_LARGE', () => {
+    // The same codes as a query over HTTP gets (gateway/errors.ts).
+    it('the limits keep their codes QUERY_TOO_DEEP and QUERY_TOO_LARGE', () => {
       expect(codes(refusal(TOO_DEEP))).toEqual([QUERY_TOO_DEEP]);
       expect(codes(refusal(tooLarge(41)))).toEqual([QUERY_TOO_LARGE]);
     });

@@ -12,7 +12,7 @@
  *
  * This relies on behaviour, not on a documented contract, of @apollo/gateway,
  * @apollo/query-planner and @apollo/federation-internals, all pinned to 2.14.4 in package.json;
- * gateway/subscriptions/plan.int.test.ts pins the behaviour (plan shape, aliases, variables,
+ * gateway/subscriptions/plan.test.ts pins the behaviour (plan shape, aliases, variables,
  * fragments, subgraph failure). See docs/subscriptions-spike.md.
  */
 import {
@@ -349,7 +349,8 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
     ...(error.nodes ? { nodes: error.nodes } : {}),
     ...(error.source ? { source: error.source } : {}),
     ...(error.positions ? { positions: error.positions } : {}),
-    extensions: { ...error.extensions, code },
+    // Errors that carry a code of their own (the depth and field limits) keep it.
+    extensions: { code, ...error.extensions },
   });
 }
 

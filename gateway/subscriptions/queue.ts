@@ -78,7 +78,7 @@ export class SubscriberQueue<
 
   /** The client completed or went away: nothing more is delivered. */
   return(): Promise<IteratorResult<T>> {
-    this.close();
+    this.clear();
     return Promise.resolve({ value: undefined, done: true });
   }
 
