@@ -171,7 +171,14 @@ export async function seedInterview(
         { id },
         candidate,
       );
-      return interview?.report?.status.toUpperCase() === interview?.status.toUpperCase();
+      const report = interview?.report;
+      return (
+        interview !== null &&
+        interview !== undefined &&
+        report !== null &&
+        report !== undefined &&
+        report.status.toUpperCase() === interview.status.toUpperCase()
+      );
     },
     60_000,
   );
