@@ -170,6 +170,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const path = options.path ?? '/graphql';
   const { logger } = options;
   const wss = new WebSocketServer({ noServer: true });
+  // Thousands of sockets often send the same operation: one parsed document serves them all.
+  const documents = new Map<string, DocumentNode>();
+  const parseCached = (query: string): DocumentNode => {
+    let document = documents.get(query);
+    if (!document) {
+      document = parse(query);
+      if (documents.size >= 1000) documents.delete(documents.keys().next().value as string);
+      documents.set(query, document);
+    }
+    return document;
+  };
 
   const authenticate = async (
     payload: Readonly<Record<string, unknown>> | undefined,
@@ -245,7 +256,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         }
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parseCached(payload.query);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];

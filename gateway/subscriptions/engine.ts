@@ -51,6 +51,8 @@ export interface LiveSubscriptionsOptions {
    * all its subscribers. @default 10_000
    */
   streamBacklog?: number;
+  /** Events of one stream resolved at once; results still go out in event order. @default 8 */
+  streamConcurrency?: number;
   /** Most events a resume reads from Kafka. @default 100_000 */
   maxReplay?: number;
 }
@@ -152,7 +154,9 @@ class Subscriber {
 class Stream {
   readonly subscribers = new Set<Subscriber>();
   private readonly pending: Delivery[] = [];
-  private running = false;
+  /** Executions started, in event order; delivered in that order as they finish. */
+  private readonly window: { delivery: Delivery; result: Promise<ExecutionResult> }[] = [];
+  private flushing = false;
   private context: { value: GatewayContext; at: number } | undefined;
   private unlisten: (() => void) | undefined;
 
@@ -164,6 +168,7 @@ class Stream {
     readonly variables: Record<string, unknown>,
     readonly identity: Identity,
     private readonly pendingLimit: number,
+    private readonly concurrency: number,
   ) {}
 
   attach(feed: TopicFeed, routingKey: string): void {
@@ -188,18 +193,33 @@ class Stream {
       this.pending.shift();
       for (const subscriber of this.subscribers) subscriber.queue.countDrop();
     }
-    if (!this.running) void this.pump();
+    this.startExecutions();
   }
 
-  private async pump(): Promise<void> {
-    this.running = true;
+  /**
+   * Resolves up to `concurrency` events at once (the subgraph round trips overlap) and delivers
+   * the results strictly in event order.
+   */
+  private startExecutions(): void {
+    while (this.window.length < this.concurrency && this.pending.length > 0) {
+      const delivery = this.pending.shift() as Delivery;
+      this.window.push({ delivery, result: this.execute(delivery) });
+    }
+    if (!this.flushing && this.window.length > 0) void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
     try {
-      for (let delivery = this.pending.shift(); delivery; delivery = this.pending.shift()) {
-        const result = await this.execute(delivery);
-        for (const subscriber of this.subscribers) subscriber.offer(result, delivery);
+      while (this.window.length > 0) {
+        const { delivery, result } = this.window[0] as (typeof this.window)[number];
+        const resolved = await result;
+        this.window.shift();
+        for (const subscriber of this.subscribers) subscriber.offer(resolved, delivery);
+        this.startExecutions();
       }
     } finally {
-      this.running = false;
+      this.flushing = false;
     }
   }
 
@@ -337,6 +357,7 @@ export class LiveSubscriptions {
         input.variables,
         identity,
         this.options.streamBacklog ?? 10_000,
+        this.options.streamConcurrency ?? 8,
       );
       stream.attach(feed, routingKey);
       this.streams.set(streamKey, stream);
