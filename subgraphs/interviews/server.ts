@@ -1,6 +1,7 @@
 /** The interviews subgraph, described for the shared runtime (`createSubgraph`): wiring only. */
 import { join } from 'node:path';
 import type { SubgraphDefinition } from '../shared/subgraph';
+import { interviewsConsumers } from './consumers';
 import { createContext, type SubgraphContext } from './context';
 import { entities } from './entities';
 import { migrations } from './migrations';
@@ -14,4 +15,5 @@ export const interviewsSubgraph: SubgraphDefinition<SubgraphContext> = {
   entities,
   migrations,
   context: createContext,
+  consumers: interviewsConsumers,
 };

@@ -6,6 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { UserEventFactory } from '../../events';
 import {
   deleteTopicsWithPrefix,
+  rawKafka,
   randomName,
   readTopic,
   testBrokers,
@@ -144,6 +145,70 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
       eventsOf(m).includes('interview.cancelled'),
     );
     expect(eventsOf(messages)).toEqual(['interview.created', 'interview.cancelled']);
+  });
+
+  it('resumes a paused interview when its candidate signs in, once per event', async () => {
+    const interview = await createInterview(['First question']);
+    await act('startInterview', interview.id);
+    await act('pauseInterview', interview.id);
+    const signedIn = UserEventFactory.createUserAuthenticated(
+      alice.userId,
+      'alice@example.com',
+      randomName('session'),
+      { authMethod: 'oauth2' },
+    );
+    await platform.gatewayEvents.publishEvent('user-events', signedIn);
+    const read = () =>
+      gql<{ interview: { status: string } }>(`query ($id: ID!) { interview(id: $id) { status } }`, {
+        id: interview.id,
+      });
+    await waitFor('the interviews service to resume the interview', async () => {
+      return (await read()).data?.interview.status === 'IN_PROGRESS';
+    });
+    const resumedEvents = (messages: KafkaMessage[]) =>
+      messages
+        .map(
+          (m) =>
+            JSON.parse(m.value?.toString() ?? '{}') as {
+              eventType: string;
+              payload: Record<string, unknown>;
+            },
+        )
+        .filter(
+          (e) => e.eventType === 'interview.resumed' && e.payload['interviewId'] === interview.id,
+        );
+    const published = await readTopic(
+      `${prefix}interview-events`,
+      (m) => resumedEvents(m).length >= 1,
+    );
+    expect(resumedEvents(published).map((e) => e.payload['trigger'])).toEqual([
+      'user_authenticated',
+    ]);
+
+    // The same event again, while the interview is paused again: nothing happens. Waiting for
+    // the group to commit everything published so far tells when it is past the duplicate.
+    await act('pauseInterview', interview.id);
+    await platform.gatewayEvents.publishEvent('user-events', signedIn);
+    const admin = rawKafka().admin();
+    await admin.connect();
+    try {
+      const topic = `${prefix}user-events`;
+      const end = await admin.fetchTopicOffsets(topic);
+      await waitFor('the interviews service to pass the duplicate', async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: `${prefix}interview-service-group`,
+          topics: [topic],
+        });
+        // A partition the group never read has no commit (-1); it is done when it is empty.
+        return end.every(({ partition, high }) => {
+          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
+          return (offset === '-1' ? '0' : offset) === high;
+        });
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await read()).data?.interview.status).toBe('PAUSED');
   });
 
   it('keeps users apart and lets admins see everything', async () => {

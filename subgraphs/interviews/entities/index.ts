@@ -1,3 +1,4 @@
+import { ProcessedEventSchema } from '../../../events/consumers';
 import { OutboxMessageSchema } from '../../../events/outbox';
 import { AnswerSchema } from './answer';
 import { InterviewSchema } from './interview';
@@ -9,4 +10,10 @@ export { QuestionEntity, QuestionSchema } from './question';
 export { userReference, type UserReference } from './user-reference';
 
 /** Every entity the subgraph's database maps, the outbox included. */
-export const entities = [InterviewSchema, QuestionSchema, AnswerSchema, OutboxMessageSchema];
+export const entities = [
+  InterviewSchema,
+  QuestionSchema,
+  AnswerSchema,
+  OutboxMessageSchema,
+  ProcessedEventSchema,
+];

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { CreateProcessedEventTable } from '../../../events/consumers';
 import { CreateOutboxTable } from '../../../events/outbox';
 import { CreateInterviewTables } from './create-interview-tables';
 
@@ -6,4 +7,5 @@ import { CreateInterviewTables } from './create-interview-tables';
 export const migrations: MigrationObject[] = [
   { name: '0001-outbox', class: CreateOutboxTable },
   { name: '0002-interview-tables', class: CreateInterviewTables },
+  { name: '0003-processed-event', class: CreateProcessedEventTable },
 ];
