@@ -49,6 +49,7 @@ const MAPPERS: Record<string, Record<string, string>> = {
     Question: '../entities#QuestionEntity',
     Answer: '../entities#AnswerEntity',
     User: '../entities#UserReference',
+    InterviewPreferences: '../entities#InterviewPreferencesEntity',
   },
 };
 

@@ -169,6 +169,24 @@ export type InterviewPausedEvent = InterviewEvent & {
   timestamp: Scalars['DateTime']['output'];
 };
 
+/** How a candidate's interviews behave; set up with defaults when the user registers. */
+export type InterviewPreferences = {
+  __typename?: 'InterviewPreferences';
+  /** Resume paused interviews when the candidate signs in. Default true. */
+  autoResume: Scalars['Boolean']['output'];
+  /** Minutes before a scheduled interview that a reminder goes out; 0 for none. Default 30. */
+  reminderMinutesBefore: Scalars['Int']['output'];
+  /** An IANA time zone, e.g. Europe/Berlin. Default UTC. */
+  timezone: Scalars['String']['output'];
+};
+
+/** Omit a field to leave it unchanged. */
+export type InterviewPreferencesInput = {
+  autoResume?: InputMaybe<Scalars['Boolean']['input']>;
+  reminderMinutesBefore?: InputMaybe<Scalars['Int']['input']>;
+  timezone?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A read model of one interview, built only from interview-events. */
 export type InterviewReport = {
   __typename?: 'InterviewReport';
@@ -248,6 +266,8 @@ export type Mutation = {
   scheduleInterview: Interview;
   startInterview: Interview;
   submitAnswer: Interview;
+  /** Changes the caller's interview preferences. */
+  updateInterviewPreferences: InterviewPreferences;
   /** Changes the signed-in user's profile and publishes user.profile_updated. */
   updateProfile: User;
 };
@@ -294,6 +314,11 @@ export type MutationSubmitAnswerArgs = {
   content: Scalars['String']['input'];
   interviewId: Scalars['ID']['input'];
   questionId: Scalars['ID']['input'];
+};
+
+
+export type MutationUpdateInterviewPreferencesArgs = {
+  input: InterviewPreferencesInput;
 };
 
 
@@ -440,6 +465,8 @@ export type User = {
   email: Scalars['String']['output'];
   firstName: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
+  /** How the user's interviews behave (the user themself or an admin); null before registration. */
+  interviewPreferences: Maybe<InterviewPreferences>;
   /** The user's interviews as candidate, newest first. */
   interviews: Array<Interview>;
   /** When the user last signed in; null before the first sign-in. */

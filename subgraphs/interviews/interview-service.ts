@@ -29,7 +29,13 @@ import {
 } from '../shared/errors';
 import { isAdmin, requireIdentity, requireSelfOrAdmin, type Identity } from '../shared/identity';
 import type { RequestScope } from '../shared/subgraph';
-import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
+import {
+  AnswerEntity,
+  defaultPreferences,
+  InterviewEntity,
+  InterviewPreferencesEntity,
+  QuestionEntity,
+} from './entities';
 import { transition, type Action, type Status } from './lifecycle';
 
 /** Input limits, in UTF-16 code units (JavaScript's `length`, as the event schemas count). */
@@ -138,6 +144,52 @@ export class InterviewService {
     this.em = scope.em;
     this.identity = scope.identity;
     this.eventsCommitted = scope.eventsCommitted;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Preferences
+
+  /** A user's interview preferences, for the user or an admin; null before registration. */
+  async preferencesOf(userId: string): Promise<InterviewPreferencesEntity | null> {
+    requireSelfOrAdmin(this.identity, userId);
+    return this.em.findOne(InterviewPreferencesEntity, { userId });
+  }
+
+  /** Changes the caller's preferences (created with defaults first if registration lags). */
+  async updatePreferences(input: {
+    timezone?: string | null | undefined;
+    reminderMinutesBefore?: number | null | undefined;
+    autoResume?: boolean | null | undefined;
+  }): Promise<InterviewPreferencesEntity> {
+    const who = requireIdentity(this.identity);
+    const changes: Partial<InterviewPreferencesEntity> = {};
+    if (input.timezone != null) {
+      if (!isTimeZone(input.timezone)) {
+        throw new InvalidInputError(
+          'input.timezone',
+          `"${input.timezone}" is not an IANA time zone`,
+        );
+      }
+      changes.timezone = input.timezone;
+    }
+    if (input.reminderMinutesBefore != null) {
+      const minutes = input.reminderMinutesBefore;
+      if (!Number.isInteger(minutes) || minutes < 0 || minutes > 10_080) {
+        throw new InvalidInputError('input.reminderMinutesBefore', 'must be 0-10080 (a week)');
+      }
+      changes.reminderMinutesBefore = minutes;
+    }
+    if (input.autoResume != null) changes.autoResume = input.autoResume;
+    return this.em.transactional(async (em) => {
+      const now = new Date();
+      let preferences = await em.findOne(InterviewPreferencesEntity, { userId: who.userId });
+      if (!preferences) {
+        preferences = defaultPreferences(who.userId, now);
+        em.persist(preferences);
+      }
+      Object.assign(preferences, changes, { updatedAt: now });
+      return preferences;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -515,6 +567,15 @@ function boundedText(field: string, value: string, max: number): string {
     );
   }
   return text;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone.length <= 64;
+  } catch {
+    return false;
+  }
 }
 
 function countWords(text: string): number {

@@ -67,6 +67,29 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     return created.data!.createInterview;
   }
 
+  /** Waits until a service group has committed everything published on the topic so far. */
+  async function groupCaughtUp(group: string, logicalTopic: string): Promise<void> {
+    const admin = rawKafka().admin();
+    await admin.connect();
+    try {
+      const topic = `${prefix}${logicalTopic}`;
+      const end = await admin.fetchTopicOffsets(topic);
+      await waitFor(`${group} to catch up on ${topic}`, async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: `${prefix}${group}`,
+          topics: [topic],
+        });
+        // A partition the group never read has no commit (-1); it is done when it is empty.
+        return end.every(({ partition, high }) => {
+          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
+          return (offset === '-1' ? '0' : offset) === high;
+        });
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   const act = (mutation: string, id: string) =>
     gql<Record<string, { status: string }>>(
       `mutation ($id: ID!) { ${mutation}(id: $id) { status } }`,
@@ -189,26 +212,63 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     // the group to commit everything published so far tells when it is past the duplicate.
     await act('pauseInterview', interview.id);
     await platform.gatewayEvents.publishEvent('user-events', signedIn);
-    const admin = rawKafka().admin();
-    await admin.connect();
-    try {
-      const topic = `${prefix}user-events`;
-      const end = await admin.fetchTopicOffsets(topic);
-      await waitFor('the interviews service to pass the duplicate', async () => {
-        const [committed] = await admin.fetchOffsets({
-          groupId: `${prefix}interview-service-group`,
-          topics: [topic],
-        });
-        // A partition the group never read has no commit (-1); it is done when it is empty.
-        return end.every(({ partition, high }) => {
-          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
-          return (offset === '-1' ? '0' : offset) === high;
-        });
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await groupCaughtUp('interview-service-group', 'user-events');
     expect((await read()).data?.interview.status).toBe('PAUSED');
+  });
+
+  it('sets up default interview preferences at registration, changeable through GraphQL', async () => {
+    type Prefs = {
+      me: {
+        interviewPreferences: {
+          timezone: string;
+          reminderMinutesBefore: number;
+          autoResume: boolean;
+        } | null;
+      };
+    };
+    const query = `{ me { interviewPreferences { timezone reminderMinutesBefore autoResume } } }`;
+    await waitFor('the interviews service to set up the preferences', async () => {
+      return (await gql<Prefs>(query)).data?.me.interviewPreferences != null;
+    });
+    expect((await gql<Prefs>(query)).data?.me.interviewPreferences).toEqual({
+      timezone: 'UTC',
+      reminderMinutesBefore: 30,
+      autoResume: true,
+    });
+
+    const update = (input: Record<string, unknown>) =>
+      gql(
+        `mutation ($input: InterviewPreferencesInput!) { updateInterviewPreferences(input: $input) { timezone reminderMinutesBefore autoResume } }`,
+        { input },
+      );
+    const bad = await update({ timezone: 'Mars/Olympus_Mons' });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.message).toMatch(/input\.timezone/);
+    expect((await update({ timezone: 'Europe/Berlin', autoResume: false })).data).toEqual({
+      updateInterviewPreferences: {
+        timezone: 'Europe/Berlin',
+        reminderMinutesBefore: 30,
+        autoResume: false,
+      },
+    });
+
+    // With autoResume off, signing in leaves a paused interview paused.
+    const interview = await createInterview(['Only question']);
+    await act('startInterview', interview.id);
+    await act('pauseInterview', interview.id);
+    await platform.gatewayEvents.publishEvent(
+      'user-events',
+      UserEventFactory.createUserAuthenticated(alice.userId, 'alice@example.com', randomName('s'), {
+        authMethod: 'oauth2',
+      }),
+    );
+    await groupCaughtUp('interview-service-group', 'user-events');
+    const status = await gql<{ interview: { status: string } }>(
+      `query ($id: ID!) { interview(id: $id) { status } }`,
+      { id: interview.id },
+    );
+    expect(status.data?.interview.status).toBe('PAUSED');
+    await update({ autoResume: true });
   });
 
   it('keeps users apart and lets admins see everything', async () => {

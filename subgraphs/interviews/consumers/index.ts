@@ -1,5 +1,6 @@
 /**
- * The interviews service's event consumers, in `interview-service-group`: a user who signs in
+ * The interviews service's event consumers, in `interview-service-group`: a new user gets default
+ * interview preferences (`user.registered`), and a user who signs in
  * gets their paused interviews back (`user.authenticated` resumes each, publishing its own
  * `interview.resumed` with trigger `user_authenticated`). Effects, outbox events and the
  * processed-event record commit in one transaction, so a redelivered event changes nothing.
@@ -12,16 +13,33 @@ import { enqueueEvent } from '../../../events/outbox';
 import type { Database } from '../../../lib/database';
 import type { Logger } from '../../../lib/logger';
 import type { ConsumerDefinition } from '../../shared/subgraph';
-import { InterviewEntity } from '../entities';
+import { defaultPreferences, InterviewEntity, InterviewPreferencesEntity } from '../entities';
 import { transition } from '../lifecycle';
 
 export const INTERVIEWS_GROUP = CONSUMER_GROUPS.interviews;
 
-/** Resumes every paused interview of the user; resolves with how many. */
+/** Sets up the default preferences of a new user, unless they exist. */
+export async function setUpPreferences(
+  em: EntityManager,
+  event: EventEnvelope<'user.registered'>,
+): Promise<void> {
+  const { userId } = event.payload;
+  if (await em.findOne(InterviewPreferencesEntity, { userId })) return;
+  em.persist(defaultPreferences(userId, new Date(event.timestamp)));
+}
+
+/**
+ * Resumes every paused interview of the user, unless they turned `autoResume` off; resolves with
+ * how many.
+ */
 export async function resumePausedInterviews(
   em: EntityManager,
   event: EventEnvelope<'user.authenticated'>,
 ): Promise<number> {
+  const preferences = await em.findOne(InterviewPreferencesEntity, {
+    userId: event.payload.userId,
+  });
+  if (preferences && !preferences.autoResume) return 0;
   const paused = await em.find(InterviewEntity, {
     candidateId: event.payload.userId,
     status: 'paused',
@@ -55,6 +73,10 @@ export async function resumePausedInterviews(
 
 export function userEventsHandler(database: Database, log: Logger): EventHandler<'user-events'> {
   return async (event) => {
+    if (event.eventType === 'user.registered') {
+      await handleOnce(database, INTERVIEWS_GROUP, event, (em) => setUpPreferences(em, event));
+      return;
+    }
     if (event.eventType !== 'user.authenticated') return;
     await handleOnce(database, INTERVIEWS_GROUP, event, async (em) => {
       const resumed = await resumePausedInterviews(em, event);

@@ -1,4 +1,5 @@
 import { ProcessedEventSchema } from '../../../events/consumers';
+import { InterviewPreferencesSchema } from './preferences';
 import { OutboxMessageSchema } from '../../../events/outbox';
 import { AnswerSchema } from './answer';
 import { InterviewSchema } from './interview';
@@ -7,6 +8,12 @@ import { QuestionSchema } from './question';
 export { AnswerEntity, AnswerSchema } from './answer';
 export { InterviewEntity, InterviewSchema } from './interview';
 export { QuestionEntity, QuestionSchema } from './question';
+export {
+  DEFAULT_PREFERENCES,
+  defaultPreferences,
+  InterviewPreferencesEntity,
+  InterviewPreferencesSchema,
+} from './preferences';
 export { userReference, type UserReference } from './user-reference';
 
 /** Every entity the subgraph's database maps, the outbox included. */
@@ -16,4 +23,5 @@ export const entities = [
   AnswerSchema,
   OutboxMessageSchema,
   ProcessedEventSchema,
+  InterviewPreferencesSchema,
 ];

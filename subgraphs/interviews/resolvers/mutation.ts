@@ -26,4 +26,7 @@ export const Mutation: MutationResolvers = {
   completeInterview: (_root, { id }, { interviews }) => interviews.complete(id),
 
   cancelInterview: (_root, { id, reason }, { interviews }) => interviews.cancel(id, reason),
+
+  updateInterviewPreferences: (_root, { input }, { interviews }) =>
+    interviews.updatePreferences(input),
 };
