@@ -28,6 +28,23 @@ export type Answer = {
   wordCount: Scalars['Int']['output'];
 };
 
+/** One event as the audit trail keeps it: who, what, when, from which service. */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** Whom it concerns: the user or candidate, or the service for system events. */
+  actor: Maybe<Scalars['String']['output']>;
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  recordedAt: Scalars['DateTime']['output'];
+  /** The service that published it, e.g. interview-service. */
+  source: Scalars['String']['output'];
+  /** What it concerns, e.g. the interview or the session. */
+  subject: Maybe<Scalars['String']['output']>;
+  /** The topic it was published on, e.g. interview-events. */
+  topic: Scalars['String']['output'];
+};
+
 /** How a user signed in. */
 export type AuthMethod =
   | 'JWT_REFRESH'
@@ -346,6 +363,8 @@ export type PlatformStats = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The audit trail of every topic, oldest first (admins only); filter by actor and event types. */
+  auditTrail: Array<AuditEntry>;
   interview: Maybe<Interview>;
   /** Newest first. Non-admins see only their own interviews. */
   interviews: InterviewConnection;
@@ -357,6 +376,13 @@ export type Query = {
   user: Maybe<User>;
   /** All users, oldest first (admins only). */
   users: UserConnection;
+};
+
+
+export type QueryAuditTrailArgs = {
+  actor?: InputMaybe<Scalars['ID']['input']>;
+  eventTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 

@@ -7,8 +7,9 @@ import { EntityManager as SqlEntityManager } from '@mikro-orm/knex';
 import { CONSUMER_GROUPS } from '../../events';
 import { ProcessedEvent } from '../../events/consumers';
 import { isAdmin, requireAdmin, requireIdentity, requireSelfOrAdmin } from '../shared/identity';
-import { ForbiddenError } from '../shared/errors';
+import { ForbiddenError, InvalidInputError } from '../shared/errors';
 import type { RequestScope } from '../shared/subgraph';
+import { AuditEntry } from './entities/audit-entry';
 import { InterviewReport } from './entities/interview-report';
 
 /** A candidate's figures, from the reports of their interviews. */
@@ -94,6 +95,26 @@ export class ReportService {
    * Platform-wide figures, for admins only.
    * @throws UNAUTHENTICATED without an identity; FORBIDDEN for non-admins.
    */
+  /** The audit trail, oldest first; admins only. */
+  async auditTrail(options: {
+    actor?: string | null | undefined;
+    eventTypes?: readonly string[] | null | undefined;
+    first?: number | null | undefined;
+  }): Promise<AuditEntry[]> {
+    requireAdmin(this.scope.identity);
+    const first = options.first ?? 100;
+    if (!Number.isInteger(first) || first < 1 || first > 1000) {
+      throw new InvalidInputError('first', 'must be 1-1000');
+    }
+    const where: FilterQuery<AuditEntry> = {};
+    if (options.actor != null) where.actor = options.actor;
+    if (options.eventTypes != null) where.eventType = { $in: [...options.eventTypes] };
+    return this.scope.em.find(AuditEntry, where, {
+      orderBy: [{ occurredAt: 'asc' }, { recordedAt: 'asc' }, { eventId: 'asc' }],
+      limit: first,
+    });
+  }
+
   async platformStats(): Promise<PlatformFigures> {
     requireAdmin(this.scope.identity);
     const totals = await this.totals({});

@@ -1,11 +1,13 @@
-/** The reporting subgraph, wired: read models built only from interview-events. */
+/** The reporting subgraph, wired: read models built from events, and the audit trail. */
 import { join } from 'node:path';
 import { CONSUMER_GROUPS } from '../../events';
 import { ProcessedEventSchema } from '../../events/consumers';
 import { OutboxMessageSchema } from '../../events/outbox';
 import type { SubgraphDefinition } from '../shared/subgraph';
+import { AUDIT_GROUP, auditHandlers } from './consumers/audit';
 import { createInterviewEventsHandler } from './consumers/interview-events';
 import { createContext, type SubgraphContext } from './context';
+import { AuditEntrySchema } from './entities/audit-entry';
 import { InterviewReportSchema } from './entities/interview-report';
 import { migrations } from './migrations';
 import { resolvers } from './resolvers';
@@ -16,7 +18,7 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   schemaPath: join(__dirname, 'schema.graphql'),
   resolvers,
   // The outbox is polled by the shared runtime's relay even though reporting publishes nothing.
-  entities: [InterviewReportSchema, ProcessedEventSchema, OutboxMessageSchema],
+  entities: [InterviewReportSchema, ProcessedEventSchema, OutboxMessageSchema, AuditEntrySchema],
   migrations,
   context: createContext,
   consumers: ({ database, logger }) => [
@@ -30,5 +32,7 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
         }),
       },
     },
+    // The audit trail of all topics (who, what, when, source), in a group of its own.
+    { groupId: AUDIT_GROUP, handlers: auditHandlers(database) },
   ],
 };

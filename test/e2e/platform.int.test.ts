@@ -271,6 +271,49 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     await update({ autoResume: true });
   });
 
+  it('keeps an audit trail of every topic that admins query, in order', async () => {
+    const interview = await createInterview(['Audited question']);
+    await act('startInterview', interview.id);
+    await act('cancelInterview', interview.id);
+    type Trail = {
+      auditTrail: {
+        eventId: string;
+        topic: string;
+        eventType: string;
+        source: string;
+        actor: string | null;
+        subject: string | null;
+        occurredAt: string;
+      }[];
+    };
+    const query = `query ($actor: ID!) { auditTrail(actor: $actor, first: 1000) { eventId topic eventType source actor subject occurredAt } }`;
+    const trail = async () => (await gql<Trail>(query, { actor: alice.userId }, admin)).data;
+    await waitFor('the audit consumer to record the interview', async () =>
+      ((await trail())?.auditTrail ?? []).some(
+        (e) => e.subject === interview.id && e.eventType === 'interview.cancelled',
+      ),
+    );
+    const entries = (await trail())!.auditTrail;
+    expect(entries[0]).toMatchObject({
+      topic: `user-events`,
+      eventType: 'user.registered',
+      source: 'api-gateway',
+      actor: alice.userId,
+    });
+    expect(entries.filter((e) => e.subject === interview.id).map((e) => e.eventType)).toEqual([
+      'interview.created',
+      'interview.started',
+      'interview.cancelled',
+    ]);
+    const times = entries.map((e) => Date.parse(e.occurredAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(new Set(entries.map((e) => e.eventId)).size).toBe(entries.length);
+    expect(entries.every((e) => e.source.length > 0)).toBe(true);
+
+    const refused = await gql(query, { actor: alice.userId });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
   it('keeps users apart and lets admins see everything', async () => {
     const interview = await createInterview(['Private question']);
     const bob: Identity = { userId: randomName('bob'), roles: [] };

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { SubgraphContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -13,6 +14,23 @@ export type Scalars = {
   /** An ISO-8601 date-time in UTC, e.g. 2026-11-26T10:00:00.000Z. */
   DateTime: { input: Date; output: Date | string; }
   _FieldSet: { input: unknown; output: unknown; }
+};
+
+/** One event as the audit trail keeps it: who, what, when, from which service. */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** Whom it concerns: the user or candidate, or the service for system events. */
+  actor: Maybe<Scalars['String']['output']>;
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  recordedAt: Scalars['DateTime']['output'];
+  /** The service that published it, e.g. interview-service. */
+  source: Scalars['String']['output'];
+  /** What it concerns, e.g. the interview or the session. */
+  subject: Maybe<Scalars['String']['output']>;
+  /** The topic it was published on, e.g. interview-events. */
+  topic: Scalars['String']['output'];
 };
 
 export type Interview = {
@@ -58,8 +76,17 @@ export type PlatformStats = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The audit trail of every topic, oldest first (admins only); filter by actor and event types. */
+  auditTrail: Array<AuditEntry>;
   /** Platform-wide figures (admins only). */
   platformStats: PlatformStats;
+};
+
+
+export type QueryAuditTrailArgs = {
+  actor?: InputMaybe<Scalars['ID']['input']>;
+  eventTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type User = {
@@ -177,14 +204,15 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Interview: ResolverTypeWrapper<Interview>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   InterviewReport: ResolverTypeWrapper<InterviewReport>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   PlatformStats: ResolverTypeWrapper<PlatformStats>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<User>;
@@ -193,18 +221,30 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  AuditEntry: AuditEntry;
+  String: Scalars['String']['output'];
+  ID: Scalars['ID']['output'];
   DateTime: Scalars['DateTime']['output'];
   Interview: Interview | FederationReferenceTypes['Interview'];
-  ID: Scalars['ID']['output'];
   InterviewReport: InterviewReport;
   Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
   Float: Scalars['Float']['output'];
-  String: Scalars['String']['output'];
   PlatformStats: PlatformStats;
   Query: Record<PropertyKey, never>;
   User: User | FederationReferenceTypes['User'];
   UserStats: UserStats;
+}>;
+
+export type AuditEntryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = ResolversObject<{
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  recordedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  topic?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -242,6 +282,7 @@ export type PlatformStatsResolvers<ContextType = SubgraphContext, ParentType ext
 }>;
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  auditTrail?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType, RequireFields<QueryAuditTrailArgs, 'first'>>;
   platformStats?: Resolver<ResolversTypes['PlatformStats'], ParentType, ContextType>;
 }>;
 
@@ -260,6 +301,7 @@ export type UserStatsResolvers<ContextType = SubgraphContext, ParentType extends
 }>;
 
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
+  AuditEntry?: AuditEntryResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Interview?: InterviewResolvers<ContextType>;
   InterviewReport?: InterviewReportResolvers<ContextType>;

@@ -2,6 +2,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { CreateProcessedEventTable } from '../../../events/consumers';
 import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateAuditTable } from './create-audit-table';
 import { CreateInterviewReportTable } from './create-interview-report-table';
 
 export const migrations: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrations: MigrationObject[] = [
   // Reporting publishes no domain events yet, but the shared runtime always runs the outbox
   // relay, which polls this table (without it the relay fails each round and /ready says no).
   { name: '0003-outbox', class: CreateOutboxTable },
+  { name: '0004-audit', class: CreateAuditTable },
 ];

@@ -35,6 +35,7 @@ export const resolvers: Resolvers = {
   DateTime,
   Query: {
     platformStats: (_parent, _args, { reports }) => reports.platformStats(),
+    auditTrail: (_parent, args, { reports }) => reports.auditTrail(args),
   },
   Interview: {
     __resolveReference: (reference) => reference,
