@@ -17,6 +17,35 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('info');
   });
 
+  it('writes emails to DATA_DIR/mail unless SMTP_URL or MAIL_DIR say otherwise', () => {
+    expect(loadConfig({}).mail).toEqual({
+      smtpUrl: undefined,
+      from: 'Interview Graph <no-reply@interview-graph.local>',
+      dir: join('.data', 'mail'),
+    });
+    expect(loadConfig({ DATA_DIR: '/var/lib/ig' }).mail.dir).toBe(join('/var/lib/ig', 'mail'));
+    const configured = loadConfig({
+      SMTP_URL: 'smtps://user:secret@mail.example.com:465',
+      MAIL_FROM: 'hello@example.com',
+      MAIL_DIR: '/tmp/mail',
+    }).mail;
+    expect(configured).toEqual({
+      smtpUrl: 'smtps://user:secret@mail.example.com:465',
+      from: 'hello@example.com',
+      dir: '/tmp/mail',
+    });
+  });
+
+  it('refuses a mail server that is not SMTP and a sender that is not an address', () => {
+    expect(() => loadConfig({ SMTP_URL: 'http://mail.example.com' })).toThrow(
+      /SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL \(got "http:\/\/mail.example.com"\)/,
+    );
+    expect(() => loadConfig({ MAIL_FROM: 'Interview Graph' })).toThrow(
+      /MAIL_FROM: must be an address, e.g. "Interview Graph <no-reply@example.com>"/,
+    );
+    expect(loadConfig({ MAIL_FROM: 'IG <a@b.c>' }).mail.from).toBe('IG <a@b.c>');
+  });
+
   it('splits and trims the broker list', () => {
     expect(loadConfig({ KAFKA_BROKERS: ' a:9092, b:9093 ,' }).kafka.brokers).toEqual([
       'a:9092',

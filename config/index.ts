@@ -5,6 +5,7 @@
  * nothing else in the codebase reads `process.env`. A bad environment is refused as a whole,
  * with every problem listed, so an operator fixes them in one pass.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -90,6 +91,8 @@ const servicesSchema = z.object({
   INTERVIEWS_PORT: port.default(4002),
   /** @default 4003 */
   REPORTING_PORT: port.default(4003),
+  /** The notification service's health and readiness endpoints. @default 4004 */
+  NOTIFICATIONS_PORT: port.default(4004),
   /** Interface servers bind to. @default '127.0.0.1' */
   HOST: z.string().min(1).default('127.0.0.1'),
   /** The composed supergraph the gateway serves. @default 'supergraph.graphql' */
@@ -159,12 +162,30 @@ const identitySchema = z.object({
   AUTHENTIK_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
+const mailSchema = z.object({
+  /**
+   * SMTP server the notification service sends through, e.g. `smtps://user:pass@mail.example.com`.
+   * When unset, each message is written as an `.eml` file to MAIL_DIR instead.
+   */
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  /** Sender of the platform's emails. @default 'Interview Graph <no-reply@interview-graph.local>' */
+  MAIL_FROM: z
+    .string()
+    .regex(/^([^<>]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, {
+      error: 'must be an address, e.g. "Interview Graph <no-reply@example.com>"',
+    })
+    .default('Interview Graph <no-reply@interview-graph.local>'),
+  /** Folder of the `.eml` files written when SMTP_URL is unset. @default DATA_DIR/mail */
+  MAIL_DIR: z.string().min(1).optional(),
+});
+
 const envSchema = kafkaSchema
   .extend(localKafkaSchema.shape)
   .extend(logSchema.shape)
   .extend(databaseSchema.shape)
   .extend(servicesSchema.shape)
-  .extend(identitySchema.shape);
+  .extend(identitySchema.shape)
+  .extend(mailSchema.shape);
 
 /** Every environment variable the platform reads, for docs and for deployment files' checks. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -220,6 +241,13 @@ export interface IdentityConfig {
   webhookSecret: string | undefined;
 }
 
+export interface MailConfig {
+  /** `undefined`: write `.eml` files to `dir`. */
+  smtpUrl: string | undefined;
+  from: string;
+  dir: string;
+}
+
 export interface PlatformConfig {
   identity: IdentityConfig;
   kafka: KafkaConfig;
@@ -228,6 +256,8 @@ export interface PlatformConfig {
   gateway: GatewayConfig;
   /** Ports of the subgraphs. */
   subgraphs: { users: number; interviews: number; reporting: number };
+  notifications: { port: number };
+  mail: MailConfig;
   host: string;
   environment: 'development' | 'production' | 'test';
   logLevel: (typeof LOG_LEVELS)[number];
@@ -306,6 +336,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       ),
     },
     subgraphs: { users: e.USERS_PORT, interviews: e.INTERVIEWS_PORT, reporting: e.REPORTING_PORT },
+    notifications: { port: e.NOTIFICATIONS_PORT },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      dir: e.MAIL_DIR ?? join(e.DATA_DIR, 'mail'),
+    },
     host: e.HOST,
     environment: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,

@@ -17,6 +17,7 @@ import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
+import { runMain, stopOnSignals } from '../lib/process';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -108,28 +109,14 @@ async function main(): Promise<void> {
   }
   if (signIn) console.log(`Sign in at ${config.identity.publicUrl}/auth/login (issuer ${issuer})`);
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping gateway', { signal });
-    Promise.all([gateway.stop(), signIn?.stop()])
-      .then(() => kafka?.stop())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('gateway did not stop cleanly', { error });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(
+    'gateway',
+    async () => {
+      await Promise.all([gateway.stop(), signIn?.stop()]);
+      await kafka?.stop();
+    },
+    logger,
+  );
 }
 
-main().catch((error: unknown) => {
-  console.error(
-    `Gateway failed to start: ${error instanceof Error ? error.message : String(error)}`,
-  );
-  process.exit(1);
-});
+runMain('Gateway', main);

@@ -153,19 +153,62 @@ export function createGraphQLHttpServer<TContext extends BaseContext>(
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     const search = queryAt === -1 ? '' : url.slice(queryAt);
     if (pathname === path) return handleGraphQL(req, res, search);
-    if (pathname === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (pathname === '/ready') {
-      const report = options.readiness ? await options.readiness() : { ready: true };
-      return sendJson(res, report.ready ? 200 : 503, {
-        status: report.ready ? 'ready' : 'not ready',
-        ...(report.checks ? { checks: report.checks } : {}),
-      });
-    }
+    if (await answerProbe(pathname, res, options.readiness)) return;
     const route = routes[pathname];
     if (route) return route(req, res);
     sendJson(res, 404, { error: `Not found: ${pathname}. GraphQL is served at ${path}.` });
   };
+  return listener(handle, options);
+}
 
+/** Answers `/health` and `/ready`; resolves `false` for any other path. */
+async function answerProbe(
+  pathname: string,
+  res: ServerResponse,
+  readiness: (() => ReadinessReport | Promise<ReadinessReport>) | undefined,
+): Promise<boolean> {
+  if (pathname === '/health') {
+    sendJson(res, 200, { status: 'ok' });
+    return true;
+  }
+  if (pathname !== '/ready') return false;
+  const report = readiness ? await readiness() : { ready: true };
+  sendJson(res, report.ready ? 200 : 503, {
+    status: report.ready ? 'ready' : 'not ready',
+    ...(report.checks ? { checks: report.checks } : {}),
+  });
+  return true;
+}
+
+export type ProbeServerOptions = Pick<
+  GraphQLHttpServerOptions<BaseContext>,
+  'host' | 'port' | 'readiness' | 'routes'
+>;
+
+/** `/health`, `/ready` and extra routes, for a process that serves no GraphQL (a worker). */
+export function createProbeServer(options: ProbeServerOptions): GraphQLHttpServer {
+  const routes = options.routes ?? {};
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const pathname = url.split('?', 1)[0] ?? '/';
+    if (await answerProbe(pathname, res, options.readiness)) return;
+    const route = routes[pathname];
+    if (route) return route(req, res);
+    sendJson(res, 404, {
+      error: `Not found: ${pathname}. This process serves /health and /ready.`,
+    });
+  };
+  return listener(handle, { ...options, path: '' });
+}
+
+function listener(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  options: Pick<
+    GraphQLHttpServerOptions<BaseContext>,
+    'host' | 'port' | 'path' | 'onListening' | 'keepAliveTimeoutMs'
+  >,
+): GraphQLHttpServer {
+  const path = options.path ?? '/graphql';
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // Apollo answers GraphQL errors itself; this is a bug or a broken socket. Never leak a stack.

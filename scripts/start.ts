@@ -2,7 +2,8 @@
  * `npm start`: runs the whole platform on this machine.
  *
  * Starts a local Kafka broker unless KAFKA_BROKERS names a cluster, then the three subgraphs
- * (each its own process, with its outbox relay and consumers) and the gateway, waits until each
+ * (each its own process, with its outbox relay and consumers), the notification service and the
+ * gateway, waits until each
  * answers `/ready`, and prints the URLs. Ctrl-C stops everything in reverse order.
  *
  * When INTERNAL_TOKEN_SECRET is unset, a random one is generated for this run and given to every
@@ -39,6 +40,11 @@ function services(config: PlatformConfig): Service[] {
       port: config.subgraphs.interviews,
     },
     { name: 'reporting', entry: 'subgraphs/reporting/main.ts', port: config.subgraphs.reporting },
+    {
+      name: 'notifications',
+      entry: 'notifications/main.ts',
+      port: config.notifications.port,
+    },
     { name: 'gateway', entry: 'gateway/main.ts', port: config.gateway.port },
   ];
 }
@@ -193,6 +199,7 @@ Interview Graph is running.
   GraphiQL (offline)  ${base(config.gateway.port)}/graphiql
   Health / readiness  ${base(config.gateway.port)}/health, /ready, /metrics
   Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
+  Notifications       ${base(config.notifications.port)}/ready; emails ${config.mail.smtpUrl ? `via ${new URL(config.mail.smtpUrl).host} (SMTP_URL)` : `written to ${path.resolve(config.mail.dir)}/*.eml`}
   Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log: ${kafka.logFile})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
   Sign in             ${config.identity.publicUrl}/auth/login${
     idp

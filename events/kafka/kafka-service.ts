@@ -24,6 +24,7 @@ import {
   logLevel as KafkaLogLevel,
   Partitioners,
 } from 'kafkajs';
+import type { KafkaConfig } from '../../config';
 import { silentLogger, type Logger } from '../../lib/logger';
 import type { DomainEvent, EventOn, PayloadOf } from '../catalog';
 import type { Source } from '../envelope';
@@ -129,6 +130,23 @@ export class KafkaService {
   private readonly onProduceRequest: KafkaServiceOptions['onProduceRequest'];
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private startedAt = 0;
+
+  /** A service's Kafka client from the platform's configuration (`config.kafka`). */
+  static fromConfig(
+    serviceName: Source,
+    config: KafkaConfig & { brokers: string[] },
+    logger?: Logger,
+  ): KafkaService {
+    return new KafkaService(serviceName, {
+      brokers: config.brokers,
+      topicPrefix: config.topicPrefix,
+      partitions: config.topicPartitions,
+      replicationFactor: config.replicationFactor,
+      handlerRetries: config.handlerRetries,
+      handlerRetryMs: config.handlerRetryMs,
+      ...(logger ? { logger } : {}),
+    });
+  }
 
   constructor(
     readonly serviceName: Source,

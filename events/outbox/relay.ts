@@ -10,6 +10,7 @@
  */
 import type { Database } from '../../lib/database';
 import { silentLogger, type Logger } from '../../lib/logger';
+import { createWorkLoop } from '../../lib/work-loop';
 import type { EventOn } from '../catalog';
 import type { KafkaService } from '../kafka/kafka-service';
 import type { Topic } from '../topics';
@@ -45,28 +46,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 5_000;
   const log = (options.logger ?? silentLogger).child({ component: 'outbox-relay' });
-
-  let running = false;
-  let healthy = true;
-  let failures = 0;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let notified = false;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (notified) {
-        notified = false;
-        return resolve();
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
 
   /** Publishes one batch; returns how many rows went out. */
   async function round(): Promise<number> {
@@ -107,40 +86,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return sent.length;
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      try {
-        const published = await round();
-        if (!healthy) log.info('outbox relay recovered', { failures });
-        healthy = true;
-        failures = 0;
-        if (published < batchSize) await sleep(pollIntervalMs);
-      } catch (error) {
-        healthy = false;
-        failures++;
-        const delay = Math.min(100 * 2 ** Math.min(failures, 10), maxBackoffMs);
-        log.warn('outbox relay round failed; retrying', { error, failures, retryInMs: delay });
-        await sleep(delay);
-      }
-    }
-  }
+  const loop = createWorkLoop({
+    // A full batch means more rows are probably waiting.
+    round: async () => (await round()) === batchSize,
+    pollIntervalMs,
+    maxBackoffMs,
+    logger: log,
+  });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
-    async stop() {
-      running = false;
-      wake?.();
-      await loop;
-    },
-    notify() {
-      if (wake) wake();
-      else notified = true;
-    },
-    ready: () => running && healthy,
+    start: loop.start,
+    stop: loop.stop,
+    notify: loop.notify,
+    ready: loop.ready,
     pending: () => database.fork().count(OutboxMessage, { sentAt: null }),
   };
 }

@@ -6,10 +6,8 @@
  */
 import { loadConfigOrExit, type PlatformConfig } from '../../config';
 import { createLogger } from '../../lib/logger';
+import { runMain, stopOnSignals } from '../../lib/process';
 import { createSubgraph, type SubgraphDefinition } from './subgraph';
-
-/** How long a clean stop may take before the process gives up and exits 1. */
-const STOP_DEADLINE_MS = 15_000;
 
 type SubgraphName = keyof PlatformConfig['subgraphs'];
 
@@ -48,32 +46,7 @@ export function runSubgraph<TContext extends object>(
     const { url } = await subgraph.start();
     console.log(`${title} is ready at ${url}`);
 
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      // A second signal means "now".
-      if (stopping) process.exit(1);
-      stopping = true;
-      logger.info(`stopping the ${name} subgraph`, { signal });
-      // A stop that hangs (a stuck socket, a library bug) must not keep the process alive.
-      setTimeout(() => {
-        logger.error(`the ${name} subgraph did not stop in time`, { deadlineMs: STOP_DEADLINE_MS });
-        process.exit(1);
-      }, STOP_DEADLINE_MS).unref();
-      subgraph.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error(`the ${name} subgraph did not stop cleanly`, { error });
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    stopOnSignals(`${name} subgraph`, () => subgraph.stop(), logger);
   };
-  main().catch((error: unknown) => {
-    console.error(
-      `${title} failed to start: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exit(1);
-  });
+  runMain(title, main);
 }

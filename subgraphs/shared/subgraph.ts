@@ -136,15 +136,11 @@ export function createSubgraph<TContext extends object>(
           migrations: definition.migrations,
           logger: log,
         });
-        kafka = new KafkaService(definition.service, {
-          brokers: options.kafka.brokers,
-          topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix,
-          partitions: options.kafka.topicPartitions,
-          replicationFactor: options.kafka.replicationFactor,
-          handlerRetries: options.kafka.handlerRetries,
-          handlerRetryMs: options.kafka.handlerRetryMs,
-          logger: log,
-        });
+        kafka = KafkaService.fromConfig(
+          definition.service,
+          { ...options.kafka, topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix },
+          log,
+        );
         await kafka.start();
         relay = createOutboxRelay({ database, kafka, logger: log });
         relay.start();

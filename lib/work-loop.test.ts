@@ -1,0 +1,106 @@
+import { createWorkLoop } from './work-loop';
+
+/** Resolves once `condition` holds, polling every millisecond; fails after a second. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 1000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition never held');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+describe('the work loop', () => {
+  it('runs rounds back to back while there is more, then sleeps until notified', async () => {
+    let rounds = 0;
+    let more = 3;
+    const loop = createWorkLoop({
+      round: async () => {
+        rounds++;
+        return more-- > 0;
+      },
+      // Long enough that only notify() can explain a further round.
+      pollIntervalMs: 60_000,
+      maxBackoffMs: 1000,
+    });
+    loop.start();
+    try {
+      // Three rounds that found more, one that found nothing.
+      await until(() => rounds === 4);
+      loop.notify();
+      await until(() => rounds === 5);
+      expect(loop.ready()).toBe(true);
+    } finally {
+      await loop.stop();
+    }
+    expect(loop.ready()).toBe(false);
+    expect(rounds).toBe(5);
+  });
+
+  it('keeps a notification that arrives during a round', async () => {
+    let rounds = 0;
+    let release: () => void = () => undefined;
+    const loop = createWorkLoop({
+      round: () =>
+        new Promise<boolean>((resolve) => {
+          rounds++;
+          release = () => resolve(false);
+        }),
+      pollIntervalMs: 60_000,
+      maxBackoffMs: 1000,
+    });
+    loop.start();
+    try {
+      await until(() => rounds === 1);
+      loop.notify();
+      release();
+      await until(() => rounds === 2);
+    } finally {
+      release();
+      await loop.stop();
+    }
+  });
+
+  it('is not ready while rounds fail, retries with backoff, and recovers', async () => {
+    let failures = 2;
+    let rounds = 0;
+    const loop = createWorkLoop({
+      round: async () => {
+        rounds++;
+        if (failures-- > 0) throw new Error('transport down');
+        return false;
+      },
+      pollIntervalMs: 60_000,
+      maxBackoffMs: 5,
+    });
+    loop.start();
+    try {
+      await until(() => rounds >= 1 && !loop.ready());
+      await until(() => rounds === 3 && loop.ready());
+    } finally {
+      await loop.stop();
+    }
+  });
+});
+
+describe('stopping the work loop', () => {
+  it('does not sleep after a round that was running when stop() was called', async () => {
+    let release: () => void = () => undefined;
+    let started = false;
+    const loop = createWorkLoop({
+      round: () =>
+        new Promise<boolean>((resolve) => {
+          started = true;
+          release = () => resolve(false);
+        }),
+      pollIntervalMs: 60_000,
+      maxBackoffMs: 60_000,
+    });
+    loop.start();
+    await until(() => started);
+    const stopped = loop.stop();
+    release();
+    const began = Date.now();
+    await stopped;
+    expect(Date.now() - began).toBeLessThan(1000);
+  });
+});

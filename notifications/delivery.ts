@@ -1,0 +1,86 @@
+/**
+ * The delivery loop: sends queued emails oldest first and marks them sent. A transient failure
+ * (server down, 4xx) stops the round and retries with backoff, so nothing is skipped; a message
+ * the server refuses for good (5xx) is marked failed and the queue moves on.
+ *
+ * Between a send and its `sent_at` update the process could die; the email is then sent again
+ * at the next start, with the same Message-ID (and, for files, onto the existing file: nothing).
+ */
+import type { Database } from '../lib/database';
+import { silentLogger, type Logger } from '../lib/logger';
+import { createWorkLoop } from '../lib/work-loop';
+import { Email } from './entities';
+import { PermanentMailError, type MailTransport } from './mail';
+
+export interface DeliveryOptions {
+  database: Database;
+  transport: MailTransport;
+  /** Emails sent per round. @default 50 */
+  batchSize?: number;
+  /** @default 500 */
+  pollIntervalMs?: number;
+  /** @default 30_000 */
+  maxBackoffMs?: number;
+  logger?: Logger;
+}
+
+export interface Delivery {
+  start(): void;
+  stop(): Promise<void>;
+  /** Wakes the loop (after a transaction that queued an email commits). */
+  notify(): void;
+  /** False while the transport is failing. */
+  ready(): boolean;
+  /** Queued emails not yet sent nor failed. */
+  pending(): Promise<number>;
+}
+
+export function createDelivery(options: DeliveryOptions): Delivery {
+  const { database, transport } = options;
+  const batchSize = options.batchSize ?? 50;
+  const log = (options.logger ?? silentLogger).child({ component: 'mail-delivery' });
+
+  async function round(): Promise<boolean> {
+    const em = database.fork();
+    const queued = await em.find(
+      Email,
+      { sentAt: null, failedAt: null },
+      { orderBy: { createdAt: 'asc', eventId: 'asc' }, limit: batchSize },
+    );
+    for (const email of queued) {
+      email.attempts++;
+      try {
+        await transport.send({ ...email, date: email.createdAt });
+        email.sentAt = new Date();
+        email.lastError = null;
+        log.info('email sent', { eventId: email.eventId, eventType: email.eventType });
+      } catch (error) {
+        email.lastError = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+        if (!(error instanceof PermanentMailError)) {
+          await em.flush();
+          throw error;
+        }
+        email.failedAt = new Date();
+        log.error('email refused for good; not retried', {
+          eventId: email.eventId,
+          eventType: email.eventType,
+          error,
+        });
+      }
+      // Per email: a crash later in the batch must not resend those already out.
+      await em.flush();
+    }
+    return queued.length === batchSize;
+  }
+
+  const loop = createWorkLoop({
+    round,
+    pollIntervalMs: options.pollIntervalMs ?? 500,
+    maxBackoffMs: options.maxBackoffMs ?? 30_000,
+    logger: log,
+  });
+  return {
+    ...loop,
+    pending: () => database.fork().count(Email, { sentAt: null, failedAt: null }),
+  };
+}

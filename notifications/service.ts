@@ -1,0 +1,122 @@
+/**
+ * The notification service: a worker with no GraphQL of its own. It opens its database
+ * (`notifications`: recipients, known interviews, emails), consumes `user-events` and
+ * `interview-events` in `notification-service-group`, sends the queued emails through the
+ * configured transport, and answers `/health` and `/ready` (database, Kafka, mail).
+ */
+import type { DatabaseConfig, KafkaConfig, MailConfig } from '../config';
+import { CreateProcessedEventTable, ProcessedEventSchema } from '../events/consumers';
+import { KafkaService } from '../events';
+import { openDatabase, type Database } from '../lib/database';
+import { createProbeServer, type GraphQLHttpServer } from '../lib/http-server';
+import { silentLogger, type Logger } from '../lib/logger';
+import { NOTIFICATIONS_GROUP, notificationHandler } from './consumers';
+import { createDelivery, type Delivery } from './delivery';
+import { CreateNotificationTables, entities } from './entities';
+import { mailTransport, type MailTransport } from './mail';
+
+export const NOTIFICATIONS_DATABASE = 'notifications';
+
+export const migrations = [
+  { name: '0001-processed-event', class: CreateProcessedEventTable },
+  { name: '0002-notifications', class: CreateNotificationTables },
+];
+
+export interface NotificationServiceOptions {
+  host: string;
+  /** Of `/health` and `/ready`; 0 picks a free port. */
+  port: number;
+  database: DatabaseConfig;
+  /** SQLite file or PostgreSQL schema name (tests give each run its own). @default 'notifications' */
+  databaseName?: string;
+  kafka: KafkaConfig & { brokers: string[] };
+  mail: MailConfig;
+  /** Replaces the transport `mail` describes (a test's SMTP server is configured by URL instead). */
+  transport?: MailTransport;
+  logger?: Logger;
+}
+
+export interface RunningNotificationService {
+  /** Base URL of the probes, e.g. `http://127.0.0.1:4004`. */
+  url: string;
+  database: Database;
+  kafka: KafkaService;
+  delivery: Delivery;
+  transport: MailTransport;
+}
+
+export interface NotificationService {
+  start(): Promise<RunningNotificationService>;
+  stop(): Promise<void>;
+}
+
+export function createNotificationService(
+  options: NotificationServiceOptions,
+): NotificationService {
+  const log = (options.logger ?? silentLogger).child({ service: 'notifications' });
+  let database: Database | undefined;
+  let kafka: KafkaService | undefined;
+  let delivery: Delivery | undefined;
+  let transport: MailTransport | undefined;
+  let http: GraphQLHttpServer | undefined;
+
+  const stop = async () => {
+    await http?.stop();
+    await kafka?.stop();
+    await delivery?.stop();
+    transport?.close();
+    await database?.close();
+    log.info('notification service stopped');
+  };
+
+  return {
+    async start() {
+      try {
+        database = await openDatabase({
+          name: options.databaseName ?? NOTIFICATIONS_DATABASE,
+          config: options.database,
+          entities: [...entities, ProcessedEventSchema],
+          migrations,
+          logger: log,
+        });
+        transport = options.transport ?? mailTransport(options.mail);
+        const running = { database, transport };
+        delivery = createDelivery({ ...running, logger: log });
+        delivery.start();
+        kafka = KafkaService.fromConfig('notification-service', options.kafka, log);
+        await kafka.start();
+        const handler = notificationHandler(
+          database,
+          delivery.notify,
+          log.child({ consumer: NOTIFICATIONS_GROUP }),
+        );
+        await kafka.subscribeAll(NOTIFICATIONS_GROUP, {
+          'user-events': handler,
+          'interview-events': handler,
+        });
+
+        const { kafka: k, delivery: d } = { kafka, delivery };
+        http = createProbeServer({
+          host: options.host,
+          port: options.port,
+          readiness: async () => {
+            const checks = {
+              database: (await running.database.ping()) ? 'ok' : 'unreachable',
+              kafka: k.ready() ? 'ok' : 'not ready',
+              mail: d.ready() ? 'ok' : `retrying (${transport?.description})`,
+            };
+            return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+          },
+        });
+        const { port } = await http.start();
+        const url = `http://${options.host}:${port}`;
+        log.info('notification service ready', { url, mail: transport.description });
+        return { url, ...running, kafka, delivery };
+      } catch (error) {
+        await stop().catch(() => undefined);
+        throw error;
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The emails' words: pure functions from what the service knows to a subject, a plain-text body
+ * and an HTML body. Every value from an event is escaped in the HTML.
+ */
+export interface MessageContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Addressee {
+  firstName: string | null;
+  lastName: string | null;
+  email: string;
+}
+
+export interface InterviewFacts {
+  title: string;
+  position: string;
+}
+
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+}
+
+function greeting(to: Addressee): string {
+  return to.firstName ? `Hello ${to.firstName},` : 'Hello,';
+}
+
+/** `Tuesday, 1 December 2026 at 09:00 UTC`: unambiguous for every reader. */
+export function formatWhen(iso: string): string {
+  const date = new Date(iso);
+  const day = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  }).format(date);
+  const time = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: 'UTC',
+  }).format(date);
+  return `${day} at ${time} UTC`;
+}
+
+/** `your interview "Backend screen" (Engineer)`, or just `your interview`. */
+function named(interview: InterviewFacts | undefined): string {
+  return interview
+    ? `your interview "${interview.title}" (${interview.position})`
+    : 'your interview';
+}
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Paragraphs to both bodies: text joined by blank lines, HTML as escaped `<p>`s. */
+function compose(subject: string, paragraphs: string[]): MessageContent {
+  const signed = [...paragraphs, 'The Interview Graph team'];
+  return {
+    subject,
+    text: signed.join('\n\n') + '\n',
+    html:
+      '<!doctype html><html><body>' +
+      signed.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
+      '</body></html>',
+  };
+}
+
+export function welcomeEmail(to: Addressee): MessageContent {
+  return compose('Welcome to Interview Graph', [
+    greeting(to),
+    `Your account (${to.email}) is ready. Sign in to see your interviews, answer their questions at your own pace and follow your results.`,
+  ]);
+}
+
+export function interviewScheduledEmail(
+  to: Addressee,
+  interview: InterviewFacts | undefined,
+  scheduledFor: string,
+): MessageContent {
+  const subject = interview
+    ? `Interview scheduled: ${interview.title}`
+    : 'Your interview is scheduled';
+  return compose(subject, [
+    greeting(to),
+    `${capitalized(named(interview))} is scheduled for ${formatWhen(scheduledFor)}.`,
+    'If you sign out during the interview, it is paused, and resumes when you sign in again.',
+  ]);
+}
+
+export function interviewCompletedEmail(
+  to: Addressee,
+  interview: InterviewFacts | undefined,
+  facts: { answeredQuestions: number; totalQuestions: number; durationSeconds: number },
+): MessageContent {
+  const subject = interview
+    ? `Interview completed: ${interview.title}`
+    : 'Your interview is complete';
+  const minutes = Math.max(1, Math.round(facts.durationSeconds / 60));
+  return compose(subject, [
+    greeting(to),
+    `Thank you for completing ${named(interview)}. You answered ${facts.answeredQuestions} of ${facts.totalQuestions} questions in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    'We will be in touch about the next steps.',
+  ]);
+}
+
+export function interviewCancelledEmail(
+  to: Addressee,
+  interview: InterviewFacts | undefined,
+  reason: string | undefined,
+): MessageContent {
+  const subject = interview
+    ? `Interview cancelled: ${interview.title}`
+    : 'Your interview is cancelled';
+  return compose(subject, [
+    greeting(to),
+    `${capitalized(named(interview))} has been cancelled${reason ? `: ${reason}` : '.'}`,
+  ]);
+}
