@@ -4,6 +4,7 @@
  * with a Message-ID made from the event id, so a receiving server can recognise a resend.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createTransport, type NodemailerError, type SendMailOptions } from 'nodemailer';
@@ -68,10 +69,13 @@ function message(email: OutgoingEmail, from: string): SendMailOptions {
 /** Writes each email to `dir` as an `.eml` file; an email already written is left as it is. */
 export function fileTransport(dir: string, from: string): MailTransport {
   const composer = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // At once, so the folder the README names exists from the start.
+  mkdirSync(dir, { recursive: true });
   return {
     description: `files in ${path.resolve(dir)}`,
     async send(email) {
       const info = await composer.sendMail(message(email, from));
+      // Again: someone may have cleaned up the folder since.
       await mkdir(dir, { recursive: true });
       const target = path.join(dir, emlFileName(email));
       // Written aside, then linked into place: a reader never sees half a message, and `link`

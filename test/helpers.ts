@@ -78,6 +78,41 @@ export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
   }
 }
 
+/**
+ * Waits until consumer group `group` has committed, on every partition of `logicalTopic`, the
+ * offsets the topic had when this was called: everything published before has been handled.
+ */
+export async function groupCaughtUp(
+  prefix: string,
+  group: string,
+  logicalTopic: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const admin = rawKafka().admin();
+  await admin.connect();
+  try {
+    const topic = `${prefix}${logicalTopic}`;
+    const end = await admin.fetchTopicOffsets(topic);
+    await waitFor(
+      `${group} to catch up on ${topic}`,
+      async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: `${prefix}${group}`,
+          topics: [topic],
+        });
+        // A partition the group never read has no commit (-1); it is done when it is empty.
+        return end.every(({ partition, high }) => {
+          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
+          return (offset === '-1' ? '0' : offset) === high;
+        });
+      },
+      timeoutMs,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface TestDatabase {
   label: 'sqlite' | 'postgresql';
   config: DatabaseConfig;

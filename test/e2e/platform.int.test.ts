@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { UserEventFactory } from '../../events';
 import {
   deleteTopicsWithPrefix,
-  rawKafka,
+  groupCaughtUp,
   randomName,
   readTopic,
   testBrokers,
@@ -68,28 +68,6 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
   }
 
   /** Waits until a service group has committed everything published on the topic so far. */
-  async function groupCaughtUp(group: string, logicalTopic: string): Promise<void> {
-    const admin = rawKafka().admin();
-    await admin.connect();
-    try {
-      const topic = `${prefix}${logicalTopic}`;
-      const end = await admin.fetchTopicOffsets(topic);
-      await waitFor(`${group} to catch up on ${topic}`, async () => {
-        const [committed] = await admin.fetchOffsets({
-          groupId: `${prefix}${group}`,
-          topics: [topic],
-        });
-        // A partition the group never read has no commit (-1); it is done when it is empty.
-        return end.every(({ partition, high }) => {
-          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
-          return (offset === '-1' ? '0' : offset) === high;
-        });
-      });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   const act = (mutation: string, id: string) =>
     gql<Record<string, { status: string }>>(
       `mutation ($id: ID!) { ${mutation}(id: $id) { status } }`,
@@ -212,7 +190,7 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     // the group to commit everything published so far tells when it is past the duplicate.
     await act('pauseInterview', interview.id);
     await platform.gatewayEvents.publishEvent('user-events', signedIn);
-    await groupCaughtUp('interview-service-group', 'user-events');
+    await groupCaughtUp(prefix, 'interview-service-group', 'user-events');
     expect((await read()).data?.interview.status).toBe('PAUSED');
   });
 
@@ -262,7 +240,7 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
         authMethod: 'oauth2',
       }),
     );
-    await groupCaughtUp('interview-service-group', 'user-events');
+    await groupCaughtUp(prefix, 'interview-service-group', 'user-events');
     const status = await gql<{ interview: { status: string } }>(
       `query ($id: ID!) { interview(id: $id) { status } }`,
       { id: interview.id },

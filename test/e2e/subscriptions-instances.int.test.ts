@@ -3,7 +3,7 @@
  * gateway is `gateway/main.ts` in a child process (its own Kafka consumers), a slow client is a
  * raw WebSocket that stops reading, and a subgraph goes down behind a TCP proxy we cut.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,11 +34,11 @@ import {
   type Recording,
 } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
+import { spawnService } from '../processes';
 import { graphql, TEST_INTERNAL_TOKEN_SECRET } from '../subgraph-helpers';
 
 jest.setTimeout(180_000);
 
-const REPO_ROOT = path.resolve(__dirname, '../..');
 const QUEUE_LIMIT = 200;
 /** The stalled-client test's gateway heap: ~80 MB of events pass through it. */
 const HEAP_MB = 96;
@@ -53,46 +53,20 @@ async function spawnGateway(
   const port = await freePort();
   const supergraphPath = path.join(dir, `supergraph-${port}.graphql`);
   writeFileSync(supergraphPath, supergraphSdl);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      GATEWAY_PORT: String(port),
-      SUPERGRAPH_PATH: supergraphPath,
-      KAFKA_BROKERS: testBrokers().join(','),
-      KAFKA_TOPIC_PREFIX: prefix.replace(/\.$/, '') + '.',
-      INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
-      SUBSCRIPTION_QUEUE_LIMIT: String(QUEUE_LIMIT),
-      // Resumes beyond the last 100 events read Kafka, so the memory test measures the queues.
-      SUBSCRIPTION_RECENT_EVENTS: '100',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const gateway = await spawnService('gateway', 'gateway/main.ts', port, {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    GATEWAY_PORT: String(port),
+    SUPERGRAPH_PATH: supergraphPath,
+    KAFKA_BROKERS: testBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix.replace(/\.$/, '') + '.',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+    SUBSCRIPTION_QUEUE_LIMIT: String(QUEUE_LIMIT),
+    // Resumes beyond the last 100 events read Kafka, so the memory test measures the queues.
+    SUBSCRIPTION_RECENT_EVENTS: '100',
+    ...extraEnv,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}/graphql`;
-  await waitFor(
-    'the child gateway to be ready',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the gateway exited: ${output}`);
-      const ready = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-      return ready?.status === 200;
-    },
-    60_000,
-  );
-  return {
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `${gateway.baseUrl}/graphql`, child: gateway.child, stop: gateway.stop };
 }
 
 /** A TCP proxy to `target` that can be cut (connections refused) and restored on the same port. */
