@@ -43,7 +43,10 @@ function repoPath(absolute: string): string {
  * schema shape (paths relative to the generated file).
  */
 const MAPPERS: Record<string, Record<string, string>> = {
-  users: { User: '../entities/user#User as UserEntity' },
+  users: {
+    User: '../entities/user#User as UserEntity',
+    UserActivity: '../entities/user-activity#UserActivity as UserActivityEntity',
+  },
   interviews: {
     Interview: '../entities#InterviewEntity',
     Question: '../entities#QuestionEntity',

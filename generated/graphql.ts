@@ -12,6 +12,15 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
 };
 
+/** One field of an event's payload. */
+export type ActivityDetail = {
+  __typename?: 'ActivityDetail';
+  /** The payload field, e.g. userAgent. */
+  name: Scalars['String']['output'];
+  /** Its value: strings as they are, anything else as JSON; null when the event carried null. */
+  value: Maybe<Scalars['String']['output']>;
+};
+
 export type ActivityKind =
   | 'INTERVIEW'
   | 'LOGIN'
@@ -513,6 +522,8 @@ export type UserRecentActivityArgs = {
 export type UserActivity = {
   __typename?: 'UserActivity';
   description: Scalars['String']['output'];
+  /** The recording event's payload, field by field (for a sign-in: session, method, IP address, user agent). */
+  details: Array<ActivityDetail>;
   eventId: Scalars['ID']['output'];
   /** The event type that recorded it, e.g. user.profile_updated. */
   eventType: Scalars['String']['output'];

@@ -135,7 +135,12 @@ describe('the designed event flows, through the real processes', () => {
       email: string;
       firstName: string | null;
       lastLoginAt: string | null;
-      recentActivity: { kind: string; eventType: string; eventId: string }[];
+      recentActivity: {
+        kind: string;
+        eventType: string;
+        eventId: string;
+        details: { name: string; value: string | null }[];
+      }[];
       interviewPreferences: {
         timezone: string;
         reminderMinutesBefore: number;
@@ -144,7 +149,7 @@ describe('the designed event flows, through the real processes', () => {
     } | null;
   }
   const ME = `{ me { id email firstName lastLoginAt
-    recentActivity(first: 50) { kind eventType eventId }
+    recentActivity(first: 50) { kind eventType eventId details { name value } }
     interviewPreferences { timezone reminderMinutesBefore autoResume } } }`;
 
   it('registration: the signed webhook leads to a profile, default preferences and a welcome email', async () => {
@@ -257,11 +262,12 @@ describe('the designed event flows, through the real processes', () => {
     expect(after.lastLoginAt).toBe(authenticated.timestamp);
     expect(Date.parse(after.lastLoginAt!)).toBeGreaterThanOrEqual(signedInAt - 1000);
     expect(Date.parse(after.lastLoginAt!)).toBeGreaterThan(Date.parse(before.lastLoginAt!));
-    expect(after.recentActivity.find((a) => a.eventId === authenticated.eventId)).toEqual({
-      kind: 'LOGIN',
-      eventType: 'user.authenticated',
-      eventId: authenticated.eventId,
-    });
+    // The activity carries the event's payload.
+    const login = after.recentActivity.find((a) => a.eventId === authenticated.eventId);
+    expect(login).toMatchObject({ kind: 'LOGIN', eventType: 'user.authenticated' });
+    expect(Object.fromEntries(login!.details.map((d) => [d.name, d.value]))).toEqual(
+      authenticated.payload,
+    );
   });
 
   it('delivering the same events twice creates no second email, activity or resumption', async () => {

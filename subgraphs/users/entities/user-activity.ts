@@ -17,6 +17,8 @@ export class UserActivity {
   eventId!: string;
   occurredAt!: Date;
   description!: string;
+  /** The recording event's payload, as JSON; null for rows written before it was kept. */
+  details: string | null = null;
 }
 
 export const UserActivitySchema = new EntitySchema<UserActivity>({
@@ -30,15 +32,16 @@ export const UserActivitySchema = new EntitySchema<UserActivity>({
     eventId: { type: 'string', fieldName: 'event_id' },
     occurredAt: { type: 'datetime', fieldName: 'occurred_at' },
     description: { type: 'text' },
+    details: { type: 'text', nullable: true },
   },
   indexes: [{ name: 'user_activity_user_occurred_idx', properties: ['userId', 'occurredAt'] }],
 });
 
-/** An activity row for one event; `occurredAt` is the event's timestamp. */
+/** An activity row for one event; `occurredAt` is the event's timestamp, `details` its payload. */
 export function newActivity(fields: {
   userId: string;
   kind: ActivityKind;
-  event: { eventId: string; eventType: string; timestamp: string };
+  event: { eventId: string; eventType: string; timestamp: string; payload: object };
   description: string;
 }): UserActivity {
   const activity = new UserActivity();
@@ -49,5 +52,18 @@ export function newActivity(fields: {
   activity.eventId = fields.event.eventId;
   activity.occurredAt = new Date(fields.event.timestamp);
   activity.description = fields.description;
+  activity.details = JSON.stringify(fields.event.payload);
   return activity;
+}
+
+/** `UserActivity.details`: the payload's fields in order; strings as they are, others as JSON. */
+export function activityDetails(
+  activity: Pick<UserActivity, 'details'>,
+): { name: string; value: string | null }[] {
+  if (!activity.details) return [];
+  const payload = JSON.parse(activity.details) as Record<string, unknown>;
+  return Object.entries(payload).map(([name, value]) => ({
+    name,
+    value: value === null ? null : typeof value === 'string' ? value : JSON.stringify(value),
+  }));
 }

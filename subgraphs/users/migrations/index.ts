@@ -5,6 +5,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { CreateProcessedEventTable } from '../../../events/consumers';
 import { CreateOutboxTable } from '../../../events/outbox';
+import { AddActivityDetails } from './add-activity-details';
 import { CreateUserActivityTable } from './create-user-activity';
 import { CreateUsersTable } from './create-users';
 
@@ -13,4 +14,5 @@ export const migrations: MigrationObject[] = [
   { name: '0002-processed-event', class: CreateProcessedEventTable },
   { name: '0003-users', class: CreateUsersTable },
   { name: '0004-user-activity', class: CreateUserActivityTable },
+  { name: '0005-activity-details', class: AddActivityDetails },
 ];

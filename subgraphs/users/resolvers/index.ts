@@ -2,6 +2,6 @@ import { DateTime } from '../../shared/scalars';
 import type { Resolvers } from '../generated/resolvers-types';
 import { Mutation } from './mutation';
 import { Query } from './query';
-import { User } from './user';
+import { User, UserActivity } from './user';
 
-export const resolvers: Resolvers = { DateTime, Query, Mutation, User };
+export const resolvers: Resolvers = { DateTime, Query, Mutation, User, UserActivity };

@@ -1,4 +1,5 @@
-import type { UserResolvers } from '../generated/resolvers-types';
+import { activityDetails } from '../entities';
+import type { UserActivityResolvers, UserResolvers } from '../generated/resolvers-types';
 
 /**
  * The parent value is the `User` entity (codegen mapper); its scalar fields resolve by default,
@@ -7,4 +8,8 @@ import type { UserResolvers } from '../generated/resolvers-types';
 export const User: UserResolvers = {
   __resolveReference: (reference, { users }) => users.user(reference.id),
   recentActivity: (user, { first }, { users }) => users.recentActivity(user.id, first),
+};
+
+export const UserActivity: UserActivityResolvers = {
+  details: (activity) => activityDetails(activity),
 };
