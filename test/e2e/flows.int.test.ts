@@ -407,6 +407,17 @@ describe('the designed event flows, through the real processes', () => {
 
     const failed = data(await gql<Trail>(AUDIT, admin, { types: ['handler.failed'] })).auditTrail;
     expect(failed.map((e) => e.source)).toContain('user-service');
+    // Every process announced itself on system-events.
+    const started = data(await gql<Trail>(AUDIT, admin, { types: ['service.started'] })).auditTrail;
+    expect(new Set(started.map((e) => e.source))).toEqual(
+      new Set([
+        'user-service',
+        'interview-service',
+        'reporting-service',
+        'notification-service',
+        'api-gateway',
+      ]),
+    );
 
     const refused = await gql<Trail>(AUDIT, user, { actor: 'dev-user' });
     expect(refused.data?.auditTrail ?? null).toBeNull();
