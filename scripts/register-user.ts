@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   });
   const kafka = new KafkaService('api-gateway', {
     brokers,
+    topicPrefix: config.kafka.topicPrefix,
     announce: false,
     topics: ['user-events'],
   });
