@@ -354,5 +354,10 @@ describe('the notification service over SMTP', () => {
     );
     expect((await emailOf(harness.service, later.eventId))?.sentAt).toBeInstanceOf(Date);
     expect((await fetch(`${harness.service.url}/ready`)).status).toBe(200);
+
+    const metrics = await (await fetch(`${harness.service.url}/metrics`)).text();
+    expect(metrics).toContain('notification_emails{state="sent"} 2\n');
+    expect(metrics).toContain('notification_emails{state="failed"} 1\n');
+    expect(metrics).toContain('notification_emails{state="pending"} 0\n');
   });
 });

@@ -2,17 +2,17 @@
  * The notification service: a worker with no GraphQL of its own. It opens its database
  * (`notifications`: recipients, known interviews, emails), consumes `user-events` and
  * `interview-events` in `notification-service-group`, sends the queued emails through the
- * configured transport, and answers `/health` and `/ready` (database, Kafka, mail).
+ * configured transport, and answers `/health`, `/ready` (database, Kafka, mail) and `/metrics`.
  */
 import type { DatabaseConfig, KafkaConfig, MailConfig } from '../config';
 import { CreateProcessedEventTable, ProcessedEventSchema } from '../events/consumers';
 import { KafkaService } from '../events';
 import { openDatabase, type Database } from '../lib/database';
-import { createProbeServer, type GraphQLHttpServer } from '../lib/http-server';
+import { createProbeServer, type GraphQLHttpServer, type Route } from '../lib/http-server';
 import { silentLogger, type Logger } from '../lib/logger';
 import { NOTIFICATIONS_GROUP, notificationHandler } from './consumers';
 import { createDelivery, type Delivery } from './delivery';
-import { CreateNotificationTables, entities } from './entities';
+import { CreateNotificationTables, Email, entities } from './entities';
 import { mailTransport, type MailTransport } from './mail';
 
 export const NOTIFICATIONS_DATABASE = 'notifications';
@@ -48,6 +48,28 @@ export interface RunningNotificationService {
 export interface NotificationService {
   start(): Promise<RunningNotificationService>;
   stop(): Promise<void>;
+}
+
+/** `GET /metrics`: the emails by state, in the Prometheus text format (alert on failed). */
+function metricsRoute(database: Database): Route {
+  return async (_req, res) => {
+    const em = database.fork();
+    const [pending, sent, failed] = await Promise.all([
+      em.count(Email, { sentAt: null, failedAt: null }),
+      em.count(Email, { sentAt: { $ne: null } }),
+      em.count(Email, { failedAt: { $ne: null } }),
+    ]);
+    const lines = [
+      '# TYPE notification_emails gauge',
+      `notification_emails{state="pending"} ${pending}`,
+      `notification_emails{state="sent"} ${sent}`,
+      `notification_emails{state="failed"} ${failed}`,
+      '# TYPE notification_process_resident_memory_bytes gauge',
+      `notification_process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    ];
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(`${lines.join('\n')}\n`);
+  };
 }
 
 export function createNotificationService(
@@ -99,6 +121,7 @@ export function createNotificationService(
         http = createProbeServer({
           host: options.host,
           port: options.port,
+          routes: { '/metrics': metricsRoute(database) },
           readiness: async () => {
             const checks = {
               database: (await running.database.ping()) ? 'ok' : 'unreachable',
