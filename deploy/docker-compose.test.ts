@@ -5,29 +5,55 @@
  * (so each check is known to be able to fail).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { CONFIG_DEFAULTS, CONFIG_VARIABLES } from '../config';
+import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
 import { TOPICS, deadLetterTopic } from '../events/topics';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
 const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
 
-/** Each service of the platform owns one PostgreSQL database, created by the init scripts. */
-const SERVICE_DATABASES = ['users', 'interviews', 'reporting'] as const;
+/**
+ * Each service of the platform but the gateway owns one PostgreSQL database, named after the
+ * service and created by the init scripts: the subgraphs and the notification service.
+ */
+const SERVICE_DATABASES = ['users', 'interviews', 'reporting', 'notifications'] as const;
 
-type PortVariable = 'USERS_PORT' | 'INTERVIEWS_PORT' | 'REPORTING_PORT' | 'GATEWAY_PORT';
+type PortVariable =
+  'USERS_PORT' | 'INTERVIEWS_PORT' | 'REPORTING_PORT' | 'NOTIFICATIONS_PORT' | 'GATEWAY_PORT';
 
-/** The application's services, with the entry point and port `npm start` gives them (scripts/start.ts). */
-const SUBGRAPHS: Record<(typeof SERVICE_DATABASES)[number], { entry: string; port: PortVariable }> =
-  {
-    users: { entry: 'subgraphs/users/main.ts', port: 'USERS_PORT' },
-    interviews: { entry: 'subgraphs/interviews/main.ts', port: 'INTERVIEWS_PORT' },
-    reporting: { entry: 'subgraphs/reporting/main.ts', port: 'REPORTING_PORT' },
-  };
-const GATEWAY = { entry: 'gateway/main.ts', port: 'GATEWAY_PORT' } as const;
+/** An application service, with the entry point and port `npm start` gives it (scripts/start.ts). */
+interface AppSpec {
+  entry: string;
+  port: PortVariable;
+  /** Signs or checks the gateway's identity tokens, so it needs INTERNAL_TOKEN_SECRET. */
+  internalToken: boolean;
+}
+
+/** The subgraphs: the gateway routes to each of them. */
+const SUBGRAPHS: Record<Exclude<(typeof SERVICE_DATABASES)[number], 'notifications'>, AppSpec> = {
+  users: { entry: 'subgraphs/users/main.ts', port: 'USERS_PORT', internalToken: true },
+  interviews: {
+    entry: 'subgraphs/interviews/main.ts',
+    port: 'INTERVIEWS_PORT',
+    internalToken: true,
+  },
+  reporting: { entry: 'subgraphs/reporting/main.ts', port: 'REPORTING_PORT', internalToken: true },
+};
+/**
+ * The notification service: Kafka consumers, a database and /health and /ready, but no GraphQL
+ * (the gateway does not route to it) and no requests from the gateway (no identity tokens).
+ */
+const NOTIFICATIONS = {
+  name: 'notifications',
+  entry: 'notifications/main.ts',
+  port: 'NOTIFICATIONS_PORT',
+  internalToken: false,
+} as const satisfies AppSpec & { name: (typeof SERVICE_DATABASES)[number] };
+const GATEWAY = { entry: 'gateway/main.ts', port: 'GATEWAY_PORT', internalToken: true } as const;
 
 /** Variables the gateway needs in production: sign-in (README "Identity") and the webhook. */
 const GATEWAY_REQUIRED = [
@@ -410,27 +436,27 @@ function dependsOn(service: Service, dep: string, condition: string): boolean {
   return dependencies(service).some(([d, c]) => d === dep && c === condition);
 }
 
+/** The Dockerfile the service builds its image from; `undefined` when it builds none. */
+function dockerfileOf(file: ComposeFile, service: Service): string | undefined {
+  const build = typeof service.build === 'string' ? { context: service.build } : service.build;
+  if (build === undefined) return undefined;
+  return path.resolve(file.dir, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
+}
+
 /** What every application service needs: image, entry point, environment, healthcheck. */
 function appServiceProblems(
   file: ComposeFile,
   name: string,
   service: Service,
-  entry: string,
-  portVariable: PortVariable,
+  { entry, port: portVariable, internalToken }: AppSpec,
 ): string[] {
   const problems: string[] = [];
   if (kindOf(service) !== 'app') problems.push(`${name}: must run the application image`);
-  const build = typeof service.build === 'string' ? { context: service.build } : service.build;
-  if (build === undefined) {
+  const dockerfile = dockerfileOf(file, service);
+  if (dockerfile === undefined) {
     problems.push(`${name}: must build the application image (build: .)`);
-  } else {
-    const dockerfile = path.resolve(
-      file.dir,
-      build.context ?? '.',
-      build.dockerfile ?? 'Dockerfile',
-    );
-    if (!fs.existsSync(dockerfile))
-      problems.push(`${name}: ${path.relative(file.dir, dockerfile)} does not exist`);
+  } else if (!fs.existsSync(dockerfile)) {
+    problems.push(`${name}: ${path.relative(file.dir, dockerfile)} does not exist`);
   }
   const command = commandWords(service).join(' ');
   if (command !== `node --import tsx ${entry}`) {
@@ -446,7 +472,11 @@ function appServiceProblems(
   for (const [key, value] of expected) {
     if (env.get(key) !== value) problems.push(`${name}: ${key} ${env.get(key)} is not ${value}`);
   }
-  if (!REQUIRED_VARIABLE.test(env.get('INTERNAL_TOKEN_SECRET') ?? '')) {
+  if (!internalToken) {
+    // A secret is only where it is used.
+    if (env.has('INTERNAL_TOKEN_SECRET'))
+      problems.push(`${name}: gets INTERNAL_TOKEN_SECRET, but takes no identity tokens`);
+  } else if (!REQUIRED_VARIABLE.test(env.get('INTERNAL_TOKEN_SECRET') ?? '')) {
     problems.push(`${name}: INTERNAL_TOKEN_SECRET must come from a required variable`);
   }
 
@@ -480,50 +510,174 @@ function appServiceProblems(
   return problems;
 }
 
+/**
+ * PostgreSQL: postgres://user:${PASSWORD:?}@host:port/database, all as the postgres service says,
+ * and the database the service's own (SERVICE_DATABASES), as every service owns one.
+ */
+function databaseProblems(file: ComposeFile, name: string, service: Service): string[] {
+  const problems: string[] = [];
+  const url = envOf(service).get('DATABASE_URL') ?? '';
+  const match = /^postgres(?:ql)?:\/\/([^:@/]+):(.*)@([^:@/]+)(?::(\d+))?\/(\w+)$/.exec(url);
+  if (!match) return [`${name}: DATABASE_URL ${url} is not postgres://user:password@host:port/db`];
+  const [, user, password, host = '', dbPort, database = ''] = match;
+  if (database !== name) {
+    problems.push(`${name}: DATABASE_URL names the database ${database}, not its own ${name}`);
+  }
+  const db = file.doc.services[host];
+  if (db === undefined || kindOf(db) !== 'postgres') {
+    return [...problems, `${name}: DATABASE_URL's host ${host} is no postgres service`];
+  }
+  const dbEnv = envOf(db);
+  if (user !== (dbEnv.get('POSTGRES_USER') ?? 'postgres'))
+    problems.push(`${name}: DATABASE_URL's user ${user} is not ${host}'s POSTGRES_USER`);
+  if (password !== dbEnv.get('POSTGRES_PASSWORD') || !REQUIRED_VARIABLE.test(password ?? ''))
+    problems.push(`${name}: DATABASE_URL's password is not ${host}'s required POSTGRES_PASSWORD`);
+  if (Number(dbPort ?? 5432) !== postgresPort(db))
+    problems.push(`${name}: DATABASE_URL's port ${dbPort} is not ${host}'s ${postgresPort(db)}`);
+  if (!initDatabases(file, db).includes(database))
+    problems.push(`${name}: no init script of ${host} creates the database ${database}`);
+  if (!dependsOn(service, host, 'service_healthy'))
+    problems.push(`${name}: must wait for ${host} to be healthy`);
+  return problems;
+}
+
 function subgraphServiceProblems(file: ComposeFile): string[] {
   const problems: string[] = [];
-  for (const [name, { entry, port }] of Object.entries(SUBGRAPHS)) {
+  for (const [name, spec] of Object.entries(SUBGRAPHS)) {
     const service = file.doc.services[name];
     if (service === undefined) {
       problems.push(`no service ${name}`);
       continue;
     }
-    problems.push(...appServiceProblems(file, name, service, entry, port));
+    problems.push(...appServiceProblems(file, name, service, spec));
     if ((service.ports ?? []).length > 0)
       problems.push(`${name}: publishes ports; only the gateway is reached from outside`);
-
-    // PostgreSQL: postgres://user:${PASSWORD:?}@host:port/database, all as the postgres service says.
-    const url = envOf(service).get('DATABASE_URL') ?? '';
-    const match = /^postgres(?:ql)?:\/\/([^:@/]+):(.*)@([^:@/]+)(?::(\d+))?\/(\w+)$/.exec(url);
-    if (!match) {
-      problems.push(`${name}: DATABASE_URL ${url} is not postgres://user:password@host:port/db`);
-      continue;
-    }
-    const [, user, password, host = '', dbPort, database = ''] = match;
-    const db = file.doc.services[host];
-    if (db === undefined || kindOf(db) !== 'postgres') {
-      problems.push(`${name}: DATABASE_URL's host ${host} is no postgres service`);
-      continue;
-    }
-    const dbEnv = envOf(db);
-    if (user !== (dbEnv.get('POSTGRES_USER') ?? 'postgres'))
-      problems.push(`${name}: DATABASE_URL's user ${user} is not ${host}'s POSTGRES_USER`);
-    if (password !== dbEnv.get('POSTGRES_PASSWORD') || !REQUIRED_VARIABLE.test(password ?? ''))
-      problems.push(`${name}: DATABASE_URL's password is not ${host}'s required POSTGRES_PASSWORD`);
-    if (Number(dbPort ?? 5432) !== postgresPort(db))
-      problems.push(`${name}: DATABASE_URL's port ${dbPort} is not ${host}'s ${postgresPort(db)}`);
-    if (!initDatabases(file, db).includes(database))
-      problems.push(`${name}: no init script of ${host} creates the database ${database}`);
-    if (!dependsOn(service, host, 'service_healthy'))
-      problems.push(`${name}: must wait for ${host} to be healthy`);
+    problems.push(...databaseProblems(file, name, service));
   }
+  return problems;
+}
+
+/** What a Dockerfile leaves behind, as far as these checks need it. */
+interface ImageLayout {
+  workdir: string;
+  /** The user the container runs as (USER). */
+  user: string;
+  /** Owner of each folder the build creates or chowns, by absolute path. */
+  owners: Map<string, string>;
+}
+
+/** Reads WORKDIR, USER and the `mkdir`/`chown` commands of RUN instructions (shell form). */
+function imageLayout(dockerfile: string): ImageLayout {
+  const layout: ImageLayout = { workdir: '/', user: 'root', owners: new Map() };
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  for (const line of lines) {
+    const [instruction = '', ...args] = line.split(/\s+/);
+    switch (instruction.toUpperCase()) {
+      case 'WORKDIR':
+        layout.workdir = path.posix.resolve(layout.workdir, args.join(' '));
+        break;
+      case 'USER':
+        layout.user = (args[0] ?? 'root').split(':')[0] ?? 'root';
+        break;
+      case 'RUN':
+        for (const command of args.join(' ').split(/&&|;/)) {
+          const [program, ...words] = command.trim().split(/\s+/);
+          const flags = words.filter((w) => w.startsWith('-')).join(' ');
+          const operands = words.filter((w) => !w.startsWith('-'));
+          const resolve = (p: string) => path.posix.resolve(layout.workdir, p);
+          if (program === 'mkdir') {
+            for (const dir of operands.map(resolve)) {
+              // -p creates the missing parents too; new folders belong to the user running RUN.
+              const created = /-\w*p/.test(flags) ? ancestorsOf(dir) : [dir];
+              for (const d of created) if (!layout.owners.has(d)) layout.owners.set(d, layout.user);
+            }
+          } else if (program === 'chown') {
+            const [owner = '', ...targets] = operands;
+            const user = owner.split(':')[0] ?? '';
+            for (const target of targets.map(resolve)) {
+              layout.owners.set(target, user);
+              if (!/-\w*R/.test(flags)) continue;
+              for (const d of layout.owners.keys())
+                if (d.startsWith(`${target}/`)) layout.owners.set(d, user);
+            }
+          }
+        }
+        break;
+    }
+  }
+  return layout;
+}
+
+/** `/a/b/c` and its parents but `/`: `/a`, `/a/b`, `/a/b/c`. */
+function ancestorsOf(dir: string): string[] {
+  const parts = dir.split('/').filter((p) => p !== '');
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+/** Variables of sign-in and of the gateway's tokens: the notification service needs none. */
+const IDENTITY_VARIABLE = /^(OIDC_|AUTHENTIK_)|SECRET|^PUBLIC_URL$/;
+
+/**
+ * Where the notification service's emails go: SMTP_URL (credentials from a variable), or, while
+ * it is unset, `.eml` files in MAIL_DIR, which must outlive the container (a named volume) and
+ * be writable by the image's user (a new volume takes the owner of the folder it is mounted on).
+ */
+function mailProblems(file: ComposeFile, name: string, service: Service): string[] {
+  const env = envOf(service);
+  const smtpUrl = env.get('SMTP_URL') ?? '';
+  if (/\/\/[^/@:]*:[^@]+@/.test(smtpUrl.replace(/\$\{[^}]*\}/g, ''))) {
+    return [`${name}: SMTP_URL holds a password; take the URL from a variable, \${SMTP_URL:-}`];
+  }
+  if (interpolateDefaults(smtpUrl).trim() !== '') return [];
+
+  const dockerfile = dockerfileOf(file, service);
+  if (dockerfile === undefined || !fs.existsSync(dockerfile)) return []; // appServiceProblems says so
+  const image = imageLayout(fs.readFileSync(dockerfile, 'utf8'));
+  const dataDir = interpolateDefaults(env.get('DATA_DIR') ?? CONFIG_DEFAULTS.DATA_DIR);
+  const mailDir = path.posix.resolve(
+    image.workdir,
+    interpolateDefaults(env.get('MAIL_DIR') ?? path.posix.join(dataDir, 'mail')),
+  );
+  const problems: string[] = [];
+  const mount = mounts(service).find((m) => path.posix.resolve(m.target) === mailDir);
+  if (mount?.type !== 'volume' || mount.source === undefined) {
+    problems.push(
+      `${name}: SMTP_URL is unset, so the emails are files in MAIL_DIR ${mailDir}: mount a named volume there`,
+    );
+  }
+  const owner = image.owners.get(mailDir);
+  if (owner !== image.user) {
+    problems.push(
+      `${name}: ${path.relative(file.dir, dockerfile)} does not create MAIL_DIR ${mailDir} for ${image.user} (mkdir -p, chown), so ${image.user} cannot write to a new volume there`,
+    );
+  }
+  return problems;
+}
+
+function notificationServiceProblems(file: ComposeFile): string[] {
+  const { name } = NOTIFICATIONS;
+  const service = file.doc.services[name];
+  if (service === undefined) return [`no service ${name}`];
+  const problems = appServiceProblems(file, name, service, NOTIFICATIONS);
+  if ((service.ports ?? []).length > 0)
+    problems.push(`${name}: publishes ports; only the gateway is reached from outside`);
+  for (const key of envOf(service).keys()) {
+    if (key !== 'INTERNAL_TOKEN_SECRET' && IDENTITY_VARIABLE.test(key))
+      problems.push(`${name}: gets ${key}, but needs no sign-in`);
+  }
+  problems.push(...databaseProblems(file, name, service));
+  problems.push(...mailProblems(file, name, service));
   return problems;
 }
 
 function gatewayServiceProblems(file: ComposeFile): string[] {
   const service = file.doc.services['gateway'];
   if (service === undefined) return ['no service gateway'];
-  const problems = appServiceProblems(file, 'gateway', service, GATEWAY.entry, GATEWAY.port);
+  const problems = appServiceProblems(file, 'gateway', service, GATEWAY);
   const env = envOf(service);
 
   const port = appPort(service, GATEWAY.port);
@@ -551,8 +705,11 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
       problems.push(`gateway: must wait for ${name} to be healthy`);
   }
   for (const name of routes.keys()) {
-    if (!(name in SUBGRAPHS))
-      problems.push(`gateway: GATEWAY_SUBGRAPH_URLS names no subgraph ${name}`);
+    if (!(name in SUBGRAPHS)) {
+      const why =
+        name === NOTIFICATIONS.name ? ' (the notification service serves no GraphQL)' : '';
+      problems.push(`gateway: GATEWAY_SUBGRAPH_URLS names no subgraph ${name}${why}`);
+    }
   }
 
   for (const key of GATEWAY_REQUIRED) {
@@ -576,6 +733,31 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
     problems.push(
       `gateway: OIDC_ISSUER must name an Authentik server of this file, http://<service>:<port>/application/o/<slug>/`,
     );
+  }
+  return problems;
+}
+
+/**
+ * The environment of each application service passes config/index.ts as it would in the container:
+ * defaults of `${NAME:-default}` substituted, a required variable left out when it is the whole
+ * value and a stand-in inside one (a URL's password), variables taken from the host left out.
+ */
+function configProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of servicesOf(file, 'app')) {
+    const env: Record<string, string> = {};
+    for (const [key, value] of envOf(service)) {
+      if (value === undefined || REQUIRED_VARIABLE.test(value)) continue;
+      env[key] = interpolateDefaults(value)
+        .replace(/\$\{\w+:?\?[^}]*\}/g, 'required')
+        .replace(/\$\{\w+\}/g, '');
+    }
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => `${name}: ${problem}`));
+    }
   }
   return problems;
 }
@@ -845,7 +1027,9 @@ const CHECKS = {
   topicProblems,
   appEnvironmentProblems,
   subgraphServiceProblems,
+  notificationServiceProblems,
   gatewayServiceProblems,
+  configProblems,
   environmentValueProblems,
   postgresProblems,
   authentikProblems,
@@ -1236,6 +1420,178 @@ describe('the docker-compose.yml checks', () => {
       'users: must wait for postgres to be healthy',
     ],
     [
+      'a missing notification service',
+      () => edited((services) => delete services['notifications']),
+      notificationServiceProblems,
+      'no service notifications',
+    ],
+    [
+      'another notification entry point',
+      () => broken("'notifications/main.ts'", "'notifications/service.ts'"),
+      notificationServiceProblems,
+      'notifications: command "node --import tsx notifications/service.ts"',
+    ],
+    [
+      'a notification healthcheck on /health',
+      () => broken('127.0.0.1:4004/ready', '127.0.0.1:4004/health'),
+      notificationServiceProblems,
+      'notifications: the healthcheck must probe http://127.0.0.1:4004/ready (NOTIFICATIONS_PORT)',
+    ],
+    [
+      'a NOTIFICATIONS_PORT the healthcheck does not probe',
+      () => broken('NOTIFICATIONS_PORT: 4004', 'NOTIFICATIONS_PORT: 4014'),
+      notificationServiceProblems,
+      'notifications: the healthcheck must probe http://127.0.0.1:4014/ready',
+    ],
+    [
+      'a notification service given the internal token secret',
+      () =>
+        broken(
+          '<<: *service-environment\n      NOTIFICATIONS_PORT',
+          '<<: *app-environment\n      NOTIFICATIONS_PORT',
+        ),
+      notificationServiceProblems,
+      'notifications: gets INTERNAL_TOKEN_SECRET',
+    ],
+    [
+      'a notification service given sign-in variables',
+      () =>
+        broken(
+          'NOTIFICATIONS_PORT: 4004',
+          'NOTIFICATIONS_PORT: 4004\n      OIDC_CLIENT_SECRET: ${OIDC_CLIENT_SECRET:?set it}',
+        ),
+      notificationServiceProblems,
+      'notifications: gets OIDC_CLIENT_SECRET, but needs no sign-in',
+    ],
+    [
+      'a notification service without KAFKA_BROKERS',
+      () =>
+        edited((services) => {
+          const environment = services['notifications']?.environment;
+          if (environment && !Array.isArray(environment)) delete environment['KAFKA_BROKERS'];
+        }),
+      notificationServiceProblems,
+      'notifications: KAFKA_BROKERS is not set',
+    ],
+    [
+      'a notification service not waiting for Kafka',
+      () =>
+        edited((services) =>
+          Object.assign(services['notifications'] ?? {}, {
+            depends_on: { postgres: { condition: 'service_healthy' } },
+          }),
+        ),
+      notificationServiceProblems,
+      'notifications: must wait for kafka to be healthy',
+    ],
+    [
+      'a notification service not waiting for PostgreSQL',
+      () =>
+        edited((services) =>
+          Object.assign(services['notifications'] ?? {}, {
+            depends_on: { kafka: { condition: 'service_healthy' } },
+          }),
+        ),
+      notificationServiceProblems,
+      'notifications: must wait for postgres to be healthy',
+    ],
+    [
+      "a notification service in a subgraph's database",
+      () => broken('@postgres:5432/notifications', '@postgres:5432/users'),
+      notificationServiceProblems,
+      'notifications: DATABASE_URL names the database users, not its own notifications',
+    ],
+    [
+      'a notification service with a literal database password',
+      () =>
+        broken(
+          /postgres:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432\/notifications/,
+          'postgres:secret@postgres:5432/notifications',
+        ),
+      notificationServiceProblems,
+      "notifications: DATABASE_URL's password",
+    ],
+    [
+      'a subgraph in the notification database',
+      () => broken('@postgres:5432/users', '@postgres:5432/notifications'),
+      subgraphServiceProblems,
+      'users: DATABASE_URL names the database notifications, not its own users',
+    ],
+    [
+      'a published notification service',
+      () =>
+        edited((services) =>
+          Object.assign(services['notifications'] ?? {}, { ports: ['4004:4004'] }),
+        ),
+      notificationServiceProblems,
+      'notifications: publishes ports',
+    ],
+    [
+      'emails written without a volume',
+      () => edited((services) => delete services['notifications']?.volumes),
+      notificationServiceProblems,
+      'notifications: SMTP_URL is unset, so the emails are files in MAIL_DIR /var/lib/interview-graph/mail',
+    ],
+    [
+      'emails in an anonymous volume',
+      () =>
+        broken(
+          '- notifications-mail:/var/lib/interview-graph/mail',
+          '- /var/lib/interview-graph/mail',
+        ),
+      notificationServiceProblems,
+      'mount a named volume there',
+    ],
+    [
+      'a mail volume beside MAIL_DIR',
+      () =>
+        broken('MAIL_DIR: /var/lib/interview-graph/mail', 'MAIL_DIR: /var/lib/interview-graph/eml'),
+      notificationServiceProblems,
+      'MAIL_DIR /var/lib/interview-graph/eml: mount a named volume there',
+    ],
+    [
+      'a MAIL_DIR the image does not create',
+      () => broken(/\/var\/lib\/interview-graph\/mail/g, '/srv/mail'),
+      notificationServiceProblems,
+      'Dockerfile does not create MAIL_DIR /srv/mail for node',
+    ],
+    [
+      'the default MAIL_DIR, which the image does not create',
+      () => broken(/^ *MAIL_DIR: .*\n/m, ''),
+      notificationServiceProblems,
+      'Dockerfile does not create MAIL_DIR /app/.data/mail for node',
+    ],
+    [
+      'a literal SMTP password',
+      () => broken('SMTP_URL: ${SMTP_URL:-}', 'SMTP_URL: smtps://mailer:hunter2@mail.example.com'),
+      notificationServiceProblems,
+      'notifications: SMTP_URL holds a password',
+    ],
+    [
+      'an SMTP_URL that is no SMTP URL',
+      () => broken('SMTP_URL: ${SMTP_URL:-}', 'SMTP_URL: ${SMTP_URL:-http://mail.example.com}'),
+      configProblems,
+      'notifications: SMTP_URL: must be an smtp:// or smtps:// URL',
+    ],
+    [
+      'a MAIL_FROM that is no address',
+      () => broken('<no-reply@interview-graph.local>}', '<no-reply>}'),
+      configProblems,
+      'notifications: MAIL_FROM: must be an address',
+    ],
+    [
+      'a port out of range',
+      () => broken('NOTIFICATIONS_PORT: 4004', 'NOTIFICATIONS_PORT: 70000'),
+      configProblems,
+      'notifications: NOTIFICATIONS_PORT',
+    ],
+    [
+      'a DATABASE_URL of another database system',
+      () => broken(users, users.replace('postgres://', 'mysql://')),
+      configProblems,
+      'users: DATABASE_URL: must be a postgres:// or postgresql:// URL',
+    ],
+    [
       'a missing gateway service',
       () => edited((services) => delete services['gateway']),
       gatewayServiceProblems,
@@ -1262,6 +1618,16 @@ describe('the docker-compose.yml checks', () => {
       () => broken(',reporting=http://reporting:4003/graphql', ''),
       gatewayServiceProblems,
       'routes reporting to undefined',
+    ],
+    [
+      'a route to the notification service',
+      () =>
+        broken(
+          'reporting:4003/graphql',
+          'reporting:4003/graphql,notifications=http://notifications:4004/graphql',
+        ),
+      gatewayServiceProblems,
+      'names no subgraph notifications (the notification service serves no GraphQL)',
     ],
     [
       'a route to an unknown subgraph',
@@ -1323,11 +1689,71 @@ describe('the docker-compose.yml checks', () => {
   it('catch an entry point missing from the repository', () => {
     const file = loadCompose(text);
     const service = file.doc.services['users'] ?? {};
-    expect(
-      appServiceProblems(file, 'users', service, 'subgraphs/users/gone.ts', 'USERS_PORT').join(
-        '\n',
-      ),
-    ).toContain('subgraphs/users/gone.ts does not exist');
+    const spec = { ...SUBGRAPHS.users, entry: 'subgraphs/users/gone.ts' };
+    expect(appServiceProblems(file, 'users', service, spec).join('\n')).toContain(
+      'subgraphs/users/gone.ts does not exist',
+    );
+  });
+
+  /** A folder with a copy of `source` (a file in the repository) changed by `edit`. */
+  function changedCopy(source: string, edit: (text: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compose-test-'));
+    const original = fs.readFileSync(path.join(ROOT, source), 'utf8');
+    const changed = edit(original);
+    expect(changed).not.toBe(original);
+    fs.writeFileSync(path.join(dir, path.basename(source)), changed);
+    return dir;
+  }
+
+  it('catch a database the init scripts do not create', () => {
+    const init = changedCopy('deploy/postgres/init/01-databases.sql', (sql) =>
+      sql.replace(/^CREATE DATABASE notifications;\n/m, ''),
+    );
+    try {
+      const file = loadCompose(text.replace('./deploy/postgres/init:', `${init}:`));
+      expect(postgresProblems(file).join('\n')).toContain(
+        'postgres: no init script creates the database notifications',
+      );
+      expect(notificationServiceProblems(file).join('\n')).toContain(
+        'notifications: no init script of postgres creates the database notifications',
+      );
+      expect(subgraphServiceProblems(file)).toEqual([]);
+    } finally {
+      fs.rmSync(init, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['without the mail folder', (d: string) => d.replace(/^RUN mkdir -p \/var\/lib\/.*\n/m, '')],
+    ['with the mail folder left to root', (d: string) => d.replace(/ && chown .*/, '')],
+    ['with the mail folder for another user', (d: string) => d.replace('USER node', 'USER app')],
+  ])('catch a Dockerfile %s', (_what, edit) => {
+    const dir = changedCopy('Dockerfile', edit);
+    try {
+      const file = edited((services) =>
+        Object.assign(services['notifications'] ?? {}, {
+          build: { context: '.', dockerfile: path.join(dir, 'Dockerfile') },
+        }),
+      );
+      expect(notificationServiceProblems(file).join('\n')).toContain(
+        'does not create MAIL_DIR /var/lib/interview-graph/mail for',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('need no mail volume once SMTP_URL is set', () => {
+    const file = loadCompose(
+      text
+        .replace('SMTP_URL: ${SMTP_URL:-}', 'SMTP_URL: ${SMTP_URL:?set SMTP_URL}')
+        .replace(/^ *MAIL_DIR: .*\n/m, '')
+        .replace(/^ {4}volumes:\n {6}- notifications-mail:.*\n/m, ''),
+    );
+    const service = file.doc.services['notifications'];
+    expect(service?.volumes).toBeUndefined();
+    expect(envOf(service ?? {}).has('MAIL_DIR')).toBe(false);
+    expect(notificationServiceProblems(file)).toEqual([]);
   });
 
   it('catch a pom with another Kafka version', () => {
