@@ -12,7 +12,7 @@
  *   dead-lettered with `handler.failed`, to be replayed once the registration is in.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { CONSUMER_GROUPS, type DomainEvent, type EventHandler } from '../events';
+import { CONSUMER_GROUPS, type DomainEvent, type TopicHandlers } from '../events';
 import { handleOnce } from '../events/consumers';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
@@ -120,13 +120,13 @@ export async function notify(em: EntityManager, event: DomainEvent): Promise<boo
   }
 }
 
-/** One handler for both topics: records the event and its email once, then wakes delivery. */
-export function notificationHandler(
+/** The handlers of both topics: each records its event and its email once, then wakes delivery. */
+export function notificationHandlers(
   database: Database,
   queued: () => void,
   log: Logger,
-): EventHandler<'user-events' | 'interview-events'> {
-  return async (event) => {
+): Required<Pick<TopicHandlers, 'user-events' | 'interview-events'>> {
+  const handle = async (event: DomainEvent) => {
     let emailed = false;
     const fresh = await handleOnce(database, NOTIFICATIONS_GROUP, event, async (em) => {
       emailed = await notify(em, event);
@@ -139,4 +139,5 @@ export function notificationHandler(
     }
     if (emailed) queued();
   };
+  return { 'user-events': handle, 'interview-events': handle };
 }

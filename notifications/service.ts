@@ -10,7 +10,7 @@ import { KafkaService } from '../events';
 import { openDatabase, type Database } from '../lib/database';
 import { createProbeServer, type GraphQLHttpServer, type Route } from '../lib/http-server';
 import { silentLogger, type Logger } from '../lib/logger';
-import { NOTIFICATIONS_GROUP, notificationHandler } from './consumers';
+import { NOTIFICATIONS_GROUP, notificationHandlers } from './consumers';
 import { createDelivery, type Delivery } from './delivery';
 import { CreateNotificationTables, Email, entities } from './entities';
 import { mailTransport, type MailTransport } from './mail';
@@ -107,15 +107,14 @@ export function createNotificationService(
         delivery.start();
         kafka = KafkaService.fromConfig('notification-service', options.kafka, log);
         await kafka.start();
-        const handler = notificationHandler(
-          database,
-          delivery.notify,
-          log.child({ consumer: NOTIFICATIONS_GROUP }),
+        await kafka.subscribeAll(
+          NOTIFICATIONS_GROUP,
+          notificationHandlers(
+            database,
+            delivery.notify,
+            log.child({ consumer: NOTIFICATIONS_GROUP }),
+          ),
         );
-        await kafka.subscribeAll(NOTIFICATIONS_GROUP, {
-          'user-events': handler,
-          'interview-events': handler,
-        });
 
         const { kafka: k, delivery: d } = { kafka, delivery };
         http = createProbeServer({
