@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { emlFileName, fileTransport, messageIdOf, type OutgoingEmail } from './mail';
@@ -29,7 +29,8 @@ describe('mail', () => {
   });
 
   it('writes one complete .eml file per email, and nothing more when sent again', async () => {
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ig-eml-')), 'not-yet-there');
+    const root = mkdtempSync(path.join(tmpdir(), 'ig-eml-'));
+    const dir = path.join(root, 'not-yet-there');
     const transport = fileTransport(dir, 'Interview Graph <no-reply@example.com>');
     try {
       await transport.send(email);
@@ -46,6 +47,7 @@ describe('mail', () => {
       expect(raw).toContain('Content-Type: multipart/alternative');
     } finally {
       transport.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

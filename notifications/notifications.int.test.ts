@@ -3,7 +3,7 @@
  * when DATABASE_URL is set), and real mail: `.eml` files read back with mailparser, and a real
  * SMTP server (smtp-server) on a free port.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -113,7 +113,10 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     dir = mkdtempSync(path.join(tmpdir(), 'ig-mail-'));
     harness = await startHarness(label, config, { dir });
   });
-  afterAll(() => harness?.stop());
+  afterAll(async () => {
+    await harness?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const publish = <T extends Topic>(topic: T, event: Parameters<KafkaService['publishEvent']>[1]) =>
     harness.publisher.publishEvent(topic, event as never);

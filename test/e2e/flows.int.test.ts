@@ -8,7 +8,7 @@
  * duplicate delivery, a failing handler, and the audit trail of all of it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
@@ -88,6 +88,7 @@ describe('the designed event flows, through the real processes', () => {
     await platform?.stop();
     await provider?.stop();
     await deleteTopicsWithPrefix(prefix);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const gql = <T>(query: string, session: string, variables: Record<string, unknown> = {}) =>
