@@ -32,6 +32,7 @@ import {
 } from '../test/helpers';
 import { dropSchema } from '../test/subgraph-helpers';
 import { Email } from './entities';
+import { formatWhen } from './templates';
 import { createNotificationService, type RunningNotificationService } from './service';
 
 jest.setTimeout(90_000);
@@ -183,13 +184,15 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
       questionCount: 3,
       createdBy: 'admin-1',
     });
+    // Times relative to now (a day ahead), so the test never depends on today's date.
+    const scheduledFor = new Date(Date.now() + 86_400_000).toISOString();
     const scheduled = InterviewEventFactory.create('interview.scheduled', {
       ...ids,
-      scheduledFor: '2026-12-01T09:00:00.000Z',
+      scheduledFor,
     });
     const completed = InterviewEventFactory.create('interview.completed', {
       ...ids,
-      completedAt: '2026-12-01T09:40:00.000Z',
+      completedAt: new Date(Date.parse(scheduledFor) + 40 * 60_000).toISOString(),
       answeredQuestions: 2,
       totalQuestions: 3,
       durationSeconds: 2340,
@@ -197,7 +200,7 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     const other = { interviewId: randomName('i'), candidateId: user.payload.userId };
     const cancelled = InterviewEventFactory.create('interview.cancelled', {
       ...other,
-      cancelledAt: '2026-12-02T08:00:00.000Z',
+      cancelledAt: new Date(Date.parse(scheduledFor) + 86_400_000).toISOString(),
       previousStatus: 'scheduled',
       reason: 'the position is filled',
     });
@@ -209,7 +212,8 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     expect(onSchedule.subject).toBe('Interview scheduled: Backend <screen>');
     expect(onSchedule.to).toMatchObject({ text: newEmail });
     expect(onSchedule.text).toContain(
-      'Your interview "Backend <screen>" (Engineer) is scheduled for Tuesday, 1 December 2026 at 09:00 UTC.',
+      // formatWhen's wording is pinned on fixed dates in templates.test.ts.
+      `Your interview "Backend <screen>" (Engineer) is scheduled for ${formatWhen(scheduledFor)}.`,
     );
     // Values from events are escaped in the HTML body.
     expect(onSchedule.html).toContain('&quot;Backend &lt;screen&gt;&quot;');
@@ -231,7 +235,7 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     const orphan = InterviewEventFactory.create('interview.scheduled', {
       interviewId: randomName('i'),
       candidateId: stranger,
-      scheduledFor: '2026-12-03T10:00:00.000Z',
+      scheduledFor: new Date(Date.now() + 2 * 86_400_000).toISOString(),
     });
     const user = registered();
     await publish('interview-events', orphan);
@@ -239,7 +243,7 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     const next = InterviewEventFactory.create('interview.scheduled', {
       interviewId: orphan.payload.interviewId,
       candidateId: user.payload.userId,
-      scheduledFor: '2026-12-03T10:00:00.000Z',
+      scheduledFor: new Date(Date.now() + 2 * 86_400_000).toISOString(),
     });
     await message(user.eventId);
     await publish('interview-events', next);

@@ -112,6 +112,10 @@ describe.each(testDatabases())('reporting subgraph on $label', ({ config }) => {
   }
 
   /** Builds events for one interview of one candidate. */
+  /** Minutes after a start a day ahead of now: no fixed date that could expire. */
+  const start = Date.now() + 86_400_000;
+  const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
+
   function interview(candidateId = randomName('cand')) {
     const ids = { interviewId: randomName('int'), candidateId };
     const make = <T extends InterviewType>(
@@ -127,8 +131,8 @@ describe.each(testDatabases())('reporting subgraph on $label', ({ config }) => {
           questionCount,
           createdBy: 'recruiter-1',
         }),
-      scheduled: () => make('interview.scheduled', { scheduledFor: '2026-12-01T09:00:00.000Z' }),
-      started: () => make('interview.started', { startedAt: '2026-12-01T09:01:00.000Z' }),
+      scheduled: () => make('interview.scheduled', { scheduledFor: at(0) }),
+      started: () => make('interview.started', { startedAt: at(1) }),
       answer: (answeredQuestions: number, wordCount: number, totalQuestions: number) =>
         make('interview.answer_submitted', {
           questionId: `q-${answeredQuestions}`,
@@ -137,20 +141,18 @@ describe.each(testDatabases())('reporting subgraph on $label', ({ config }) => {
           answeredQuestions,
           totalQuestions,
         }),
-      paused: () =>
-        make('interview.paused', { pausedAt: '2026-12-01T09:10:00.000Z', reason: 'manual' }),
-      resumed: () =>
-        make('interview.resumed', { resumedAt: '2026-12-01T09:20:00.000Z', trigger: 'manual' }),
+      paused: () => make('interview.paused', { pausedAt: at(10), reason: 'manual' }),
+      resumed: () => make('interview.resumed', { resumedAt: at(20), trigger: 'manual' }),
       completed: (answeredQuestions: number, totalQuestions: number, durationSeconds: number) =>
         make('interview.completed', {
-          completedAt: '2026-12-01T09:40:00.000Z',
+          completedAt: at(40),
           answeredQuestions,
           totalQuestions,
           durationSeconds,
         }),
       cancelled: () =>
         make('interview.cancelled', {
-          cancelledAt: '2026-12-01T08:00:00.000Z',
+          cancelledAt: at(-60),
           previousStatus: 'scheduled',
         }),
     };

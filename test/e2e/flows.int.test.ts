@@ -194,7 +194,8 @@ describe('the designed event flows, through the real processes', () => {
     );
     interviewId = created.createInterview!.id;
     for (const [action, extra] of [
-      ['scheduleInterview', ', scheduledFor: "2026-12-01T09:00:00Z"'],
+      // A day ahead of now: scheduling refuses a time in the past, so no fixed date may expire.
+      ['scheduleInterview', `, scheduledFor: "${new Date(Date.now() + 86_400_000).toISOString()}"`],
       ['startInterview', ''],
       ['pauseInterview', ''],
     ] as const) {
