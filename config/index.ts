@@ -108,6 +108,11 @@ const servicesSchema = z.object({
   /** Events per topic the gateway keeps in memory for clients that resume. @default 10000 */
   SUBSCRIPTION_RECENT_EVENTS: int(0, 1_000_000).default(10_000),
   /**
+   * WebSocket ping interval, ms; a client that has not answered by the next ping is cut off (so
+   * a client that reads nothing for about twice this long is dropped). @default 12000
+   */
+  WS_KEEPALIVE_MS: int(1_000, 3_600_000).default(12_000),
+  /**
    * Routes subgraphs elsewhere than the supergraph says: `users=http://host:port/graphql,...`.
    * @default none
    */
@@ -224,6 +229,7 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   subscriptionQueueLimit: number;
   subscriptionRecentEvents: number;
+  webSocketKeepAliveMs: number;
   corsOrigins: string[];
   /** Routing URL overrides by subgraph name. */
   subgraphUrls: Record<string, string>;
@@ -325,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
+      webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())
         .filter(Boolean),

@@ -89,6 +89,8 @@ export interface GatewayOptions {
   probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
   /** Keep-alive pool towards the subgraphs. */
   subgraphAgent?: SubgraphAgentOptions;
+  /** WebSocket ping interval; a client that misses a pong is dropped. @default 12_000 */
+  webSocketKeepAliveMs?: number;
   /**
    * Live subscriptions over WebSocket, fed by Kafka (gateway/subscriptions). Without them,
    * subscriptions are refused with `SUBSCRIPTIONS_NOT_AVAILABLE`.
@@ -287,6 +289,9 @@ export function createGateway(options: GatewayOptions): Gateway {
               context: signContext,
               production,
               ...(live ? { live } : {}),
+              ...(options.webSocketKeepAliveMs === undefined
+                ? {}
+                : { keepAliveMs: options.webSocketKeepAliveMs }),
               logger: logger.child({ component: 'websocket' }),
             });
           },

@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     logger,
     internalTokenSecret,
     authenticate: authenticator(production, signIn?.authenticate),
+    webSocketKeepAliveMs: config.gateway.webSocketKeepAliveMs,
     ...(signIn ? { routes: signIn.routes } : {}),
     ...(kafka
       ? {

@@ -43,12 +43,13 @@ import {
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
 import type { Identity } from '../subgraphs/shared/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
+import type { ResultSink } from './subscriptions/queue';
 
 /** Close codes of the gateway's GraphQL WebSocket, beyond graphql-ws's own. */
 export const WebSocketCloseCode = {
@@ -100,9 +101,108 @@ class WebSocketOperation {
   ) {}
 }
 
-/** A live subscription's results, handed from `onSubscribe` to `subscribe`. */
+/**
+ * A live subscription, handed from `onSubscribe` to `subscribe`. Its results do not go through
+ * graphql-ws (which would stringify each and wait for each send): the engine writes them to the
+ * socket itself (`SocketWriter`), and graphql-ws only sees an iterator that ends with the
+ * subscription, then sends `complete` as usual.
+ */
 class LiveOperation {
-  constructor(readonly results: AsyncIterableIterator<ExecutionResult>) {}
+  constructor(readonly results: AsyncIterableIterator<never>) {}
+}
+
+/**
+ * A socket's outgoing bytes beyond which live results wait in their subscriber's bounded queue
+ * (gateway/subscriptions/queue.ts) instead of the socket's buffer. Above Node's own high-water
+ * mark (16 KiB), so the socket is sure to emit `drain` once it has room again.
+ */
+const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
+
+/** Writers that wrote in this tick, uncorked together once the tick's results are written. */
+const corkedWriters: SocketWriter[] = [];
+function uncorkAll(): void {
+  for (const writer of corkedWriters.splice(0)) writer.uncork();
+}
+
+/** What closes a graphql-transport-ws message after its payload (part of the shared bytes). */
+const MESSAGE_END = '}';
+
+/**
+ * Writes the `next` messages of a connection's live subscriptions as WebSocket frames of its
+ * own: a frame header and the message's start (`{"id":...,"type":"next","payload":`, a few dozen
+ * bytes) per subscriber, then the result's bytes shared by every subscriber of the event
+ * (result.ts), then `}`. Every message written in one tick to one socket leaves in one system
+ * call (the socket is corked until the tick ends). A socket whose buffer is full makes the
+ * queues wait for its `drain`.
+ *
+ * The frames go to the socket beside `ws`'s own sender, which writes each of its frames
+ * synchronously (no permessage-deflate here), so frames never interleave.
+ */
+class SocketWriter {
+  private corked = false;
+  private drainListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw: Duplex,
+  ) {
+    raw.on('drain', () => {
+      const listeners = this.drainListeners;
+      this.drainListeners = [];
+      for (const listener of listeners) listener();
+    });
+  }
+
+  writable(): boolean {
+    return this.ws.readyState === this.ws.OPEN && this.raw.writableLength < SOCKET_HIGH_WATER_BYTES;
+  }
+
+  /** Writes one text frame: `head` (this subscription's message start), then `shared`. */
+  sendFrame(head: Buffer, shared: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const length = head.length + shared.length;
+    const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+    const start = Buffer.allocUnsafe(headerBytes + head.length);
+    start[0] = 0x81; // FIN, text
+    if (length < 126) {
+      start[1] = length;
+    } else if (length < 65_536) {
+      start[1] = 126;
+      start.writeUInt16BE(length, 2);
+    } else {
+      start[1] = 127;
+      start.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+      start.writeUInt32BE(length >>> 0, 6);
+    }
+    head.copy(start, headerBytes);
+    if (!this.corked) {
+      this.corked = true;
+      this.raw.cork();
+      if (corkedWriters.push(this) === 1) process.nextTick(uncorkAll);
+    }
+    this.raw.write(start);
+    this.raw.write(shared);
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.raw.uncork();
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  /** The sink of subscription `id`: its results framed as graphql-transport-ws `next` messages. */
+  sink(id: string): ResultSink {
+    const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    return {
+      send: (result, cursor, dropped) =>
+        this.sendFrame(head, result.encoded(cursor, dropped, MESSAGE_END)),
+      writable: () => this.writable(),
+      onDrain: (listener) => this.onDrain(listener),
+    };
+  }
 }
 
 /** An error Apollo already formatted, sent to the client exactly as Apollo formatted it. */
@@ -170,6 +270,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const path = options.path ?? '/graphql';
   const { logger } = options;
   const wss = new WebSocketServer({ noServer: true });
+  const writers = new WeakMap<WebSocket, SocketWriter>();
   // Thousands of sockets often send the same operation: one parsed document serves them all.
   const documents = new Map<string, DocumentNode>();
   const parseCached = (query: string): DocumentNode => {
@@ -247,7 +348,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       onClose: (ctx) => {
         ctx.extra.cancelExpiry?.();
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { identity } = ctx.extra;
         if (!identity) {
           return [
@@ -279,7 +380,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
               ),
             ];
           }
-          const results = await options.live.subscribe(payload, identity);
+          const writer = writers.get(ctx.extra.socket);
+          if (!writer) throw new Error('A WebSocket without its writer');
+          const results = await options.live.subscribe(payload, identity, writer.sink(id));
           if (!('next' in results)) return [...results];
           return {
             schema,
@@ -348,7 +451,10 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      writers.set(ws, new SocketWriter(ws, socket));
+      wss.emit('connection', ws, req);
+    });
   };
   options.server.on('upgrade', onUpgrade);
 

@@ -27,7 +27,8 @@ import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions }
 import { TopicFeed, type Delivery } from './feed';
 import { LIVE_FIELDS, liveTopics, type LookupAsCaller } from './fields';
 import type { CompiledSubscription, SubscriptionPlanner } from './plan';
-import { SubscriberQueue } from './queue';
+import { SubscriberQueue, type ResultSink } from './queue';
+import { PreparedResult } from './result';
 import { replayFromKafka } from './replay';
 
 export interface LiveSubscriptionsOptions {
@@ -84,16 +85,15 @@ export interface LiveSubscriptionStats {
 /** How long a stream reuses one signed internal token (they live 60 s). */
 const CONTEXT_TTL_MS = 30_000;
 
-type LiveResult = ExecutionResult<Record<string, unknown>, { eventId: string; cursor: string }>;
-
 class Subscriber {
   /** Next offset per partition this subscriber has considered. */
   floor: number[];
   /** Live results held back while missed events are replayed. */
-  private held: { result: ExecutionResult; delivery: Delivery }[] | undefined;
+  private held: { result: PreparedResult; delivery: Delivery }[] | undefined;
 
   constructor(
-    readonly queue: SubscriberQueue<LiveResult>,
+    readonly queue: SubscriberQueue,
+    readonly audience: Audience,
     floor: Positions,
     catchingUp: boolean,
     private readonly codec: CursorCodec,
@@ -104,7 +104,7 @@ class Subscriber {
     this.held = catchingUp ? [] : undefined;
   }
 
-  offer(result: ExecutionResult, delivery: Delivery): void {
+  offer(result: PreparedResult, delivery: Delivery): void {
     if (this.held) {
       this.held.push({ result, delivery });
       if (this.held.length > this.queue.limit) {
@@ -129,11 +129,13 @@ class Subscriber {
     for (const { result, delivery } of held) this.deliver(result, delivery);
   }
 
-  deliver(result: ExecutionResult, delivery: Delivery): void {
+  deliver(result: PreparedResult, delivery: Delivery): void {
     const { partition, offset } = delivery;
     if (offset < (this.floor[partition] ?? 0)) return; // delivered already, or before the cursor
     this.floor[partition] = offset + 1;
     let cursor: string;
+    // Nearly always: the subscriber has seen every event before this one, so the event's cursor,
+    // signed once, is its cursor too (and the payload serialized once is its payload).
     if (delivery.positions && covers(delivery.positions, this.floor)) {
       delivery.cursor ??= this.codec.encode({ topic: this.topic, positions: delivery.positions });
       cursor = delivery.cursor;
@@ -144,15 +146,28 @@ class Subscriber {
       cursor = this.codec.encode({ topic: this.topic, positions });
     }
     this.counters.delivered++;
-    this.queue.push({
-      ...result,
-      extensions: { ...result.extensions, eventId: delivery.event.eventId, cursor },
-    } as LiveResult);
+    this.queue.push(result, cursor);
   }
 }
 
-class Stream {
+/** The subscribers of a stream that share one identity, hence one visibility per event. */
+class Audience {
   readonly subscribers = new Set<Subscriber>();
+  constructor(
+    readonly key: string,
+    readonly identity: Identity,
+  ) {}
+}
+
+/** An identity's key: callers with the same user and roles see the same events. */
+function identityKey(identity: Identity): string {
+  return `${identity.userId}\u0000${[...identity.roles].sort().join(',')}`;
+}
+
+class Stream {
+  /** Subscribers by identity. One, unless the selection is answered from the event alone. */
+  readonly audiences = new Map<string, Audience>();
+  private size = 0;
   private readonly pending: Delivery[] = [];
   /** Executions started, in event order; delivered in that order as they finish. */
   private readonly window: { delivery: Delivery; result: Promise<ExecutionResult> }[] = [];
@@ -166,10 +181,45 @@ class Stream {
     readonly compiled: CompiledSubscription,
     readonly args: Record<string, unknown>,
     readonly variables: Record<string, unknown>,
-    readonly identity: Identity,
+    /** Whose internal token the stream's subgraph requests carry. */
+    private readonly identity: Identity,
     private readonly pendingLimit: number,
     private readonly concurrency: number,
   ) {}
+
+  get subscriberCount(): number {
+    return this.size;
+  }
+
+  *subscribers(): Iterable<Subscriber> {
+    for (const audience of this.audiences.values()) yield* audience.subscribers;
+  }
+
+  /** The audience of `identity`, created when it is the first of its kind. */
+  audienceOf(identity: Identity): Audience {
+    const key = identityKey(identity);
+    let audience = this.audiences.get(key);
+    if (!audience) {
+      audience = new Audience(key, identity);
+      this.audiences.set(key, audience);
+    }
+    return audience;
+  }
+
+  add(subscriber: Subscriber): void {
+    subscriber.audience.subscribers.add(subscriber);
+    this.size++;
+  }
+
+  /** Removes a subscriber; true when the stream has none left. */
+  remove(subscriber: Subscriber): boolean {
+    const { audience } = subscriber;
+    if (audience.subscribers.delete(subscriber)) this.size--;
+    if (audience.subscribers.size === 0 && this.audiences.get(audience.key) === audience) {
+      this.audiences.delete(audience.key);
+    }
+    return this.size === 0;
+  }
 
   attach(feed: TopicFeed, routingKey: string): void {
     this.unlisten = feed.listen(routingKey, (delivery) => this.onDelivery(delivery));
@@ -181,17 +231,24 @@ class Stream {
     this.pending.length = 0;
   }
 
-  visible(delivery: Delivery): boolean {
-    return this.compiled.field.visible(delivery.event as never, this.args, this.identity);
+  visible(delivery: Delivery, identity: Identity): boolean {
+    return this.compiled.field.visible(delivery.event as never, this.args, identity);
   }
 
   private onDelivery(delivery: Delivery): void {
-    if (!this.visible(delivery)) return;
+    let seen = false;
+    for (const audience of this.audiences.values()) {
+      if (this.visible(delivery, audience.identity)) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) return;
     this.pending.push(delivery);
     // Events waiting for a slow subgraph are bounded too; subscribers see the gap as dropped.
     if (this.pending.length > this.pendingLimit) {
       this.pending.shift();
-      for (const subscriber of this.subscribers) subscriber.queue.countDrop();
+      for (const subscriber of this.subscribers()) subscriber.queue.countDrop();
     }
     this.startExecutions();
   }
@@ -213,9 +270,12 @@ class Stream {
     try {
       while (this.window.length > 0) {
         const { delivery, result } = this.window[0] as (typeof this.window)[number];
-        const resolved = await result;
+        const prepared = new PreparedResult(await result, delivery.event.eventId);
         this.window.shift();
-        for (const subscriber of this.subscribers) subscriber.offer(resolved, delivery);
+        for (const audience of this.audiences.values()) {
+          if (!this.visible(delivery, audience.identity)) continue;
+          for (const subscriber of audience.subscribers) subscriber.offer(prepared, delivery);
+        }
         this.startExecutions();
       }
     } finally {
@@ -223,7 +283,7 @@ class Stream {
     }
   }
 
-  /** Resolves one event for this stream's caller; never rejects. */
+  /** Resolves one event for this stream; never rejects. */
   async execute(delivery: Delivery): Promise<ExecutionResult> {
     return this.engine.resolve(this.compiled, delivery, this.variables, await this.contextValue());
   }
@@ -276,7 +336,7 @@ export class LiveSubscriptions {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const stream of this.streams.values()) {
-      for (const subscriber of stream.subscribers) subscriber.queue.close();
+      for (const subscriber of [...stream.subscribers()]) subscriber.queue.close();
     }
     this.streams.clear();
     await Promise.allSettled([...this.feeds.values()].map((feed) => feed.stop()));
@@ -290,25 +350,31 @@ export class LiveSubscriptions {
       streams: this.streams.size,
       delivered: this.counters.delivered,
       dropped: this.counters.dropped,
-      queued: [...this.streams.values()].reduce(
-        (sum, stream) =>
-          sum + [...stream.subscribers].reduce((n, subscriber) => n + subscriber.waiting, 0),
-        0,
-      ),
+      queued: this.queued(),
       executions: this.counters.executions,
       resumes: { memory: this.counters.memory, kafka: this.counters.kafka },
       feeds,
     };
   }
 
+  private queued(): number {
+    let queued = 0;
+    for (const stream of this.streams.values()) {
+      for (const subscriber of stream.subscribers()) queued += subscriber.waiting;
+    }
+    return queued;
+  }
+
   /**
-   * Starts a live subscription for `identity`: the results to send, or the errors that refuse
-   * it (invalid operation, variables or cursor, forbidden).
+   * Starts a live subscription for `identity` whose results go to `sink`: its queue (an async
+   * iterator that ends with the subscription), or the errors that refuse it (invalid operation,
+   * variables or cursor, forbidden).
    */
   async subscribe(
     request: LiveRequest,
     identity: Identity,
-  ): Promise<AsyncIterableIterator<ExecutionResult> | readonly GraphQLError[]> {
+    sink: ResultSink,
+  ): Promise<SubscriberQueue | readonly GraphQLError[]> {
     const { planner } = this.options;
     const compiled = planner.compile(request.query, request.operationName ?? undefined);
     if (!('perEvent' in compiled)) return compiled;
@@ -338,11 +404,12 @@ export class LiveSubscriptions {
     }
 
     const routingKey = field.key(input.args, identity);
+    // A selection answered from the event alone is the same for every caller: callers share its
+    // stream (each still sees only the events it may). Otherwise the subgraphs answer per caller.
     const streamKey = [
       field.name,
       routingKey,
-      identity.userId,
-      [...identity.roles].sort().join(','),
+      compiled.eventOnly ? '' : identityKey(identity),
       compiled.operationName ?? '',
       compiled.query,
       JSON.stringify(input.variables),
@@ -364,12 +431,12 @@ export class LiveSubscriptions {
     }
     const liveFrom = feed.positions.slice();
     const joined = stream;
-    const queue = new SubscriberQueue<LiveResult>(
+    const queue = new SubscriberQueue(
       this.queueLimit,
+      sink,
       () => {
-        joined.subscribers.delete(subscriber);
         this.subscribers--;
-        if (joined.subscribers.size === 0 && this.streams.get(streamKey) === joined) {
+        if (joined.remove(subscriber) && this.streams.get(streamKey) === joined) {
           joined.detach();
           this.streams.delete(streamKey);
         }
@@ -378,16 +445,17 @@ export class LiveSubscriptions {
     );
     const subscriber = new Subscriber(
       queue,
+      stream.audienceOf(identity),
       from ?? liveFrom,
       from !== undefined,
       this.codec,
       topicName,
       this.counters,
     );
-    stream.subscribers.add(subscriber);
+    stream.add(subscriber);
     this.subscribers++;
     if (from !== undefined) {
-      const missed = await this.missed(stream, field.topic, feed, from, liveFrom).catch(
+      const missed = await this.missed(stream, identity, field.topic, feed, from, liveFrom).catch(
         (error: unknown) => (error instanceof GraphQLError ? [error] : Promise.reject(error)),
       );
       if (missed.length > 0 && missed[0] instanceof GraphQLError) {
@@ -437,6 +505,7 @@ export class LiveSubscriptions {
   /** The events in [from, to) the stream's subscribers would have received. */
   private async missed(
     stream: Stream,
+    identity: Identity,
     topic: Topic,
     feed: TopicFeed,
     from: Positions,
@@ -445,8 +514,8 @@ export class LiveSubscriptions {
     const keep = (delivery: Delivery) =>
       stream.compiled.field
         .routes(delivery.event as never)
-        .includes(stream.compiled.field.key(stream.args, stream.identity)) &&
-      stream.visible(delivery);
+        .includes(stream.compiled.field.key(stream.args, identity)) &&
+      stream.visible(delivery, identity);
     const recent = feed.recent(from, to);
     if (recent) {
       this.counters.memory++;
@@ -472,7 +541,8 @@ export class LiveSubscriptions {
       // The feed's positions after a missed event do not hold for this subscriber, which gets
       // missed events in timestamp order: its cursor is built from what it was given.
       const { positions: _live, cursor: _cached, ...missedDelivery } = delivery;
-      subscriber.deliver(await stream.execute(delivery), missedDelivery);
+      const result = await stream.execute(delivery);
+      subscriber.deliver(new PreparedResult(result, delivery.event.eventId), missedDelivery);
     }
     subscriber.goLive(liveFrom);
   }

@@ -58,6 +58,11 @@ export interface CompiledSubscription {
   operation: OperationDefinitionNode;
   /** `Sequence[primary, rest]`, executable by `executeQueryPlan`. */
   perEvent: QueryPlan;
+  /**
+   * True when the event alone answers the selection (no `rest`: no subgraph request), so the
+   * result is the same whoever asks.
+   */
+  eventOnly: boolean;
   operationContext: OperationContext;
 }
 
@@ -246,6 +251,7 @@ export class SubscriptionPlanner {
       fieldNode,
       operation,
       perEvent: { kind: 'QueryPlan', node: sequence },
+      eventOnly: !node.rest,
       operationContext: buildOperationContext({
         schema: this.apiSchema,
         operationDocument: document,

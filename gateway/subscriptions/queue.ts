@@ -1,100 +1,103 @@
 /**
- * The bounded queue between a subscription's events and its WebSocket. graphql-ws pulls one
- * result at a time and waits until the socket has flushed it, so a client that does not read
- * stops pulling; the queue then keeps at most `limit` results and drops the oldest. The next
+ * The bounded queue between a subscription's results and its transport.
+ *
+ * Results are written straight to the transport's {@link ResultSink} while it has room: no
+ * promise, no copy, no serialization per subscriber beyond splicing its cursor into the result
+ * serialized once (result.ts). When the transport's buffer is full (a client that does not
+ * read), results wait here, at most `limit` of them; beyond, the oldest are dropped. The next
  * result the client does get says how many were dropped before it (`extensions.dropped`), and
  * `extensions.cursor` of the last result it saw lets it fetch them again by resubscribing.
  *
  * Pushing never waits: one slow subscriber cannot slow the fan-out to the others.
+ *
+ * For the protocol adapter (graphql-ws) the queue is also an async iterator that yields nothing
+ * and ends when the subscription ends: `return()` (the client completed or went away) discards
+ * what is queued; `close()` (the server ends it) first writes what is queued.
  */
-import type { ExecutionResult } from 'graphql';
+import type { PreparedResult } from './result';
 
-export class SubscriberQueue<
-  T extends ExecutionResult = ExecutionResult,
-> implements AsyncIterableIterator<T> {
-  private readonly items: T[] = [];
+/** Where one subscription's results go: a transport adapter (WebSocket, SSE, ...). */
+export interface ResultSink {
+  /**
+   * Sends one result with this subscriber's cursor and count of results dropped before it (see
+   * {@link PreparedResult.encoded}: most subscribers share its bytes).
+   */
+  send(result: PreparedResult, cursor: string, dropped: number): void;
+  /** False while the transport's buffer is full; `onDrain` listeners run once it has room. */
+  writable(): boolean;
+  /** Runs `listener` once, the next time the transport has room. */
+  onDrain(listener: () => void): void;
+}
+
+/** A sink that throws results away: for subscriptions whose results nobody reads (tests). */
+export const DISCARD: ResultSink = {
+  send: () => undefined,
+  writable: () => true,
+  onDrain: () => undefined,
+};
+
+export class SubscriberQueue implements AsyncIterableIterator<never> {
+  private results: (PreparedResult | undefined)[] = [];
+  private cursors: (string | undefined)[] = [];
   private head = 0;
-  private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private droppedSinceLast = 0;
   private closed = false;
+  private awaitingDrain = false;
   private roomWaiters: (() => void)[] = [];
+  private ended: ((result: IteratorResult<never>) => void) | undefined;
   /** Results dropped since the queue opened. */
   dropped = 0;
+  /** Results written to the sink since the queue opened. */
+  sent = 0;
 
   /**
-   * @param limit - most results held for a client that is not reading.
+   * @param limit - most results held while the transport has no room.
+   * @param sink - the transport.
    * @param onClose - runs once, when the client completes the operation or disconnects.
+   * @param onDrop - runs for every result dropped, for the gateway's counters.
    */
   constructor(
     readonly limit: number,
+    private readonly sink: ResultSink,
     private readonly onClose: () => void = () => undefined,
-    /** Runs for every result dropped, for the gateway's counters. */
     private readonly onDrop: () => void = () => undefined,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('The queue limit must be >= 1');
   }
 
-  /** Results waiting to be pulled. */
+  /** Results waiting for room in the transport. */
   get size(): number {
-    return this.items.length - this.head;
+    return this.results.length - this.head;
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  push(result: T): void {
+  /** Hands `result` with this subscriber's `cursor` to the transport, or queues it. */
+  push(result: PreparedResult, cursor: string): void {
     if (this.closed) return;
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: this.annotate(result), done: false });
+    if (this.size === 0 && this.sink.writable()) {
+      this.write(result, cursor);
       return;
     }
-    this.items.push(result);
+    this.results.push(result);
+    this.cursors.push(cursor);
     if (this.size > this.limit) {
-      this.items[this.head++] = undefined as unknown as T;
+      this.results[this.head] = undefined;
+      this.cursors[this.head++] = undefined;
       this.countDrop();
     }
-    // Compact now and then instead of shifting on every pull.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
+    // Compact now and then instead of shifting on every write.
+    if (this.head > 1024 && this.head * 2 > this.results.length) this.compact();
+    this.awaitDrain();
   }
 
-  next(): Promise<IteratorResult<T>> {
-    if (this.size > 0) {
-      const value = this.items[this.head] as T;
-      this.items[this.head++] = undefined as unknown as T;
-      if (this.roomWaiters.length > 0 && this.size < this.limit) this.wakeRoomWaiters();
-      return Promise.resolve({ value: this.annotate(value), done: false });
-    }
-    if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
-  }
-
-  /** The client completed or went away: nothing more is delivered. */
-  return(): Promise<IteratorResult<T>> {
-    this.clear();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.close();
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-
-  /** Ends the stream from the server's side: the client gets `complete` once the queue is read. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = undefined;
-    this.wakeRoomWaiters();
-    this.onClose();
+  /** Counts a result lost before it reached the queue (e.g. while catching up). */
+  countDrop(): void {
+    this.dropped++;
+    this.droppedSinceLast++;
+    this.onDrop();
   }
 
   /**
@@ -106,34 +109,96 @@ export class SubscriberQueue<
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** Ends the subscription from the server's side: what is queued is written, then it ends. */
+  close(): void {
+    if (this.closed) return;
+    while (this.size > 0) this.writeHead();
+    this.end();
+  }
+
+  /** Drops what is queued and ends the subscription now. */
+  clear(): void {
+    if (this.closed) return;
+    this.results = [];
+    this.cursors = [];
+    this.head = 0;
+    this.end();
+  }
+
+  /** Resolves (done) when the subscription ends; yields nothing: results go to the sink. */
+  next(): Promise<IteratorResult<never>> {
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.ended = resolve;
+    });
+  }
+
+  /** The client completed or went away: nothing more is delivered. */
+  return(): Promise<IteratorResult<never>> {
+    this.clear();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<never>> {
+    this.clear();
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
+    return this;
+  }
+
+  private end(): void {
+    this.closed = true;
+    this.ended?.({ value: undefined, done: true });
+    this.ended = undefined;
+    this.wakeRoomWaiters();
+    this.onClose();
+  }
+
+  private write(result: PreparedResult, cursor: string): void {
+    const dropped = this.droppedSinceLast;
+    this.droppedSinceLast = 0;
+    this.sent++;
+    this.sink.send(result, cursor, dropped);
+  }
+
+  private writeHead(): void {
+    const result = this.results[this.head] as PreparedResult;
+    const cursor = this.cursors[this.head] as string;
+    this.results[this.head] = undefined;
+    this.cursors[this.head++] = undefined;
+    if (this.head === this.results.length) {
+      this.results.length = 0;
+      this.cursors.length = 0;
+      this.head = 0;
+    }
+    this.write(result, cursor);
+  }
+
+  private awaitDrain(): void {
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    this.sink.onDrain(this.drain);
+  }
+
+  private readonly drain = (): void => {
+    this.awaitingDrain = false;
+    if (this.closed) return;
+    while (this.size > 0 && this.sink.writable()) this.writeHead();
+    if (this.size > 0) this.awaitDrain();
+    if (this.roomWaiters.length > 0 && this.size < this.limit) this.wakeRoomWaiters();
+  };
+
+  private compact(): void {
+    this.results.splice(0, this.head);
+    this.cursors.splice(0, this.head);
+    this.head = 0;
+  }
+
   private wakeRoomWaiters(): void {
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
     for (const wake of waiters) wake();
-  }
-
-  /** Drops what is queued and ends the stream now. */
-  clear(): void {
-    this.items.length = 0;
-    this.head = 0;
-    this.close();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
-  }
-
-  /** Counts a result lost before it reached the queue (e.g. while catching up). */
-  countDrop(): void {
-    this.dropped++;
-    this.droppedSinceLast++;
-    this.onDrop();
-  }
-
-  private annotate(result: T): T {
-    if (this.droppedSinceLast === 0) return result;
-    const dropped = this.droppedSinceLast;
-    this.droppedSinceLast = 0;
-    return { ...result, extensions: { ...result.extensions, dropped } };
   }
 }

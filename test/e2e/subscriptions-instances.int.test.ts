@@ -260,6 +260,9 @@ describe('live subscriptions across instances and failures', () => {
     // A heap far smaller than what goes through: buffering for the stalled client would crash it.
     const gateway = await spawnGateway(platform.supergraphSdl, prefix, dir, {
       NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
+      // The stalled client cannot answer pings either; on a busy machine the test outlasts the
+      // default keep-alive (cut off after ~24 s), which is not what it measures.
+      WS_KEEPALIVE_MS: '300000',
     });
     stops.push(gateway.stop);
     const query = `subscription { systemEvents(types: ["handler.failed"]) { eventId ... on HandlerFailedEvent { error } } }`;
