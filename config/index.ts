@@ -80,6 +80,12 @@ const databaseSchema = z.object({
     .optional(),
   /** Folder for SQLite files and other local state. @default '.data' */
   DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * SQLite's `synchronous` setting (WAL mode). `normal`: a commit survives a crash of the
+   * process, not a power cut (the last transactions may roll back, never half); no fsync per
+   * commit. `full`: an fsync per commit. @default 'normal'
+   */
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
 });
 
 const servicesSchema = z.object({
@@ -219,6 +225,8 @@ export interface DatabaseConfig {
   /** `undefined`: SQLite files in `dataDir`. */
   url: string | undefined;
   dataDir: string;
+  /** SQLite only. @default 'normal' */
+  sqliteSynchronous?: 'normal' | 'full';
 }
 
 export interface GatewayConfig {
@@ -322,7 +330,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       dataDir: e.LOCAL_KAFKA_DATA_DIR,
       heapMb: e.LOCAL_KAFKA_HEAP_MB,
     },
-    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: e.DATA_DIR,
+      sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    },
     gateway: {
       port: e.GATEWAY_PORT,
       supergraphPath: e.SUPERGRAPH_PATH,

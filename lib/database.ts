@@ -85,6 +85,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // WAL lets readers (GraphQL queries) proceed while the outbox relay or a consumer writes.
     await orm.em.getConnection().execute('pragma journal_mode = wal');
     await orm.em.getConnection().execute('pragma busy_timeout = 5000');
+    // In WAL mode, NORMAL syncs at checkpoints, not at every commit: commits stay atomic and
+    // survive a crash of the process; only a power cut may roll the newest back.
+    await orm.em
+      .getConnection()
+      .execute(`pragma synchronous = ${options.config.sqliteSynchronous ?? 'normal'}`);
   }
   const applied = await orm.getMigrator().up();
   if (applied.length > 0)
