@@ -30,6 +30,18 @@
  *          and one execution per event, per admin;
  *        event-only: `{ id }`, answered from the event alone (no subgraph request), every
  *          subscriber the candidate: what the fan-out itself costs.
+ *   bare-ws, graphql-ws: the baselines, same subscriber processes, rate and measures, each
+ *      server in a process of its own (bench/subscriptions/baseline-server.ts):
+ *        bare-ws: a `ws` server sending one message, built once per event, to every socket
+ *          (what the machine can do); the latency runs from just before it is handed to them;
+ *        graphql-ws: graphql-ws `useServer` + graphql-kafkajs-subscriptions `KafkaPubSub` on a
+ *          non-federated schema (one field, the event's own fields), fed by the same
+ *          `interview-events` topic and the same published events as the gateway runs (what a
+ *          user would pick instead).
+ *      The side-by-side table gives each run's server CPU per delivered result and its ratio to
+ *      each baseline's, and the plan executions per second the gateway completed.
+ *
+ * Scale: flags, or BENCH_CONNECTIONS, BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS, BENCH_RUNS.
  *
  * Kafka: KAFKA_BROKERS, or a throw-away local broker; topics and groups under a random prefix,
  * deleted at the end with everything else started (processes, sockets, temp folder), also on
@@ -940,13 +952,14 @@ async function measureLatency(
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table, the first `left` columns left-aligned, the others right-aligned. */
+function table(head: string[], rows: string[][], left = 1): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+    `| ${cells.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   return [
     line(head),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    `|${widths.map((w, i) => (i < left ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...rows.map(line),
   ].join('\n');
 }
@@ -1124,6 +1137,7 @@ function reportLatency(results: LatencyResult[], options: Options): void {
           ? '-'
           : `${fixed(r.executionsPerSecond, 0)} (${fixed(r.rate * r.streams, 0)})`,
       ]),
+      2,
     ),
   );
   const spread = results.find((r) => r.kind === 'spread');

@@ -9,7 +9,9 @@
  * `connection_ack` one `subscribe` (id `1`). Pings are answered (`ws` answers WebSocket pings
  * itself). Each `next` is timestamped on arrival and read without JSON.parse: the event's
  * sequence number from `extensions.eventId` (see protocol.ts `eventId`), its `data` compared
- * byte for byte with the expected JSON, `extensions.dropped` if the gateway dropped results.
+ * byte for byte with the expected JSON, `extensions.dropped` if the gateway dropped results
+ * (or, with `timing: 'timestamp'`, the latency from the result's own `timestamp` field, for
+ * events the parent did not publish itself: bench/pipeline.ts).
  * On `collect`, the latencies against the parent's publish times; on `close`, every socket
  * closed. The process exits when the parent's channel closes.
  */
