@@ -257,14 +257,12 @@ async function main(): Promise<void> {
     useServer(
       {
         schema: baselineSchema(pubsub, topic),
+        // Started minus completed (graphql-ws completes a socket's subscriptions as it closes).
         onSubscribe: () => {
           active++;
         },
         onComplete: () => {
           active--;
-        },
-        onClose: (ctx) => {
-          active -= Object.keys(ctx.subscriptions).length;
         },
       },
       wss,
