@@ -42,6 +42,8 @@ interface Options {
   subscribers: number;
   rate: number;
   seconds: number;
+  /** Mutations sent before anyone subscribes, not measured. */
+  warmup: number;
   drain: number;
   clientProcesses: number;
   concurrency: number;
@@ -57,6 +59,7 @@ function parseOptions(): Options {
       subscribers: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
+      warmup: { type: 'string' },
       drain: { type: 'string' },
       'client-processes': { type: 'string' },
       concurrency: { type: 'string' },
@@ -68,7 +71,8 @@ function parseOptions(): Options {
   if (values.help === true) {
     process.stdout.write(
       'usage: npm run bench:pipeline -- [--subscribers N=1000] [--rate MUTATIONS_PER_S=100]\n' +
-        '         [--seconds S=10] [--drain S=15] [--client-processes N=2] [--concurrency N=64]\n' +
+        '         [--seconds S=10] [--warmup MUTATIONS=50] [--drain S=15] [--client-processes N=2]\n' +
+        '         [--concurrency N=64]\n' +
         '         [--federated]\n' +
         '  environment, used when the flag is not given: BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS\n',
     );
@@ -87,6 +91,7 @@ function parseOptions(): Options {
     subscribers: integer('subscribers', values.subscribers ?? env.BENCH_SUBSCRIBERS, 1_000),
     rate: integer('rate', values.rate ?? env.BENCH_RATE, 100),
     seconds: integer('seconds', values.seconds ?? env.BENCH_SECONDS, 10),
+    warmup: integer('warmup', values.warmup, 50, 0),
     drain: integer('drain', values.drain, 15),
     clientProcesses: integer('client-processes', values['client-processes'], 2),
     concurrency: integer('concurrency', values.concurrency, 64),
@@ -368,34 +373,46 @@ interface Driven {
   responseTimes: Float64Array;
 }
 
-/** `submitAnswer` at `rate`/s for `seconds`, each at its time, at most 2,000 outstanding. */
-async function drive(pipeline: Pipeline, seeded: Seeded, options: Options): Promise<Driven> {
-  const total = options.rate * options.seconds;
-  const interval = 1000 / options.rate;
+/**
+ * `count` `submitAnswer` mutations at `rate`/s, each at its time, at most 2,000 outstanding,
+ * answering the seeded questions from number `from` on (50 per interview, in order).
+ */
+async function drive(
+  pipeline: Pipeline,
+  seeded: Seeded,
+  rate: number,
+  from: number,
+  count: number,
+): Promise<Driven> {
+  const total = count;
+  const interval = 1000 / rate;
   const responseTimes = new Float64Array(total);
   let succeeded = 0;
   let firstFailure: string | undefined;
   const outstanding = new Set<Promise<void>>();
   const first = wallClock() + 20;
+  let sent = 0;
   let firstSend = 0;
   let lastSend = 0;
   for (let k = 0; k < total; k++) {
     const wait = first + k * interval - wallClock();
     if (wait > 0) await sleep(wait);
     while (outstanding.size >= 2_000) await Promise.race(outstanding);
-    const interview = seeded.interviews[Math.floor(k / QUESTIONS_PER_INTERVIEW)];
-    const questionId = interview?.questionIds[k % QUESTIONS_PER_INTERVIEW];
+    const n = from + k;
+    const interview = seeded.interviews[Math.floor(n / QUESTIONS_PER_INTERVIEW)];
+    const questionId = interview?.questionIds[n % QUESTIONS_PER_INTERVIEW];
     if (interview === undefined || questionId === undefined) break;
     const sentAt = wallClock();
     if (k === 0) firstSend = sentAt;
     lastSend = sentAt;
+    sent++;
     const request = gatewayQuery(
       pipeline.gatewayUrl,
       'mutation ($interviewId: ID!, $questionId: ID!, $content: String!) { submitAnswer(interviewId: $interviewId, questionId: $questionId, content: $content) { id } }',
       {
         interviewId: interview.id,
         questionId,
-        content: `Answer ${k + 1}: it depends on the load.`,
+        content: `Answer ${n + 1}: it depends on the load.`,
       },
       seeded.candidate,
     ).then(
@@ -411,12 +428,45 @@ async function drive(pipeline: Pipeline, seeded: Seeded, options: Options): Prom
   }
   await Promise.all(outstanding);
   return {
-    sent: total,
+    sent,
     succeeded,
     ...(firstFailure === undefined ? {} : { firstFailure }),
     sendSeconds: (lastSend - firstSend) / 1000,
     responseTimes: responseTimes.slice(0, succeeded).sort(),
   };
+}
+
+/** The gateway's count of `interview-events` routed by its live feed; NaN without the metric. */
+async function feedEvents(pipeline: Pipeline): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', pipeline.gatewayUrl))).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('gateway_live_feed_events_total{topic="interview-events"}'));
+  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/**
+ * `--warmup` mutations before anyone subscribes (compiled code paths, connection pools, the
+ * outbox relay's first rounds), then waits until the gateway's feed has routed their events, so
+ * none of them reaches a subscriber.
+ */
+async function warmUp(pipeline: Pipeline, seeded: Seeded, options: Options): Promise<void> {
+  const before = await feedEvents(pipeline);
+  const driven = await drive(pipeline, seeded, options.rate, 0, options.warmup);
+  if (driven.firstFailure !== undefined) {
+    throw new Error(`a warm-up mutation failed: ${driven.firstFailure.slice(0, 300)}`);
+  }
+  if (Number.isNaN(before)) {
+    await sleep(3_000);
+    return;
+  }
+  await waitFor(
+    'the gateway to route the warm-up events',
+    async () => (await feedEvents(pipeline)) >= before + driven.succeeded,
+    60_000,
+    100,
+  );
+  await sleep(500);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,7 +496,8 @@ function table(head: string[], rows: string[][]): string {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const interviewCount = Math.ceil((options.rate * options.seconds) / QUESTIONS_PER_INTERVIEW);
+  const measured = options.rate * options.seconds;
+  const interviewCount = Math.ceil((options.warmup + measured) / QUESTIONS_PER_INTERVIEW);
   console.log(
     `Pipeline benchmark: ${options.subscribers} subscribers of myInterviewEvents${options.federated ? ' (federated selection)' : ''}; submitAnswer at ${options.rate}/s for ${options.seconds} s over ${interviewCount} interviews; ${options.clientProcesses} subscriber processes; ${os.cpus().length} CPUs`,
   );
@@ -458,6 +509,10 @@ async function main(): Promise<void> {
   console.log(
     `  candidate ${seeded.candidate.userId}, ${seeded.interviews.length} interviews started`,
   );
+  if (options.warmup > 0) {
+    await warmUp(pipeline, seeded, options);
+    console.log(`  warmed up: ${options.warmup} mutations before anyone subscribed`);
+  }
 
   const opened = await openSubscribers(pipeline, options, seeded.candidate);
   const problems: string[] = [];
@@ -496,7 +551,7 @@ async function main(): Promise<void> {
     }
   })();
 
-  const driven = await drive(pipeline, seeded, options);
+  const driven = await drive(pipeline, seeded, options.rate, options.warmup, measured);
   const lastSend = wallClock();
   if (driven.firstFailure !== undefined) {
     problems.push(
