@@ -30,6 +30,18 @@
  *          and one execution per event, per admin;
  *        event-only: `{ id }`, answered from the event alone (no subgraph request), every
  *          subscriber the candidate: what the fan-out itself costs.
+ *   bare-ws, graphql-ws: the baselines, same subscriber processes, rate and measures, each
+ *      server in a process of its own (bench/subscriptions/baseline-server.ts):
+ *        bare-ws: a `ws` server sending one message, built once per event, to every socket
+ *          (what the machine can do); the latency runs from just before it is handed to them;
+ *        graphql-ws: graphql-ws `useServer` + graphql-kafkajs-subscriptions `KafkaPubSub` on a
+ *          non-federated schema (one field, the event's own fields), fed by the same
+ *          `interview-events` topic and the same published events as the gateway runs (what a
+ *          user would pick instead).
+ *      The side-by-side table gives each run's server CPU per delivered result and its ratio to
+ *      each baseline's, and the plan executions per second the gateway completed.
+ *
+ * Scale: flags, or BENCH_CONNECTIONS, BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS, BENCH_RUNS.
  *
  * Kafka: KAFKA_BROKERS, or a throw-away local broker; topics and groups under a random prefix,
  * deleted at the end with everything else started (processes, sockets, temp folder), also on
@@ -58,14 +70,17 @@ import {
 } from './subscriptions/platform';
 import {
   eventId,
+  spawnBaseline,
   spawnClients,
   wallClock,
+  type BaselineKind,
+  type BaselineProcess,
   type ClientProcess,
   type Collected,
   type Counted,
 } from './subscriptions/protocol';
 
-const RUNS = ['connections', 'shared', 'spread', 'event-only'] as const;
+const RUNS = ['connections', 'shared', 'spread', 'event-only', 'bare-ws', 'graphql-ws'] as const;
 type RunName = (typeof RUNS)[number];
 
 interface Options {
@@ -106,11 +121,13 @@ function parseOptions(): Options {
   if (values.help === true) {
     process.stdout.write(
       'usage: npm run bench:subscriptions -- [--quick] [--connections N=10000] [--subscribers N=1000]\n' +
-        '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=20] [--warmup S=2]\n' +
+        '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=10] [--warmup S=2]\n' +
         '         [--drain S=10]\n' +
         '         [--client-processes N=2] [--concurrency N=64]\n' +
         `         [--runs ${RUNS.join(',')}]\n` +
-        '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n',
+        '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n' +
+        '  environment, used when the flag is not given: BENCH_CONNECTIONS, BENCH_SUBSCRIBERS,\n' +
+        '  BENCH_RATE, BENCH_SECONDS, BENCH_RUNS\n',
     );
     process.exit(0);
   }
@@ -123,17 +140,26 @@ function parseOptions(): Options {
     }
     return value;
   };
-  const runs = (values.runs ?? RUNS.join(',')).split(',').map((r) => r.trim());
+  // Scale from the environment too (flags win), for runs driven by scripts.
+  const env = process.env;
+  const fromEnv = {
+    connections: values.connections ?? env.BENCH_CONNECTIONS,
+    subscribers: values.subscribers ?? env.BENCH_SUBSCRIBERS,
+    rate: values.rate ?? env.BENCH_RATE,
+    seconds: values.seconds ?? env.BENCH_SECONDS,
+    runs: values.runs ?? env.BENCH_RUNS,
+  };
+  const runs = (fromEnv.runs ?? RUNS.join(',')).split(',').map((r) => r.trim());
   const unknown = runs.filter((r) => !(RUNS as readonly string[]).includes(r));
   if (unknown.length > 0 || runs.length === 0) {
-    throw new Error(`--runs takes some of ${RUNS.join(',')} (got ${values.runs ?? ''})`);
+    throw new Error(`--runs takes some of ${RUNS.join(',')} (got ${fromEnv.runs ?? ''})`);
   }
   return {
-    connections: integer('connections', values.connections, quick ? 500 : 10_000),
-    subscribers: integer('subscribers', values.subscribers, quick ? 100 : 1_000),
+    connections: integer('connections', fromEnv.connections, quick ? 500 : 10_000),
+    subscribers: integer('subscribers', fromEnv.subscribers, quick ? 100 : 1_000),
     identities: integer('identities', values.identities, 10),
-    rate: integer('rate', values.rate, 100),
-    seconds: integer('seconds', values.seconds, quick ? 5 : 20),
+    rate: integer('rate', fromEnv.rate, 100),
+    seconds: integer('seconds', fromEnv.seconds, quick ? 5 : 10),
     warmup: integer('warmup', values.warmup, quick ? 1 : 2, 0),
     drain: integer('drain', values.drain, quick ? 5 : 10),
     clientProcesses: integer('client-processes', values['client-processes'], 2),
@@ -202,6 +228,8 @@ function openFilesLimit(): number | undefined {
 // The platform
 
 interface Platform {
+  brokers: string[];
+  topicPrefix: string;
   gateway: Child;
   subgraphs: Child;
   gatewayUrl: string;
@@ -316,7 +344,16 @@ async function startPlatform(log: (line: string) => void): Promise<Platform> {
   };
   const interview = await seedInterview(gatewayUrl, publisher, candidate);
   log(`  seeded: candidate ${candidate.userId}, interview ${interview.id} in progress`);
-  return { gateway, subgraphs, gatewayUrl, publisher, interview, kafkaHop };
+  return {
+    brokers: broker.brokers,
+    topicPrefix,
+    gateway,
+    subgraphs,
+    gatewayUrl,
+    publisher,
+    interview,
+    kafkaHop,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +361,7 @@ async function startPlatform(log: (line: string) => void): Promise<Platform> {
 
 /** Splits `identities` over the client processes and opens them all; resolves once opened. */
 async function openSubscribers(
-  platform: Platform,
+  url: string,
   options: Options,
   request: {
     query: string;
@@ -349,7 +386,7 @@ async function openSubscribers(
       const reply = client.next('opened', timeoutMs);
       client.send({
         type: 'open',
-        url: platform.gatewayUrl.replace(/^http/, 'ws'),
+        url: url.replace(/^http/, 'ws'),
         query: request.query,
         variables: request.variables,
         identities: shares[i] ?? [],
@@ -387,8 +424,11 @@ async function counts(clients: ClientProcess[]): Promise<Counted> {
   };
 }
 
-/** Closes every subscriber, stops the processes, waits until the gateway has let them go. */
-async function closeSubscribers(platform: Platform, clients: ClientProcess[]): Promise<void> {
+/** Closes every subscriber, stops the processes, waits until the server has let them go. */
+async function closeSubscribers(
+  target: Pick<Target, 'connections'>,
+  clients: ClientProcess[],
+): Promise<void> {
   await Promise.all(
     clients.map(async (client) => {
       const closed = client.next('closed', 30_000);
@@ -398,8 +438,8 @@ async function closeSubscribers(platform: Platform, clients: ClientProcess[]): P
     }),
   );
   await waitFor(
-    'the gateway to drop every subscriber',
-    async () => (await metric(platform.gatewayUrl, 'gateway_subscriptions')) === 0,
+    'the server to drop every subscriber',
+    async () => (await target.connections()) === 0,
     60_000,
     200,
   );
@@ -434,7 +474,7 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
     roles: [],
   }));
   const started = Date.now();
-  const opened = await openSubscribers(platform, options, {
+  const opened = await openSubscribers(platform.gatewayUrl, options, {
     query: 'subscription { myInterviewEvents { eventId eventType } }',
     variables: {},
     identities,
@@ -472,7 +512,7 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
       `${clientCounts.closed} sockets closed by the gateway, ${clientCounts.ended} subscriptions ended`,
     );
   }
-  await closeSubscribers(platform, opened.clients);
+  await closeSubscribers(gatewayTarget(platform), opened.clients);
   await sleep(1_000);
   const after = await stats(platform.gateway);
   const mb = (bytes: number) => bytes / 1024 / 1024;
@@ -492,17 +532,20 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run 2: latency with federated resolution
+// Run 2: latency, at the gateway and at the two baselines
 
 type LatencyKind = Exclude<RunName, 'connections'>;
+const isBaseline = (kind: LatencyKind): kind is BaselineKind =>
+  kind === 'bare-ws' || kind === 'graphql-ws';
 
 interface LatencyResult {
   kind: LatencyKind;
   subscribers: number;
+  /** Gateway runs only (NaN for the baselines). */
   identities: number;
   streams: number;
   events: number;
-  /** Achieved publish rate over the measured events. */
+  /** Achieved publish (or broadcast) rate over the measured events. */
   rate: number;
   delivered: number;
   expected: number;
@@ -516,10 +559,13 @@ interface LatencyResult {
   kafkaP50: number;
   kafkaP99: number;
   executionsPerEvent: number;
-  gatewayCpu: number;
-  /** Gateway CPU time per result that reached a subscriber in the window, µs. */
-  gatewayMicrosPerResult: number;
-  gatewayRssMb: number;
+  /** Plan executions the gateway completed per second of the measured window. */
+  executionsPerSecond: number;
+  /** CPU of the server under test (the gateway, or the baseline's process), % of one core. */
+  serverCpu: number;
+  /** The server's CPU time per result that reached a subscriber in the window, µs. */
+  serverMicrosPerResult: number;
+  serverRssMb: number;
   subgraphsCpu: number;
   clientsCpu: number;
   mismatches: number;
@@ -531,6 +577,9 @@ interface LatencyResult {
 const FEDERATED_SELECTION = 'id title status candidate { email } report { status }';
 /** Answered from the event alone: no subgraph request. */
 const EVENT_ONLY_SELECTION = 'id';
+/** The graphql-ws baseline's one field: the event's own fields (baseline-server.ts). */
+const BASELINE_SUBSCRIPTION =
+  'subscription ($id: ID!) { interviewEvents(interviewId: $id) { eventId eventType timestamp interviewId questionId answerId wordCount answeredQuestions totalQuestions } }';
 
 /**
  * The `p`th percentile of `total` values of which `sorted` are the known ones, in order; the
@@ -542,26 +591,118 @@ function percentile(sorted: Float64Array, p: number, total = sorted.length): num
   return i < sorted.length ? (sorted[i] ?? Number.NaN) : Infinity;
 }
 
+/** What a latency run subscribes to and measures: the gateway, or a baseline server. */
+interface Target {
+  /** `http://.../graphql`; subscribers connect to its `ws:` form. */
+  url: string;
+  stats(): Promise<{ rssBytes: number; cpuMicros: number }>;
+  /** Subscriptions the server holds. */
+  subscriptions(): Promise<number>;
+  /** Connections the server still holds (0 once the subscribers closed). */
+  connections(): Promise<number>;
+  /** The gateway's `/metrics`; empty for a baseline. */
+  metrics(): Promise<Map<string, number>>;
+  /** bare-ws: broadcasts instead of Kafka events. */
+  baseline?: BaselineProcess;
+  stop(): Promise<void>;
+}
+
+function gatewayTarget(platform: Platform): Target {
+  return {
+    url: platform.gatewayUrl,
+    stats: () => stats(platform.gateway),
+    subscriptions: () => metric(platform.gatewayUrl, 'gateway_subscriptions'),
+    connections: () => metric(platform.gatewayUrl, 'gateway_subscriptions'),
+    metrics: () => gatewayMetrics(platform.gatewayUrl),
+    stop: async () => undefined,
+  };
+}
+
+async function baselineTarget(platform: Platform, kind: BaselineKind): Promise<Target> {
+  const server = track(
+    spawnBaseline(
+      kind,
+      kind === 'bare-ws'
+        ? []
+        : [
+            '--brokers',
+            platform.brokers.join(','),
+            '--topic',
+            `${platform.topicPrefix}interview-events`,
+            // Under the run's prefix, so the cleanup deletes KafkaPubSub's group too.
+            '--group-prefix',
+            `${platform.topicPrefix}bench-graphql-kafkajs-subscriptions`,
+          ],
+    ),
+  );
+  const { url } = await server.next('listening', 120_000);
+  const serverStats = async () => {
+    const reply = server.next('stats', 10_000);
+    server.send({ type: 'stats' });
+    return reply;
+  };
+  return {
+    url,
+    stats: serverStats,
+    subscriptions: async () => (await serverStats()).subscriptions,
+    connections: async () => (await serverStats()).connections,
+    metrics: async () => new Map(),
+    ...(kind === 'bare-ws' ? { baseline: server } : {}),
+    stop: () => stop(server),
+  };
+}
+
 async function latencyRun(
   platform: Platform,
   options: Options,
   kind: LatencyKind,
 ): Promise<LatencyResult> {
+  const target = isBaseline(kind) ? await baselineTarget(platform, kind) : gatewayTarget(platform);
+  try {
+    return await measureLatency(platform, target, options, kind);
+  } finally {
+    await target.stop();
+  }
+}
+
+/** What the subscribers of `kind` subscribe to, as whom, and what every result must be. */
+async function subscriptionOf(
+  platform: Platform,
+  options: Options,
+  kind: LatencyKind,
+): Promise<{
+  query: string;
+  identities: Identity[];
+  identityCount: number;
+  expectedData?: string;
+  description: string;
+}> {
   const { interview } = platform;
   const n = options.subscribers;
+  const candidates = Array.from({ length: n }, () => interview.candidate);
+  if (kind === 'bare-ws') {
+    return {
+      query: 'subscription { broadcast }',
+      identities: candidates,
+      identityCount: 1,
+      description: 'a bare ws server broadcasting one pre-built message per event',
+    };
+  }
+  if (kind === 'graphql-ws') {
+    return {
+      query: BASELINE_SUBSCRIPTION,
+      identities: candidates,
+      identityCount: 1,
+      description:
+        'graphql-ws + graphql-kafkajs-subscriptions, interviewEvents(interviewId) { the event fields }',
+    };
+  }
   const identityCount = kind === 'spread' ? Math.min(options.identities, n) : 1;
   const selection = kind === 'event-only' ? EVENT_ONLY_SELECTION : FEDERATED_SELECTION;
   const admins: Identity[] = Array.from({ length: identityCount }, (_, k) => ({
     userId: `bench-admin-${String(k + 1).padStart(2, '0')}`,
     roles: ['admin'],
   }));
-  const identities =
-    kind === 'spread'
-      ? Array.from({ length: n }, (_, i) => admins[i % identityCount] as Identity)
-      : Array.from({ length: n }, () => interview.candidate);
-  console.log(
-    `\nlatency, ${kind}: ${n} subscribers of interviewUpdated { ${selection} } as ${identityCount === 1 ? 'the candidate' : `${identityCount} admins`}, ${options.rate} events/s for ${options.warmup} + ${options.seconds} s ...`,
-  );
   // What every result must be: the same selection as a query (the events change none of it).
   const { interview: current } = await gatewayQuery<{ interview: unknown }>(
     platform.gatewayUrl,
@@ -569,15 +710,38 @@ async function latencyRun(
     { id: interview.id },
     interview.candidate,
   );
-  const expectedData = JSON.stringify({ interviewUpdated: current });
+  return {
+    query: `subscription ($id: ID!) { interviewUpdated(id: $id) { ${selection} } }`,
+    identities:
+      kind === 'spread'
+        ? Array.from({ length: n }, (_, i) => admins[i % identityCount] as Identity)
+        : candidates,
+    identityCount,
+    expectedData: JSON.stringify({ interviewUpdated: current }),
+    description: `interviewUpdated { ${selection} } as ${identityCount === 1 ? 'the candidate' : `${identityCount} admins`}`,
+  };
+}
+
+async function measureLatency(
+  platform: Platform,
+  target: Target,
+  options: Options,
+  kind: LatencyKind,
+): Promise<LatencyResult> {
+  const { interview } = platform;
+  const n = options.subscribers;
+  const subscription = await subscriptionOf(platform, options, kind);
+  console.log(
+    `\nlatency, ${kind}: ${n} subscribers, ${subscription.description}; ${options.rate} events/s for ${options.warmup} + ${options.seconds} s ...`,
+  );
   const tag = randomBytes(4).toString('hex');
   const problems: string[] = [];
 
-  const opened = await openSubscribers(platform, options, {
-    query: `subscription ($id: ID!) { interviewUpdated(id: $id) { ${selection} } }`,
+  const opened = await openSubscribers(target.url, options, {
+    query: subscription.query,
     variables: { id: interview.id },
-    identities,
-    expectedData,
+    identities: subscription.identities,
+    ...(subscription.expectedData === undefined ? {} : { expectedData: subscription.expectedData }),
     eventTag: tag,
   });
   const { clients } = opened;
@@ -585,77 +749,100 @@ async function latencyRun(
     problems.push(`${opened.failed} subscribers failed, first: ${opened.firstFailure ?? '?'}`);
   }
   await waitFor(
-    `${opened.subscribed} subscribers at the gateway`,
-    async () => (await metric(platform.gatewayUrl, 'gateway_subscriptions')) >= opened.subscribed,
+    `${opened.subscribed} subscribers at the server`,
+    async () => (await target.subscriptions()) >= opened.subscribed,
     60_000,
     100,
   );
-  const startMetrics = await gatewayMetrics(platform.gatewayUrl);
-  const streams = startMetrics.get('gateway_subscription_streams') ?? 0;
+  const startMetrics = await target.metrics();
+  const streams = startMetrics.get('gateway_subscription_streams') ?? Number.NaN;
 
   const warmupEvents = options.warmup * options.rate;
   const total = warmupEvents + options.seconds * options.rate;
   const publishTimes = new Float64Array(total);
-  platform.kafkaHop.start(tag, publishTimes, warmupEvents);
+  if (kind !== 'bare-ws') platform.kafkaHop.start(tag, publishTimes, warmupEvents);
 
-  // Gateway RSS peak, sampled every second.
+  // Server RSS peak, sampled every second.
   let sampling = true;
   let rssPeak = 0;
   const sampler = (async () => {
     while (sampling) {
-      rssPeak = Math.max(rssPeak, (await stats(platform.gateway)).rssBytes);
+      rssPeak = Math.max(rssPeak, (await target.stats()).rssBytes);
       await sleep(1_000);
     }
   })();
 
   // CPU over the measured window: from the first measured publish until delivery ends.
   const sampleCpu = async () => {
-    const [gateway, subgraphs, clientCounts] = await Promise.all([
-      stats(platform.gateway),
+    const [server, subgraphs, clientCounts, metrics] = await Promise.all([
+      target.stats(),
       stats(platform.subgraphs),
       counts(clients),
+      target.metrics(),
     ]);
     return {
       at: wallClock(),
-      gateway: gateway.cpuMicros,
+      server: server.cpuMicros,
       subgraphs: subgraphs.cpuMicros,
       clients: clientCounts.cpuMicros,
       received: clientCounts.received,
+      executions: metrics.get('gateway_subscription_executions_total') ?? Number.NaN,
     };
   };
   let windowStart: ReturnType<typeof sampleCpu> | undefined;
 
   let failure: unknown;
-  const acks: Promise<void>[] = [];
   const interval = 1000 / options.rate;
-  const first = wallClock() + 20;
-  for (let seq = 0; seq < total; seq++) {
-    const wait = first + seq * interval - wallClock();
-    if (wait > 0) await sleep(wait);
-    const answered = (seq % interview.questionIds.length) + 1;
-    const event = InterviewEventFactory.create(
-      'interview.answer_submitted',
-      {
-        interviewId: interview.id,
-        candidateId: interview.candidate.userId,
-        questionId: interview.questionIds[answered - 1] ?? 'q',
-        answerId: `bench-answer-${tag}-${seq}`,
-        wordCount: 40 + (seq % 60),
-        answeredQuestions: answered,
-        totalQuestions: interview.questionIds.length,
-      },
-      { eventId: eventId(tag, seq) },
-    );
-    if (seq === warmupEvents) windowStart = sampleCpu();
-    publishTimes[seq] = wallClock();
-    acks.push(
-      platform.publisher.publishEvent('interview-events', event).catch((error: unknown) => {
-        failure ??= error;
-      }),
-    );
+  const first = wallClock() + 50;
+  if (target.baseline !== undefined) {
+    // The server paces itself on the same schedule; this process samples the window's start.
+    const baseline = target.baseline;
+    const broadcasted = baseline.next('broadcasted', total * interval + 120_000);
+    baseline.send({
+      type: 'broadcast',
+      eventIds: Array.from({ length: total }, (_, seq) => eventId(tag, seq)),
+      first,
+      interval,
+      total,
+    });
+    const untilMeasured = first + warmupEvents * interval - wallClock();
+    if (untilMeasured > 0) await sleep(untilMeasured);
+    windowStart = sampleCpu();
+    try {
+      publishTimes.set((await broadcasted).sendTimes);
+    } catch (error) {
+      failure = error;
+    }
+  } else {
+    const acks: Promise<void>[] = [];
+    for (let seq = 0; seq < total; seq++) {
+      const wait = first + seq * interval - wallClock();
+      if (wait > 0) await sleep(wait);
+      const answered = (seq % interview.questionIds.length) + 1;
+      const event = InterviewEventFactory.create(
+        'interview.answer_submitted',
+        {
+          interviewId: interview.id,
+          candidateId: interview.candidate.userId,
+          questionId: interview.questionIds[answered - 1] ?? 'q',
+          answerId: `bench-answer-${tag}-${seq}`,
+          wordCount: 40 + (seq % 60),
+          answeredQuestions: answered,
+          totalQuestions: interview.questionIds.length,
+        },
+        { eventId: eventId(tag, seq) },
+      );
+      if (seq === warmupEvents) windowStart = sampleCpu();
+      publishTimes[seq] = wallClock();
+      acks.push(
+        platform.publisher.publishEvent('interview-events', event).catch((error: unknown) => {
+          failure ??= error;
+        }),
+      );
+    }
+    await Promise.all(acks);
   }
   const lastPublish = wallClock();
-  await Promise.all(acks);
   if (failure !== undefined) {
     problems.push(
       `publishing failed: ${failure instanceof Error ? failure.message : String(failure)}`,
@@ -686,7 +873,7 @@ async function latencyRun(
   const windowEnd = await sampleCpu();
   sampling = false;
   await sampler.catch(() => undefined);
-  const endMetrics = await gatewayMetrics(platform.gatewayUrl);
+  const endMetrics = await target.metrics();
 
   const collected = await Promise.all(
     clients.map((client) => {
@@ -696,7 +883,12 @@ async function latencyRun(
     }),
   );
   const clientCounts = await counts(clients);
-  await closeSubscribers(platform, clients);
+  // A server still busy with a backlog may be slow to let go; its figures are taken already.
+  await closeSubscribers(target, clients).catch((error: unknown) =>
+    problems.push(
+      `closing the subscribers: ${error instanceof Error ? error.message : String(error)}`,
+    ),
+  );
 
   const merged = new Float64Array(collected.reduce((sum, c) => sum + c.latencies.length, 0));
   let offset = 0;
@@ -716,7 +908,7 @@ async function latencyRun(
   if (unknown > 0) problems.push(`${unknown} results of unknown events`);
   if (clientCounts.closed > 0 || clientCounts.ended > 0) {
     problems.push(
-      `${clientCounts.closed} sockets closed by the gateway, ${clientCounts.ended} subscriptions ended`,
+      `${clientCounts.closed} sockets closed by the server, ${clientCounts.ended} subscriptions ended`,
     );
   }
   if (firstProblem !== undefined && problems.length > 0) problems.push(`first: ${firstProblem}`);
@@ -726,12 +918,13 @@ async function latencyRun(
   const seconds = Math.max(0.001, (windowEnd.at - from.at) / 1000);
   const percent = (micros: number) => (micros / 1e6 / seconds) * 100;
   const hop = Float64Array.from(platform.kafkaHop.latencies).sort();
-  // The consumer in this process gets every event once (no subscriber fan-out).
-  const delta = (name: string) => (endMetrics.get(name) ?? 0) - (startMetrics.get(name) ?? 0);
+  platform.kafkaHop.start('', new Float64Array(0), 0);
+  const delta = (name: string) =>
+    (endMetrics.get(name) ?? Number.NaN) - (startMetrics.get(name) ?? Number.NaN);
   return {
     kind,
     subscribers: opened.subscribed,
-    identities: identityCount,
+    identities: isBaseline(kind) ? Number.NaN : subscription.identityCount,
     streams,
     events: total - warmupEvents,
     rate: achievedRate,
@@ -746,14 +939,17 @@ async function latencyRun(
     kafkaP50: percentile(hop, 50),
     kafkaP99: percentile(hop, 99),
     executionsPerEvent: delta('gateway_subscription_executions_total') / total,
-    gatewayCpu: percent(windowEnd.gateway - from.gateway),
-    gatewayMicrosPerResult:
-      (windowEnd.gateway - from.gateway) / Math.max(1, windowEnd.received - from.received),
-    gatewayRssMb: rssPeak / 1024 / 1024,
+    executionsPerSecond: (windowEnd.executions - from.executions) / seconds,
+    serverCpu: percent(windowEnd.server - from.server),
+    serverMicrosPerResult:
+      (windowEnd.server - from.server) / Math.max(1, windowEnd.received - from.received),
+    serverRssMb: rssPeak / 1024 / 1024,
     subgraphsCpu: percent(windowEnd.subgraphs - from.subgraphs),
     clientsCpu: percent(windowEnd.clients - from.clients),
     mismatches,
-    dropped: Math.max(sum('dropped'), delta('gateway_subscription_results_dropped_total')),
+    dropped: isBaseline(kind)
+      ? sum('dropped')
+      : Math.max(sum('dropped'), delta('gateway_subscription_results_dropped_total')),
     problems,
   };
 }
@@ -761,13 +957,14 @@ async function latencyRun(
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table, the first `left` columns left-aligned, the others right-aligned. */
+function table(head: string[], rows: string[][], left = 1): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+    `| ${cells.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   return [
     line(head),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    `|${widths.map((w, i) => (i < left ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...rows.map(line),
   ].join('\n');
 }
@@ -835,8 +1032,9 @@ function latencyMet(r: LatencyResult): boolean {
 
 function reportLatency(results: LatencyResult[], options: Options): void {
   const atTargetLoad = options.subscribers >= 1_000 && options.rate >= 100;
+  const dash = (value: number, digits = 1) => (Number.isNaN(value) ? '-' : fixed(value, digits));
   console.log(
-    `\nLatency, publish call → arrival at a subscriber, every result of ${options.seconds} s at ${options.rate} events/s (after ${options.warmup} s warm-up)\n`,
+    `\nLatency, publish call (bare-ws: the send) → arrival at a subscriber, every result of ${options.seconds} s at ${options.rate} events/s (after ${options.warmup} s warm-up)\n`,
   );
   console.log(
     table(
@@ -858,9 +1056,9 @@ function reportLatency(results: LatencyResult[], options: Options): void {
       results.map((r) => [
         r.kind,
         String(r.subscribers),
-        String(r.identities),
-        String(r.streams),
-        fixed(r.executionsPerEvent),
+        dash(r.identities, 0),
+        dash(r.streams, 0),
+        dash(r.executionsPerEvent),
         fixed(r.rate),
         `${r.delivered}/${r.expected}`,
         fixed(r.p50),
@@ -872,15 +1070,17 @@ function reportLatency(results: LatencyResult[], options: Options): void {
       ]),
     ),
   );
-  console.log('\nResources over the measured window (CPU: share of one core)\n');
+  console.log(
+    '\nResources over the measured window (CPU: share of one core; server: the gateway, or the baseline process)\n',
+  );
   console.log(
     table(
       [
         'run',
         'kafka alone p50/p99 ms',
-        'gateway CPU %',
-        'gateway CPU µs/result',
-        'gateway RSS MB',
+        'server CPU %',
+        'server CPU µs/result',
+        'server RSS MB',
         'subgraphs CPU %',
         'subscribers CPU %',
         'dropped',
@@ -888,10 +1088,10 @@ function reportLatency(results: LatencyResult[], options: Options): void {
       ],
       results.map((r) => [
         r.kind,
-        `${fixed(r.kafkaP50)}/${fixed(r.kafkaP99)}`,
-        fixed(r.gatewayCpu, 0),
-        fixed(r.gatewayMicrosPerResult, 0),
-        fixed(r.gatewayRssMb, 0),
+        r.kind === 'bare-ws' ? '-' : `${fixed(r.kafkaP50)}/${fixed(r.kafkaP99)}`,
+        fixed(r.serverCpu, 0),
+        fixed(r.serverMicrosPerResult, 1),
+        fixed(r.serverRssMb, 0),
         fixed(r.subgraphsCpu, 0),
         fixed(r.clientsCpu, 0),
         String(r.dropped),
@@ -899,8 +1099,60 @@ function reportLatency(results: LatencyResult[], options: Options): void {
       ]),
     ),
   );
+
+  const bare = results.find((r) => r.kind === 'bare-ws');
+  const graphqlWs = results.find((r) => r.kind === 'graphql-ws');
+  const ratio = (r: LatencyResult, base: LatencyResult | undefined) =>
+    base === undefined || !(base.serverMicrosPerResult > 0)
+      ? '-'
+      : `${fixed(r.serverMicrosPerResult / base.serverMicrosPerResult, 1)}x`;
+  const server: Record<LatencyKind, string> = {
+    shared: 'our gateway',
+    spread: 'our gateway',
+    'event-only': 'our gateway',
+    'bare-ws': 'bare ws, one pre-built message',
+    'graphql-ws': 'graphql-ws + graphql-kafkajs-subscriptions',
+  };
   console.log(
-    '\nshared: every subscriber the candidate (one stream); spread: admins (one stream each); event-only: `interviewUpdated { id }`, no subgraph request. ∞: results not delivered by the end of the wait count as infinitely late.',
+    `\nSide by side: ${options.subscribers} subscribers x ${options.rate} events/s; CPU of the server process per result delivered, and its ratio to each baseline's\n`,
+  );
+  console.log(
+    table(
+      [
+        'run',
+        'server',
+        'delivered/expected',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/result',
+        'vs bare ws',
+        'vs graphql-ws+kafkajs-subs',
+        'executions/s (needed)',
+      ],
+      results.map((r) => [
+        r.kind,
+        server[r.kind],
+        `${r.delivered}/${r.expected}`,
+        fixed(r.p50),
+        fixed(r.p99),
+        fixed(r.serverMicrosPerResult, 1),
+        ratio(r, bare),
+        ratio(r, graphqlWs),
+        isBaseline(r.kind)
+          ? '-'
+          : `${fixed(r.executionsPerSecond, 0)} (${fixed(r.rate * r.streams, 0)})`,
+      ]),
+      2,
+    ),
+  );
+  const spread = results.find((r) => r.kind === 'spread');
+  if (spread !== undefined) {
+    console.log(
+      `\nspread: the gateway completed ${fixed(spread.executionsPerSecond, 0)} plan executions/s over the window (subgraphs CPU ${fixed(spread.subgraphsCpu, 0)} % of a core); keeping up needs ${fixed(spread.rate * spread.streams, 0)} (${fixed(spread.rate, 0)} events/s x ${dash(spread.streams, 0)} streams)`,
+    );
+  }
+  console.log(
+    '\nshared: every subscriber the candidate (one stream); spread: admins (one stream each); event-only: `interviewUpdated { id }`, no subgraph request; bare-ws: a `ws` server sending one message built once per event to every socket; graphql-ws: `useServer` + KafkaPubSub on the same topic, one non-federated field. ∞: results not delivered by the end of the wait count as infinitely late. executions/s: gateway_subscription_executions_total over the window (first measured publish to the end of the wait).',
   );
   for (const r of results) {
     for (const p of r.problems) console.log(`${r.kind}: PROBLEM: ${p}`);
@@ -935,15 +1187,26 @@ async function main(): Promise<void> {
 
   let connections: ConnectionsResult | undefined;
   const latencies: LatencyResult[] = [];
+  const failedRuns: string[] = [];
   for (const run of options.runs) {
     if (run === 'connections') connections = await connectionsRun(platform, options);
-    else latencies.push(await latencyRun(platform, options, run));
+    else {
+      // One run failing (a baseline that cannot start, say) leaves the others' figures.
+      try {
+        latencies.push(await latencyRun(platform, options, run));
+      } catch (error) {
+        failedRuns.push(`${run}: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`${run} failed: ${failedRuns[failedRuns.length - 1] ?? ''}`);
+      }
+    }
   }
   console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s; cleaning up ...`);
   await teardown();
 
   if (connections) reportConnections(connections);
   if (latencies.length > 0) reportLatency(latencies, options);
+  for (const failed of failedRuns) console.log(`FAILED: ${failed}`);
+  if (failedRuns.length > 0) process.exitCode = 1;
 }
 
 let interrupted = false;

@@ -9,7 +9,9 @@
  * `connection_ack` one `subscribe` (id `1`). Pings are answered (`ws` answers WebSocket pings
  * itself). Each `next` is timestamped on arrival and read without JSON.parse: the event's
  * sequence number from `extensions.eventId` (see protocol.ts `eventId`), its `data` compared
- * byte for byte with the expected JSON, `extensions.dropped` if the gateway dropped results.
+ * byte for byte with the expected JSON, `extensions.dropped` if the gateway dropped results
+ * (or, with `timing: 'timestamp'`, the latency from the result's own `timestamp` field, for
+ * events the parent did not publish itself: bench/pipeline.ts).
  * On `collect`, the latencies against the parent's publish times; on `close`, every socket
  * closed. The process exits when the parent's channel closes.
  */
@@ -44,9 +46,11 @@ let firstProblem: string | undefined;
 let nextPrefix = Buffer.alloc(0);
 let expectedHead: Buffer | undefined;
 let eventTag = '';
+let timedBy: 'seq' | 'timestamp' = 'seq';
 const EVENT_ID = Buffer.from('"eventId":"');
 const DROPPED = Buffer.from('"dropped":');
 const ERRORS = Buffer.from('"errors":');
+const TIMESTAMP = Buffer.from('"timestamp":"');
 
 function send(message: FromClients): void {
   if (process.send && process.connected) process.send(message, undefined, {}, () => undefined);
@@ -103,6 +107,20 @@ function onNext(connection: Connection, data: Buffer, at: number): void {
         data.toString('latin1', droppedAt + DROPPED.length, droppedAt + DROPPED.length + 12),
         10,
       ) || 0;
+  }
+  if (timedBy === 'timestamp') {
+    const tsAt = data.indexOf(TIMESTAMP, payloadAt);
+    const end = tsAt === -1 ? -1 : data.indexOf(0x22, tsAt + TIMESTAMP.length);
+    const stamp =
+      end === -1 ? Number.NaN : Date.parse(data.toString('latin1', tsAt + TIMESTAMP.length, end));
+    if (Number.isNaN(stamp)) {
+      problems.unknown++;
+      problem(`result without a timestamp: ${data.toString('utf8', payloadAt, payloadAt + 300)}`);
+      return;
+    }
+    // `times` holds the latency itself in this mode.
+    record(0, at - stamp);
+    return;
   }
   const idAt = data.indexOf(EVENT_ID, payloadAt);
   const id =
@@ -203,6 +221,7 @@ function connect(request: OpenRequest, identity: Identity, timing: { slowest: nu
 
 async function open(request: OpenRequest): Promise<void> {
   eventTag = request.eventTag;
+  timedBy = request.timing ?? 'seq';
   nextPrefix = Buffer.from('{"id":"1","type":"next","payload":');
   expectedHead =
     request.expectedData === undefined
@@ -241,7 +260,11 @@ async function open(request: OpenRequest): Promise<void> {
 function collect(publishTimes: Float64Array, from: number, to: number): Collected {
   const latencies = new Float64Array(received);
   let count = 0;
-  for (let i = 0; i < received; i++) {
+  if (timedBy === 'timestamp') {
+    latencies.set(times.subarray(0, received));
+    count = received;
+  }
+  for (let i = 0; timedBy === 'seq' && i < received; i++) {
     const seq = seqs[i] as number;
     if (seq < from || seq >= to) continue;
     const published = publishTimes[seq] ?? 0;

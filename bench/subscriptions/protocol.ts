@@ -28,6 +28,14 @@ export interface OpenRequest {
   expectedData?: string;
   /** First 8 hex digits of the event ids of this run (see `eventId`). */
   eventTag: string;
+  /**
+   * How a result is timed. `seq` (the default): its arrival, against the parent's publish time
+   * of the event whose id carries the sequence number (see `eventId`); `timestamp`: arrival
+   * minus the result's own `"timestamp":"<ISO-8601>"` (the envelope's, to the millisecond), for
+   * events the bench did not publish itself (`eventTag` is then not checked, `collect` returns
+   * every result's latency).
+   */
+  timing?: 'seq' | 'timestamp';
 }
 
 /** Messages the parent sends. */
@@ -144,6 +152,122 @@ export function spawnClients(): ClientProcess {
     },
     send(message) {
       if (child.connected) child.send(message, () => undefined);
+    },
+    async stop() {
+      const waitExit = (ms: number) =>
+        Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
+      if (gone()) return;
+      if (child.connected) child.disconnect();
+      if (await waitExit(5_000)) return;
+      child.kill('SIGTERM');
+      if (await waitExit(5_000)) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The baseline servers (baseline-server.ts)
+
+export type BaselineKind = 'bare-ws' | 'graphql-ws';
+
+/** Messages the parent sends a baseline server. */
+export type BaselineFromParent =
+  | { type: 'stats' }
+  /**
+   * bare-ws only: message `seq` (event id `eventIds[seq]`) to every subscribed socket at
+   * `first + seq * interval` (wall clock, ms), for `seq < total`.
+   */
+  | { type: 'broadcast'; eventIds: string[]; first: number; interval: number; total: number };
+
+/** Messages a baseline server sends. */
+export type BaselineToParent =
+  | { type: 'listening'; url: string }
+  | {
+      type: 'stats';
+      rssBytes: number;
+      /** CPU time of the server process (user + system), µs. */
+      cpuMicros: number;
+      /** Subscriptions the server holds now. */
+      subscriptions: number;
+      /** Open WebSocket connections. */
+      connections: number;
+    }
+  /** bare-ws: the time just before each message was handed to the sockets, by seq. */
+  | { type: 'broadcasted'; sendTimes: Float64Array }
+  | { type: 'error'; message: string };
+
+export interface BaselineProcess {
+  readonly process: ChildProcess;
+  next<T extends BaselineToParent['type']>(
+    type: T,
+    timeoutMs: number,
+  ): Promise<Extract<BaselineToParent, { type: T }>>;
+  send(message: BaselineFromParent): void;
+  stop(): Promise<void>;
+}
+
+const BASELINE_FILE = resolve(__dirname, 'baseline-server.ts');
+
+/** Starts a baseline server (`args` after `--kind`, see baseline-server.ts). */
+export function spawnBaseline(kind: BaselineKind, args: string[] = []): BaselineProcess {
+  return spawnIpc<BaselineToParent, BaselineFromParent>(BASELINE_FILE, ['--kind', kind, ...args]);
+}
+
+/**
+ * A TypeScript file as a child process with an `advanced`-serialization IPC channel, messages
+ * with a `type`, `{ type: 'error' }` rejecting whoever waits.
+ */
+function spawnIpc<In extends { type: string }, Out>(
+  file: string,
+  args: string[],
+): {
+  readonly process: ChildProcess;
+  next<T extends In['type']>(type: T, timeoutMs: number): Promise<Extract<In, { type: T }>>;
+  send(message: Out): void;
+  stop(): Promise<void>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const exited = once(child, 'exit');
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const name = file.slice(file.lastIndexOf('/') + 1);
+  return {
+    process: child,
+    next<T extends In['type']>(type: T, timeoutMs: number) {
+      return new Promise<Extract<In, { type: T }>>((resolveMessage, reject) => {
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${name}: no '${type}' message within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onMessage = (message: In) => {
+          if (message.type === 'error') {
+            cleanup();
+            reject(new Error(`${name}: ${(message as { message?: string }).message ?? '?'}`));
+          } else if (message.type === type) {
+            cleanup();
+            resolveMessage(message as Extract<In, { type: T }>);
+          }
+        };
+        const onExit = (code: number | null) => {
+          cleanup();
+          reject(new Error(`${name} exited (code ${code}) before sending '${type}'`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.on('exit', onExit);
+      });
+    },
+    send(message) {
+      if (child.connected) child.send(message as object, () => undefined);
     },
     async stop() {
       const waitExit = (ms: number) =>
