@@ -139,6 +139,8 @@ const MESSAGE_END = '}';
  * synchronously (no permessage-deflate here), so frames never interleave.
  */
 class SocketWriter {
+  /** Whether the socket answered the last keep-alive ping. */
+  alive = true;
   private corked = false;
   private drainListeners: (() => void)[] = [];
 
@@ -271,6 +273,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const { logger } = options;
   const wss = new WebSocketServer({ noServer: true });
   const writers = new WeakMap<WebSocket, SocketWriter>();
+  // One listener for every socket (`this` is the socket), not a closure each.
+  function markAlive(this: WebSocket): void {
+    const writer = writers.get(this);
+    if (writer) writer.alive = true;
+  }
   // Thousands of sockets often send the same operation: one parsed document serves them all.
   const documents = new Map<string, DocumentNode>();
   const parseCached = (query: string): DocumentNode => {
@@ -440,8 +447,26 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       },
     },
     wss,
-    options.keepAliveMs,
+    // Keep-alive runs below, one timer for every socket rather than one per socket.
+    0,
   );
+
+  // Every `keepAliveMs` each socket is pinged; one that has not answered the previous ping is
+  // cut off (as graphql-ws's own keep-alive does, without its two timers per socket).
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const keepAlive = setInterval(() => {
+    for (const ws of wss.clients) {
+      const writer = writers.get(ws);
+      if (!writer) continue;
+      if (!writer.alive) {
+        ws.terminate();
+        continue;
+      }
+      writer.alive = false;
+      ws.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
@@ -453,13 +478,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       writers.set(ws, new SocketWriter(ws, socket));
-      wss.emit('connection', ws, req);
+      ws.on('pong', markAlive);
+      // graphql-ws keeps the request as long as the connection lives; nothing here reads it after
+      // the upgrade, so it keeps the path only, not the headers and their strings.
+      wss.emit('connection', ws, { url: req.url, headers: {} } as IncomingMessage);
     });
   };
   options.server.on('upgrade', onUpgrade);
 
   return {
     async close() {
+      clearInterval(keepAlive);
       options.server.off('upgrade', onUpgrade);
       for (const client of wss.clients) client.close(1001, 'Going away');
       // A client that does not answer the close handshake is cut off.
