@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
 import { TOPICS, deadLetterTopic } from '../events/topics';
+import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
@@ -35,6 +36,8 @@ interface AppSpec {
   port: PortVariable;
   /** Signs or checks the gateway's identity tokens, so it needs INTERNAL_TOKEN_SECRET. */
   internalToken: boolean;
+  /** Node.js flags before the entry point, as `npm start` gives them. @default [] */
+  nodeFlags?: readonly string[];
 }
 
 /** The subgraphs: the gateway routes to each of them. */
@@ -57,7 +60,17 @@ const NOTIFICATIONS = {
   port: 'NOTIFICATIONS_PORT',
   internalToken: false,
 } as const satisfies AppSpec & { name: (typeof SERVICE_DATABASES)[number] };
-const GATEWAY = { entry: 'gateway/main.ts', port: 'GATEWAY_PORT', internalToken: true } as const;
+const GATEWAY = {
+  entry: 'gateway/main.ts',
+  port: 'GATEWAY_PORT',
+  internalToken: true,
+  nodeFlags: GATEWAY_NODE_FLAGS,
+} as const satisfies AppSpec;
+
+/** `node [flags] dist/<entry>.js`: how the image runs an entry point. */
+function nodeCommand({ entry, nodeFlags = [] }: AppSpec): string {
+  return ['node', ...nodeFlags, compiledEntry(entry)].join(' ');
+}
 
 /** Variables the gateway needs in production: sign-in (README "Identity") and the webhook. */
 const GATEWAY_REQUIRED = [
@@ -475,8 +488,9 @@ function appServiceProblems(
   file: ComposeFile,
   name: string,
   service: Service,
-  { entry, port: portVariable, internalToken }: AppSpec,
+  spec: AppSpec,
 ): string[] {
+  const { entry, port: portVariable, internalToken } = spec;
   const problems: string[] = [];
   if (kindOf(service) !== 'app') problems.push(`${name}: must run the application image`);
   const dockerfile = dockerfileOf(file, service);
@@ -487,9 +501,9 @@ function appServiceProblems(
   }
   // The compiled entry point with plain node: no TypeScript compiler in a production process.
   const command = commandWords(service).join(' ');
-  const compiled = compiledEntry(entry);
-  if (command !== `node ${compiled}`) {
-    problems.push(`${name}: command "${command}" is not "node ${compiled}" (${entry} compiled)`);
+  const run = nodeCommand(spec);
+  if (command !== run) {
+    problems.push(`${name}: command "${command}" is not "${run}" (${entry} compiled)`);
   }
   if (!fs.existsSync(path.join(ROOT, entry))) {
     problems.push(`${name}: ${entry} does not exist`);
@@ -763,7 +777,7 @@ function dockerfileProblems(file: ComposeFile): string[] {
 
     const start = last.instructions.filter((i) => /^(CMD|ENTRYPOINT)$/.test(i.instruction));
     const command = start.flatMap((i) => instructionWords(i.args)).join(' ');
-    const expected = `node ${compiledEntry(GATEWAY.entry)}`;
+    const expected = nodeCommand(GATEWAY);
     if (command !== expected) {
       problems.push(`${where}: the image starts "${command}", not "${expected}"`);
     }
@@ -1768,6 +1782,12 @@ describe('the docker-compose.yml checks', () => {
       'no service gateway',
     ],
     [
+      'a gateway run without its Node.js flags',
+      () => broken("'--max-semi-space-size=4', ", ''),
+      gatewayServiceProblems,
+      'gateway: command "node dist/gateway/main.js" is not "node --max-semi-space-size=4 dist/gateway/main.js"',
+    ],
+    [
       'a gateway published on another host port',
       () => broken("'4000:4000'", "'4010:4000'"),
       gatewayServiceProblems,
@@ -1950,9 +1970,15 @@ describe('the docker-compose.yml checks', () => {
     ],
     [
       'starting the gateway under tsx',
-      'CMD ["node", "dist/gateway/main.js"]',
+      'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
       'CMD ["node", "--import", "tsx", "gateway/main.ts"]',
-      'the image starts "node --import tsx gateway/main.ts", not "node dist/gateway/main.js"',
+      'the image starts "node --import tsx gateway/main.ts", not "node --max-semi-space-size=4 dist/gateway/main.js"',
+    ],
+    [
+      'starting the gateway without its Node.js flags',
+      'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
+      'CMD ["node", "dist/gateway/main.js"]',
+      'the image starts "node dist/gateway/main.js", not "node --max-semi-space-size=4 dist/gateway/main.js"',
     ],
   ])('catch a Dockerfile %s', (_what, from, to, expected) => {
     const dir = changedCopy('Dockerfile', (d) => d.replace(from, to));
@@ -1977,7 +2003,7 @@ describe('the docker-compose.yml checks', () => {
         'WORKDIR /app',
         'COPY . .',
         'RUN npm ci && npm run build && npm prune --omit=dev',
-        'CMD ["node", "dist/gateway/main.js"]',
+        'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
       ].join('\n'),
     );
     try {

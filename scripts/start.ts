@@ -20,6 +20,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import { loadConfigOrExit, type PlatformConfig } from '../config';
 import type { DevProvider } from '../gateway/auth/dev-provider';
+import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
 
@@ -30,6 +31,8 @@ interface Service {
   /** Entry point without extension, relative to the project (or dist/) root. */
   entry: string;
   port: number;
+  /** Node.js flags before the entry point. @default [] */
+  nodeFlags?: readonly string[];
 }
 
 interface Running {
@@ -51,7 +54,12 @@ function services(config: PlatformConfig): Service[] {
       entry: 'notifications/main',
       port: config.notifications.port,
     },
-    { name: 'gateway', entry: 'gateway/main', port: config.gateway.port },
+    {
+      name: 'gateway',
+      entry: 'gateway/main',
+      port: config.gateway.port,
+      nodeFlags: GATEWAY_NODE_FLAGS,
+    },
   ];
 }
 
@@ -183,7 +191,8 @@ async function main(): Promise<void> {
     };
 
     for (const service of services(config)) {
-      const child = spawn(process.execPath, entryArgs(service.entry), {
+      const args = [...(service.nodeFlags ?? []), ...entryArgs(service.entry)];
+      const child = spawn(process.execPath, args, {
         cwd: PROJECT_ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
