@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFERRED_TELEMETRY_MODULES } from '../gateway/apollo-telemetry';
 import { runtimeAssets } from '../scripts/build-assets';
 import { buildOnce, DIST, spawnNode, waitForOk, type SpawnedProcess } from './compiled';
 import { deleteTopicsWithPrefix, freePort, randomName, testBrokers } from './helpers';
@@ -13,6 +14,10 @@ import { TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
 
 /** Modules only development needs; a production process must load none of them. */
 const DEVELOPMENT_ONLY = /\/(dev-provider\.(js|ts)|node_modules\/oidc-provider\/)/;
+/** Loaded only when Apollo's telemetry is on (gateway/apollo-telemetry.ts). */
+const TELEMETRY_ONLY = new RegExp(
+  `/node_modules/(${DEFERRED_TELEMETRY_MODULES.map((m) => m.replace('/', '\\/')).join('|')})/`,
+);
 /** What compiles TypeScript at run time. */
 const TYPESCRIPT_AT_RUN_TIME = /\/node_modules\/(tsx|esbuild|typescript|@swc)\//;
 
@@ -92,20 +97,32 @@ describe('the compiled gateway', () => {
     expect(modules.filter((m) => TYPESCRIPT_AT_RUN_TIME.test(m))).toEqual([]);
   }, 60_000);
 
-  it('in production, loads neither the development IdP nor oidc-provider', async () => {
-    const { gateway } = await startGateway({
-      NODE_ENV: 'production',
-      KAFKA_BROKERS: testBrokers().join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      // Sign-in is required in production; the issuer is only asked when someone signs in.
-      OIDC_ISSUER: 'http://127.0.0.1:9/issuer',
-      OIDC_CLIENT_SECRET: 'test-client-secret',
-      AUTHENTIK_WEBHOOK_SECRET: 'test-webhook-secret-0123456789',
-    });
+  const production = () => ({
+    NODE_ENV: 'production',
+    KAFKA_BROKERS: testBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    // Sign-in is required in production; the issuer is only asked when someone signs in.
+    OIDC_ISSUER: 'http://127.0.0.1:9/issuer',
+    OIDC_CLIENT_SECRET: 'test-client-secret',
+    AUTHENTIK_WEBHOOK_SECRET: 'test-webhook-secret-0123456789',
+  });
+
+  it('in production, loads neither the development IdP, oidc-provider nor Apollo telemetry', async () => {
+    const { gateway } = await startGateway(production());
     const { modules } = await gateway.probe();
     // The sign-in it does need is loaded: the check looks at the right list.
     expect(modules.some((m) => m.endsWith('/dist/gateway/auth/sign-in.js'))).toBe(true);
     expect(modules.filter((m) => DEVELOPMENT_ONLY.test(m))).toEqual([]);
+    expect(modules.filter((m) => TELEMETRY_ONLY.test(m))).toEqual([]);
+  }, 60_000);
+
+  it('loads the deferred telemetry modules when Apollo telemetry is turned on', async () => {
+    const { gateway } = await startGateway({ ...production(), APOLLO_TELEMETRY_DISABLED: 'false' });
+    const { modules } = await gateway.probe();
+    const loaded = DEFERRED_TELEMETRY_MODULES.filter((name) =>
+      modules.some((m) => m.includes(`/node_modules/${name}/`)),
+    );
+    expect(loaded).toEqual(DEFERRED_TELEMETRY_MODULES);
   }, 60_000);
 
   it('(the check sees the development IdP when it is loaded, as import() loads it)', async () => {
