@@ -143,6 +143,14 @@ const servicesSchema = z.object({
     .default([]),
   /** Origins allowed by CORS, comma-separated; `*` for any. @default Apollo Studio and localhost */
   CORS_ORIGINS: z.string().default('https://studio.apollographql.com,http://localhost:3000'),
+  /**
+   * `false` turns on @apollo/gateway's anonymous usage telemetry to Apollo (Apollo's own
+   * variable, which defaults to on; ours is off: see gateway/apollo-telemetry.ts). @default true
+   */
+  APOLLO_TELEMETRY_DISABLED: z
+    .enum(['true', 'false', '1', '0'], 'must be true or false')
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
 });
 
 const identitySchema = z.object({
@@ -239,6 +247,8 @@ export interface GatewayConfig {
   subscriptionRecentEvents: number;
   webSocketKeepAliveMs: number;
   corsOrigins: string[];
+  /** @apollo/gateway's telemetry to Apollo (APOLLO_TELEMETRY_DISABLED=false). */
+  apolloTelemetry: boolean;
   /** Routing URL overrides by subgraph name. */
   subgraphUrls: Record<string, string>;
 }
@@ -344,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
+      apolloTelemetry: !e.APOLLO_TELEMETRY_DISABLED,
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())
         .filter(Boolean),

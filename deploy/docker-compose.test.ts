@@ -7,14 +7,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as ts from 'typescript';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
 import { TOPICS, deadLetterTopic } from '../events/topics';
+import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
 const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
+/** What `npm run build` compiles into dist/, which the image runs. */
+const BUILD_TSCONFIG = path.join(ROOT, 'tsconfig.build.json');
 
 /**
  * Each service of the platform but the gateway owns one PostgreSQL database, named after the
@@ -27,10 +31,13 @@ type PortVariable =
 
 /** An application service, with the entry point and port `npm start` gives it (scripts/start.ts). */
 interface AppSpec {
+  /** The source of the entry point; the image runs it compiled (`compiledEntry`). */
   entry: string;
   port: PortVariable;
   /** Signs or checks the gateway's identity tokens, so it needs INTERNAL_TOKEN_SECRET. */
   internalToken: boolean;
+  /** Node.js flags before the entry point, as `npm start` gives them. @default [] */
+  nodeFlags?: readonly string[];
 }
 
 /** The subgraphs: the gateway routes to each of them. */
@@ -53,7 +60,17 @@ const NOTIFICATIONS = {
   port: 'NOTIFICATIONS_PORT',
   internalToken: false,
 } as const satisfies AppSpec & { name: (typeof SERVICE_DATABASES)[number] };
-const GATEWAY = { entry: 'gateway/main.ts', port: 'GATEWAY_PORT', internalToken: true } as const;
+const GATEWAY = {
+  entry: 'gateway/main.ts',
+  port: 'GATEWAY_PORT',
+  internalToken: true,
+  nodeFlags: GATEWAY_NODE_FLAGS,
+} as const satisfies AppSpec;
+
+/** `node [flags] dist/<entry>.js`: how the image runs an entry point. */
+function nodeCommand({ entry, nodeFlags = [] }: AppSpec): string {
+  return ['node', ...nodeFlags, compiledEntry(entry)].join(' ');
+}
 
 /** Variables the gateway needs in production: sign-in (README "Identity") and the webhook. */
 const GATEWAY_REQUIRED = [
@@ -422,6 +439,29 @@ function appEnvironmentProblems(file: ComposeFile): string[] {
 /** `${NAME:?message}`: compose refuses to start while NAME is unset. */
 const REQUIRED_VARIABLE = /^\$\{(\w+):\?([^}]+)\}$/;
 
+/** `gateway/main.ts` → `dist/gateway/main.js`: where `npm run build` puts a source file. */
+function compiledEntry(entry: string): string {
+  return path.posix.join('dist', entry.replace(/\.ts$/, '.js'));
+}
+
+const buildSourcesCache = new Map<string, Set<string>>();
+
+/** The source files tsconfig.build.json compiles, relative to the repository. */
+function buildSources(tsconfig = BUILD_TSCONFIG): Set<string> {
+  let sources = buildSourcesCache.get(tsconfig);
+  if (sources === undefined) {
+    const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    });
+    sources = new Set((parsed?.fileNames ?? []).map((f) => path.relative(ROOT, f)));
+    buildSourcesCache.set(tsconfig, sources);
+  }
+  return sources;
+}
+
 function commandWords(service: Service): string[] {
   const command = service.command ?? [];
   return typeof command === 'string' ? command.split(/\s+/) : command;
@@ -448,8 +488,9 @@ function appServiceProblems(
   file: ComposeFile,
   name: string,
   service: Service,
-  { entry, port: portVariable, internalToken }: AppSpec,
+  spec: AppSpec,
 ): string[] {
+  const { entry, port: portVariable, internalToken } = spec;
   const problems: string[] = [];
   if (kindOf(service) !== 'app') problems.push(`${name}: must run the application image`);
   const dockerfile = dockerfileOf(file, service);
@@ -458,11 +499,17 @@ function appServiceProblems(
   } else if (!fs.existsSync(dockerfile)) {
     problems.push(`${name}: ${path.relative(file.dir, dockerfile)} does not exist`);
   }
+  // The compiled entry point with plain node: no TypeScript compiler in a production process.
   const command = commandWords(service).join(' ');
-  if (command !== `node --import tsx ${entry}`) {
-    problems.push(`${name}: command "${command}" is not "node --import tsx ${entry}"`);
+  const run = nodeCommand(spec);
+  if (command !== run) {
+    problems.push(`${name}: command "${command}" is not "${run}" (${entry} compiled)`);
   }
-  if (!fs.existsSync(path.join(ROOT, entry))) problems.push(`${name}: ${entry} does not exist`);
+  if (!fs.existsSync(path.join(ROOT, entry))) {
+    problems.push(`${name}: ${entry} does not exist`);
+  } else if (!buildSources().has(entry)) {
+    problems.push(`${name}: npm run build does not compile ${entry} (tsconfig.build.json)`);
+  }
 
   const env = envOf(service);
   const expected: [string, string][] = [
@@ -577,6 +624,12 @@ function imageLayout(dockerfile: string): ImageLayout {
   for (const line of lines) {
     const [instruction = '', ...args] = line.split(/\s+/);
     switch (instruction.toUpperCase()) {
+      case 'FROM':
+        // A new stage starts from its base image: only the last one is the image that runs.
+        layout.workdir = '/';
+        layout.user = 'root';
+        layout.owners = new Map();
+        break;
       case 'WORKDIR':
         layout.workdir = path.posix.resolve(layout.workdir, args.join(' '));
         break;
@@ -610,6 +663,126 @@ function imageLayout(dockerfile: string): ImageLayout {
     }
   }
   return layout;
+}
+
+/** A stage of a Dockerfile: its `AS` name and its instructions, continuation lines joined. */
+interface DockerStage {
+  name: string | undefined;
+  instructions: { instruction: string; args: string }[];
+}
+
+function dockerStages(dockerfile: string): DockerStage[] {
+  const stages: DockerStage[] = [];
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  for (const line of lines) {
+    const [word = '', ...rest] = line.split(/\s+/);
+    const instruction = word.toUpperCase();
+    const args = rest.join(' ');
+    if (instruction === 'FROM') {
+      stages.push({ name: /\sAS\s+(\S+)\s*$/i.exec(` ${args}`)?.[1], instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push({ instruction, args });
+    }
+  }
+  return stages;
+}
+
+/** The words of an exec-form (`["node", "x.js"]`) or shell-form instruction. */
+function instructionWords(args: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (Array.isArray(parsed)) return parsed.map(String);
+  } catch {
+    // shell form
+  }
+  return args.split(/\s+/);
+}
+
+/**
+ * The image runs compiled JavaScript with production dependencies only: some stage runs
+ * `npm run build`; the last stage installs with `--omit=dev` (or prunes to it), holds dist/ (its
+ * own build, or copied from the stage that built it) and the supergraph, and starts the compiled
+ * gateway with plain `node`.
+ */
+function dockerfileProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  const dockerfiles = new Set(
+    servicesOf(file, 'app').flatMap(([, service]) => dockerfileOf(file, service) ?? []),
+  );
+  for (const dockerfile of dockerfiles) {
+    if (!fs.existsSync(dockerfile)) continue; // appServiceProblems says so
+    const where = path.relative(file.dir, dockerfile);
+    const stages = dockerStages(fs.readFileSync(dockerfile, 'utf8'));
+    const runs = (stage: DockerStage, pattern: RegExp) =>
+      stage.instructions.some((i) => i.instruction === 'RUN' && pattern.test(i.args));
+    const build = /\bnpm run build\b/;
+    const builders = stages.filter((stage) => runs(stage, build));
+    const last = stages.at(-1);
+    if (last === undefined) {
+      problems.push(`${where}: no FROM`);
+      continue;
+    }
+    if (builders.length === 0) problems.push(`${where}: no stage runs npm run build`);
+
+    // Installs in the last stage: each must leave the devDependencies out, or a prune follow.
+    const installs = last.instructions.flatMap((i, at) =>
+      i.instruction !== 'RUN'
+        ? []
+        : i.args
+            .split(/&&|;/)
+            .map((command) => command.trim())
+            .filter((command) => /^npm (ci|install|i)\b/.test(command))
+            .map((command) => ({ command, at })),
+    );
+    const prunedAt = last.instructions.findIndex(
+      (i) => i.instruction === 'RUN' && /\bnpm prune\b.*--omit[= ]dev/.test(i.args),
+    );
+    for (const { command, at } of installs) {
+      if (!/--omit[= ]dev\b/.test(command) && !(prunedAt >= at)) {
+        problems.push(`${where}: the image installs the devDependencies ("${command}")`);
+      }
+    }
+    if (installs.length === 0) problems.push(`${where}: the image installs no dependencies`);
+
+    const copies = last.instructions.filter((i) => i.instruction === 'COPY');
+    const copiedDist = copies.some((i) => {
+      const from = /--from=(\S+)/.exec(i.args)?.[1];
+      const sources = i.args
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1);
+      return (
+        from !== undefined &&
+        builders.some((stage) => stage.name === from) &&
+        sources.some((s) => /(^|\/)dist\/?$/.test(s))
+      );
+    });
+    if (!copiedDist && !runs(last, build)) {
+      problems.push(`${where}: the image has no dist/ (copy it from the stage that builds it)`);
+    }
+    const supergraph = CONFIG_DEFAULTS.SUPERGRAPH_PATH;
+    const copiesSupergraph = copies.some((i) => {
+      const words = i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+      return (
+        !/--from=/.test(i.args) && words.slice(0, -1).some((w) => w === supergraph || w === '.')
+      );
+    });
+    if (!copiesSupergraph) {
+      problems.push(`${where}: the image has no ${supergraph} (SUPERGRAPH_PATH's default)`);
+    }
+
+    const start = last.instructions.filter((i) => /^(CMD|ENTRYPOINT)$/.test(i.instruction));
+    const command = start.flatMap((i) => instructionWords(i.args)).join(' ');
+    const expected = nodeCommand(GATEWAY);
+    if (command !== expected) {
+      problems.push(`${where}: the image starts "${command}", not "${expected}"`);
+    }
+  }
+  return problems;
 }
 
 /** `/a/b/c` and its parents but `/`: `/a`, `/a/b`, `/a/b/c`. */
@@ -1037,6 +1210,7 @@ const CHECKS = {
   dependsOnProblems,
   volumeProblems,
   fileProblems,
+  dockerfileProblems,
 } satisfies Record<string, (file: ComposeFile) => string[]>;
 
 describe('docker-compose.yml', () => {
@@ -1300,9 +1474,19 @@ describe('the docker-compose.yml checks', () => {
     ],
     [
       'another entry point',
-      () => broken("'subgraphs/users/main.ts'", "'subgraphs/users/server.ts'"),
+      () => broken("'dist/subgraphs/users/main.js'", "'dist/subgraphs/users/server.js'"),
       subgraphServiceProblems,
-      'users: command "node --import tsx subgraphs/users/server.ts"',
+      'users: command "node dist/subgraphs/users/server.js" is not "node dist/subgraphs/users/main.js"',
+    ],
+    [
+      'an entry point run from its source under tsx',
+      () =>
+        broken(
+          "['node', 'dist/subgraphs/users/main.js']",
+          "['node', '--import', 'tsx', 'subgraphs/users/main.ts']",
+        ),
+      subgraphServiceProblems,
+      'users: command "node --import tsx subgraphs/users/main.ts" is not "node dist/subgraphs/users/main.js"',
     ],
     [
       'an app bound to loopback',
@@ -1427,9 +1611,9 @@ describe('the docker-compose.yml checks', () => {
     ],
     [
       'another notification entry point',
-      () => broken("'notifications/main.ts'", "'notifications/service.ts'"),
+      () => broken("'dist/notifications/main.js'", "'dist/notifications/service.js'"),
       notificationServiceProblems,
-      'notifications: command "node --import tsx notifications/service.ts"',
+      'notifications: command "node dist/notifications/service.js"',
     ],
     [
       'a notification healthcheck on /health',
@@ -1598,6 +1782,12 @@ describe('the docker-compose.yml checks', () => {
       'no service gateway',
     ],
     [
+      'a gateway run without its Node.js flags',
+      () => broken("'--max-semi-space-size=4', ", ''),
+      gatewayServiceProblems,
+      'gateway: command "node dist/gateway/main.js" is not "node --max-semi-space-size=4 dist/gateway/main.js"',
+    ],
+    [
       'a gateway published on another host port',
       () => broken("'4000:4000'", "'4010:4000'"),
       gatewayServiceProblems,
@@ -1695,6 +1885,15 @@ describe('the docker-compose.yml checks', () => {
     );
   });
 
+  it('catch an entry point the build does not compile', () => {
+    const file = loadCompose(text);
+    const service = file.doc.services['users'] ?? {};
+    const spec = { ...SUBGRAPHS.users, entry: 'deploy/docker-compose.test.ts' };
+    expect(appServiceProblems(file, 'users', service, spec).join('\n')).toContain(
+      'users: npm run build does not compile deploy/docker-compose.test.ts',
+    );
+  });
+
   /** A folder with a copy of `source` (a file in the repository) changed by `edit`. */
   function changedCopy(source: string, edit: (text: string) => string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compose-test-'));
@@ -1738,6 +1937,82 @@ describe('the docker-compose.yml checks', () => {
       expect(notificationServiceProblems(file).join('\n')).toContain(
         'does not create MAIL_DIR /var/lib/interview-graph/mail for',
       );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['that does not build', /^RUN npm run build\n/m, '', 'no stage runs npm run build'],
+    [
+      'with the devDependencies in the image',
+      'npm ci --omit=dev',
+      'npm ci',
+      'the image installs the devDependencies ("npm ci --no-audit',
+    ],
+    [
+      'without the compiled code',
+      /^COPY --from=build .*\n/m,
+      '',
+      'the image has no dist/ (copy it from the stage that builds it)',
+    ],
+    [
+      'copying dist/ from a stage that does not build it',
+      'COPY --from=build',
+      'COPY --from=node:20',
+      'the image has no dist/',
+    ],
+    [
+      'without the supergraph',
+      /^COPY supergraph\.graphql .*\n/m,
+      '',
+      'the image has no supergraph.graphql',
+    ],
+    [
+      'starting the gateway under tsx',
+      'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
+      'CMD ["node", "--import", "tsx", "gateway/main.ts"]',
+      'the image starts "node --import tsx gateway/main.ts", not "node --max-semi-space-size=4 dist/gateway/main.js"',
+    ],
+    [
+      'starting the gateway without its Node.js flags',
+      'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
+      'CMD ["node", "dist/gateway/main.js"]',
+      'the image starts "node dist/gateway/main.js", not "node --max-semi-space-size=4 dist/gateway/main.js"',
+    ],
+  ])('catch a Dockerfile %s', (_what, from, to, expected) => {
+    const dir = changedCopy('Dockerfile', (d) => d.replace(from, to));
+    try {
+      const file = edited((services) => {
+        for (const [, service] of servicesOf({ text, doc: { services }, dir: ROOT }, 'app')) {
+          service.build = { context: '.', dockerfile: path.join(dir, 'Dockerfile') };
+        }
+      });
+      expect(dockerfileProblems(file).join('\n')).toContain(expected);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('accept a Dockerfile of one stage that prunes the devDependencies after the build', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compose-test-'));
+    fs.writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      [
+        'FROM node:20-bookworm-slim',
+        'WORKDIR /app',
+        'COPY . .',
+        'RUN npm ci && npm run build && npm prune --omit=dev',
+        'CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]',
+      ].join('\n'),
+    );
+    try {
+      const file = edited((services) => {
+        for (const [, service] of servicesOf({ text, doc: { services }, dir: ROOT }, 'app')) {
+          service.build = { context: '.', dockerfile: path.join(dir, 'Dockerfile') };
+        }
+      });
+      expect(dockerfileProblems(file)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,8 @@
  * subgraph); in development also Apollo Sandbox on `GET /graphql` from a browser and GraphiQL at
  * `/graphiql`, which works offline.
  */
+// First: defers what @apollo/gateway loads for its telemetry only (see the module).
+import { setApolloTelemetry } from './apollo-telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -92,6 +94,11 @@ export interface GatewayOptions {
   /** WebSocket ping interval; a client that misses a pong is dropped. @default 12_000 */
   webSocketKeepAliveMs?: number;
   /**
+   * Apollo's anonymous usage telemetry of @apollo/gateway (hourly, to Apollo): see
+   * apollo-telemetry.ts. @default false
+   */
+  apolloTelemetry?: boolean;
+  /**
    * Live subscriptions over WebSocket, fed by Kafka (gateway/subscriptions). Without them,
    * subscriptions are refused with `SUBSCRIPTIONS_NOT_AVAILABLE`.
    */
@@ -146,6 +153,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
   const apolloLog = apolloLogger(logger.child({ component: 'apollo' }));
 
+  setApolloTelemetry(options.apolloTelemetry ?? false);
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     logger: apolloLog,

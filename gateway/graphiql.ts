@@ -6,8 +6,12 @@
  * `/graphiql`, entirely from node_modules: graphiql 3's UMD bundle and CSS (the last major
  * version that ships one) with React 18's UMD builds (React 19 dropped them). The landing page
  * gets a link to it in its "you might be offline" fallback text.
+ *
+ * The assets (about 4 MB) are streamed from node_modules on each request rather than held in
+ * memory: a gateway that nobody opens GraphiQL on keeps none of it.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -71,7 +75,7 @@ export interface GraphiQLRoutesOptions {
 
 /**
  * Routes for lib/http-server.ts serving GraphiQL: the page at `base` and its four assets under it.
- * The files are read once, here.
+ * The files are found here, and read when asked for.
  * @throws when graphiql, react or react-dom is not installed.
  */
 export async function createGraphiQLRoutes(
@@ -79,8 +83,14 @@ export async function createGraphiQLRoutes(
 ): Promise<Record<string, Route>> {
   const base = options.base ?? '/graphiql';
   const endpoint = options.endpoint ?? '/graphql';
+  /** Answers GET and HEAD with `write(res)` as the body of `length` bytes. */
   const send =
-    (body: Buffer, type: string, cache: string): Route =>
+    (
+      length: number,
+      type: string,
+      cache: string,
+      write: (res: Parameters<Route>[1]) => void,
+    ): Route =>
     (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' });
@@ -89,19 +99,27 @@ export async function createGraphiQLRoutes(
       }
       res.writeHead(200, {
         'content-type': `${type}; charset=utf-8`,
-        'content-length': body.length,
+        'content-length': length,
         'cache-control': cache,
         'x-content-type-options': 'nosniff',
       });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method === 'HEAD') res.end();
+      else write(res);
     };
+  const html = Buffer.from(page(base, endpoint));
   const routes: Record<string, Route> = {
-    [base]: send(Buffer.from(page(base, endpoint)), 'text/html', 'no-cache'),
+    [base]: send(html.length, 'text/html', 'no-cache', (res) => res.end(html)),
   };
   await Promise.all(
     Object.entries(ASSETS).map(async ([name, asset]) => {
-      const body = await readFile(packageFile(asset.pkg, asset.file));
-      routes[`${base}/${name}`] = send(body, asset.type, 'public, max-age=3600');
+      const file = packageFile(asset.pkg, asset.file);
+      const { size } = await stat(file);
+      routes[`${base}/${name}`] = send(size, asset.type, 'public, max-age=3600', (res) => {
+        // A file that vanished mid-way cuts the response short rather than sending a wrong one.
+        createReadStream(file)
+          .on('error', (error) => res.destroy(error))
+          .pipe(res);
+      });
     }),
   );
   return routes;

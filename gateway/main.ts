@@ -1,5 +1,6 @@
 /**
- * Entry point of the gateway: `npx tsx gateway/main.ts`.
+ * Entry point of the gateway: `node dist/gateway/main.js` once built (`npm run build`; what
+ * `npm start` and the image run), or `node --import tsx gateway/main.ts` from source.
  *
  * Reads configuration once (INTERNAL_TOKEN_SECRET is required: the key of the tokens it signs
  * for the subgraphs; `npm start` generates one), reads the supergraph file (SUPERGRAPH_PATH),
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     maxFields: config.gateway.maxFields,
     maxBodyBytes: config.gateway.maxBodyBytes,
     corsOrigins: config.gateway.corsOrigins,
+    apolloTelemetry: config.gateway.apolloTelemetry,
     production,
     logger,
     internalTokenSecret,

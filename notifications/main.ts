@@ -1,5 +1,6 @@
 /**
- * `node --import tsx notifications/main.ts`: the notification service as a process. Reads the
+ * `node dist/notifications/main.js` (built by `npm run build`; `node --import tsx
+ * notifications/main.ts` from source): the notification service as a process. Reads the
  * configuration once (a bad environment prints every problem and exits 1), needs KAFKA_BROKERS
  * (`npm start` provides it), and stops cleanly on SIGINT/SIGTERM, giving up with exit 1 when a
  * stop hangs.

@@ -8,22 +8,31 @@
  *
  * When INTERNAL_TOKEN_SECRET is unset, a random one is generated for this run and given to every
  * child, so the subgraphs accept exactly the gateway's tokens.
+ *
+ * `npm start` runs this compiled (`npm run build`, then `node dist/scripts/start.js`), and then
+ * every child runs its compiled entry point with plain `node`; run from source under tsx
+ * (`node --import tsx scripts/start.ts`), the children run their `.ts` entry points under tsx
+ * too. Either way they run in the project root, where `supergraph.graphql` and `.data/` are.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { loadConfigOrExit, type PlatformConfig } from '../config';
-import { createDevProvider, type DevProvider } from '../gateway/auth/dev-provider';
+import type { DevProvider } from '../gateway/auth/dev-provider';
+import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
+import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
 
-const ROOT = path.resolve(__dirname, '..');
 const READY_TIMEOUT_MS = 90_000;
 
 interface Service {
   name: string;
+  /** Entry point without extension, relative to the project (or dist/) root. */
   entry: string;
   port: number;
+  /** Node.js flags before the entry point. @default [] */
+  nodeFlags?: readonly string[];
 }
 
 interface Running {
@@ -33,20 +42,35 @@ interface Running {
 
 function services(config: PlatformConfig): Service[] {
   return [
-    { name: 'users', entry: 'subgraphs/users/main.ts', port: config.subgraphs.users },
+    { name: 'users', entry: 'subgraphs/users/main', port: config.subgraphs.users },
     {
       name: 'interviews',
-      entry: 'subgraphs/interviews/main.ts',
+      entry: 'subgraphs/interviews/main',
       port: config.subgraphs.interviews,
     },
-    { name: 'reporting', entry: 'subgraphs/reporting/main.ts', port: config.subgraphs.reporting },
+    { name: 'reporting', entry: 'subgraphs/reporting/main', port: config.subgraphs.reporting },
     {
       name: 'notifications',
-      entry: 'notifications/main.ts',
+      entry: 'notifications/main',
       port: config.notifications.port,
     },
-    { name: 'gateway', entry: 'gateway/main.ts', port: config.gateway.port },
+    {
+      name: 'gateway',
+      entry: 'gateway/main',
+      port: config.gateway.port,
+      nodeFlags: GATEWAY_NODE_FLAGS,
+    },
   ];
+}
+
+/**
+ * How to run an entry point the way this script itself runs: its compiled `.js` beside this
+ * module with plain `node` (no loader, so no TypeScript compiler in memory), or its `.ts` source
+ * under tsx.
+ */
+export function entryArgs(entry: string, extension = MODULE_EXTENSION): string[] {
+  const file = path.resolve(__dirname, '..', `${entry}${extension}`);
+  return extension === '.ts' ? ['--import', 'tsx', file] : [file];
 }
 
 /** Prefixes each line of a child's output with its name, so interleaved logs stay readable. */
@@ -134,9 +158,11 @@ async function main(): Promise<void> {
     // Without an issuer, a development OpenID provider (oidc-provider) with two accounts.
     const signIn: Record<string, string> = {};
     if (!config.identity.issuer) {
+      // Loaded only here: oidc-provider and its dependencies are development-only.
+      const { createDevProvider } = await import('../gateway/auth/dev-provider.js');
       const clientSecret = randomBytes(32).toString('base64url');
       const publicUrl = config.identity.publicUrl;
-      idp = createDevProvider({
+      const provider = createDevProvider({
         clientId: config.identity.clientId,
         clientSecret,
         redirectUris: [`${publicUrl}/auth/callback`],
@@ -144,7 +170,8 @@ async function main(): Promise<void> {
         audience: config.identity.audience,
         groupsClaim: config.identity.groupsClaim,
       });
-      const { issuer } = await idp.start();
+      idp = provider;
+      const { issuer } = await provider.start();
       signIn.OIDC_ISSUER = issuer;
       signIn.OIDC_CLIENT_SECRET = clientSecret;
       signIn.AUTHENTIK_WEBHOOK_SECRET =
@@ -164,8 +191,9 @@ async function main(): Promise<void> {
     };
 
     for (const service of services(config)) {
-      const child = spawn(process.execPath, ['--import', 'tsx', service.entry], {
-        cwd: ROOT,
+      const args = [...(service.nodeFlags ?? []), ...entryArgs(service.entry)];
+      const child = spawn(process.execPath, args, {
+        cwd: PROJECT_ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -209,4 +237,4 @@ Interview Graph is running.
 Press Ctrl-C to stop.`);
 }
 
-void main();
+if (require.main === module) void main();

@@ -14,8 +14,8 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stripVTControlCharacters } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { PROJECT_ROOT } from '../../lib/project-root';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const POM = path.join(__dirname, 'pom.xml');
 const HOST = '127.0.0.1';
 const MIN_JAVA = 17;
@@ -83,7 +83,7 @@ export interface LocalKafka {
  */
 export async function startLocalKafka(options: LocalKafkaOptions): Promise<LocalKafka> {
   const log = options.log ?? (() => {});
-  const cacheDir = path.resolve(options.cacheDir ?? path.join(REPO_ROOT, '.cache', 'kafka'));
+  const cacheDir = path.resolve(options.cacheDir ?? path.join(PROJECT_ROOT, '.cache', 'kafka'));
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const dataDir = path.resolve(options.dataDir);
   const logsDir = path.join(dataDir, 'logs');
