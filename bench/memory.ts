@@ -1,5 +1,6 @@
 /**
- * Idle memory of the gateway: `npm run bench:memory [-- --settle 10 --runs 1]`.
+ * Idle memory of the gateway, and with idle subscribers:
+ * `npm run bench:memory [-- --settle 10 --runs 1 --subscribers 10000 --compiled-only]`.
  *
  * Starts the gateway the way `npm start` does (its environment: Kafka, the development OpenID
  * provider as issuer, the internal token secret, routes to the three subgraphs, which run too,
@@ -18,6 +19,15 @@
  * process's resident memory), V8's heap and the number of module files loaded (a preload
  * reports `require.cache`). With `--runs` above 1 every figure is the median.
  *
+ * Subscribers (`--subscribers N`, default 10,000; 0 skips): right after the idle reading, the
+ * `node + flags` gateway (how production runs it) and, unless `--compiled-only`, the `tsx` one
+ * get N graphql-transport-ws connections from 2 subscriber processes, each with a development
+ * `x-identity` of its own and one `myInterviewEvents` subscription (memory-subscribers.ts);
+ * VmRSS once `/metrics` `gateway_subscriptions` shows N (+ 2 s), and after they all closed.
+ * Target: under 200 MB with 10,000. (`production` refuses x-identity, so it gets none: it differs
+ * from `node + flags` by NODE_ENV only.) Each process needs about N descriptors: `ulimit -n`
+ * is checked first.
+ *
  * Kafka: the cluster in KAFKA_BROKERS, or a throw-away local broker when it is unset. Topics
  * and groups live under a random prefix and are deleted at the end; the temp folder is removed.
  */
@@ -32,12 +42,20 @@ import { createDevProvider } from '../gateway/auth/dev-provider';
 import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 import { buildOnce, spawnNode, waitForOk, type SpawnedProcess } from '../test/compiled';
 import { freePort } from '../test/helpers';
+import {
+  measureSubscribers,
+  openFilesLimit,
+  stopAllClients,
+  type SubscribersReading,
+} from './memory-subscribers';
 import { deleteWithPrefix, startBenchBroker } from './platform/broker';
 
 interface Variant {
   name: string;
   args: string[];
   env: Record<string, string>;
+  /** Gets the subscribers reading after the idle one. */
+  subscribers: boolean;
 }
 
 interface Sample {
@@ -46,6 +64,7 @@ interface Sample {
   heapTotalMb: number;
   externalMb: number;
   modules: number;
+  subscribers?: SubscribersReading;
 }
 
 const MB = 1024 * 1024;
@@ -75,19 +94,33 @@ async function main(): Promise<void> {
     options: {
       settle: { type: 'string', default: '10' },
       runs: { type: 'string', default: '1' },
+      subscribers: { type: 'string', default: '10000' },
+      'compiled-only': { type: 'boolean', default: false },
     },
   });
   const settleMs = Number(values.settle) * 1000;
   const runs = Math.max(1, Number(values.runs));
+  const subscribers = Math.max(0, Math.floor(Number(values.subscribers)));
+  if (!Number.isFinite(subscribers)) throw new Error(`--subscribers: not a number`);
+  const compiledOnly = values['compiled-only'];
   const config = loadConfig();
   const log = (line: string) => console.error(`[bench] ${line}`);
 
+  if (subscribers > 0) {
+    // The gateway holds about one descriptor per connection, each client process half of them.
+    const limit = openFilesLimit();
+    const needed = subscribers + 256;
+    if (limit === undefined) log('open files limit: unknown (no /proc/self/limits)');
+    else if (limit < needed) {
+      throw new Error(
+        `open files limit (ulimit -n) ${limit} is below the ~${needed} the gateway needs for ${subscribers} subscribers: raise it (\`ulimit -n ${needed}\`) or lower --subscribers`,
+      );
+    } else log(`open files limit (ulimit -n) ${limit} >= ~${needed} needed: fine`);
+  }
+
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-bench-memory-'));
   const prefix = `bench-${randomBytes(4).toString('hex')}.`;
-  const cleanups: (() => Promise<unknown>)[] = [
-    async () => fs.rmSync(dir, { recursive: true, force: true }),
-  ];
-  const processes: SpawnedProcess[] = [];
+  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   try {
     log('npm run build');
     await buildOnce();
@@ -145,17 +178,24 @@ async function main(): Promise<void> {
     };
 
     const variants: Variant[] = [
-      { name: 'tsx', args: ['--import', 'tsx', 'gateway/main.ts'], env: gatewayEnv },
-      { name: 'node', args: ['dist/gateway/main.js'], env: gatewayEnv },
+      {
+        name: 'tsx',
+        args: ['--import', 'tsx', 'gateway/main.ts'],
+        env: gatewayEnv,
+        subscribers: subscribers > 0 && !compiledOnly,
+      },
+      { name: 'node', args: ['dist/gateway/main.js'], env: gatewayEnv, subscribers: false },
       {
         name: 'node + flags',
         args: [...GATEWAY_NODE_FLAGS, 'dist/gateway/main.js'],
         env: gatewayEnv,
+        subscribers: subscribers > 0,
       },
       {
         name: 'production',
         args: [...GATEWAY_NODE_FLAGS, 'dist/gateway/main.js'],
         env: { ...gatewayEnv, NODE_ENV: 'production' },
+        subscribers: false,
       },
     ];
 
@@ -164,20 +204,35 @@ async function main(): Promise<void> {
       for (const variant of variants) {
         log(`run ${run}/${runs}: ${variant.name} (node ${variant.args.join(' ')})`);
         const gateway = spawnNode({ args: variant.args, env: variant.env, probe: true });
+        processes.push(gateway);
         try {
           await waitForOk(gateway, `${publicUrl}/ready`, 90_000);
           await sleep(settleMs);
           const rss = vmRssMb(gateway.child.pid);
           const report = await gateway.probe();
-          samples.get(variant.name)?.push({
+          const sample: Sample = {
             rssMb: rss ?? report.memory.rss / MB,
             heapUsedMb: report.memory.heapUsed / MB,
             heapTotalMb: report.memory.heapTotal / MB,
             externalMb: report.memory.external / MB,
             modules: report.modules.length,
-          });
+          };
+          if (variant.subscribers) {
+            log(`  ${subscribers} subscribers, one myInterviewEvents each, as users of their own`);
+            const rssNow = async () =>
+              vmRssMb(gateway.child.pid) ?? (await gateway.probe()).memory.rss / MB;
+            sample.subscribers = await measureSubscribers({
+              gatewayUrl: publicUrl,
+              count: subscribers,
+              rssMb: rssNow,
+              log,
+            });
+            for (const problem of sample.subscribers.problems) log(`  problem: ${problem}`);
+          }
+          samples.get(variant.name)?.push(sample);
         } finally {
           await gateway.stop();
+          processes.splice(processes.indexOf(gateway), 1);
         }
       }
     }
@@ -223,17 +278,98 @@ async function main(): Promise<void> {
     console.log(
       `\nnpm start's gateway now: ${fmt(now)} MB RSS idle, ${fmt(tsx - now)} MB less than under tsx.`,
     );
+    if (subscribers > 0) {
+      const measured = variants.filter((v) => v.subscribers);
+      reportSubscribers(measured, samples, subscribers);
+      const problems = measured.flatMap((v) =>
+        (samples.get(v.name) ?? []).flatMap((s) => s.subscribers?.problems ?? []),
+      );
+      if (problems.length > 0) {
+        for (const p of problems) console.log(`PROBLEM: ${p}`);
+        process.exitCode = 1;
+      }
+    }
   } finally {
-    await Promise.all(processes.map((p) => p.stop()));
-    for (const cleanup of cleanups)
-      await cleanup().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    await teardown();
   }
 }
 
+/** Prints the subscribers table (medians over the runs). */
+function reportSubscribers(variants: Variant[], samples: Map<string, Sample[]>, n: number): void {
+  const TARGET_N = 10_000;
+  const TARGET_MB = 200;
+  const fmt = (x: number) => x.toFixed(1);
+  const rows = variants.map((v) => {
+    const s = (samples.get(v.name) ?? []).filter((x) => x.subscribers !== undefined);
+    const m = (pick: (x: Sample, r: SubscribersReading) => number) =>
+      median(s.map((x) => pick(x, x.subscribers as SubscribersReading)));
+    const idle = m((x) => x.rssMb);
+    const withAll = m((_, r) => r.rssWithMb);
+    const atGateway = m((_, r) => r.atGateway);
+    const perConnectionKiB = ((withAll - idle) * 1024) / Math.max(1, atGateway);
+    let target: string;
+    if (atGateway < n) target = `NOT met (${atGateway} of ${n} subscribed)`;
+    else if (n >= TARGET_N) target = withAll < TARGET_MB ? 'met' : 'NOT met';
+    else {
+      const projected = idle + (perConnectionKiB * TARGET_N) / 1024;
+      target = `n/a at ${n} (${fmt(projected)} MB projected at ${TARGET_N}: ${projected < TARGET_MB ? 'would be met' : 'would NOT be met'})`;
+    }
+    return [
+      v.name,
+      fmt(idle),
+      fmt(withAll),
+      perConnectionKiB.toFixed(1),
+      fmt(m((_, r) => r.rssAfterCloseMb)),
+      `${fmt(m((_, r) => r.openSeconds))} s`,
+      target,
+    ];
+  });
+  const header = [
+    'gateway',
+    'idle RSS MB',
+    `RSS with ${n} subscribers MB`,
+    'KiB per connection',
+    'RSS after close MB',
+    'open time',
+    `target (< ${TARGET_MB} MB with ${TARGET_N})`,
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const text = (i: number) => i === 0 || i === header.length - 1;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (text(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  console.log(
+    `\nGateway RSS with ${n} idle subscribers (graphql-transport-ws, one myInterviewEvents subscription each, each as a user of its own, from 2 client processes), read 2 s after /metrics gateway_subscriptions showed them all; after close: once the gateway dropped them all, + 1 s\n`,
+  );
+  console.log(line(header));
+  console.log(
+    `|${widths.map((w, i) => (text(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+  );
+  for (const row of rows) console.log(line(row));
+}
+
+// What is running, for the clean-up at the end, on an error or on a signal.
+const processes: SpawnedProcess[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+let tornDown: Promise<void> | undefined;
+
+function teardown(): Promise<void> {
+  tornDown ??= (async () => {
+    await stopAllClients();
+    await Promise.all(processes.map((p) => p.stop()));
+    for (const cleanup of cleanups)
+      await cleanup().catch((e: unknown) => console.error(`[bench] cleanup: ${String(e)}`));
+  })();
+  return tornDown;
+}
+
+const onSignal = () => void teardown().then(() => process.exit(130));
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     console.error(error instanceof Error ? error.stack : error);
-    process.exit(1);
+    void teardown().then(() => process.exit(1));
   },
 );
