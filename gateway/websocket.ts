@@ -49,7 +49,8 @@ import type { Identity } from '../subgraphs/shared/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
-import type { ResultSink } from './subscriptions/queue';
+import type { DrainListener, ResultSink } from './subscriptions/queue';
+import type { PreparedResult } from './subscriptions/result';
 
 /** Close codes of the gateway's GraphQL WebSocket, beyond graphql-ws's own. */
 export const WebSocketCloseCode = {
@@ -142,17 +143,21 @@ class SocketWriter {
   /** Whether the socket answered the last keep-alive ping. */
   alive = true;
   private corked = false;
-  private drainListeners: (() => void)[] = [];
+  private drainListeners: DrainListener[] = [];
 
   constructor(
-    private readonly ws: WebSocket,
+    readonly ws: WebSocket,
     private readonly raw: Duplex,
   ) {
-    raw.on('drain', () => {
-      const listeners = this.drainListeners;
-      this.drainListeners = [];
-      for (const listener of listeners) listener();
-    });
+    socketWriters.set(raw, this);
+    raw.on('drain', onSocketDrain);
+  }
+
+  /** The socket has room again: the queues that waited write on. */
+  drained(): void {
+    const listeners = this.drainListeners;
+    this.drainListeners = [];
+    for (const listener of listeners) listener.drained();
   }
 
   writable(): boolean {
@@ -191,19 +196,43 @@ class SocketWriter {
     this.raw.uncork();
   }
 
-  onDrain(listener: () => void): void {
+  onDrain(listener: DrainListener): void {
     this.drainListeners.push(listener);
   }
 
   /** The sink of subscription `id`: its results framed as graphql-transport-ws `next` messages. */
   sink(id: string): ResultSink {
-    const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-    return {
-      send: (result, cursor, dropped) =>
-        this.sendFrame(head, result.encoded(cursor, dropped, MESSAGE_END)),
-      writable: () => this.writable(),
-      onDrain: (listener) => this.onDrain(listener),
-    };
+    return new SubscriptionSink(
+      this,
+      Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`),
+    );
+  }
+}
+
+/** The writer of each raw socket, for the one `drain` listener all sockets share. */
+const socketWriters = new WeakMap<Duplex, SocketWriter>();
+function onSocketDrain(this: Duplex): void {
+  socketWriters.get(this)?.drained();
+}
+
+/** One subscription's results as `next` messages on its connection's socket. */
+class SubscriptionSink implements ResultSink {
+  constructor(
+    private readonly writer: SocketWriter,
+    /** `{"id":"<id>","type":"next","payload":` */
+    private readonly head: Buffer,
+  ) {}
+
+  send(result: PreparedResult, cursor: string, dropped: number): void {
+    this.writer.sendFrame(this.head, result.encoded(cursor, dropped, MESSAGE_END));
+  }
+
+  writable(): boolean {
+    return this.writer.writable();
+  }
+
+  onDrain(listener: DrainListener): void {
+    this.writer.onDrain(listener);
   }
 }
 
@@ -345,6 +374,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           return false;
         }
         ctx.extra.identity = result.identity;
+        // The credentials (an access token is a kilobyte or two) are not needed once verified;
+        // graphql-ws would keep them for the connection's life.
+        delete (ctx as { connectionParams?: unknown }).connectionParams;
         if (result.expiresAt !== undefined) {
           ctx.extra.cancelExpiry = at(result.expiresAt, () =>
             socket.close(WebSocketCloseCode.Unauthorized, 'access token expired'),

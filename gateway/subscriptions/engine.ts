@@ -24,10 +24,10 @@ import type { Logger } from '../../lib/logger';
 import type { Identity } from '../../subgraphs/shared/identity';
 import type { GatewayContext } from '../subgraph-client';
 import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions } from './cursor';
-import { TopicFeed, type Delivery } from './feed';
+import { TopicFeed, type Delivery, type Listener } from './feed';
 import { LIVE_FIELDS, liveTopics, type LookupAsCaller } from './fields';
 import type { CompiledSubscription, SubscriptionPlanner } from './plan';
-import { SubscriberQueue, type ResultSink } from './queue';
+import { SubscriberQueue, type QueueOwner, type ResultSink } from './queue';
 import { PreparedResult } from './result';
 import { replayFromKafka } from './replay';
 
@@ -85,23 +85,34 @@ export interface LiveSubscriptionStats {
 /** How long a stream reuses one signed internal token (they live 60 s). */
 const CONTEXT_TTL_MS = 30_000;
 
-class Subscriber {
+class Subscriber implements QueueOwner {
+  readonly queue: SubscriberQueue;
   /** Next offset per partition this subscriber has considered. */
   floor: number[];
   /** Live results held back while missed events are replayed. */
   private held: { result: PreparedResult; delivery: Delivery }[] | undefined;
 
   constructor(
-    readonly queue: SubscriberQueue,
+    private readonly engine: LiveSubscriptions,
+    readonly stream: Stream,
     readonly audience: Audience,
+    sink: ResultSink,
+    queueLimit: number,
     floor: Positions,
     catchingUp: boolean,
-    private readonly codec: CursorCodec,
     private readonly topic: string,
-    private readonly counters: { delivered: number },
   ) {
+    this.queue = new SubscriberQueue(queueLimit, sink, this);
     this.floor = floor.slice();
     this.held = catchingUp ? [] : undefined;
+  }
+
+  queueClosed(): void {
+    this.engine.release(this);
+  }
+
+  resultDropped(): void {
+    this.engine.counters.dropped++;
   }
 
   offer(result: PreparedResult, delivery: Delivery): void {
@@ -137,26 +148,41 @@ class Subscriber {
     // Nearly always: the subscriber has seen every event before this one, so the event's cursor,
     // signed once, is its cursor too (and the payload serialized once is its payload).
     if (delivery.positions && covers(delivery.positions, this.floor)) {
-      delivery.cursor ??= this.codec.encode({ topic: this.topic, positions: delivery.positions });
+      delivery.cursor ??= this.engine.codec.encode({
+        topic: this.topic,
+        positions: delivery.positions,
+      });
       cursor = delivery.cursor;
     } else {
       const positions = delivery.positions
         ? maxPositions(this.floor, delivery.positions)
         : this.floor;
-      cursor = this.codec.encode({ topic: this.topic, positions });
+      cursor = this.engine.codec.encode({ topic: this.topic, positions });
     }
-    this.counters.delivered++;
+    this.engine.counters.delivered++;
     this.queue.push(result, cursor);
   }
 }
 
-/** The subscribers of a stream that share one identity, hence one visibility per event. */
+/**
+ * The subscribers of a stream that share one identity, hence one visibility per event. Arrays,
+ * not Sets, here and in the stream: most streams have one audience of one subscriber, and an
+ * idle subscriber should cost as little memory as it can.
+ */
 class Audience {
-  readonly subscribers = new Set<Subscriber>();
+  readonly subscribers: Subscriber[] = [];
   constructor(
     readonly key: string,
     readonly identity: Identity,
   ) {}
+}
+
+/** Removes `item` from `list` (order kept); false when it was not there. */
+function removeFrom<T>(list: T[], item: T): boolean {
+  const at = list.indexOf(item);
+  if (at === -1) return false;
+  list.splice(at, 1);
+  return true;
 }
 
 /** An identity's key: callers with the same user and roles see the same events. */
@@ -164,16 +190,16 @@ function identityKey(identity: Identity): string {
   return `${identity.userId}\u0000${[...identity.roles].sort().join(',')}`;
 }
 
-class Stream {
+class Stream implements Listener {
   /** Subscribers by identity. One, unless the selection is answered from the event alone. */
-  readonly audiences = new Map<string, Audience>();
+  readonly audiences: Audience[] = [];
   private size = 0;
   private readonly pending: Delivery[] = [];
   /** Executions started, in event order; delivered in that order as they finish. */
   private readonly window: { delivery: Delivery; result: Promise<ExecutionResult> }[] = [];
   private flushing = false;
   private context: { value: GatewayContext; at: number } | undefined;
-  private unlisten: (() => void) | undefined;
+  private feed: { feed: TopicFeed; key: string } | undefined;
 
   constructor(
     readonly key: string,
@@ -192,42 +218,41 @@ class Stream {
   }
 
   *subscribers(): Iterable<Subscriber> {
-    for (const audience of this.audiences.values()) yield* audience.subscribers;
+    for (const audience of this.audiences) yield* audience.subscribers;
   }
 
   /** The audience of `identity`, created when it is the first of its kind. */
   audienceOf(identity: Identity): Audience {
     const key = identityKey(identity);
-    let audience = this.audiences.get(key);
+    let audience = this.audiences.find((a) => a.key === key);
     if (!audience) {
       audience = new Audience(key, identity);
-      this.audiences.set(key, audience);
+      this.audiences.push(audience);
     }
     return audience;
   }
 
   add(subscriber: Subscriber): void {
-    subscriber.audience.subscribers.add(subscriber);
+    subscriber.audience.subscribers.push(subscriber);
     this.size++;
   }
 
   /** Removes a subscriber; true when the stream has none left. */
   remove(subscriber: Subscriber): boolean {
     const { audience } = subscriber;
-    if (audience.subscribers.delete(subscriber)) this.size--;
-    if (audience.subscribers.size === 0 && this.audiences.get(audience.key) === audience) {
-      this.audiences.delete(audience.key);
-    }
+    if (removeFrom(audience.subscribers, subscriber)) this.size--;
+    if (audience.subscribers.length === 0) removeFrom(this.audiences, audience);
     return this.size === 0;
   }
 
   attach(feed: TopicFeed, routingKey: string): void {
-    this.unlisten = feed.listen(routingKey, (delivery) => this.onDelivery(delivery));
+    this.feed = { feed, key: routingKey };
+    feed.listen(routingKey, this);
   }
 
   detach(): void {
-    this.unlisten?.();
-    this.unlisten = undefined;
+    this.feed?.feed.unlisten(this.feed.key, this);
+    this.feed = undefined;
     this.pending.length = 0;
   }
 
@@ -235,9 +260,9 @@ class Stream {
     return this.compiled.field.visible(delivery.event as never, this.args, identity);
   }
 
-  private onDelivery(delivery: Delivery): void {
+  onDelivery(delivery: Delivery): void {
     let seen = false;
-    for (const audience of this.audiences.values()) {
+    for (const audience of this.audiences) {
       if (this.visible(delivery, audience.identity)) {
         seen = true;
         break;
@@ -272,9 +297,12 @@ class Stream {
         const { delivery, result } = this.window[0] as (typeof this.window)[number];
         const prepared = new PreparedResult(await result, delivery.event.eventId);
         this.window.shift();
-        for (const audience of this.audiences.values()) {
+        for (const audience of this.audiences) {
           if (!this.visible(delivery, audience.identity)) continue;
-          for (const subscriber of audience.subscribers) subscriber.offer(prepared, delivery);
+          const { subscribers } = audience;
+          for (let i = 0; i < subscribers.length; i++) {
+            (subscribers[i] as Subscriber).offer(prepared, delivery);
+          }
         }
         this.startExecutions();
       }
@@ -301,7 +329,7 @@ export class LiveSubscriptions {
   readonly counters = { delivered: 0, dropped: 0, executions: 0, memory: 0, kafka: 0 };
   private readonly feeds = new Map<Topic, TopicFeed>();
   private readonly streams = new Map<string, Stream>();
-  private readonly codec: CursorCodec;
+  readonly codec: CursorCodec;
   private readonly queueLimit: number;
   private subscribers = 0;
   private stopped = false;
@@ -430,28 +458,17 @@ export class LiveSubscriptions {
       this.streams.set(streamKey, stream);
     }
     const liveFrom = feed.positions.slice();
-    const joined = stream;
-    const queue = new SubscriberQueue(
-      this.queueLimit,
-      sink,
-      () => {
-        this.subscribers--;
-        if (joined.remove(subscriber) && this.streams.get(streamKey) === joined) {
-          joined.detach();
-          this.streams.delete(streamKey);
-        }
-      },
-      () => this.counters.dropped++,
-    );
     const subscriber = new Subscriber(
-      queue,
+      this,
+      stream,
       stream.audienceOf(identity),
+      sink,
+      this.queueLimit,
       from ?? liveFrom,
       from !== undefined,
-      this.codec,
       topicName,
-      this.counters,
     );
+    const { queue } = subscriber;
     stream.add(subscriber);
     this.subscribers++;
     if (from !== undefined) {
@@ -465,6 +482,16 @@ export class LiveSubscriptions {
       void this.catchUp(stream, subscriber, missed as Delivery[], liveFrom);
     }
     return queue;
+  }
+
+  /** A subscriber's queue ended: it leaves its stream, and the stream goes when it is empty. */
+  release(subscriber: Subscriber): void {
+    this.subscribers--;
+    const { stream } = subscriber;
+    if (stream.remove(subscriber) && this.streams.get(stream.key) === stream) {
+      stream.detach();
+      this.streams.delete(stream.key);
+    }
   }
 
   /** Resolves one event for a subscription; a failure becomes an error in the result. */

@@ -33,7 +33,10 @@ export interface Delivery {
   cursor?: string;
 }
 
-export type Listener = (delivery: Delivery) => void;
+/** What listens on a key: a stream (an object, not a closure: thousands of them may listen). */
+export interface Listener {
+  onDelivery(delivery: Delivery): void;
+}
 
 export interface TopicFeedOptions {
   kafka: KafkaService;
@@ -50,7 +53,8 @@ export interface TopicFeedOptions {
 
 export class TopicFeed {
   readonly topic: Topic;
-  private readonly listeners = new Map<string, Set<Listener>>();
+  /** By key; nearly always one listener per key, so an array, not a Set. */
+  private readonly listeners = new Map<string, Listener[]>();
   private readonly recentByPartition: Delivery[][] = [];
   private recentCount = 0;
   private recentSize = 0;
@@ -145,20 +149,20 @@ export class TopicFeed {
     this.listeners.clear();
   }
 
-  /** Routes the events of `key` to `listener` from now on; returns the removal. */
-  listen(key: string, listener: Listener): () => void {
-    let set = this.listeners.get(key);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(key, set);
-    }
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(key);
-      if (!current) return;
-      current.delete(listener);
-      if (current.size === 0) this.listeners.delete(key);
-    };
+  /** Routes the events of `key` to `listener` from now on, until {@link unlisten}. */
+  listen(key: string, listener: Listener): void {
+    const list = this.listeners.get(key);
+    if (!list) this.listeners.set(key, [listener]);
+    else if (!list.includes(listener)) list.push(listener);
+  }
+
+  unlisten(key: string, listener: Listener): void {
+    const list = this.listeners.get(key);
+    if (!list) return;
+    const at = list.indexOf(listener);
+    if (at === -1) return;
+    list.splice(at, 1);
+    if (list.length === 0) this.listeners.delete(key);
   }
 
   /**
@@ -210,7 +214,7 @@ export class TopicFeed {
       for (const key of field.routes(decoded.event as never)) {
         const listeners = this.listeners.get(key);
         if (!listeners) continue;
-        for (const listener of listeners) listener(delivery);
+        for (const listener of listeners) listener.onDelivery(delivery);
       }
     }
   }

@@ -1,11 +1,11 @@
 import type { ExecutionResult } from 'graphql';
-import { SubscriberQueue, type ResultSink } from './queue';
+import { SubscriberQueue, type DrainListener, type QueueOwner, type ResultSink } from './queue';
 import { PreparedResult } from './result';
 
 /** A transport whose room the test controls; it records what it was sent. */
 function transport(room = true) {
   const sent: ExecutionResult[] = [];
-  let listeners: (() => void)[] = [];
+  let listeners: DrainListener[] = [];
   const state = { room };
   const sink: ResultSink = {
     send: (result, cursor, dropped) =>
@@ -26,7 +26,7 @@ function transport(room = true) {
       state.room = true;
       const waiting = listeners;
       listeners = [];
-      for (const listener of waiting) listener();
+      for (const listener of waiting) listener.drained();
     },
   };
 }
@@ -36,7 +36,11 @@ const prepared = (n: number, extensions?: Record<string, unknown>) =>
 
 function counters() {
   const calls = { close: 0, drop: 0 };
-  return { calls, onClose: () => void calls.close++, onDrop: () => void calls.drop++ };
+  const owner: QueueOwner = {
+    queueClosed: () => void calls.close++,
+    resultDropped: () => void calls.drop++,
+  };
+  return { calls, owner };
 }
 
 /** Lets pending promise callbacks run. */
@@ -166,8 +170,8 @@ describe('SubscriberQueue', () => {
 
   it('beyond its limit drops the oldest, counts them, and tells the next result once', () => {
     const t = transport(false);
-    const { calls, onClose, onDrop } = counters();
-    const queue = new SubscriberQueue(3, t.sink, onClose, onDrop);
+    const { calls, owner } = counters();
+    const queue = new SubscriberQueue(3, t.sink, owner);
     for (let n = 1; n <= 7; n++) queue.push(prepared(n), `c${n}`);
     expect(queue.size).toBe(3);
     expect(queue.dropped).toBe(4);
@@ -198,10 +202,10 @@ describe('SubscriberQueue', () => {
     await expect(queue.next()).resolves.toEqual({ value: undefined, done: true });
   });
 
-  it('return() discards what is queued, ends, runs onClose once and ignores later pushes', async () => {
+  it('return() discards what is queued, ends, tells its owner once and ignores later pushes', async () => {
     const t = transport(false);
-    const { calls, onClose } = counters();
-    const queue = new SubscriberQueue(3, t.sink, onClose);
+    const { calls, owner } = counters();
+    const queue = new SubscriberQueue(3, t.sink, owner);
     queue.push(prepared(1), 'c1');
     const pending = queue.next();
     await expect(queue.return()).resolves.toEqual({ value: undefined, done: true });
@@ -219,8 +223,8 @@ describe('SubscriberQueue', () => {
 
   it('close() writes what is queued, then ends; pushes after it are ignored', () => {
     const t = transport(false);
-    const { calls, onClose } = counters();
-    const queue = new SubscriberQueue(5, t.sink, onClose);
+    const { calls, owner } = counters();
+    const queue = new SubscriberQueue(5, t.sink, owner);
     queue.push(prepared(1), 'c1');
     queue.push(prepared(2), 'c2');
     queue.close();
@@ -232,8 +236,8 @@ describe('SubscriberQueue', () => {
   });
 
   it('throw() ends the queue and rejects with the error', async () => {
-    const { calls, onClose } = counters();
-    const queue = new SubscriberQueue(3, transport().sink, onClose);
+    const { calls, owner } = counters();
+    const queue = new SubscriberQueue(3, transport().sink, owner);
     await expect(queue.throw(new Error('boom'))).rejects.toThrow('boom');
     expect(queue.isClosed).toBe(true);
     expect(calls.close).toBe(1);

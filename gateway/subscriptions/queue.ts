@@ -25,8 +25,21 @@ export interface ResultSink {
   send(result: PreparedResult, cursor: string, dropped: number): void;
   /** False while the transport's buffer is full; `onDrain` listeners run once it has room. */
   writable(): boolean;
-  /** Runs `listener` once, the next time the transport has room. */
-  onDrain(listener: () => void): void;
+  /** Calls `listener.drained()` once, the next time the transport has room. */
+  onDrain(listener: DrainListener): void;
+}
+
+/** What waits for a transport's room (an object, not a closure: there is one per subscriber). */
+export interface DrainListener {
+  drained(): void;
+}
+
+/** Who is told when a queue ends and when it drops a result. */
+export interface QueueOwner {
+  /** Once, when the client completes the operation or disconnects, or the server ends it. */
+  queueClosed(): void;
+  /** For every result dropped, for the gateway's counters. */
+  resultDropped(): void;
 }
 
 /** A sink that throws results away: for subscriptions whose results nobody reads (tests). */
@@ -36,7 +49,7 @@ export const DISCARD: ResultSink = {
   onDrain: () => undefined,
 };
 
-export class SubscriberQueue implements AsyncIterableIterator<never> {
+export class SubscriberQueue implements AsyncIterableIterator<never>, DrainListener {
   private results: (PreparedResult | undefined)[] = [];
   private cursors: (string | undefined)[] = [];
   private head = 0;
@@ -53,14 +66,12 @@ export class SubscriberQueue implements AsyncIterableIterator<never> {
   /**
    * @param limit - most results held while the transport has no room.
    * @param sink - the transport.
-   * @param onClose - runs once, when the client completes the operation or disconnects.
-   * @param onDrop - runs for every result dropped, for the gateway's counters.
+   * @param owner - told when the queue ends and when it drops a result.
    */
   constructor(
     readonly limit: number,
     private readonly sink: ResultSink,
-    private readonly onClose: () => void = () => undefined,
-    private readonly onDrop: () => void = () => undefined,
+    private readonly owner?: QueueOwner,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('The queue limit must be >= 1');
   }
@@ -97,7 +108,7 @@ export class SubscriberQueue implements AsyncIterableIterator<never> {
   countDrop(): void {
     this.dropped++;
     this.droppedSinceLast++;
-    this.onDrop();
+    this.owner?.resultDropped();
   }
 
   /**
@@ -153,7 +164,7 @@ export class SubscriberQueue implements AsyncIterableIterator<never> {
     this.ended?.({ value: undefined, done: true });
     this.ended = undefined;
     this.wakeRoomWaiters();
-    this.onClose();
+    this.owner?.queueClosed();
   }
 
   private write(result: PreparedResult, cursor: string): void {
@@ -179,16 +190,17 @@ export class SubscriberQueue implements AsyncIterableIterator<never> {
   private awaitDrain(): void {
     if (this.awaitingDrain) return;
     this.awaitingDrain = true;
-    this.sink.onDrain(this.drain);
+    this.sink.onDrain(this);
   }
 
-  private readonly drain = (): void => {
+  /** The transport has room again: writes what waits, as far as the room goes. */
+  drained(): void {
     this.awaitingDrain = false;
     if (this.closed) return;
     while (this.size > 0 && this.sink.writable()) this.writeHead();
     if (this.size > 0) this.awaitDrain();
     if (this.roomWaiters.length > 0 && this.size < this.limit) this.wakeRoomWaiters();
-  };
+  }
 
   private compact(): void {
     this.results.splice(0, this.head);
