@@ -86,7 +86,7 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       kafka: {
         // A fake publisher behind the relay's explicit `kafka` parameter: the retry rule is
         // pure logic; the real broker is exercised in the test below.
-        publishEvent: async (_topic, event) => {
+        publishSerialized: async (_topic, event) => {
           if (failNext-- === 0) throw new Error('broker unavailable');
           published.push(event.eventId);
         },
