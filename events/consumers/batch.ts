@@ -67,13 +67,14 @@ export async function handleBatch<E extends DomainEvent>(
       todo.push(event);
     }
     if (todo.length === 0) return todo;
-    const now = new Date();
+    await effect(todo, { em, afterCommit: (callback) => void callbacks.push(callback) });
+    // After the effect, so `processed_at` is the time of the commit, give or take the flush.
     // A native insert: the records need no change tracking, and one statement beats N.
+    const now = new Date();
     await em.insertMany(
       ProcessedEvent,
       todo.map((e) => ({ eventId: e.eventId, groupId, eventType: e.eventType, processedAt: now })),
     );
-    await effect(todo, { em, afterCommit: (callback) => void callbacks.push(callback) });
     return todo;
   });
   for (const callback of callbacks) callback();
