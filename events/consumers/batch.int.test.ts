@@ -28,7 +28,7 @@ import {
   type BatchSubscribeOptions,
   type Subscription,
 } from '../kafka/kafka-service';
-import { transactionalHandlers, type BatchEffect } from './batch';
+import { handleBatch, transactionalHandlers, type BatchEffect } from './batch';
 import { CreateProcessedEventTable, ProcessedEvent, ProcessedEventSchema } from './idempotent';
 
 jest.setTimeout(90_000);
@@ -160,6 +160,41 @@ describe.each(databases)('batch consumers on $label', ({ config }) => {
     await Promise.all(events.map((e) => kafka.publishEvent('user-events', e)));
     return events;
   }
+
+  it('handleBatch: applies fresh events once in one transaction, skipping processed and repeated ids', async () => {
+    const [a, b, c] = Array.from({ length: 3 }, (_, i) =>
+      UserEventFactory.createUserLoggedOut('u-0', `s-${i}`),
+    ) as [UserEvent, UserEvent, UserEvent];
+    const committed: string[] = [];
+    const effect: BatchEffect<UserEvent> = async (events, tx) => {
+      await recording()(events, tx);
+      tx.afterCommit(() => committed.push(...events.map((e) => e.eventId)));
+    };
+    expect(await handleBatch(db, 'g', [a], effect)).toEqual([a]);
+    // a was processed; b repeated in the batch counts once; order kept.
+    expect(await handleBatch(db, 'g', [b, a, c, b], effect)).toEqual([b, c]);
+    expect(await handleBatch(db, 'g', [a, b, c], effect)).toEqual([]);
+    expect((await rows()).map((r) => r.label)).toEqual(['s-0', 's-1', 's-2']);
+    expect(committed).toEqual([a.eventId, b.eventId, c.eventId]);
+    // Another group has its own records.
+    expect(await handleBatch(db, 'other', [c], effect)).toEqual([c]);
+  });
+
+  it('handleBatch: a failing effect rolls back the whole batch, records included, and runs no afterCommit', async () => {
+    const events = Array.from({ length: 3 }, (_, i) =>
+      UserEventFactory.createUserLoggedOut('u-0', `s-${i}`),
+    );
+    let woken = 0;
+    const failing: BatchEffect<UserEvent> = async (batch, tx) => {
+      tx.afterCommit(() => woken++);
+      await recording((e) => e === events[2])(batch, tx);
+    };
+    await expect(handleBatch(db, 'g', events, failing)).rejects.toThrow('cannot apply s-2');
+    expect(await rows()).toEqual([]);
+    expect(await db.fork().count(ProcessedEvent, {})).toBe(0);
+    expect(woken).toBe(0);
+    expect(await handleBatch(db, 'g', events, recording())).toHaveLength(3);
+  });
 
   it('dead-letters a poison event of a batch alone, with its reason, and applies the rest once', async () => {
     const events = await publishSessions('u-1', 20);
