@@ -40,7 +40,14 @@ import {
   type Topic,
 } from '../events';
 import { ProcessedEvent } from '../events/consumers';
-import type { Database } from '../lib/database';
+import {
+  CreateOutboxTable,
+  OutboxMessage,
+  OutboxMessageSchema,
+  createOutboxRelay,
+  enqueueEvent,
+} from '../events/outbox';
+import { openDatabase, type Database } from '../lib/database';
 import { createLogger, type Logger } from '../lib/logger';
 import { Email } from '../notifications/entities';
 import { createNotificationService } from '../notifications/service';
@@ -52,7 +59,8 @@ import { usersSubgraph } from '../subgraphs/users/server';
 import { deleteWithPrefix } from './platform/broker';
 
 type Service = 'users' | 'interviews' | 'reporting' | 'notifications';
-const SERVICES: readonly Service[] = ['users', 'interviews', 'reporting', 'notifications'];
+type Flow = Service | 'relay';
+const FLOWS: readonly Flow[] = ['users', 'interviews', 'reporting', 'notifications', 'relay'];
 type Mode = 'batch' | 'each';
 const MODES: readonly Mode[] = ['batch', 'each'];
 const MODE_LABEL: Record<Mode, string> = { batch: 'batch', each: 'one per event' };
@@ -60,6 +68,7 @@ const MODE_LABEL: Record<Mode, string> = { batch: 'batch', each: 'one per event'
 interface Options {
   quick: boolean;
   services: Service[];
+  relay: boolean;
   modes: Mode[];
   events: number;
   rate: number;
@@ -85,7 +94,7 @@ function parseOptions(): Options {
   });
   if (values.help === true) {
     process.stdout.write(
-      'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications]\n' +
+      'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications,relay]\n' +
         '                              [--modes batch,each] [--events N=3000] [--rate EVENTS_PER_S=100]\n' +
         '                              [--seconds S=5] [--warmup N=100] [--timeout S=120]\n' +
         '  --quick: 500 events, 50/s for 2 s, 20 warm-up (flags given as well win)\n',
@@ -112,9 +121,11 @@ function parseOptions(): Options {
     if (items.length === 0) throw new Error(`--${name}: name at least one`);
     return items as T[];
   };
+  const flows = list('flows', values.flows, FLOWS);
   return {
     quick,
-    services: list('flows', values.flows, SERVICES),
+    services: flows.filter((f): f is Service => f !== 'relay'),
+    relay: flows.includes('relay'),
     modes: list('modes', values.modes, MODES),
     events: integer('events', values.events, quick ? 500 : 3_000),
     rate: integer('rate', values.rate, quick ? 50 : 100),
@@ -534,6 +545,134 @@ async function run(ctx: Context, service: Service, mode: Mode): Promise<RunResul
 }
 
 // ---------------------------------------------------------------------------------------------
+// The outbox relay
+
+type RelayMode = 'serialized' | 'validated';
+const RELAY_LABEL: Record<RelayMode, string> = {
+  serialized: 'publishSerialized (as stored)',
+  validated: 'publishEvent (JSON.parse + zod per row)',
+};
+
+interface RelayResult {
+  mode: RelayMode;
+  round: number;
+  rows: number;
+  /** Notify to the last row marked sent. */
+  burstMs: number;
+  produceRequests: number;
+  /** Paced: commit to `sent_at`, sorted. */
+  latency: number[];
+}
+
+/**
+ * The relay alone: a backlog of `--events` rows committed in one transaction, then one row per
+ * transaction at `--rate`/s, each followed by `notify()` as a mutation does; both with the
+ * relay's current path and with the old one (each row parsed and validated again).
+ */
+async function relayFlow(ctx: Context, mode: RelayMode, round: number): Promise<RelayResult> {
+  const { opts, info } = ctx;
+  const topicPrefix = `${ctx.prefix}relay-${mode}-${round}.`;
+  const database = await openDatabase({
+    name: `relay-${mode}-${round}`,
+    config: { url: undefined, dataDir: path.join(ctx.root, 'relay-db') },
+    entities: [OutboxMessageSchema],
+    migrations: [{ name: '0001-outbox', class: CreateOutboxTable }],
+  });
+  let produceRequests = 0;
+  const kafka = new KafkaService('user-service', {
+    brokers: ctx.brokers,
+    topicPrefix,
+    topics: ['user-events'],
+    partitions: ctx.kafka.topicPartitions,
+    replicationFactor: ctx.kafka.replicationFactor,
+    announce: false,
+    onProduceRequest: () => void produceRequests++,
+  });
+  await kafka.start();
+  const relay = createOutboxRelay({
+    database,
+    kafka:
+      mode === 'serialized'
+        ? kafka
+        : {
+            publishSerialized: (topic, event) =>
+              kafka.publishEvent(topic, JSON.parse(event.value) as never),
+          },
+    logger: ctx.log,
+  });
+  relay.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await relay.stop();
+    await kafka.stop();
+    await database.close();
+  };
+  ctx.cleanups.push(stop);
+  const drained = (what: string) =>
+    waitForCount(
+      `relay ${what}`,
+      async () => -(await relay.pending()),
+      0,
+      opts.timeout * 1000,
+      info,
+      5,
+    );
+  const event = () => {
+    const n = ++sequence;
+    return UserEventFactory.createUserProfileUpdated(`bench-${runTag}-user-${n % 100}`, [
+      `field${n}`,
+    ]);
+  };
+
+  // Warm-up, then the backlog.
+  await database.fork().transactional(async (em) => {
+    for (let i = 0; i < Math.max(opts.warmup, 1); i++) enqueueEvent(em, 'user-events', event());
+  });
+  relay.notify();
+  await drained('warm-up');
+  await database.fork().transactional(async (em) => {
+    for (let i = 0; i < opts.events; i++) enqueueEvent(em, 'user-events', event());
+  });
+  produceRequests = 0;
+  const t = nowNs();
+  relay.notify();
+  await drained('backlog');
+  const burstMs = msSince(t);
+  const burstRequests = produceRequests;
+
+  // Paced: one row per transaction, notify after each commit.
+  info(`relay (${mode}): paced, ${opts.rate}/s for ${opts.seconds} s`);
+  const committedAt = new Map<string, number>();
+  const count = opts.rate * opts.seconds;
+  const t0 = nowNs();
+  for (let i = 0; i < count; i++) {
+    const e = event();
+    await database.fork().transactional(async (em) => enqueueEvent(em, 'user-events', e));
+    committedAt.set(e.eventId, Date.now());
+    relay.notify();
+    await sleep(Math.max(0, ((i + 1) * 1000) / opts.rate - msSince(t0)));
+  }
+  await drained('paced');
+  const latency: number[] = [];
+  for (const ids of chunks([...committedAt.keys()], 500)) {
+    for (const row of await database.fork().find(OutboxMessage, { eventId: { $in: ids } })) {
+      if (row.sentAt) latency.push(row.sentAt.getTime() - (committedAt.get(row.eventId) ?? 0));
+    }
+  }
+  await stop();
+  return {
+    mode,
+    round,
+    rows: opts.events,
+    burstMs,
+    produceRequests: burstRequests,
+    latency: latency.sort((a, b) => a - b),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Output
 
 function fmt(n: number, digits = 0): string {
@@ -558,7 +697,7 @@ function table(head: string[], rows: string[][]): string {
 const rateOf = (r: GroupResult | undefined): number =>
   r ? r.windowEvents / (r.windowMs / 1000) : Number.NaN;
 
-function report(opts: Options, results: RunResult[], broker: string): void {
+function report(opts: Options, results: RunResult[], relays: RelayResult[], broker: string): void {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   const all = results.flatMap((r) => r.groups);
   const keys = [...new Set(all.map((g) => `${g.service}/${g.group}`))];
@@ -567,45 +706,47 @@ function report(opts: Options, results: RunResult[], broker: string): void {
   const [a, b] = [opts.modes[0] as Mode, opts.modes[1]];
   const modes = b ? [a, b] : [a];
 
-  out();
-  out(
-    `Burst: a backlog of ${fmt(opts.events)} events published while the service was stopped (after ${opts.warmup} unmeasured), then consumed; handled/s = events committed after the first commit / (last - first processed_at)`,
-  );
-  out();
-  out(
-    table(
-      [
-        'service / group',
-        ...modes.map((m) => `${MODE_LABEL[m]} handled/s`),
-        ...(b ? [`ratio ${MODE_LABEL[a]} / ${MODE_LABEL[b]}`] : []),
-      ],
-      keys.map((key) => [
-        key,
-        ...modes.map((m) => fmt(rateOf(find(key, m)))),
-        ...(b ? [`${fmt(rateOf(find(key, a)) / rateOf(find(key, b)), 1)}x`] : []),
-      ]),
-    ),
-  );
-  out();
-  out(
-    `Paced: ${fmt(opts.rate)} events/s for ${opts.seconds} s; latency from just before publishEvent to processed_at, ms`,
-  );
-  out();
-  out(
-    table(
-      [
-        'service / group',
-        ...modes.flatMap((m) => [`${MODE_LABEL[m]} p50`, `${MODE_LABEL[m]} p99`, 'max']),
-      ],
-      keys.map((key) => [
-        key,
-        ...modes.flatMap((m) => {
-          const l = find(key, m)?.latency ?? [];
-          return [percentile(l, 50), percentile(l, 99), percentile(l, 100)].map((v) => fmt(v));
-        }),
-      ]),
-    ),
-  );
+  if (all.length > 0) {
+    out();
+    out(
+      `Burst: a backlog of ${fmt(opts.events)} events published while the service was stopped (after ${opts.warmup} unmeasured), then consumed; handled/s = events committed after the first commit / (last - first processed_at)`,
+    );
+    out();
+    out(
+      table(
+        [
+          'service / group',
+          ...modes.map((m) => `${MODE_LABEL[m]} handled/s`),
+          ...(b ? [`ratio ${MODE_LABEL[a]} / ${MODE_LABEL[b]}`] : []),
+        ],
+        keys.map((key) => [
+          key,
+          ...modes.map((m) => fmt(rateOf(find(key, m)))),
+          ...(b ? [`${fmt(rateOf(find(key, a)) / rateOf(find(key, b)), 1)}x`] : []),
+        ]),
+      ),
+    );
+    out();
+    out(
+      `Paced: ${fmt(opts.rate)} events/s for ${opts.seconds} s; latency from just before publishEvent to processed_at, ms`,
+    );
+    out();
+    out(
+      table(
+        [
+          'service / group',
+          ...modes.flatMap((m) => [`${MODE_LABEL[m]} p50`, `${MODE_LABEL[m]} p99`, 'max']),
+        ],
+        keys.map((key) => [
+          key,
+          ...modes.flatMap((m) => {
+            const l = find(key, m)?.latency ?? [];
+            return [percentile(l, 50), percentile(l, 99), percentile(l, 100)].map((v) => fmt(v));
+          }),
+        ]),
+      ),
+    );
+  }
   const mails = results.flatMap((r) => (r.mail ? [r.mail] : []));
   if (mails.length > 0) {
     out();
@@ -620,6 +761,33 @@ function report(opts: Options, results: RunResult[], broker: string): void {
           fmt(m.sent / (m.sentMs / 1000)),
           fmt(percentile(m.latency, 50)),
           fmt(percentile(m.latency, 99)),
+        ]),
+      ),
+    );
+  }
+  if (relays.length > 0) {
+    out();
+    out(
+      `Outbox relay: a backlog of ${fmt(opts.events)} rows, then ${fmt(opts.rate)} rows/s for ${opts.seconds} s (one per transaction, notify() after the commit)`,
+    );
+    out();
+    out(
+      table(
+        [
+          'relay path',
+          'backlog rows/s',
+          'produce requests',
+          'paced commit-to-sent p50 ms',
+          'p99 ms',
+          'max ms',
+        ],
+        relays.map((r) => [
+          `${RELAY_LABEL[r.mode]}, run ${r.round}`,
+          fmt(r.rows / (r.burstMs / 1000)),
+          fmt(r.produceRequests),
+          fmt(percentile(r.latency, 50)),
+          fmt(percentile(r.latency, 99)),
+          fmt(percentile(r.latency, 100)),
         ]),
       ),
     );
@@ -733,8 +901,15 @@ async function main(): Promise<void> {
     for (const service of opts.services) {
       for (const mode of opts.modes) results.push(await run(ctx, service, mode));
     }
+    const relays: RelayResult[] = [];
+    if (opts.relay) {
+      // Twice each, alternating: the first runs also warm up the process.
+      for (const mode of ['serialized', 'validated', 'serialized', 'validated'] as const) {
+        relays.push(await relayFlow(ctx, mode, relays.length < 2 ? 1 : 2));
+      }
+    }
     info(`all runs in ${fmt(msSince(t) / 1000, 1)} s`);
-    report(opts, results, broker);
+    report(opts, results, relays, broker);
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);
