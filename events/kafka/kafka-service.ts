@@ -340,8 +340,8 @@ export class KafkaService {
   }
 
   /**
-   * Publishes an event serialized and validated earlier (an outbox row), without parsing or
-   * validating it again: the relay's path, where zod per row would cost more than the send.
+   * Publishes an event serialized and validated earlier (an outbox row) as it is, without
+   * parsing and validating it again (about 5 µs of zod per row saved): the relay's path.
    * Batched with concurrent sends like `publishEvent`; call order is kept per partition.
    */
   async publishSerialized(topic: Topic, event: SerializedEvent): Promise<void> {
@@ -430,8 +430,8 @@ export class KafkaService {
    * resolved and committed only after that handler resolved. When it throws (a poison event, a
    * failed transaction), the same events are handled one at a time through `each`, with the
    * retries and dead-lettering of `subscribeAll`, so the rest of the batch is neither lost nor,
-   * since `batch` is all or nothing, applied twice. Partitions are consumed concurrently (one per
-   * partition of the topics by default); events of one partition always in offset order.
+   * since `batch` is all or nothing, applied twice. Partitions are consumed concurrently (as many
+   * as the topics have by default); the events of one partition always in offset order.
    */
   async subscribeBatch(
     logicalGroupId: string,
@@ -457,8 +457,10 @@ export class KafkaService {
       autoCommitThreshold: 1_000,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
+      // One per partition the group reads (at most; kafkajs only runs what is assigned).
       partitionsConsumedConcurrently:
-        options.partitionsConsumedConcurrently ?? this.options.partitions,
+        options.partitionsConsumedConcurrently ??
+        this.options.partitions * Object.keys(handlers).length,
       eachBatch: async ({
         batch,
         resolveOffset,
@@ -534,7 +536,7 @@ export class KafkaService {
   ): Promise<Subscription> {
     this.assertRunning('subscribe');
     const topics = (Object.keys(handlers) as Topic[]).filter((t) => handlers[t] !== undefined);
-    if (topics.length === 0) throw new Error('subscribeAll needs at least one topic handler');
+    if (topics.length === 0) throw new Error('a subscription needs at least one topic handler');
     const byPhysical = new Map(topics.map((t) => [this.topicName(t), t]));
     const groupId = this.groupName(logicalGroupId);
     const log = this.log.child({ topics: [...byPhysical.keys()], groupId });
