@@ -438,15 +438,20 @@ export class KafkaService {
     handlers: TopicBatchHandlers,
     options: BatchSubscribeOptions = {},
   ): Promise<Subscription> {
+    // One per partition the group reads (at most; kafkajs only runs what is assigned).
+    const concurrency =
+      options.partitionsConsumedConcurrently ??
+      this.options.partitions * Object.keys(handlers).length;
     if (options.batch === false) {
+      // The same concurrency as batches, so a comparison shows what batching alone changes.
       const each: TopicHandlers = {};
       for (const topic of Object.keys(handlers) as Topic[]) {
         const handler = handlers[topic] as BatchEventHandler<Topic> | undefined;
         if (handler) (each as Record<Topic, EventHandler<Topic>>)[topic] = handler.each;
       }
       return this.subscribeAll(logicalGroupId, each, {
-        partitionsConsumedConcurrently: this.options.partitions,
         ...options,
+        partitionsConsumedConcurrently: concurrency,
       });
     }
     const maxBatchSize = options.maxBatchSize ?? 500;
@@ -457,10 +462,7 @@ export class KafkaService {
       autoCommitThreshold: 1_000,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
-      // One per partition the group reads (at most; kafkajs only runs what is assigned).
-      partitionsConsumedConcurrently:
-        options.partitionsConsumedConcurrently ??
-        this.options.partitions * Object.keys(handlers).length,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async ({
         batch,
         resolveOffset,
