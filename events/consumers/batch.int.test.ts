@@ -326,6 +326,15 @@ describe.each(databases)('batch consumers on $label', ({ config }) => {
     expect((await rows()).map((r) => r.eventId)).toEqual(events.map((e) => e.eventId));
   });
 
+  it('batch: false handles one event per transaction, the old path, with the same effects', async () => {
+    const events = await publishSessions('u-5', 10);
+    const group = randomName('g');
+    await subscribe(group, recording(), { batch: false });
+    await groupCaughtUp(prefix, group, 'user-events');
+    expect(calls).toEqual(events.map((e) => [e.eventId]));
+    expect((await rows()).map((r) => r.eventId)).toEqual(events.map((e) => e.eventId));
+  });
+
   it('keeps the order of each key within batches, with partitions consumed concurrently', async () => {
     const users = ['u-a', 'u-b', 'u-c', 'u-d', 'u-e', 'u-f'];
     const fields = Array.from({ length: 100 }, (_, i) => `field${i}`);
