@@ -44,6 +44,10 @@ export class UnknownRecipientError extends Error {
 }
 
 function queue(em: EntityManager, event: DomainEvent, to: Recipient, content: MessageContent) {
+  em.persist(emailOf(event, to, content));
+}
+
+function emailOf(event: DomainEvent, to: Recipient, content: MessageContent): Email {
   const email = new Email();
   Object.assign(email, {
     eventId: event.eventId,
@@ -53,7 +57,7 @@ function queue(em: EntityManager, event: DomainEvent, to: Recipient, content: Me
     createdAt: new Date(event.timestamp),
     ...content,
   });
-  em.persist(email);
+  return email;
 }
 
 async function recipientOf(
@@ -76,7 +80,8 @@ export async function welcomeAll(
 ): Promise<number> {
   const ids = [...new Set(events.map((e) => e.payload.userId))];
   const known = new Set((await em.find(Recipient, { userId: { $in: ids } })).map((r) => r.userId));
-  let queued = 0;
+  const recipients: Recipient[] = [];
+  const emails: Email[] = [];
   for (const event of events) {
     const { userId, email, firstName, lastName } = event.payload;
     if (known.has(userId)) continue;
@@ -91,11 +96,15 @@ export async function welcomeAll(
       registeredAt: at,
       updatedAt: at,
     });
-    em.persist(recipient);
-    queue(em, event, recipient, welcomeEmail(recipient));
-    queued++;
+    recipients.push(recipient);
+    emails.push(emailOf(event, recipient, welcomeEmail(recipient)));
   }
-  return queued;
+  if (recipients.length === 0) return 0;
+  // Native inserts: the rows need no change tracking. Later events of the batch load them from
+  // the transaction like any other row.
+  await em.insertMany(Recipient, recipients);
+  await em.insertMany(Email, emails);
+  return emails.length;
 }
 
 /** What one event does to the database; resolves with whether an email was queued. */

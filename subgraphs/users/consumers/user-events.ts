@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { EventEnvelope, EventOn } from '../../../events';
 import { inRuns, type BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
-import { User, newActivity, newUser, type UserActivity } from '../entities';
+import { User, UserActivity, newActivity, newUser } from '../entities';
 
 /** Thrown when a registration names an email another user already has: it goes to the DLQ. */
 export class EmailTakenError extends Error {
@@ -42,6 +42,7 @@ export async function onUsersRegistered(
   const known = await em.find(User, { $or: [{ id: { $in: ids } }, { email: { $in: emails } }] });
   const byId = new Map(known.map((u) => [u.id, u]));
   const byEmail = new Map(known.map((u) => [u.email, u]));
+  const users: User[] = [];
   const activities: UserActivity[] = [];
   for (const event of events) {
     const { userId, email, firstName, lastName, company, registrationMethod } = event.payload;
@@ -63,7 +64,7 @@ export async function onUsersRegistered(
       company,
       createdAt: new Date(event.timestamp),
     });
-    em.persist(user);
+    users.push(user);
     byId.set(userId, user);
     byEmail.set(email, user);
     activities.push(
@@ -75,12 +76,11 @@ export async function onUsersRegistered(
       }),
     );
   }
-  if (activities.length === 0) return;
-  // The activity rows have a foreign key to their user, which the unit of work does not know
-  // about (no relation is mapped), so it could order the inserts the other way round: write the
-  // users first, inside the same transaction, then the activities with the commit.
-  await em.flush();
-  em.persist(activities);
+  if (users.length === 0) return;
+  // Native inserts, users first: the activity rows have a foreign key to their user. The rows
+  // are not managed by this EntityManager; later events of the batch load them like any other.
+  await em.insertMany(User, users);
+  await em.insertMany(UserActivity, activities);
 }
 
 /** Records the sign-in time (never moving it backwards) and a LOGIN activity. */
