@@ -100,7 +100,7 @@ function parseOptions(): Options {
       'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications,relay]\n' +
         '                              [--modes batch,each] [--events N=3000] [--each-events N=events/3]\n' +
         '                              [--rate EVENTS_PER_S=100]\n' +
-        '                              [--seconds S=5] [--warmup N=100] [--timeout S=120]\n' +
+        '                              [--seconds S=5] [--warmup N=300] [--timeout S=120]\n' +
         '  --quick: 500 events, 50/s for 2 s, 20 warm-up (flags given as well win)\n',
     );
     process.exit(0);
@@ -140,7 +140,7 @@ function parseOptions(): Options {
     ),
     rate: integer('rate', values.rate, quick ? 50 : 100),
     seconds: integer('seconds', values.seconds, quick ? 2 : 5),
-    warmup: integer('warmup', values.warmup, quick ? 20 : 100, 0),
+    warmup: integer('warmup', values.warmup, quick ? 20 : 300, 0),
     timeout: integer('timeout', values.timeout, 120),
   };
 }
