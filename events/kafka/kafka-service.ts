@@ -158,13 +158,17 @@ export interface BatchSubscribeOptions extends SubscribeOptions {
    * @default true
    */
   batch?: boolean;
-  /** Most events in one `batch` call; longer fetched batches are split. @default 500 */
+  /**
+   * Most events in one `batch` call (one transaction); longer fetched batches are split, with a
+   * heartbeat and an offset commit between the parts. Ignored with `batch: false`. @default 500
+   */
   maxBatchSize?: number;
   /**
    * Runs after a batch's handler resolved (its transaction committed) and before its offsets are
    * resolved. A test seam for crashes: when it throws, the subscription behaves like a process
    * that died at that point: it resolves and commits nothing more, pauses its partitions and
    * reports not ready, so after `stop()` the group redelivers the batch to another member.
+   * Ignored with `batch: false`.
    */
   beforeOffsetCommit?: (position: BatchPosition) => void | Promise<void>;
 }
