@@ -1,25 +1,28 @@
 /**
  * Event-flow consumers benchmark: `npm run bench:flows [-- --quick]`.
  *
- * Runs the consumers of the designed event flows in this process, against the cluster in
- * KAFKA_BROKERS or a throw-away local broker (temp data dir) when it is unset, and feeds them
- * `user.registered` events on `user-events`, published by a `KafkaService('api-gateway')` as the
- * gateway does. Everything lives under a random topic prefix (topics and consumer groups, deleted
- * at the end) and in a temp folder (SQLite databases, `.eml` files, removed at the end).
+ * Runs each service's consumers in this process, one service at a time, against the cluster in
+ * KAFKA_BROKERS or a throw-away local broker (temp data dir) when it is unset, and feeds them the
+ * events of the designed flows, published by a `KafkaService('api-gateway')`:
  *
- * Flows:
- *  - notifications: `createNotificationService` as `notifications/main.ts` starts it (SQLite,
- *    `.eml` files): each registration is handled in `notification-service-group` (recipient and
- *    welcome email queued in one transaction), then the delivery loop writes the email and sets
- *    its `sentAt`.
- *     1. burst: `--events` registrations published at once; time until every email is sent;
- *     2. paced: `--rate` registrations/s for `--seconds`; latency from just before
- *        `publishEvent` to the email's `sentAt` (and to the handler's `processed_at`).
- *  - users: the users subgraph (`createSubgraph(usersSubgraph)`): the same burst; time until
- *    every profile exists.
- * Each flow first gets `--warmup` registrations, not measured. Times in the databases
- * (`sentAt`, `processed_at`) come from `new Date()` in this process, so they share the bench's
- * clock (`Date.now()`, millisecond resolution).
+ *  - users (`user-service-group`), interviews (`interview-service-group`) and notifications
+ *    (`notification-service-group`, then the delivery loop writes `.eml` files): `user.registered`
+ *    on `user-events`;
+ *  - reporting: the reporting subgraph's two groups, `reporting-service-group` (the report
+ *    projection) and `audit-service-group` (the audit trail): `interview.created` on
+ *    `interview-events`.
+ *
+ * Every service runs in both consumer modes, side by side in the same run: `batch` (the default:
+ * one transaction per fetched batch, `subscribeBatch`) and `each` (the old path, one transaction
+ * per event: `batchConsumers: false`). Per service and mode:
+ *   1. warm-up: `--warmup` events, not measured;
+ *   2. burst: `--events` published at once; handled/s from the first publish to the last event's
+ *      `processed_at` in each group;
+ *   3. paced: `--rate` events/s for `--seconds`; latency from just before `publishEvent` to the
+ *      event's `processed_at` (written in its transaction, just before the commit).
+ * Everything lives under a random topic prefix (topics and groups deleted at the end) and a temp
+ * folder (SQLite databases, `.eml` files, removed at the end). Times in the databases come from
+ * `new Date()` in this process, so they share the bench's clock (millisecond resolution).
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -28,28 +31,48 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, type KafkaConfig } from '../config';
-import { KafkaService, UserEventFactory, type EventEnvelope } from '../events';
+import {
+  CONSUMER_GROUPS,
+  InterviewEventFactory,
+  KafkaService,
+  UserEventFactory,
+  type DomainEvent,
+  type Topic,
+} from '../events';
 import { ProcessedEvent } from '../events/consumers';
-import type { Database } from '../lib/database';
+import {
+  CreateOutboxTable,
+  OutboxMessage,
+  OutboxMessageSchema,
+  createOutboxRelay,
+  enqueueEvent,
+} from '../events/outbox';
+import { openDatabase, type Database } from '../lib/database';
 import { createLogger, type Logger } from '../lib/logger';
-import { NOTIFICATIONS_GROUP } from '../notifications/consumers';
 import { Email } from '../notifications/entities';
 import { createNotificationService } from '../notifications/service';
 import { startLocalKafka } from '../scripts/kafka/local-kafka';
-import { USERS_GROUP } from '../subgraphs/users/consumers';
-import { User } from '../subgraphs/users/entities';
+import { interviewsSubgraph } from '../subgraphs/interviews/server';
+import { reportingSubgraph } from '../subgraphs/reporting/server';
+import { createSubgraph, type SubgraphDefinition } from '../subgraphs/shared/subgraph';
 import { usersSubgraph } from '../subgraphs/users/server';
-import { createSubgraph } from '../subgraphs/shared/subgraph';
 import { deleteWithPrefix } from './platform/broker';
 
-type Registered = EventEnvelope<'user.registered'>;
-type Flow = 'notifications' | 'users';
-const FLOWS: readonly Flow[] = ['notifications', 'users'];
+type Service = 'users' | 'interviews' | 'reporting' | 'notifications';
+type Flow = Service | 'relay';
+const FLOWS: readonly Flow[] = ['users', 'interviews', 'reporting', 'notifications', 'relay'];
+type Mode = 'batch' | 'each';
+const MODES: readonly Mode[] = ['batch', 'each'];
+const MODE_LABEL: Record<Mode, string> = { batch: 'batch', each: 'one per event' };
 
 interface Options {
   quick: boolean;
-  flows: Flow[];
+  services: Service[];
+  relay: boolean;
+  modes: Mode[];
   events: number;
+  /** The one-per-event mode's backlog: smaller, it is the slow side. */
+  eachEvents: number;
   rate: number;
   seconds: number;
   warmup: number;
@@ -61,7 +84,9 @@ function parseOptions(): Options {
     options: {
       quick: { type: 'boolean', default: false },
       flows: { type: 'string' },
+      modes: { type: 'string' },
       events: { type: 'string' },
+      'each-events': { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
       warmup: { type: 'string' },
@@ -72,9 +97,11 @@ function parseOptions(): Options {
   });
   if (values.help === true) {
     process.stdout.write(
-      'usage: npm run bench:flows -- [--quick] [--flows notifications,users] [--events N=2000] [--rate EVENTS_PER_S=100]\n' +
-        '                              [--seconds S=10] [--warmup N=100] [--timeout S=300]\n' +
-        '  --quick: 200 events, 50/s for 3 s, 20 warm-up (flags given as well win)\n',
+      'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications,relay]\n' +
+        '                              [--modes batch,each] [--events N=3000] [--each-events N=events/3]\n' +
+        '                              [--rate EVENTS_PER_S=100]\n' +
+        '                              [--seconds S=5] [--warmup N=300] [--timeout S=120]\n' +
+        '  --quick: 500 events, 50/s for 2 s, 20 warm-up (flags given as well win)\n',
     );
     process.exit(0);
   }
@@ -85,24 +112,36 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
     return n;
   };
-  const flows = (values.flows ?? FLOWS.join(','))
-    .split(',')
-    .map((f) => f.trim())
-    .filter(Boolean);
-  for (const flow of flows) {
-    if (!(FLOWS as readonly string[]).includes(flow)) {
-      throw new Error(`--flows: unknown flow ${flow} (known: ${FLOWS.join(', ')})`);
+  const list = <T extends string>(name: string, raw: string | undefined, known: readonly T[]) => {
+    const items = (raw ?? known.join(','))
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
+    for (const item of items) {
+      if (!(known as readonly string[]).includes(item)) {
+        throw new Error(`--${name}: unknown ${item} (known: ${known.join(', ')})`);
+      }
     }
-  }
-  if (flows.length === 0) throw new Error('--flows: name at least one flow');
+    if (items.length === 0) throw new Error(`--${name}: name at least one`);
+    return items as T[];
+  };
+  const flows = list('flows', values.flows, FLOWS);
+  const events = integer('events', values.events, quick ? 500 : 3_000);
   return {
     quick,
-    flows: flows as Flow[],
-    events: integer('events', values.events, quick ? 200 : 2_000),
+    services: flows.filter((f): f is Service => f !== 'relay'),
+    relay: flows.includes('relay'),
+    modes: list('modes', values.modes, MODES),
+    events,
+    eachEvents: integer(
+      'each-events',
+      values['each-events'],
+      Math.max(100, Math.round(events / 3)),
+    ),
     rate: integer('rate', values.rate, quick ? 50 : 100),
-    seconds: integer('seconds', values.seconds, quick ? 3 : 10),
-    warmup: integer('warmup', values.warmup, quick ? 20 : 100, 0),
-    timeout: integer('timeout', values.timeout, 300),
+    seconds: integer('seconds', values.seconds, quick ? 2 : 5),
+    warmup: integer('warmup', values.warmup, quick ? 20 : 300, 0),
+    timeout: integer('timeout', values.timeout, 120),
   };
 }
 
@@ -112,28 +151,51 @@ function parseOptions(): Options {
 let sequence = 0;
 const runTag = randomBytes(3).toString('hex');
 
-function registration(): Registered {
-  const n = ++sequence;
-  const userId = `bench-${runTag}-user-${n}`;
-  return UserEventFactory.createUserRegistered(userId, `${userId}@example.com`, {
-    firstName: `Bench${n}`,
-  });
+interface Feed {
+  topic: Topic;
+  eventType: DomainEvent['eventType'];
+  next(): DomainEvent;
 }
+
+const registrations: Feed = {
+  topic: 'user-events',
+  eventType: 'user.registered',
+  next() {
+    const n = ++sequence;
+    const userId = `bench-${runTag}-user-${n}`;
+    return UserEventFactory.createUserRegistered(userId, `${userId}@example.com`, {
+      firstName: `Bench${n}`,
+    });
+  },
+};
+
+const interviewsCreated: Feed = {
+  topic: 'interview-events',
+  eventType: 'interview.created',
+  next() {
+    const n = ++sequence;
+    return InterviewEventFactory.create('interview.created', {
+      interviewId: `bench-${runTag}-interview-${n}`,
+      candidateId: `bench-${runTag}-user-${n}`,
+      title: `Bench interview ${n}`,
+      position: 'Engineer',
+      questionCount: 3,
+      createdBy: `bench-${runTag}-recruiter`,
+    });
+  },
+};
 
 const nowNs = (): bigint => process.hrtime.bigint();
 const msSince = (start: bigint, end: bigint = nowNs()): number => Number(end - start) / 1e6;
 
-/**
- * Polls `count` every `pollMs` until it reaches `target` or `timeoutMs` passes; logs progress
- * every 5 s. Resolves with the last count.
- */
+/** Polls `count` until it reaches `target` or `timeoutMs` passes. Resolves with the last count. */
 async function waitForCount(
   label: string,
   count: () => Promise<number>,
   target: number,
   timeoutMs: number,
   info: (line: string) => void,
-  pollMs = 100,
+  pollMs = 50,
 ): Promise<number> {
   const start = nowNs();
   let lastLog = start;
@@ -158,18 +220,6 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** `sentAt` (ms since epoch) of each of these events' emails that was sent. */
-async function sentAtOf(database: Database, eventIds: string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const ids of chunks(eventIds, 500)) {
-    const rows = await database
-      .fork()
-      .find(Email, { eventId: { $in: ids }, sentAt: { $ne: null } });
-    for (const row of rows) if (row.sentAt) out.set(row.eventId, row.sentAt.getTime());
-  }
-  return out;
-}
-
 /** `processed_at` (ms since epoch) of each of these events that `groupId` handled. */
 async function processedAtOf(
   database: Database,
@@ -184,15 +234,27 @@ async function processedAtOf(
   return out;
 }
 
-const maxOf = (values: Iterable<number>): number => {
-  let max = Number.NaN;
-  for (const v of values) if (!(v <= max)) max = v;
-  return max;
-};
+/** `sentAt` (ms since epoch) of each of these events' emails that was sent. */
+async function sentAtOf(database: Database, eventIds: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const ids of chunks(eventIds, 500)) {
+    const rows = await database
+      .fork()
+      .find(Email, { eventId: { $in: ids }, sentAt: { $ne: null } });
+    for (const row of rows) if (row.sentAt) out.set(row.eventId, row.sentAt.getTime());
+  }
+  return out;
+}
+
 const minOf = (values: Iterable<number>): number => {
   let min = Number.NaN;
   for (const v of values) if (!(v >= min)) min = v;
   return min;
+};
+const maxOf = (values: Iterable<number>): number => {
+  let max = Number.NaN;
+  for (const v of values) if (!(v <= max)) max = v;
+  return max;
 };
 
 function percentile(sorted: number[], p: number): number {
@@ -202,16 +264,17 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Publishes all at once; resolves when every publish is acked. */
-async function publishAll(publisher: KafkaService, events: Registered[]): Promise<void> {
-  await Promise.all(events.map((event) => publisher.publishEvent('user-events', event)));
+async function publishAll(publisher: KafkaService, topic: Topic, events: DomainEvent[]) {
+  await Promise.all(events.map((event) => publisher.publishEvent(topic, event as never)));
 }
 
 /**
- * Publishes `count` fresh registrations at `rate`/s without awaiting each; records `Date.now()`
- * just before each `publishEvent`. Resolves once all are acked.
+ * Publishes `count` fresh events at `rate`/s without awaiting each; records `Date.now()` just
+ * before each `publishEvent`. Resolves once all are acked.
  */
 async function publishPaced(
   publisher: KafkaService,
+  feed: Feed,
   count: number,
   rate: number,
 ): Promise<{ publishedAt: Map<string, number>; behindMs: number }> {
@@ -225,9 +288,9 @@ async function publishPaced(
     const due = Math.min(count, Math.floor((elapsedMs * rate) / 1000) + 1);
     if (due - issued > 1) behindMs = Math.max(behindMs, elapsedMs - (issued * 1000) / rate);
     while (issued < due) {
-      const event = registration();
+      const event = feed.next();
       publishedAt.set(event.eventId, Date.now());
-      pending.push(publisher.publishEvent('user-events', event));
+      pending.push(publisher.publishEvent(feed.topic, event as never));
       issued++;
     }
     await sleep(Math.max(0, (issued * 1000) / rate - msSince(t0)));
@@ -237,52 +300,20 @@ async function publishPaced(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory
+// Services
 
-interface MemoryPoint {
-  flow: Flow;
-  point: string;
-  rssMb: number;
-  heapMb: number;
+interface Group {
+  /** users, interviews, reporting, audit, notifications */
+  label: string;
+  groupId: string;
+  database: Database;
 }
 
-function memory(flow: Flow, point: string): MemoryPoint {
-  const m = process.memoryUsage();
-  return { flow, point, rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20 };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flows
-
-interface BurstResult {
-  flow: Flow;
-  events: number;
-  ackedMs: number;
-  /** Every event in its handler's `processed_at`, from the first publish. */
-  handledMs: number;
-  handled: number;
-  /** Every email `sentAt`, from the first publish (notifications only). */
-  sentMs?: number;
-  sent?: number;
-  /** First to last `sentAt` of the burst: the delivery loop's own rate. */
-  sendingSpanMs?: number;
-  /** `Date.now()` just before the first publish. */
-  startedAt: number;
-  cpuMs: number;
-  wallMs: number;
-}
-
-interface PacedResult {
-  /** `.eml` files in the mail folder at the end, and emails sent over the run (warm-up included). */
-  emlFiles: number;
-  emailsSent: number;
-  rate: number;
-  seconds: number;
-  events: number;
-  sent: number;
-  handledLatency: number[];
-  sentLatency: number[];
-  behindMs: number;
+interface RunningService {
+  groups: Group[];
+  /** The notification service's database, for emails. */
+  mail?: Database;
+  stop(): Promise<void>;
 }
 
 interface Context {
@@ -294,7 +325,6 @@ interface Context {
   log: Logger;
   info: (line: string) => void;
   cleanups: Array<() => Promise<void>>;
-  memory: MemoryPoint[];
 }
 
 async function startPublisher(ctx: Context, topicPrefix: string): Promise<KafkaService> {
@@ -310,222 +340,347 @@ async function startPublisher(ctx: Context, topicPrefix: string): Promise<KafkaS
   return publisher;
 }
 
-/** Counts `.eml` files (not the `.tmp` files being written). */
-async function emlCount(dir: string): Promise<number> {
-  return (await fsp.readdir(dir)).filter((f) => f.endsWith('.eml')).length;
-}
-
-async function burst(
+async function startService(
   ctx: Context,
-  flow: Flow,
-  publisher: KafkaService,
-  database: Database,
-  groupId: string,
-  done: () => Promise<number>,
-  before: number,
-): Promise<{ result: BurstResult; events: Registered[] }> {
-  const { opts, info } = ctx;
-  const events = Array.from({ length: opts.events }, registration);
-  const ids = events.map((e) => e.eventId);
-  info(`${flow}: burst of ${opts.events} registrations`);
-  const cpu0 = process.cpuUsage();
-  const t0 = nowNs();
-  const startedAt = Date.now();
-  await publishAll(publisher, events);
-  const ackedMs = msSince(t0);
-  await waitForCount(
-    `${flow} burst`,
-    done,
-    before + opts.events,
-    opts.timeout * 1000,
-    info,
-    flow === 'notifications' ? 100 : 50,
-  );
-  const wallMs = msSince(t0);
-  const cpu = process.cpuUsage(cpu0);
-  const handled = await processedAtOf(database, groupId, ids);
-  return {
-    events,
-    result: {
-      flow,
-      events: opts.events,
-      ackedMs,
-      handledMs: maxOf(handled.values()) - startedAt,
-      handled: handled.size,
-      startedAt,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      wallMs,
-    },
+  service: Service,
+  mode: Mode,
+  topicPrefix: string,
+): Promise<RunningService> {
+  const dataDir = path.join(ctx.root, `${mode}-${service}-db`);
+  const batchConsumers = mode === 'batch';
+  if (service === 'notifications') {
+    const running = createNotificationService({
+      host: '127.0.0.1',
+      port: 0,
+      database: { url: undefined, dataDir },
+      kafka: { ...ctx.kafka, topicPrefix },
+      mail: {
+        smtpUrl: undefined,
+        from: 'Bench <bench@example.com>',
+        dir: path.join(ctx.root, `${mode}-mail`),
+      },
+      batchConsumers,
+      logger: ctx.log,
+    });
+    const { database } = await running.start();
+    return {
+      groups: [{ label: 'notifications', groupId: CONSUMER_GROUPS.notifications, database }],
+      mail: database,
+      stop: () => running.stop(),
+    };
+  }
+  const definitions: Record<Exclude<Service, 'notifications'>, SubgraphDefinition<object>> = {
+    users: usersSubgraph as SubgraphDefinition<object>,
+    interviews: interviewsSubgraph as SubgraphDefinition<object>,
+    reporting: reportingSubgraph as SubgraphDefinition<object>,
   };
-}
-
-async function notificationsFlow(
-  ctx: Context,
-): Promise<{ burst: BurstResult; paced: PacedResult }> {
-  const { opts, info } = ctx;
-  const topicPrefix = `${ctx.prefix}notifications.`;
-  const dataDir = path.join(ctx.root, 'notifications-db');
-  const mailDir = path.join(ctx.root, 'mail');
-
-  const publisher = await startPublisher(ctx, topicPrefix);
-  ctx.cleanups.push(() => publisher.stop());
-  ctx.memory.push(memory('notifications', 'before start'));
-
-  const service = createNotificationService({
+  const subgraph = createSubgraph(definitions[service], {
     host: '127.0.0.1',
     port: 0,
     database: { url: undefined, dataDir },
-    kafka: { ...ctx.kafka, topicPrefix },
-    mail: { smtpUrl: undefined, from: 'Bench <bench@example.com>', dir: mailDir },
-    logger: ctx.log,
-  });
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await service.stop();
-  };
-  ctx.cleanups.push(stop);
-  let t = nowNs();
-  const running = await service.start();
-  info(`notifications: service started (group joined) in ${fmt(msSince(t))} ms at ${running.url}`);
-  ctx.memory.push(memory('notifications', 'started, idle'));
-
-  const sentCount = () => running.database.fork().count(Email, { sentAt: { $ne: null } });
-
-  if (opts.warmup > 0) {
-    t = nowNs();
-    await publishAll(publisher, Array.from({ length: opts.warmup }, registration));
-    const n = await waitForCount(
-      'notifications warm-up',
-      sentCount,
-      opts.warmup,
-      opts.timeout * 1000,
-      info,
-    );
-    if (n < opts.warmup) throw new Error(`warm-up: ${n}/${opts.warmup} emails sent`);
-    info(`notifications: warm-up of ${opts.warmup} sent in ${fmt(msSince(t))} ms`);
-  }
-  ctx.memory.push(memory('notifications', 'after warm-up'));
-
-  // --- 1. burst
-  const before = await sentCount();
-  const { result, events } = await burst(
-    ctx,
-    'notifications',
-    publisher,
-    running.database,
-    NOTIFICATIONS_GROUP,
-    sentCount,
-    before,
-  );
-  const sent = await sentAtOf(
-    running.database,
-    events.map((e) => e.eventId),
-  );
-  result.sent = sent.size;
-  result.sentMs = maxOf(sent.values()) - result.startedAt;
-  result.sendingSpanMs = maxOf(sent.values()) - minOf(sent.values());
-  ctx.memory.push(memory('notifications', 'after burst'));
-
-  // --- 2. paced
-  const count = opts.rate * opts.seconds;
-  info(`notifications: paced, ${opts.rate}/s for ${opts.seconds} s (${count} registrations)`);
-  const sentBefore = await sentCount();
-  const paced = await publishPaced(publisher, count, opts.rate);
-  await waitForCount(
-    'notifications paced',
-    sentCount,
-    sentBefore + count,
-    opts.timeout * 1000,
-    info,
-  );
-  const ids = [...paced.publishedAt.keys()];
-  const sentAt = await sentAtOf(running.database, ids);
-  const processedAt = await processedAtOf(running.database, NOTIFICATIONS_GROUP, ids);
-  const latencies = (at: Map<string, number>): number[] =>
-    ids
-      .filter((id) => at.has(id))
-      .map((id) => (at.get(id) ?? 0) - (paced.publishedAt.get(id) ?? 0))
-      .sort((a, b) => a - b);
-  ctx.memory.push(memory('notifications', 'after paced'));
-
-  await publisher.stop();
-  await stop();
-  info('notifications: stopped');
-  ctx.memory.push(memory('notifications', 'after stop'));
-
-  return {
-    burst: result,
-    paced: {
-      emlFiles: await emlCount(mailDir),
-      emailsSent: opts.warmup + opts.events + count,
-      rate: opts.rate,
-      seconds: opts.seconds,
-      events: count,
-      sent: sentAt.size,
-      handledLatency: latencies(processedAt),
-      sentLatency: latencies(sentAt),
-      behindMs: paced.behindMs,
-    },
-  };
-}
-
-async function usersFlow(ctx: Context): Promise<BurstResult> {
-  const { opts, info } = ctx;
-  const topicPrefix = `${ctx.prefix}users.`;
-  const publisher = await startPublisher(ctx, topicPrefix);
-  ctx.cleanups.push(() => publisher.stop());
-  ctx.memory.push(memory('users', 'before start'));
-
-  const subgraph = createSubgraph(usersSubgraph, {
-    host: '127.0.0.1',
-    port: 0,
-    database: { url: undefined, dataDir: path.join(ctx.root, 'users-db') },
     kafka: ctx.kafka,
     topicPrefix,
     production: false,
     internalTokenSecret: randomBytes(32).toString('hex'),
+    batchConsumers,
     logger: ctx.log,
   });
+  const { database } = await subgraph.start();
+  const groups: Group[] =
+    service === 'reporting'
+      ? [
+          { label: 'reporting', groupId: CONSUMER_GROUPS.reporting, database },
+          { label: 'audit', groupId: CONSUMER_GROUPS.audit, database },
+        ]
+      : [{ label: service, groupId: CONSUMER_GROUPS[service], database }];
+  return { groups, stop: () => subgraph.stop() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One service in one mode
+
+interface GroupResult {
+  service: Service;
+  group: string;
+  mode: Mode;
+  events: number;
+  handled: number;
+  /** Events of the burst committed after its first commit, and first to last commit. */
+  windowEvents: number;
+  windowMs: number;
+  /** Paced publish-to-`processed_at` latencies, sorted. */
+  latency: number[];
+  pacedEvents: number;
+}
+
+interface MailResult {
+  mode: Mode;
+  sent: number;
+  sentMs: number;
+  latency: number[];
+}
+
+interface RunResult {
+  groups: GroupResult[];
+  mail?: MailResult;
+  ackedMs: number;
+  behindMs: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+async function run(ctx: Context, service: Service, mode: Mode): Promise<RunResult> {
+  const { opts, info } = ctx;
+  const label = `${service} (${MODE_LABEL[mode]})`;
+  const feed = service === 'reporting' ? interviewsCreated : registrations;
+  const topicPrefix = `${ctx.prefix}${mode}.${service}.`;
+  const publisher = await startPublisher(ctx, topicPrefix);
+  let t = nowNs();
+  let running = await startService(ctx, service, mode, topicPrefix);
   let stopped = false;
-  const stop = async (): Promise<void> => {
+  const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await subgraph.stop();
+    await running.stop();
+    await publisher.stop();
   };
   ctx.cleanups.push(stop);
-  let t = nowNs();
-  const running = await subgraph.start();
-  info(`users: subgraph started (group joined) in ${fmt(msSince(t))} ms at ${running.url}`);
-  ctx.memory.push(memory('users', 'started, idle'));
+  info(`${label}: started (groups joined) in ${fmt(msSince(t))} ms`);
 
-  const profiles = () => running.database.fork().count(User, {});
+  const handledCount = (group: Group) => () =>
+    group.database
+      .fork()
+      .count(ProcessedEvent, { groupId: group.groupId, eventType: feed.eventType });
+  const allHandled = async (target: number, what: string) => {
+    for (const group of running.groups) {
+      await waitForCount(
+        `${label} ${what} ${group.label}`,
+        handledCount(group),
+        target,
+        opts.timeout * 1000,
+        info,
+      );
+    }
+  };
+  const sentCount = () =>
+    running.mail?.fork().count(Email, { sentAt: { $ne: null } }) ?? Promise.resolve(0);
+  const allSent = (target: number, what: string) =>
+    running.mail
+      ? waitForCount(`${label} ${what} emails`, sentCount, target, opts.timeout * 1000, info)
+      : Promise.resolve(0);
+
+  let total = 0;
   if (opts.warmup > 0) {
     t = nowNs();
-    await publishAll(publisher, Array.from({ length: opts.warmup }, registration));
-    const n = await waitForCount('users warm-up', profiles, opts.warmup, opts.timeout * 1000, info);
-    if (n < opts.warmup) throw new Error(`warm-up: ${n}/${opts.warmup} profiles`);
-    info(`users: warm-up of ${opts.warmup} profiles in ${fmt(msSince(t))} ms`);
+    await publishAll(
+      publisher,
+      feed.topic,
+      Array.from({ length: opts.warmup }, () => feed.next()),
+    );
+    total += opts.warmup;
+    await allHandled(total, 'warm-up');
+    await allSent(total, 'warm-up');
+    info(`${label}: warm-up of ${opts.warmup} in ${fmt(msSince(t))} ms`);
   }
-  ctx.memory.push(memory('users', 'after warm-up'));
 
-  const { result } = await burst(
-    ctx,
-    'users',
-    publisher,
-    running.database,
-    USERS_GROUP,
-    profiles,
-    await profiles(),
+  // --- burst: a backlog published while the service is stopped, so the publisher (same
+  // process, same event loop) neither limits nor slows the consumers.
+  await running.stop();
+  const backlog = mode === 'batch' ? opts.events : opts.eachEvents;
+  const events = Array.from({ length: backlog }, () => feed.next());
+  const ids = events.map((e) => e.eventId);
+  t = nowNs();
+  await publishAll(publisher, feed.topic, events);
+  const ackedMs = msSince(t);
+  const cpu0 = process.cpuUsage();
+  t = nowNs();
+  running = await startService(ctx, service, mode, topicPrefix);
+  total += backlog;
+  await allHandled(total, 'burst');
+  const wallMs = msSince(t);
+  const cpu = process.cpuUsage(cpu0);
+  const burstHandled = await Promise.all(
+    running.groups.map((g) => processedAtOf(g.database, g.groupId, ids)),
   );
-  ctx.memory.push(memory('users', 'after burst'));
+  let mail: MailResult | undefined;
+  if (running.mail) {
+    await allSent(total, 'burst');
+    const sent = await sentAtOf(running.mail, ids);
+    const first = minOf(burstHandled[0]?.values() ?? []);
+    mail = { mode, sent: sent.size, sentMs: maxOf(sent.values()) - first, latency: [] };
+  }
 
-  await publisher.stop();
+  // --- paced
+  const count = opts.rate * opts.seconds;
+  info(`${label}: paced, ${opts.rate}/s for ${opts.seconds} s`);
+  const paced = await publishPaced(publisher, feed, count, opts.rate);
+  total += count;
+  await allHandled(total, 'paced');
+  const pacedIds = [...paced.publishedAt.keys()];
+  const latencies = (at: Map<string, number>): number[] =>
+    pacedIds
+      .filter((id) => at.has(id))
+      .map((id) => (at.get(id) ?? 0) - (paced.publishedAt.get(id) ?? 0))
+      .sort((a, b) => a - b);
+  const groups: GroupResult[] = [];
+  for (const [i, group] of running.groups.entries()) {
+    const handled = [...(burstHandled[i] ?? new Map<string, number>()).values()];
+    // Throughput over the window from the first commit of the backlog to the last: the events
+    // committed after the first commit, over the window's length.
+    const first = minOf(handled);
+    groups.push({
+      service,
+      group: group.label,
+      mode,
+      events: backlog,
+      handled: handled.length,
+      windowEvents: handled.filter((at) => at > first).length,
+      windowMs: maxOf(handled) - first,
+      latency: latencies(await processedAtOf(group.database, group.groupId, pacedIds)),
+      pacedEvents: count,
+    });
+  }
+  if (running.mail && mail) {
+    await allSent(total, 'paced');
+    mail.latency = latencies(await sentAtOf(running.mail, pacedIds));
+  }
   await stop();
-  info('users: stopped');
-  ctx.memory.push(memory('users', 'after stop'));
-  return result;
+  return {
+    groups,
+    ...(mail ? { mail } : {}),
+    ackedMs,
+    behindMs: paced.behindMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The outbox relay
+
+type RelayMode = 'serialized' | 'validated';
+const RELAY_LABEL: Record<RelayMode, string> = {
+  serialized: 'publishSerialized (as stored)',
+  validated: 'publishEvent (JSON.parse + zod per row)',
+};
+
+interface RelayResult {
+  mode: RelayMode;
+  round: number;
+  rows: number;
+  /** Notify to the last row marked sent. */
+  burstMs: number;
+  produceRequests: number;
+  /** Paced: commit to `sent_at`, sorted. */
+  latency: number[];
+}
+
+/**
+ * The relay alone: a backlog of `--events` rows committed in one transaction, then one row per
+ * transaction at `--rate`/s, each followed by `notify()` as a mutation does; both with the
+ * relay's current path and with the old one (each row parsed and validated again).
+ */
+async function relayFlow(ctx: Context, mode: RelayMode, round: number): Promise<RelayResult> {
+  const { opts, info } = ctx;
+  const topicPrefix = `${ctx.prefix}relay-${mode}-${round}.`;
+  const database = await openDatabase({
+    name: `relay-${mode}-${round}`,
+    config: { url: undefined, dataDir: path.join(ctx.root, 'relay-db') },
+    entities: [OutboxMessageSchema],
+    migrations: [{ name: '0001-outbox', class: CreateOutboxTable }],
+  });
+  let produceRequests = 0;
+  const kafka = new KafkaService('user-service', {
+    brokers: ctx.brokers,
+    topicPrefix,
+    topics: ['user-events'],
+    partitions: ctx.kafka.topicPartitions,
+    replicationFactor: ctx.kafka.replicationFactor,
+    announce: false,
+    onProduceRequest: () => void produceRequests++,
+  });
+  await kafka.start();
+  const relay = createOutboxRelay({
+    database,
+    kafka:
+      mode === 'serialized'
+        ? kafka
+        : {
+            publishSerialized: (topic, event) =>
+              kafka.publishEvent(topic, JSON.parse(event.value) as never),
+          },
+    logger: ctx.log,
+  });
+  relay.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await relay.stop();
+    await kafka.stop();
+    await database.close();
+  };
+  ctx.cleanups.push(stop);
+  const drained = (what: string) =>
+    waitForCount(
+      `relay ${what}`,
+      async () => -(await relay.pending()),
+      0,
+      opts.timeout * 1000,
+      info,
+      5,
+    );
+  const event = () => {
+    const n = ++sequence;
+    return UserEventFactory.createUserProfileUpdated(`bench-${runTag}-user-${n % 100}`, [
+      `field${n}`,
+    ]);
+  };
+
+  // Warm-up, then the backlog.
+  await database.fork().transactional(async (em) => {
+    for (let i = 0; i < Math.max(opts.warmup, 1); i++) enqueueEvent(em, 'user-events', event());
+  });
+  relay.notify();
+  await drained('warm-up');
+  await database.fork().transactional(async (em) => {
+    for (let i = 0; i < opts.events; i++) enqueueEvent(em, 'user-events', event());
+  });
+  produceRequests = 0;
+  const t = nowNs();
+  relay.notify();
+  await drained('backlog');
+  const burstMs = msSince(t);
+  const burstRequests = produceRequests;
+
+  // Paced: one row per transaction, notify after each commit.
+  info(`relay (${mode}): paced, ${opts.rate}/s for ${opts.seconds} s`);
+  const committedAt = new Map<string, number>();
+  const count = opts.rate * opts.seconds;
+  const t0 = nowNs();
+  for (let i = 0; i < count; i++) {
+    const e = event();
+    await database.fork().transactional(async (em) => enqueueEvent(em, 'user-events', e));
+    committedAt.set(e.eventId, Date.now());
+    relay.notify();
+    await sleep(Math.max(0, ((i + 1) * 1000) / opts.rate - msSince(t0)));
+  }
+  await drained('paced');
+  const latency: number[] = [];
+  for (const ids of chunks([...committedAt.keys()], 500)) {
+    for (const row of await database.fork().find(OutboxMessage, { eventId: { $in: ids } })) {
+      if (row.sentAt) latency.push(row.sentAt.getTime() - (committedAt.get(row.eventId) ?? 0));
+    }
+  }
+  await stop();
+  return {
+    mode,
+    round,
+    rows: opts.events,
+    burstMs,
+    produceRequests: burstRequests,
+    latency: latency.sort((a, b) => a - b),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,126 +705,128 @@ function table(head: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-const perSecond = (n: number, ms: number): string => fmt(n / (ms / 1000));
+const rateOf = (r: GroupResult | undefined): number =>
+  r ? r.windowEvents / (r.windowMs / 1000) : Number.NaN;
 
-function report(
-  opts: Options,
-  bursts: BurstResult[],
-  paced: PacedResult | undefined,
-  points: MemoryPoint[],
-  broker: string,
-): void {
+function report(opts: Options, results: RunResult[], relays: RelayResult[], broker: string): void {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
-  out();
-  out(
-    `Burst: registrations published at once (after ${opts.warmup} unmeasured); times from the first publish`,
-  );
-  out();
-  out(
-    table(
-      [
-        'flow',
-        'events',
-        'acked s',
-        'handled',
-        'all handled s',
-        'handled/s',
-        'emails sent',
-        'all sent s',
-        'emails/s',
-        'sending only emails/s',
-        'CPU % of a core',
-      ],
-      bursts.map((b) => [
-        b.flow,
-        fmt(b.events),
-        fmt(b.ackedMs / 1000, 2),
-        fmt(b.handled),
-        fmt(b.handledMs / 1000, 2),
-        perSecond(b.handled, b.handledMs),
-        b.sent === undefined ? '-' : fmt(b.sent),
-        b.sentMs === undefined ? '-' : fmt(b.sentMs / 1000, 2),
-        b.sentMs === undefined || b.sent === undefined ? '-' : perSecond(b.sent, b.sentMs),
-        b.sendingSpanMs === undefined || b.sent === undefined
-          ? '-'
-          : perSecond(b.sent, b.sendingSpanMs),
-        fmt((b.cpuMs / b.wallMs) * 100),
-      ]),
-    ),
-  );
-  out();
-  out(
-    'handled: the consumer\'s transaction (processed-event record, and for notifications the recipient and queued email); users: the profile. sent: the email written (.eml) and its sentAt set. "sending only": first to last sentAt of the burst.',
-  );
-  for (const b of bursts) {
-    if (b.handled < b.events) out(`${b.flow}: PROBLEM: ${b.handled}/${b.events} handled`);
-    if (b.sent !== undefined && b.sent < b.events) {
-      out(`${b.flow}: PROBLEM: ${b.sent}/${b.events} emails sent`);
-    }
-  }
+  const all = results.flatMap((r) => r.groups);
+  const keys = [...new Set(all.map((g) => `${g.service}/${g.group}`))];
+  const find = (key: string, mode: Mode) =>
+    all.find((g) => `${g.service}/${g.group}` === key && g.mode === mode);
+  const [a, b] = [opts.modes[0] as Mode, opts.modes[1]];
+  const modes = b ? [a, b] : [a];
 
-  if (paced) {
+  if (all.length > 0) {
     out();
     out(
-      `Paced (notifications): ${fmt(paced.rate)} registrations/s for ${paced.seconds} s; latency from just before publishEvent, ms`,
+      `Burst: a backlog of ${fmt(opts.events)} events (${fmt(opts.eachEvents)} one per event) published while the service was stopped (after ${opts.warmup} unmeasured), then consumed; handled/s = events committed after the first commit / (last - first processed_at)`,
     );
     out();
-    const l = paced.sentLatency;
-    const h = paced.handledLatency;
     out(
       table(
-        ['to', 'events', 'reached', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'publisher max lag ms'],
         [
-          [
-            'handled (processed_at)',
-            fmt(paced.events),
-            fmt(h.length),
-            fmt(percentile(h, 50)),
-            fmt(percentile(h, 95)),
-            fmt(percentile(h, 99)),
-            fmt(percentile(h, 100)),
-            fmt(paced.behindMs, 1),
-          ],
-          [
-            'email sent (sentAt)',
-            fmt(paced.events),
-            fmt(l.length),
-            fmt(percentile(l, 50)),
-            fmt(percentile(l, 95)),
-            fmt(percentile(l, 99)),
-            fmt(percentile(l, 100)),
-            fmt(paced.behindMs, 1),
-          ],
+          'service / group',
+          ...modes.map((m) => `${MODE_LABEL[m]} handled/s`),
+          ...(b ? [`ratio ${MODE_LABEL[a]} / ${MODE_LABEL[b]}`] : []),
         ],
+        keys.map((key) => [
+          key,
+          ...modes.map((m) => fmt(rateOf(find(key, m)))),
+          ...(b ? [`${fmt(rateOf(find(key, a)) / rateOf(find(key, b)), 1)}x`] : []),
+        ]),
       ),
     );
     out();
     out(
-      `.eml files written over the run (warm-up, burst, paced): ${fmt(paced.emlFiles)}, one per email: ${paced.emlFiles === paced.emailsSent ? 'yes' : `NO (expected ${fmt(paced.emailsSent)})`}`,
+      `Paced: ${fmt(opts.rate)} events/s for ${opts.seconds} s; latency from just before publishEvent to processed_at, ms`,
     );
-    if (paced.sent < paced.events) {
+    out();
+    out(
+      table(
+        [
+          'service / group',
+          ...modes.flatMap((m) => [`${MODE_LABEL[m]} p50`, `${MODE_LABEL[m]} p99`, 'max']),
+        ],
+        keys.map((key) => [
+          key,
+          ...modes.flatMap((m) => {
+            const l = find(key, m)?.latency ?? [];
+            return [percentile(l, 50), percentile(l, 99), percentile(l, 100)].map((v) => fmt(v));
+          }),
+        ]),
+      ),
+    );
+  }
+  const mails = results.flatMap((r) => (r.mail ? [r.mail] : []));
+  if (mails.length > 0) {
+    out();
+    out('Notifications: welcome emails written (.eml) and marked sent');
+    out();
+    out(
+      table(
+        ['mode', 'burst sent', 'burst emails/s', 'paced publish-to-sent p50 ms', 'p99 ms'],
+        mails.map((m) => [
+          MODE_LABEL[m.mode],
+          fmt(m.sent),
+          fmt(m.sent / (m.sentMs / 1000)),
+          fmt(percentile(m.latency, 50)),
+          fmt(percentile(m.latency, 99)),
+        ]),
+      ),
+    );
+  }
+  if (relays.length > 0) {
+    out();
+    out(
+      `Outbox relay: a backlog of ${fmt(opts.events)} rows, then ${fmt(opts.rate)} rows/s for ${opts.seconds} s (one per transaction, notify() after the commit)`,
+    );
+    out();
+    out(
+      table(
+        [
+          'relay path',
+          'backlog rows/s',
+          'produce requests',
+          'paced commit-to-sent p50 ms',
+          'p99 ms',
+          'max ms',
+        ],
+        relays.map((r) => [
+          `${RELAY_LABEL[r.mode]}, run ${r.round}`,
+          fmt(r.rows / (r.burstMs / 1000)),
+          fmt(r.produceRequests),
+          fmt(percentile(r.latency, 50)),
+          fmt(percentile(r.latency, 99)),
+          fmt(percentile(r.latency, 100)),
+        ]),
+      ),
+    );
+  }
+  out();
+  for (const g of all) {
+    if (g.handled < g.events) {
+      out(`${g.service}/${g.group} (${g.mode}): PROBLEM: ${g.handled}/${g.events} handled`);
+    }
+    if (g.latency.length < g.pacedEvents) {
       out(
-        `notifications paced: PROBLEM: ${paced.sent}/${paced.events} emails sent by the end of the wait; percentiles over those sent`,
+        `${g.service}/${g.group} (${g.mode}): PROBLEM: ${g.latency.length}/${g.pacedEvents} paced events handled`,
       );
     }
   }
-
-  out();
+  const maxBehind = Math.max(...results.map((r) => r.behindMs));
   out(
-    'Memory of this process (bench publisher, the service and its Kafka clients, SQLite; not the broker)',
+    `publisher: backlog acked in ${results.map((r) => fmt(r.ackedMs)).join('/')} ms; paced publisher max lag ${fmt(maxBehind, 1)} ms; service restart to all handled ${results.map((r) => fmt(r.wallMs)).join('/')} ms`,
   );
-  out();
-  out(
-    table(
-      ['flow: point', 'RSS MB', 'heap used MB'],
-      points.map((p) => [`${p.flow}: ${p.point}`, fmt(p.rssMb), fmt(p.heapMb)]),
-    ),
-  );
-  out();
   out(`peak RSS of the process: ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
   const cpus = os.cpus();
   out(
-    `machine: ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${fmt(os.totalmem() / 2 ** 30)} GB | node ${process.version} | Kafka: ${broker}, 3 partitions per topic`,
+    `machine: ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), load ${os
+      .loadavg()
+      .map((l) => fmt(l, 1))
+      .join(
+        ' ',
+      )} | node ${process.version} | Kafka: ${broker}, 3 partitions per topic | SQLite databases`,
   );
 }
 
@@ -679,11 +836,8 @@ function report(
 async function main(): Promise<void> {
   const opts = parseOptions();
   const config = loadConfig();
-  // Errors only: a fresh topic makes kafkajs warn about benign start-up races (coordinator
-  // loading, leaders moving).
-  const log = createLogger(config.logLevel === 'debug' ? 'debug' : 'error', {
-    bench: 'flows',
-  });
+  // Errors only: a fresh topic makes kafkajs warn about benign start-up races.
+  const log = createLogger(config.logLevel === 'debug' ? 'debug' : 'error', { bench: 'flows' });
   const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -694,7 +848,6 @@ async function main(): Promise<void> {
         try {
           await step();
         } catch (error) {
-          log.warn('cleanup step failed', { error });
           info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
@@ -710,15 +863,11 @@ async function main(): Promise<void> {
     const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'flows-bench-'));
     cleanups.push(() => fsp.rm(root, { recursive: true, force: true }));
 
-    // --- broker
     let broker = `external (KAFKA_BROKERS=${config.kafka.brokers?.join(',') ?? ''})`;
     const startLocal = async (): Promise<string[]> => {
       const dataDir = path.join(root, 'kafka');
       await fsp.mkdir(dataDir);
-      info(
-        `KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version} in ${dataDir}`,
-      );
-      const t = nowNs();
+      info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version}`);
       const local = await startLocalKafka({
         version: config.localKafka.version,
         port: 0,
@@ -727,7 +876,6 @@ async function main(): Promise<void> {
         log: info,
       });
       cleanups.push(() => local.stop());
-      info(`local broker ready on ${local.brokers.join(',')} in ${fmt(msSince(t) / 1000, 1)} s`);
       broker = `local Kafka ${config.localKafka.version}, started by the bench`;
       return local.brokers;
     };
@@ -755,22 +903,24 @@ async function main(): Promise<void> {
       log,
       info,
       cleanups,
-      memory: [],
     };
     info(
-      `flows ${opts.flows.join(', ')}${opts.quick ? ' (--quick)' : ''}: ${opts.events} burst, ${opts.rate}/s for ${opts.seconds} s, ${opts.warmup} warm-up; topics under ${prefix}; files in ${root}`,
+      `services ${opts.services.join(', ')}, modes ${opts.modes.join(', ')}${opts.quick ? ' (--quick)' : ''}: ${opts.events} burst, ${opts.rate}/s for ${opts.seconds} s, ${opts.warmup} warm-up; topics under ${prefix}`,
     );
-
-    const bursts: BurstResult[] = [];
-    let paced: PacedResult | undefined;
-    if (opts.flows.includes('notifications')) {
-      const result = await notificationsFlow(ctx);
-      bursts.push(result.burst);
-      paced = result.paced;
+    const t = nowNs();
+    const results: RunResult[] = [];
+    for (const service of opts.services) {
+      for (const mode of opts.modes) results.push(await run(ctx, service, mode));
     }
-    if (opts.flows.includes('users')) bursts.push(await usersFlow(ctx));
-
-    report(opts, bursts, paced, ctx.memory, broker);
+    const relays: RelayResult[] = [];
+    if (opts.relay) {
+      // Twice each, alternating: the first runs also warm up the process.
+      for (const mode of ['serialized', 'validated', 'serialized', 'validated'] as const) {
+        relays.push(await relayFlow(ctx, mode, relays.length < 2 ? 1 : 2));
+      }
+    }
+    info(`all runs in ${fmt(msSince(t) / 1000, 1)} s`);
+    report(opts, results, relays, broker);
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);

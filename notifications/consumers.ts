@@ -1,7 +1,8 @@
 /**
- * The notification service's handlers, in `notification-service-group`. Each queues at most one
- * email per event, in the transaction that records the event as processed (`handleOnce`), so a
- * redelivered event queues nothing; the delivery loop sends what was queued.
+ * The notification service's handlers, in `notification-service-group`. Each event queues at most
+ * one email, in the transaction that records it as processed (`handleBatch`, one per batch), so a
+ * redelivered event queues nothing; the delivery loop, woken after the commit, sends what was
+ * queued.
  *
  * - `user.registered` remembers the recipient and welcomes them (once per user: a second
  *   registration of the same user is not welcomed again);
@@ -12,8 +13,13 @@
  *   dead-lettered with `handler.failed`, to be replayed once the registration is in.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { CONSUMER_GROUPS, type DomainEvent, type TopicHandlers } from '../events';
-import { handleOnce } from '../events/consumers';
+import {
+  CONSUMER_GROUPS,
+  type DomainEvent,
+  type EventEnvelope,
+  type TopicBatchHandlers,
+} from '../events';
+import { inRuns, transactionalHandlers, type BatchEffect } from '../events/consumers';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import { Email, KnownInterview, Recipient } from './entities';
@@ -38,6 +44,10 @@ export class UnknownRecipientError extends Error {
 }
 
 function queue(em: EntityManager, event: DomainEvent, to: Recipient, content: MessageContent) {
+  em.persist(emailOf(event, to, content));
+}
+
+function emailOf(event: DomainEvent, to: Recipient, content: MessageContent): Email {
   const email = new Email();
   Object.assign(email, {
     eventId: event.eventId,
@@ -47,7 +57,7 @@ function queue(em: EntityManager, event: DomainEvent, to: Recipient, content: Me
     createdAt: new Date(event.timestamp),
     ...content,
   });
-  em.persist(email);
+  return email;
 }
 
 async function recipientOf(
@@ -60,26 +70,48 @@ async function recipientOf(
   return recipient;
 }
 
+/**
+ * Consecutive registrations with one lookup: each new recipient is remembered and welcomed (once
+ * per user). Resolves with how many emails were queued.
+ */
+export async function welcomeAll(
+  em: EntityManager,
+  events: EventEnvelope<'user.registered'>[],
+): Promise<number> {
+  const ids = [...new Set(events.map((e) => e.payload.userId))];
+  const known = new Set((await em.find(Recipient, { userId: { $in: ids } })).map((r) => r.userId));
+  const recipients: Recipient[] = [];
+  const emails: Email[] = [];
+  for (const event of events) {
+    const { userId, email, firstName, lastName } = event.payload;
+    if (known.has(userId)) continue;
+    known.add(userId);
+    const at = new Date(event.timestamp);
+    const recipient = new Recipient();
+    Object.assign(recipient, {
+      userId,
+      email,
+      firstName: firstName ?? null,
+      lastName: lastName ?? null,
+      registeredAt: at,
+      updatedAt: at,
+    });
+    recipients.push(recipient);
+    emails.push(emailOf(event, recipient, welcomeEmail(recipient)));
+  }
+  if (recipients.length === 0) return 0;
+  // Native inserts: the rows need no change tracking. Later events of the batch load them from
+  // the transaction like any other row.
+  await em.insertMany(Recipient, recipients);
+  await em.insertMany(Email, emails);
+  return emails.length;
+}
+
 /** What one event does to the database; resolves with whether an email was queued. */
 export async function notify(em: EntityManager, event: DomainEvent): Promise<boolean> {
   switch (event.eventType) {
-    case 'user.registered': {
-      const { userId, email, firstName, lastName } = event.payload;
-      if (await em.findOne(Recipient, { userId })) return false;
-      const at = new Date(event.timestamp);
-      const recipient = new Recipient();
-      Object.assign(recipient, {
-        userId,
-        email,
-        firstName: firstName ?? null,
-        lastName: lastName ?? null,
-        registeredAt: at,
-        updatedAt: at,
-      });
-      em.persist(recipient);
-      queue(em, event, recipient, welcomeEmail(recipient));
-      return true;
-    }
+    case 'user.registered':
+      return (await welcomeAll(em, [event])) > 0;
     case 'user.profile_updated': {
       const recipient = await em.findOne(Recipient, { userId: event.payload.userId });
       const values = event.payload.newValues ?? {};
@@ -120,24 +152,45 @@ export async function notify(em: EntityManager, event: DomainEvent): Promise<boo
   }
 }
 
-/** The handlers of both topics: each records its event and its email once, then wakes delivery. */
+const isRegistration = (event: DomainEvent): event is EventEnvelope<'user.registered'> =>
+  event.eventType === 'user.registered';
+
+/**
+ * What a batch of either topic does: runs of registrations share their lookup; `queued` wakes
+ * delivery once the batch that queued emails committed.
+ */
+export function notificationEffect(queued: () => void): BatchEffect {
+  return (events, { em, afterCommit }) =>
+    inRuns(
+      events,
+      isRegistration,
+      async (registrations) => {
+        if ((await welcomeAll(em, registrations)) > 0) afterCommit(queued);
+      },
+      async (event) => {
+        if (await notify(em, event)) afterCommit(queued);
+      },
+    );
+}
+
+/** The handlers of both topics: each batch records its events and their emails once. */
 export function notificationHandlers(
   database: Database,
   queued: () => void,
   log: Logger,
-): Required<Pick<TopicHandlers, 'user-events' | 'interview-events'>> {
-  const handle = async (event: DomainEvent) => {
-    let emailed = false;
-    const fresh = await handleOnce(database, NOTIFICATIONS_GROUP, event, async (em) => {
-      emailed = await notify(em, event);
-    });
-    if (!fresh) {
-      log.info('event already handled; no second email', {
-        eventId: event.eventId,
-        eventType: event.eventType,
-      });
-    }
-    if (emailed) queued();
-  };
-  return { 'user-events': handle, 'interview-events': handle };
+): TopicBatchHandlers {
+  const effect = notificationEffect(queued);
+  return transactionalHandlers(
+    database,
+    NOTIFICATIONS_GROUP,
+    { 'user-events': effect, 'interview-events': effect },
+    (duplicates) => {
+      for (const event of duplicates) {
+        log.info('event already handled; no second email', {
+          eventId: event.eventId,
+          eventType: event.eventType,
+        });
+      }
+    },
+  );
 }

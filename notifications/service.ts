@@ -33,6 +33,11 @@ export interface NotificationServiceOptions {
   mail: MailConfig;
   /** Replaces the transport `mail` describes (a test's SMTP server is configured by URL instead). */
   transport?: MailTransport;
+  /**
+   * `false` consumes one event per transaction, the pre-batch path (the benchmark's baseline).
+   * @default true
+   */
+  batchConsumers?: boolean;
   logger?: Logger;
 }
 
@@ -107,13 +112,14 @@ export function createNotificationService(
         delivery.start();
         kafka = KafkaService.fromConfig('notification-service', options.kafka, log);
         await kafka.start();
-        await kafka.subscribeAll(
+        await kafka.subscribeBatch(
           NOTIFICATIONS_GROUP,
           notificationHandlers(
             database,
             delivery.notify,
             log.child({ consumer: NOTIFICATIONS_GROUP }),
           ),
+          options.batchConsumers === false ? { batch: false } : {},
         );
 
         const { kafka: k, delivery: d } = { kafka, delivery };

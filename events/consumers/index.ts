@@ -1,1 +1,2 @@
 export * from './idempotent';
+export * from './batch';

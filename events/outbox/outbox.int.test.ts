@@ -15,6 +15,7 @@ import {
 } from '../../test/helpers';
 import { CreateProcessedEventTable, ProcessedEventSchema, handleOnce } from '../consumers';
 import { UserEventFactory } from '../factories';
+import { EVENT_HEADERS, readHeaders } from '../kafka/headers';
 import { KafkaService } from '../kafka/kafka-service';
 import { EventValidationError } from '../validate';
 import {
@@ -86,7 +87,7 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       kafka: {
         // A fake publisher behind the relay's explicit `kafka` parameter: the retry rule is
         // pure logic; the real broker is exercised in the test below.
-        publishEvent: async (_topic, event) => {
+        publishSerialized: async (_topic, event) => {
           if (failNext-- === 0) throw new Error('broker unavailable');
           published.push(event.eventId);
         },
@@ -136,6 +137,16 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
         m.map((x) => (JSON.parse(x.value?.toString() ?? '{}') as { eventId: string }).eventId);
       const onTopic = await readTopic(kafka.topicName('user-events'), (m) => m.length >= 20);
       expect(ids(onTopic)).toEqual(events.map((e) => e.eventId));
+      // As stored, with the key and headers publishEvent would have set.
+      expect(onTopic.map((m) => m.key?.toString())).toEqual(events.map(() => 'same-user'));
+      expect(readHeaders(onTopic[0]?.headers)).toMatchObject({
+        [EVENT_HEADERS.eventId]: events[0]?.eventId,
+        [EVENT_HEADERS.eventType]: 'user.profile_updated',
+        [EVENT_HEADERS.version]: '1.0',
+        [EVENT_HEADERS.source]: events[0]?.source,
+        [EVENT_HEADERS.contentType]: 'application/json',
+      });
+      expect(JSON.parse(onTopic[0]?.value?.toString() ?? '{}')).toEqual(events[0]);
       expect(relay.ready()).toBe(true);
     } finally {
       await relay.stop();

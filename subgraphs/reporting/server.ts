@@ -5,7 +5,7 @@ import { ProcessedEventSchema } from '../../events/consumers';
 import { OutboxMessageSchema } from '../../events/outbox';
 import type { SubgraphDefinition } from '../shared/subgraph';
 import { AUDIT_GROUP, auditHandlers } from './consumers/audit';
-import { createInterviewEventsHandler } from './consumers/interview-events';
+import { createInterviewEventsHandlers } from './consumers/interview-events';
 import { createContext, type SubgraphContext } from './context';
 import { AuditEntrySchema } from './entities/audit-entry';
 import { InterviewReportSchema } from './entities/interview-report';
@@ -24,13 +24,11 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   consumers: ({ database, logger }) => [
     {
       groupId: CONSUMER_GROUPS.reporting,
-      handlers: {
-        'interview-events': createInterviewEventsHandler({
-          database,
-          groupId: CONSUMER_GROUPS.reporting,
-          logger: logger.child({ consumer: 'interview-events' }),
-        }),
-      },
+      handlers: createInterviewEventsHandlers({
+        database,
+        groupId: CONSUMER_GROUPS.reporting,
+        logger: logger.child({ consumer: 'interview-events' }),
+      }),
     },
     // The audit trail of all topics (who, what, when, source), in a group of its own.
     { groupId: AUDIT_GROUP, handlers: auditHandlers(database) },

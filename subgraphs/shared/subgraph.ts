@@ -15,7 +15,12 @@ import type { DatabaseConfig, KafkaConfig } from '../../config';
 import { openDatabase, type Database } from '../../lib/database';
 import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
 import { silentLogger, type Logger } from '../../lib/logger';
-import { KafkaService, type Source, type SubscribeOptions, type TopicHandlers } from '../../events';
+import {
+  KafkaService,
+  type BatchSubscribeOptions,
+  type Source,
+  type TopicBatchHandlers,
+} from '../../events';
 import { createOutboxRelay, type OutboxRelay } from '../../events/outbox';
 import { DomainError, formatSubgraphError } from './errors';
 import type { Identity } from './identity';
@@ -33,11 +38,22 @@ export interface RequestScope {
   eventsCommitted: () => void;
 }
 
-/** One consumer group of the service: one Kafka consumer reading every topic it handles. */
+/**
+ * One consumer group of the service: one Kafka consumer reading every topic it handles, a batch
+ * at a time (`transactionalHandlers` in `events/consumers` builds the handlers).
+ */
 export interface ConsumerDefinition {
   groupId: string;
-  handlers: TopicHandlers;
-  options?: SubscribeOptions;
+  handlers: TopicBatchHandlers;
+  options?: BatchSubscribeOptions;
+}
+
+/** What a service's consumers are built from. */
+export interface ConsumerDeps {
+  database: Database;
+  logger: Logger;
+  /** Wakes the outbox relay: call after a consumer's transaction that enqueued events commits. */
+  eventsCommitted: () => void;
 }
 
 export interface SubgraphDefinition<TContext extends object> {
@@ -55,7 +71,7 @@ export interface SubgraphDefinition<TContext extends object> {
   /** Builds the per-request GraphQL context. */
   context: (scope: RequestScope) => TContext;
   /** Event consumers, given the opened database. */
-  consumers?: (deps: { database: Database; logger: Logger }) => ConsumerDefinition[];
+  consumers?: (deps: ConsumerDeps) => ConsumerDefinition[];
 }
 
 export interface SubgraphOptions {
@@ -72,6 +88,11 @@ export interface SubgraphOptions {
    * and `_entities` included, needs a valid token signed with it; others get 401.
    */
   internalTokenSecret: string;
+  /**
+   * `false` consumes one event per transaction, the pre-batch path (the benchmark's baseline).
+   * @default true
+   */
+  batchConsumers?: boolean;
   logger?: Logger;
 }
 
@@ -144,8 +165,12 @@ export function createSubgraph<TContext extends object>(
         await kafka.start();
         relay = createOutboxRelay({ database, kafka, logger: log });
         relay.start();
-        for (const consumer of definition.consumers?.({ database, logger: log }) ?? []) {
-          await kafka.subscribeAll(consumer.groupId, consumer.handlers, consumer.options);
+        const deps: ConsumerDeps = { database, logger: log, eventsCommitted: relay.notify };
+        for (const consumer of definition.consumers?.(deps) ?? []) {
+          await kafka.subscribeBatch(consumer.groupId, consumer.handlers, {
+            ...(options.batchConsumers === false ? { batch: false } : {}),
+            ...consumer.options,
+          });
         }
 
         const typeDefs = parse(readFileSync(definition.schemaPath, 'utf8'));

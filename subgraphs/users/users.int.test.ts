@@ -173,6 +173,37 @@ describe.each(testDatabases())('users subgraph on $label', ({ label, config }) =
     });
   });
 
+  it('registers a burst of users in batches; a registration with a taken email is dead-lettered alone', async () => {
+    const { email: taken } = await register();
+    const fresh = Array.from({ length: 30 }, () => {
+      const userId = randomName('u');
+      return UserEventFactory.createUserRegistered(userId, `${userId}@example.com`);
+    });
+    const thief = UserEventFactory.createUserRegistered(randomName('u'), taken);
+    // Published together, so the registrations share fetched batches with the poison one.
+    await Promise.all(
+      [...fresh.slice(0, 15), thief, ...fresh.slice(15)].map((e) =>
+        gateway.publishEvent('user-events', e),
+      ),
+    );
+    const ids = fresh.map((e) => e.payload.userId);
+    const em = () => subgraph.database.fork();
+    await waitFor('the 30 profiles', async () => (await em().count(User, { id: ids })) === 30);
+
+    const dead = await readTopic(`${prefix}user-events.dlq`, (messages) =>
+      messages.some((m) => parse(m).eventId === thief.eventId),
+    );
+    const letters = dead.filter((m) => parse(m).eventId === thief.eventId);
+    expect(letters).toHaveLength(1);
+    expect(readHeaders(letters[0]?.headers)['dlq-reason']).toContain(
+      `email ${taken} already belongs`,
+    );
+    expect(await em().count(User, { id: thief.payload.userId })).toBe(0);
+    expect(await em().count(UserActivity, { userId: ids, kind: 'REGISTRATION' })).toBe(30);
+    const freshIds = new Set(fresh.map((e) => e.eventId));
+    expect(dead.filter((m) => freshIds.has(parse(m).eventId))).toEqual([]);
+  });
+
   it('answers me: the profile, null before registration, UNAUTHENTICATED without identity', async () => {
     const { userId } = await register();
     expect((await me(userId)).data?.me?.id).toBe(userId);

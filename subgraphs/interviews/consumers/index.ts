@@ -2,30 +2,45 @@
  * The interviews service's event consumers, in `interview-service-group`: a new user gets default
  * interview preferences (`user.registered`), and a user who signs in
  * gets their paused interviews back (`user.authenticated` resumes each, publishing its own
- * `interview.resumed` with trigger `user_authenticated`). Effects, outbox events and the
- * processed-event record commit in one transaction, so a redelivered event changes nothing.
+ * `interview.resumed` with trigger `user_authenticated`). A batch's effects, outbox events and
+ * processed-event records commit in one transaction, so a redelivered event changes nothing; the
+ * relay is woken once the transaction that enqueued events committed.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { CONSUMER_GROUPS, type EventEnvelope, type EventHandler } from '../../../events';
-import { handleOnce } from '../../../events/consumers';
+import { CONSUMER_GROUPS, type EventEnvelope, type EventOn } from '../../../events';
+import { inRuns, transactionalHandlers, type BatchEffect } from '../../../events/consumers';
 import { InterviewEventFactory } from '../../../events/factories';
 import { enqueueEvent } from '../../../events/outbox';
-import type { Database } from '../../../lib/database';
 import type { Logger } from '../../../lib/logger';
-import type { ConsumerDefinition } from '../../shared/subgraph';
+import type { ConsumerDefinition, ConsumerDeps } from '../../shared/subgraph';
 import { defaultPreferences, InterviewEntity, InterviewPreferencesEntity } from '../entities';
 import { transition } from '../lifecycle';
 
 export const INTERVIEWS_GROUP = CONSUMER_GROUPS.interviews;
 
 /** Sets up the default preferences of a new user, unless they exist. */
-export async function setUpPreferences(
+export function setUpPreferences(
   em: EntityManager,
   event: EventEnvelope<'user.registered'>,
 ): Promise<void> {
-  const { userId } = event.payload;
-  if (await em.findOne(InterviewPreferencesEntity, { userId })) return;
-  em.persist(defaultPreferences(userId, new Date(event.timestamp)));
+  return setUpAllPreferences(em, [event]);
+}
+
+/** {@link setUpPreferences} for consecutive registrations, with one lookup. */
+export async function setUpAllPreferences(
+  em: EntityManager,
+  events: EventEnvelope<'user.registered'>[],
+): Promise<void> {
+  const ids = [...new Set(events.map((e) => e.payload.userId))];
+  const known = new Set(
+    (await em.find(InterviewPreferencesEntity, { userId: { $in: ids } })).map((p) => p.userId),
+  );
+  for (const event of events) {
+    const { userId } = event.payload;
+    if (known.has(userId)) continue;
+    known.add(userId);
+    em.persist(defaultPreferences(userId, new Date(event.timestamp)));
+  }
 }
 
 /**
@@ -71,42 +86,47 @@ export async function resumePausedInterviews(
   return resumed;
 }
 
-export function userEventsHandler(database: Database, log: Logger): EventHandler<'user-events'> {
-  return async (event) => {
-    if (event.eventType === 'user.registered') {
-      await handleOnce(database, INTERVIEWS_GROUP, event, (em) => setUpPreferences(em, event));
-      return;
-    }
-    if (event.eventType !== 'user.authenticated') return;
-    await handleOnce(database, INTERVIEWS_GROUP, event, async (em) => {
-      const resumed = await resumePausedInterviews(em, event);
-      if (resumed > 0) {
+const isRegistration = (event: EventOn<'user-events'>): event is EventEnvelope<'user.registered'> =>
+  event.eventType === 'user.registered';
+
+/** What a batch of user-events does; `eventsCommitted` wakes the relay after the commit. */
+export function userEventsEffect(
+  log: Logger,
+  eventsCommitted: () => void,
+): BatchEffect<EventOn<'user-events'>> {
+  return (events, { em, afterCommit }) =>
+    inRuns(
+      events,
+      isRegistration,
+      (registrations) => setUpAllPreferences(em, registrations),
+      async (event) => {
+        if (event.eventType !== 'user.authenticated') return;
+        const resumed = await resumePausedInterviews(em, event);
+        if (resumed === 0) return;
+        afterCommit(eventsCommitted);
         log.info('resumed paused interviews on sign-in', {
           userId: event.payload.userId,
           resumed,
           eventId: event.eventId,
         });
-      }
-    });
-  };
+      },
+    );
 }
 
 export function interviewsConsumers({
   database,
   logger,
-}: {
-  database: Database;
-  logger: Logger;
-}): ConsumerDefinition[] {
+  eventsCommitted,
+}: ConsumerDeps): ConsumerDefinition[] {
   return [
     {
       groupId: INTERVIEWS_GROUP,
-      handlers: {
-        'user-events': userEventsHandler(
-          database,
+      handlers: transactionalHandlers(database, INTERVIEWS_GROUP, {
+        'user-events': userEventsEffect(
           logger.child({ consumer: INTERVIEWS_GROUP, topic: 'user-events' }),
+          eventsCommitted,
         ),
-      },
+      }),
     },
   ];
 }

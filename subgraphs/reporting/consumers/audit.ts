@@ -1,32 +1,31 @@
 /**
  * The audit consumer: every event of every topic, in `audit-service-group`, into the audit
- * trail. The entry and the processed-event record commit together, so a redelivered event is
- * recorded once.
+ * trail. A batch's entries and its processed-event records commit together, so a redelivered
+ * event is recorded once.
  */
 import {
   CONSUMER_GROUPS,
-  type EventHandler,
+  type EventOn,
   type Topic,
-  type TopicHandlers,
+  type TopicBatchHandlers,
 } from '../../../events';
-import { handleOnce } from '../../../events/consumers';
+import { transactionalHandlers, type BatchEffect } from '../../../events/consumers';
 import type { Database } from '../../../lib/database';
 import { auditEntryOf } from '../entities/audit-entry';
 
 export const AUDIT_GROUP = CONSUMER_GROUPS.audit;
 
-function auditHandler<T extends Topic>(database: Database, topic: T): EventHandler<T> {
-  return async (event) => {
-    await handleOnce(database, AUDIT_GROUP, event, async (em) => {
-      em.persist(auditEntryOf(topic, event, new Date()));
-    });
+function auditEffect<T extends Topic>(topic: T): BatchEffect<EventOn<T>> {
+  return async (events, { em }) => {
+    const now = new Date();
+    for (const event of events) em.persist(auditEntryOf(topic, event, now));
   };
 }
 
-export function auditHandlers(database: Database): TopicHandlers {
-  return {
-    'user-events': auditHandler(database, 'user-events'),
-    'interview-events': auditHandler(database, 'interview-events'),
-    'system-events': auditHandler(database, 'system-events'),
-  };
+export function auditHandlers(database: Database): TopicBatchHandlers {
+  return transactionalHandlers(database, AUDIT_GROUP, {
+    'user-events': auditEffect('user-events'),
+    'interview-events': auditEffect('interview-events'),
+    'system-events': auditEffect('system-events'),
+  });
 }

@@ -1,10 +1,10 @@
 /**
  * Builds the interview report read model from interview-events: each event is folded by the
  * pure {@link projectReport} and stored in the same transaction that records the event as
- * handled, so a redelivered event changes nothing (see `handleOnce`).
+ * handled, so a redelivered event changes nothing (see `handleBatch`).
  */
-import type { DomainEvent } from '../../../events';
-import { handleOnce } from '../../../events/consumers';
+import type { EventOn, TopicBatchHandlers } from '../../../events';
+import { transactionalHandlers, type BatchEffect } from '../../../events/consumers';
 import type { Database } from '../../../lib/database';
 import type { Logger } from '../../../lib/logger';
 import { InterviewReport } from '../entities/interview-report';
@@ -35,26 +35,36 @@ function stateOf(row: InterviewReport): ReportState {
 }
 
 /**
- * The handler for the interview-events subscription. Event types the projection does not fold
- * are skipped without a trace, so new types on the topic never stop the consumer.
+ * Folds a batch of interview events into the reports: the batch's reports are loaded in one
+ * query, each event is folded in order in memory, and the rows are written when the batch's
+ * transaction commits. Event types the projection does not fold are skipped without a trace,
+ * so new types on the topic never stop the consumer.
  */
-export function createInterviewEventsHandler(
-  options: InterviewEventsHandlerOptions,
-): (event: DomainEvent) => Promise<void> {
-  const { database, groupId, logger } = options;
-  return async (event) => {
-    if (!isProjectedEvent(event)) return;
-    const handled = await handleOnce(database, groupId, event, async (em) => {
-      const row = await em.findOne(InterviewReport, { interviewId: event.payload.interviewId });
-      const next = projectReport(row ? stateOf(row) : undefined, event);
-      if (row) em.assign(row, next);
-      else em.persist(em.create(InterviewReport, next));
-    });
-    if (!handled) {
-      logger.debug('duplicate event skipped', {
-        eventId: event.eventId,
-        eventType: event.eventType,
-      });
+export const projectBatch: BatchEffect<EventOn<'interview-events'>> = async (events, { em }) => {
+  const projected = events.filter(isProjectedEvent);
+  if (projected.length === 0) return;
+  const ids = [...new Set(projected.map((e) => e.payload.interviewId))];
+  const rows = new Map(
+    (await em.find(InterviewReport, { interviewId: { $in: ids } })).map((r) => [r.interviewId, r]),
+  );
+  for (const event of projected) {
+    const row = rows.get(event.payload.interviewId);
+    const next = projectReport(row ? stateOf(row) : undefined, event);
+    if (row) em.assign(row, next);
+    else {
+      const created = em.create(InterviewReport, next);
+      em.persist(created);
+      rows.set(created.interviewId, created);
     }
-  };
+  }
+};
+
+/** The handlers of the interview-events subscription. */
+export function createInterviewEventsHandlers(
+  options: InterviewEventsHandlerOptions,
+): TopicBatchHandlers {
+  const { database, groupId, logger } = options;
+  return transactionalHandlers(database, groupId, { 'interview-events': projectBatch }, (dups) =>
+    logger.debug('duplicate events skipped', { eventIds: dups.map((e) => e.eventId) }),
+  );
 }

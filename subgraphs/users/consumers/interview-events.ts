@@ -3,9 +3,8 @@
  * candidate has a profile here.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { EventHandler, EventOn } from '../../../events';
-import { handleOnce } from '../../../events/consumers';
-import type { Database } from '../../../lib/database';
+import type { EventOn } from '../../../events';
+import type { BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
 import { User, newActivity } from '../entities';
 
@@ -56,12 +55,31 @@ export async function onInterviewEvent(
   );
 }
 
-export function interviewEventsHandler(
-  database: Database,
-  groupId: string,
-  log: Logger,
-): EventHandler<'interview-events'> {
-  return async (event) => {
-    await handleOnce(database, groupId, event, (em) => onInterviewEvent(em, event, log));
+/**
+ * What a batch of interview-events does: the candidates' profiles are looked up in one query
+ * (into the batch's identity map), then each event is recorded in order.
+ */
+export function interviewEventsEffect(log: Logger): BatchEffect<EventOn<'interview-events'>> {
+  return async (events, { em }) => {
+    const ids = [...new Set(events.map((e) => e.payload.candidateId))];
+    const known = new Set((await em.find(User, { id: { $in: ids } })).map((u) => u.id));
+    for (const event of events) {
+      const userId = event.payload.candidateId;
+      if (!known.has(userId)) {
+        log.debug('interview event of a candidate without a profile; not recorded', {
+          userId,
+          eventId: event.eventId,
+        });
+        continue;
+      }
+      em.persist(
+        newActivity({
+          userId,
+          kind: 'INTERVIEW',
+          event,
+          description: describeInterviewEvent(event),
+        }),
+      );
+    }
   };
 }

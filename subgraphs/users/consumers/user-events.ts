@@ -1,14 +1,13 @@
 /**
  * `user-events`, as the users service sees them: registration creates the profile, sign-in and
- * sign-out are logged. Every effect runs through `handleOnce`, so a redelivered event (same
- * eventId) changes nothing.
+ * sign-out are logged. Effects run a batch per transaction through `handleBatch`, so a redelivered
+ * event (same eventId) changes nothing.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { EventEnvelope, EventHandler } from '../../../events';
-import { handleOnce } from '../../../events/consumers';
-import type { Database } from '../../../lib/database';
+import type { EventEnvelope, EventOn } from '../../../events';
+import { inRuns, type BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
-import { User, newActivity, newUser } from '../entities';
+import { User, UserActivity, newActivity, newUser } from '../entities';
 
 /** Thrown when a registration names an email another user already has: it goes to the DLQ. */
 export class EmailTakenError extends Error {
@@ -19,41 +18,69 @@ export class EmailTakenError extends Error {
 }
 
 /** Creates the profile when it does not exist yet, with a REGISTRATION activity. */
-export async function onUserRegistered(
+export function onUserRegistered(
   em: EntityManager,
   event: EventEnvelope<'user.registered'>,
   log: Logger,
 ): Promise<void> {
-  const { userId, email, firstName, lastName, company, registrationMethod } = event.payload;
-  if (await em.findOne(User, { id: userId })) {
-    // A second registration (e.g. a re-sent webhook) must not overwrite what the user edited.
-    log.info('user already registered; profile left as it is', { userId, eventId: event.eventId });
-    return;
-  }
-  const owner = await em.findOne(User, { email });
-  if (owner) throw new EmailTakenError(userId, email, owner.id);
-  em.persist(
-    newUser({
+  return onUsersRegistered(em, [event], log);
+}
+
+/**
+ * {@link onUserRegistered} for consecutive registrations, in order, with their lookups in one
+ * query: a registration sees the profiles the earlier ones of the run created.
+ * @throws {EmailTakenError} for the first registration naming another user's email; the batch
+ *   then rolls back and is replayed one event at a time, which dead-letters only that one.
+ */
+export async function onUsersRegistered(
+  em: EntityManager,
+  events: EventEnvelope<'user.registered'>[],
+  log: Logger,
+): Promise<void> {
+  const ids = [...new Set(events.map((e) => e.payload.userId))];
+  const emails = [...new Set(events.map((e) => e.payload.email))];
+  const known = await em.find(User, { $or: [{ id: { $in: ids } }, { email: { $in: emails } }] });
+  const byId = new Map(known.map((u) => [u.id, u]));
+  const byEmail = new Map(known.map((u) => [u.email, u]));
+  const users: User[] = [];
+  const activities: UserActivity[] = [];
+  for (const event of events) {
+    const { userId, email, firstName, lastName, company, registrationMethod } = event.payload;
+    if (byId.has(userId)) {
+      // A second registration (e.g. a re-sent webhook) must not overwrite what the user edited.
+      log.info('user already registered; profile left as it is', {
+        userId,
+        eventId: event.eventId,
+      });
+      continue;
+    }
+    const owner = byEmail.get(email);
+    if (owner) throw new EmailTakenError(userId, email, owner.id);
+    const user = newUser({
       id: userId,
       email,
       firstName,
       lastName,
       company,
       createdAt: new Date(event.timestamp),
-    }),
-  );
-  // The activity row has a foreign key to the user, which the unit of work does not know about
-  // (no relation is mapped), so it could order the inserts the other way round: write the user
-  // first, inside the same transaction.
-  await em.flush();
-  em.persist(
-    newActivity({
-      userId,
-      kind: 'REGISTRATION',
-      event,
-      description: `registered via ${registrationMethod}`,
-    }),
-  );
+    });
+    users.push(user);
+    byId.set(userId, user);
+    byEmail.set(email, user);
+    activities.push(
+      newActivity({
+        userId,
+        kind: 'REGISTRATION',
+        event,
+        description: `registered via ${registrationMethod}`,
+      }),
+    );
+  }
+  if (users.length === 0) return;
+  // Native inserts, users first: the activity rows have a foreign key to their user. The rows
+  // are not managed by this EntityManager; later events of the batch load them like any other.
+  await em.insertMany(User, users);
+  await em.insertMany(UserActivity, activities);
 }
 
 /** Records the sign-in time (never moving it backwards) and a LOGIN activity. */
@@ -95,29 +122,32 @@ export async function onUserLoggedOut(
   em.persist(newActivity({ userId, kind: 'LOGOUT', event, description: `signed out (${reason})` }));
 }
 
-export function userEventsHandler(
-  database: Database,
-  groupId: string,
-  log: Logger,
-): EventHandler<'user-events'> {
-  return async (event) => {
-    switch (event.eventType) {
-      case 'user.registered':
-        await handleOnce(database, groupId, event, (em) => onUserRegistered(em, event, log));
-        return;
-      case 'user.authenticated':
-        await handleOnce(database, groupId, event, (em) => onUserAuthenticated(em, event, log));
-        return;
-      case 'user.logged_out':
-        await handleOnce(database, groupId, event, (em) => onUserLoggedOut(em, event, log));
-        return;
-      case 'user.profile_updated':
-        // Published by this service, with its activity recorded in the same transaction.
-        return;
-      default: {
-        const unhandled: never = event;
-        return unhandled;
-      }
-    }
-  };
+const isRegistration = (event: EventOn<'user-events'>): event is EventEnvelope<'user.registered'> =>
+  event.eventType === 'user.registered';
+
+/** What a batch of user-events does; runs of registrations share their lookups. */
+export function userEventsEffect(log: Logger): BatchEffect<EventOn<'user-events'>> {
+  return (events, { em }) =>
+    inRuns(
+      events,
+      isRegistration,
+      (registrations) => onUsersRegistered(em, registrations, log),
+      async (event) => {
+        switch (event.eventType) {
+          case 'user.registered':
+            return onUserRegistered(em, event, log);
+          case 'user.authenticated':
+            return onUserAuthenticated(em, event, log);
+          case 'user.logged_out':
+            return onUserLoggedOut(em, event, log);
+          case 'user.profile_updated':
+            // Published by this service, with its activity recorded in the same transaction.
+            return;
+          default: {
+            const unhandled: never = event;
+            return unhandled;
+          }
+        }
+      },
+    );
 }
