@@ -106,7 +106,9 @@ async function broadcast(
   const sendTimes = new Float64Array(request.total);
   for (let seq = 0; seq < request.total; seq++) {
     const wait = request.first + seq * request.interval - wallClock();
+    // Behind schedule, it still yields each event, so the parent's `stats` requests are answered.
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    else await new Promise((resolve) => setImmediate(resolve));
     const sentAt = wallClock();
     sendTimes[seq] = sentAt;
     const frame = Buffer.from(

@@ -52,7 +52,7 @@ export interface LiveSubscriptionsOptions {
    * all its subscribers. @default 10_000
    */
   streamBacklog?: number;
-  /** Events of one stream resolved at once; results still go out in event order. @default 8 */
+  /** Events of one stream resolved at once; results still go out in event order. @default 32 */
   streamConcurrency?: number;
   /** Most events a resume reads from Kafka. @default 100_000 */
   maxReplay?: number;
@@ -452,7 +452,7 @@ export class LiveSubscriptions {
         input.variables,
         identity,
         this.options.streamBacklog ?? 10_000,
-        this.options.streamConcurrency ?? 8,
+        this.options.streamConcurrency ?? 32,
       );
       stream.attach(feed, routingKey);
       this.streams.set(streamKey, stream);
