@@ -1,6 +1,14 @@
 /**
- * GraphQL over WebSocket at the gateway: the `graphql-transport-ws` protocol (graphql-ws 6 on a
- * `ws` server), on the gateway's own port and GraphQL path (`ws://<gateway>/graphql`).
+ * GraphQL over WebSocket at the gateway: the `graphql-transport-ws` protocol (as graphql-ws
+ * defines it; graphql-ws clients, Apollo Client and GraphiQL speak it), on the gateway's own port
+ * and GraphQL path (`ws://<gateway>/graphql`), implemented here on a `ws` server.
+ *
+ * Why not graphql-ws's server: it pays, per subscriber and result, a `JSON.stringify` and a
+ * promise that waits for the socket, and per connection two timers, an async frame per operation
+ * and the credentials for the connection's life. Live subscriptions here write each result as a
+ * WebSocket frame of our own around bytes serialized once for every subscriber (see
+ * `Connection.sendFrame` and gateway/subscriptions/result.ts), and an idle connection costs a few
+ * small objects.
  *
  * **Authentication** happens once, in `connection_init`, with the same {@link Authenticate} as
  * GraphQL over HTTP. The payload carries what HTTP carries in headers:
@@ -15,15 +23,16 @@
  * Subscriptions are live, fed by Kafka (gateway/subscriptions); a gateway without Kafka answers
  * them with the error `SUBSCRIPTIONS_NOT_AVAILABLE` and the socket stays open.
  *
- * **Close codes**:
- * - `4401` Unauthorized: no credentials, invalid credentials, or the access token expired during
- *   the connection; the reason says which (`access token expired`, `Access token signature is
- *   invalid`, ...). Sign in or refresh, then reconnect.
+ * **Close codes** ({@link WebSocketCloseCode}):
+ * - `4401` Unauthorized: no credentials, invalid credentials, the access token expired during
+ *   the connection, or `subscribe` before `connection_ack`; the reason says which. Sign in or
+ *   refresh, then reconnect.
  * - `4403` Forbidden: reserved for authorization failures of the connection as a whole (a
  *   subscription the caller may not see is refused per operation, with `FORBIDDEN`).
  * - `1013` Try again later: the issuer's signing keys cannot be loaded right now.
- * - graphql-ws's own: `4400` bad message, `4408` no `connection_init` within 3 s, `4409`
- *   duplicate operation id, `4429` second `connection_init`, `4406` wrong subprotocol, `4500`
+ * - the protocol's: `4400` a message that is not one of the protocol's (the reason says what is
+ *   wrong), `4406` subprotocol other than `graphql-transport-ws`, `4408` no `connection_init`
+ *   in time, `4409` an operation id already in use, `4429` a second `connection_init`, `4500`
  *   internal error; `1001` when the gateway stops.
  */
 import { IncomingMessage, type Server } from 'node:http';
@@ -35,27 +44,33 @@ import {
   GraphQLError,
   parse,
   type DocumentNode,
-  type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
 import type { Identity } from '../subgraphs/shared/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
-import type { DrainListener, ResultSink } from './subscriptions/queue';
+import type { DrainListener, ResultSink, SubscriberQueue } from './subscriptions/queue';
 import type { PreparedResult } from './subscriptions/result';
 
-/** Close codes of the gateway's GraphQL WebSocket, beyond graphql-ws's own. */
+/** The subprotocol spoken. */
+export const GRAPHQL_TRANSPORT_WS_PROTOCOL = 'graphql-transport-ws';
+
+/** Close codes of the gateway's GraphQL WebSocket. */
 export const WebSocketCloseCode = {
+  BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
+  SubprotocolNotAcceptable: 4406,
+  ConnectionInitialisationTimeout: 4408,
+  SubscriberAlreadyExists: 4409,
+  TooManyInitialisationRequests: 4429,
+  InternalError: 4500,
   TryAgainLater: 1013,
 } as const;
 
@@ -67,7 +82,7 @@ export interface GraphQLWebSocketOptions {
   /** @default '/graphql' */
   path?: string;
   apollo: ApolloServer<GatewayContext>;
-  /** The gateway's API schema once loaded (graphql-ws hands it on; Apollo executes). */
+  /** The gateway's API schema once loaded (undefined before: operations are refused). */
   schema: () => GraphQLSchema | undefined;
   /** The gateway's {@link Authenticate}, fed the `connection_init` payload as headers. */
   authenticate: Authenticate;
@@ -75,8 +90,10 @@ export interface GraphQLWebSocketOptions {
   context: (identity: Identity) => Promise<GatewayContext>;
   production: boolean;
   logger: Logger;
-  /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
+  /** Ping interval; a client that has not answered the last ping is cut off. @default 12_000 */
   keepAliveMs?: number;
+  /** How long a connection may go without `connection_init`. @default 3_000 */
+  connectionInitWaitMs?: number;
   /**
    * Live subscriptions; without them a `subscription` gets `SUBSCRIPTIONS_NOT_AVAILABLE` (the
    * gateway runs without Kafka).
@@ -89,27 +106,70 @@ export interface GraphQLWebSocket {
   close(): Promise<void>;
 }
 
-type ConnectionState = {
-  identity?: Identity;
-  cancelExpiry?: () => void;
-};
-
-/** What one operation runs with: the caller's context and the request as the client sent it. */
-class WebSocketOperation {
-  constructor(
-    readonly payload: SubscribePayload,
-    readonly context: GatewayContext,
-  ) {}
+/** A `subscribe` message's payload, checked. */
+interface SubscribePayload {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: Record<string, unknown> | null;
 }
 
-/**
- * A live subscription, handed from `onSubscribe` to `subscribe`. Its results do not go through
- * graphql-ws (which would stringify each and wait for each send): the engine writes them to the
- * socket itself (`SocketWriter`), and graphql-ws only sees an iterator that ends with the
- * subscription, then sends `complete` as usual.
- */
-class LiveOperation {
-  constructor(readonly results: AsyncIterableIterator<never>) {}
+/** A client message, checked: what the protocol allows a client to send. */
+type ClientMessage =
+  | { type: 'connection_init'; payload?: Record<string, unknown> | null }
+  | { type: 'ping' | 'pong'; payload?: Record<string, unknown> | null }
+  | { type: 'subscribe'; id: string; payload: SubscribePayload }
+  | { type: 'complete'; id: string };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const optional = (value: unknown, check: (v: unknown) => boolean) =>
+  value === undefined || value === null || check(value);
+
+/** The message in `data`, or what is wrong with it. */
+export function parseClientMessage(data: string): ClientMessage | { invalid: string } {
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return { invalid: 'Invalid message received: not JSON' };
+  }
+  if (!isObject(message) || typeof message['type'] !== 'string') {
+    return { invalid: 'Invalid message received: an object with a string type is expected' };
+  }
+  const { type, id, payload } = message;
+  switch (type) {
+    case 'connection_init':
+    case 'ping':
+    case 'pong':
+      if (!optional(payload, isObject))
+        return { invalid: `Invalid ${type}: payload must be an object` };
+      return isObject(payload) ? { type, payload } : { type };
+    case 'subscribe': {
+      if (typeof id !== 'string' || id === '') {
+        return { invalid: 'Invalid subscribe: id must be a non-empty string' };
+      }
+      if (!isObject(payload) || typeof payload['query'] !== 'string') {
+        return { invalid: 'Invalid subscribe: payload.query must be a string' };
+      }
+      if (!optional(payload['operationName'], (v) => typeof v === 'string')) {
+        return { invalid: 'Invalid subscribe: payload.operationName must be a string' };
+      }
+      for (const key of ['variables', 'extensions'] as const) {
+        if (!optional(payload[key], isObject)) {
+          return { invalid: `Invalid subscribe: payload.${key} must be an object` };
+        }
+      }
+      return { type, id, payload: payload as unknown as SubscribePayload };
+    }
+    case 'complete':
+      if (typeof id !== 'string' || id === '') {
+        return { invalid: 'Invalid complete: id must be a non-empty string' };
+      }
+      return { type, id };
+    default:
+      return { invalid: `Invalid message received: a client does not send ${type}` };
+  }
 }
 
 /**
@@ -119,52 +179,88 @@ class LiveOperation {
  */
 const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
 
-/** Writers that wrote in this tick, uncorked together once the tick's results are written. */
-const corkedWriters: SocketWriter[] = [];
+/** Connections that wrote in this tick, uncorked together once the tick's results are written. */
+const corkedConnections: Connection[] = [];
 function uncorkAll(): void {
-  for (const writer of corkedWriters.splice(0)) writer.uncork();
+  for (const connection of corkedConnections.splice(0)) connection.uncork();
 }
 
 /** What closes a graphql-transport-ws message after its payload (part of the shared bytes). */
 const MESSAGE_END = '}';
 
+/** One operation of a connection: a live subscription's queue once it runs. */
+interface Operation {
+  queue?: SubscriberQueue;
+}
+
+/** The connection of each socket, for listeners that every socket shares (`this` is the socket). */
+const connections = new WeakMap<WebSocket | Duplex, Connection>();
+function onSocketDrain(this: Duplex): void {
+  connections.get(this)?.drained();
+}
+function onPong(this: WebSocket): void {
+  const connection = connections.get(this);
+  if (connection) connection.alive = true;
+}
+
 /**
- * Writes the `next` messages of a connection's live subscriptions as WebSocket frames of its
- * own: a frame header and the message's start (`{"id":...,"type":"next","payload":`, a few dozen
- * bytes) per subscriber, then the result's bytes shared by every subscriber of the event
- * (result.ts), then `}`. Every message written in one tick to one socket leaves in one system
- * call (the socket is corked until the tick ends). A socket whose buffer is full makes the
- * queues wait for its `drain`.
+ * One WebSocket: its protocol state, its operations, and the writer of its live results.
  *
- * The frames go to the socket beside `ws`'s own sender, which writes each of its frames
- * synchronously (no permessage-deflate here), so frames never interleave.
+ * Live results are written as WebSocket frames of our own: a frame header and the message's start
+ * (`{"id":...,"type":"next","payload":`, a few dozen bytes) per subscriber, then the result's
+ * bytes shared by every subscriber of the event (result.ts). Every message written in one tick to
+ * one socket leaves in one system call (the socket is corked until the tick ends). A socket whose
+ * buffer is full makes the queues wait for its `drain`. The frames go to the socket beside `ws`'s
+ * own sender, which writes each of its frames synchronously (no permessage-deflate here), so
+ * frames never interleave.
  */
-class SocketWriter {
+class Connection {
   /** Whether the socket answered the last keep-alive ping. */
   alive = true;
+  identity: Identity | undefined;
+  /** 0: waiting for connection_init, 1: authenticating, 2: acknowledged. */
+  state: 0 | 1 | 2 = 0;
+  operations: Map<string, Operation> | undefined;
+  cancelExpiry: (() => void) | undefined;
+  initTimer: NodeJS.Timeout | undefined;
   private corked = false;
-  private drainListeners: DrainListener[] = [];
+  private drainListeners: DrainListener[] | undefined;
 
   constructor(
     readonly ws: WebSocket,
     private readonly raw: Duplex,
   ) {
-    socketWriters.set(raw, this);
-    raw.on('drain', onSocketDrain);
+    connections.set(ws, this);
+    connections.set(raw, this);
   }
 
-  /** The socket has room again: the queues that waited write on. */
-  drained(): void {
-    const listeners = this.drainListeners;
-    this.drainListeners = [];
-    for (const listener of listeners) listener.drained();
+  /** Sends a protocol message (not a live result). */
+  send(message: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(message);
   }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.close(code, closeReason(reason));
+    }
+  }
+
+  /** Ends every operation: the socket is gone. */
+  closed(): void {
+    clearTimeout(this.initTimer);
+    this.cancelExpiry?.();
+    const operations = this.operations;
+    this.operations = undefined;
+    for (const operation of operations?.values() ?? []) void operation.queue?.return();
+  }
+
+  // The writer of live results.
 
   writable(): boolean {
     return this.ws.readyState === this.ws.OPEN && this.raw.writableLength < SOCKET_HIGH_WATER_BYTES;
   }
 
-  /** Writes one text frame: `head` (this subscription's message start), then `shared`. */
+  /** Writes one text frame: `head` (the subscription's message start), then `shared`. */
   sendFrame(head: Buffer, shared: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     const length = head.length + shared.length;
@@ -185,7 +281,7 @@ class SocketWriter {
     if (!this.corked) {
       this.corked = true;
       this.raw.cork();
-      if (corkedWriters.push(this) === 1) process.nextTick(uncorkAll);
+      if (corkedConnections.push(this) === 1) process.nextTick(uncorkAll);
     }
     this.raw.write(start);
     this.raw.write(shared);
@@ -197,42 +293,36 @@ class SocketWriter {
   }
 
   onDrain(listener: DrainListener): void {
-    this.drainListeners.push(listener);
+    (this.drainListeners ??= []).push(listener);
+    if (this.drainListeners.length === 1) this.raw.once('drain', onSocketDrain);
   }
 
-  /** The sink of subscription `id`: its results framed as graphql-transport-ws `next` messages. */
-  sink(id: string): ResultSink {
-    return new SubscriptionSink(
-      this,
-      Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`),
-    );
+  /** The socket has room again: the queues that waited write on. */
+  drained(): void {
+    const listeners = this.drainListeners ?? [];
+    this.drainListeners = undefined;
+    for (const listener of listeners) listener.drained();
   }
-}
-
-/** The writer of each raw socket, for the one `drain` listener all sockets share. */
-const socketWriters = new WeakMap<Duplex, SocketWriter>();
-function onSocketDrain(this: Duplex): void {
-  socketWriters.get(this)?.drained();
 }
 
 /** One subscription's results as `next` messages on its connection's socket. */
 class SubscriptionSink implements ResultSink {
   constructor(
-    private readonly writer: SocketWriter,
+    private readonly connection: Connection,
     /** `{"id":"<id>","type":"next","payload":` */
     private readonly head: Buffer,
   ) {}
 
   send(result: PreparedResult, cursor: string, dropped: number): void {
-    this.writer.sendFrame(this.head, result.encoded(cursor, dropped, MESSAGE_END));
+    this.connection.sendFrame(this.head, result.encoded(cursor, dropped, MESSAGE_END));
   }
 
   writable(): boolean {
-    return this.writer.writable();
+    return this.connection.writable();
   }
 
   onDrain(listener: DrainListener): void {
-    this.writer.onDrain(listener);
+    this.connection.onDrain(listener);
   }
 }
 
@@ -300,13 +390,13 @@ function at(time: number, run: () => void): () => void {
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocket {
   const path = options.path ?? '/graphql';
   const { logger } = options;
-  const wss = new WebSocketServer({ noServer: true });
-  const writers = new WeakMap<WebSocket, SocketWriter>();
-  // One listener for every socket (`this` is the socket), not a closure each.
-  function markAlive(this: WebSocket): void {
-    const writer = writers.get(this);
-    if (writer) writer.alive = true;
-  }
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Frames of our own are written beside ws's (see Connection): no compression.
+    perMessageDeflate: false,
+    handleProtocols: (protocols) =>
+      protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false,
+  });
   // Thousands of sockets often send the same operation: one parsed document serves them all.
   const documents = new Map<string, DocumentNode>();
   const parseCached = (query: string): DocumentNode => {
@@ -357,147 +447,238 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     return expiry === undefined ? { identity } : { identity, expiresAt: expiry };
   };
 
-  useServer<Record<string, unknown>, ConnectionState>(
-    {
-      isProd: options.production,
-      onConnect: async (ctx) => {
-        const { socket } = ctx.extra;
-        const result = await authenticate(ctx.connectionParams);
-        if (socket.readyState !== socket.OPEN) return false;
-        if ('refused' in result) {
-          logger.debug('websocket connection refused', {
-            code: result.refused,
-            reason: result.reason,
-          });
-          // Our code and reason go first; graphql-ws's own 4403 close then does nothing.
-          socket.close(result.refused, closeReason(result.reason));
-          return false;
-        }
-        ctx.extra.identity = result.identity;
-        // The credentials (an access token is a kilobyte or two) are not needed once verified;
-        // graphql-ws would keep them for the connection's life.
-        delete (ctx as { connectionParams?: unknown }).connectionParams;
-        if (result.expiresAt !== undefined) {
-          ctx.extra.cancelExpiry = at(result.expiresAt, () =>
-            socket.close(WebSocketCloseCode.Unauthorized, 'access token expired'),
+  const internalError = (connection: Connection, error: unknown) => {
+    logger.error('websocket operation failed', { error });
+    const message = error instanceof Error ? error.message : String(error);
+    connection.close(
+      WebSocketCloseCode.InternalError,
+      options.production ? 'Internal server error' : message,
+    );
+  };
+
+  async function onConnectionInit(
+    connection: Connection,
+    payload: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    connection.state = 1;
+    clearTimeout(connection.initTimer);
+    const result = await authenticate(payload);
+    if (connection.ws.readyState !== connection.ws.OPEN) return;
+    if ('refused' in result) {
+      logger.debug('websocket connection refused', {
+        code: result.refused,
+        reason: result.reason,
+      });
+      connection.close(result.refused, result.reason);
+      return;
+    }
+    connection.identity = result.identity;
+    if (result.expiresAt !== undefined) {
+      connection.cancelExpiry = at(result.expiresAt, () =>
+        connection.close(WebSocketCloseCode.Unauthorized, 'access token expired'),
+      );
+    }
+    connection.state = 2;
+    connection.send('{"type":"connection_ack"}');
+  }
+
+  const errorMessage = (id: string, errors: readonly GraphQLError[]) =>
+    JSON.stringify({ id, type: 'error', payload: errors });
+  const completeMessage = (id: string) => `{"id":${JSON.stringify(id)},"type":"complete"}`;
+
+  /** Runs one operation; `operation` stays in the connection's map while it is wanted. */
+  async function run(
+    connection: Connection,
+    identity: Identity,
+    id: string,
+    payload: SubscribePayload,
+    operation: Operation,
+  ): Promise<void> {
+    const wanted = () => connection.operations?.get(id) === operation;
+    const refuse = (errors: readonly GraphQLError[]) => {
+      if (!wanted()) return;
+      connection.operations?.delete(id);
+      connection.send(errorMessage(id, errors));
+    };
+    let document: DocumentNode;
+    try {
+      document = parseCached(payload.query);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return refuse([new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    }
+    const schema = options.schema();
+    if (!schema) {
+      return refuse([
+        new GraphQLError('The gateway has not loaded its schema yet', {
+          extensions: { code: 'SERVICE_UNAVAILABLE' },
+        }),
+      ]);
+    }
+    const ast = getOperationAST(document, payload.operationName ?? undefined);
+    if (ast?.operation === 'subscription') {
+      if (!options.live) {
+        return refuse([
+          new GraphQLError(
+            'Live subscriptions need Kafka: this gateway runs without KAFKA_BROKERS',
+            { extensions: { code: SUBSCRIPTIONS_NOT_AVAILABLE } },
+          ),
+        ]);
+      }
+      const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+      const results = await options.live.subscribe(
+        payload,
+        identity,
+        new SubscriptionSink(connection, head),
+      );
+      if (!('next' in results)) return refuse(results);
+      if (!wanted()) {
+        // The client completed it, or went away, while it was being set up.
+        void results.return();
+        return;
+      }
+      operation.queue = results;
+      // Resolves when the subscription ends: the client completed it (the operation is gone
+      // from the map, nothing to send) or the server ended it (`complete`).
+      await results.next();
+      if (wanted()) {
+        connection.operations?.delete(id);
+        connection.send(completeMessage(id));
+      }
+      return;
+    }
+    // Queries and mutations: Apollo Server validates, plans, executes and formats.
+    const response = await options.apollo.executeOperation(
+      {
+        query: payload.query,
+        ...(payload.variables ? { variables: payload.variables } : {}),
+        ...(payload.operationName ? { operationName: payload.operationName } : {}),
+        ...(payload.extensions ? { extensions: payload.extensions } : {}),
+      },
+      { contextValue: await options.context(identity) },
+    );
+    if (!wanted()) return;
+    if (response.body.kind !== 'single') {
+      return refuse([
+        new GraphQLError('Incremental delivery (@defer) is not served over WebSocket', {
+          extensions: { code: 'BAD_REQUEST' },
+        }),
+      ]);
+    }
+    const { data, errors, extensions } = response.body.singleResult;
+    const result: ExecutionResult = {
+      ...(data !== undefined ? { data } : {}),
+      ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}),
+      ...(extensions ? { extensions } : {}),
+    };
+    connection.operations?.delete(id);
+    connection.send(JSON.stringify({ id, type: 'next', payload: result }));
+    connection.send(completeMessage(id));
+  }
+
+  function onMessage(connection: Connection, data: RawData): void {
+    const message = parseClientMessage(String(data));
+    if ('invalid' in message) {
+      connection.close(WebSocketCloseCode.BadRequest, message.invalid);
+      return;
+    }
+    switch (message.type) {
+      case 'connection_init':
+        if (connection.state !== 0) {
+          connection.close(
+            WebSocketCloseCode.TooManyInitialisationRequests,
+            'Too many initialisation requests',
           );
+          return;
         }
-        return true;
-      },
-      onClose: (ctx) => {
-        ctx.extra.cancelExpiry?.();
-      },
-      onSubscribe: async (ctx, id, payload) => {
-        const { identity } = ctx.extra;
-        if (!identity) {
-          return [
-            new GraphQLError('Not authenticated', { extensions: { code: 'UNAUTHENTICATED' } }),
-          ];
-        }
-        let document: DocumentNode;
-        try {
-          document = parseCached(payload.query);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const operation = getOperationAST(document, payload.operationName ?? undefined);
-        const schema = options.schema();
-        if (!schema) {
-          return [
-            new GraphQLError('The gateway has not loaded its schema yet', {
-              extensions: { code: 'SERVICE_UNAVAILABLE' },
-            }),
-          ];
-        }
-        if (operation?.operation === 'subscription') {
-          if (!options.live) {
-            return [
-              new GraphQLError(
-                'Live subscriptions need Kafka: this gateway runs without KAFKA_BROKERS',
-                { extensions: { code: SUBSCRIPTIONS_NOT_AVAILABLE } },
-              ),
-            ];
-          }
-          const writer = writers.get(ctx.extra.socket);
-          if (!writer) throw new Error('A WebSocket without its writer');
-          const results = await options.live.subscribe(payload, identity, writer.sink(id));
-          if (!('next' in results)) return [...results];
-          return {
-            schema,
-            document,
-            operationName: payload.operationName,
-            variableValues: payload.variables,
-            contextValue: new LiveOperation(results),
-          } satisfies ExecutionArgs;
-        }
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: new WebSocketOperation(payload, await options.context(identity)),
-        };
-        return args;
-      },
-      subscribe: (args) => {
-        if (!(args.contextValue instanceof LiveOperation)) {
-          throw new Error('Subscription without its live results');
-        }
-        return args.contextValue.results;
-      },
-      execute: async (args): Promise<ExecutionResult> => {
-        const operation = args.contextValue;
-        if (!(operation instanceof WebSocketOperation)) {
-          throw new Error('WebSocket operation without its context');
-        }
-        const { query, variables, operationName, extensions } = operation.payload;
-        const response = await options.apollo.executeOperation(
-          {
-            query,
-            ...(variables ? { variables } : {}),
-            ...(operationName ? { operationName } : {}),
-            ...(extensions ? { extensions } : {}),
-          },
-          { contextValue: operation.context },
+        onConnectionInit(connection, message.payload ?? undefined).catch((error: unknown) =>
+          internalError(connection, error),
         );
-        if (response.body.kind !== 'single') {
-          return {
-            errors: [
-              new GraphQLError('Incremental delivery (@defer) is not served over WebSocket', {
-                extensions: { code: 'BAD_REQUEST' },
-              }),
-            ],
-          };
+        return;
+      case 'ping':
+        connection.send(
+          message.payload
+            ? JSON.stringify({ type: 'pong', payload: message.payload })
+            : '{"type":"pong"}',
+        );
+        return;
+      case 'pong':
+        return;
+      case 'subscribe': {
+        const { identity } = connection;
+        if (connection.state !== 2 || !identity) {
+          connection.close(WebSocketCloseCode.Unauthorized, 'Unauthorized');
+          return;
         }
-        const { data, errors, extensions: resultExtensions } = response.body.singleResult;
-        return {
-          ...(data !== undefined ? { data } : {}),
-          ...(errors ? { errors: errors.map((e) => new FormattedError(e)) } : {}),
-          ...(resultExtensions ? { extensions: resultExtensions } : {}),
-        };
-      },
-    },
-    wss,
-    // Keep-alive runs below, one timer for every socket rather than one per socket.
-    0,
-  );
+        const operations = (connection.operations ??= new Map());
+        if (operations.has(message.id)) {
+          connection.close(
+            WebSocketCloseCode.SubscriberAlreadyExists,
+            `Subscriber for ${message.id} already exists`,
+          );
+          return;
+        }
+        const operation: Operation = {};
+        operations.set(message.id, operation);
+        run(connection, identity, message.id, message.payload, operation).catch((error: unknown) =>
+          internalError(connection, error),
+        );
+        return;
+      }
+      case 'complete': {
+        const operation = connection.operations?.get(message.id);
+        connection.operations?.delete(message.id);
+        void operation?.queue?.return();
+        return;
+      }
+    }
+  }
+
+  const initWaitMs = options.connectionInitWaitMs ?? 3_000;
+  wss.on('connection', (ws: WebSocket, raw: Duplex) => {
+    const connection = new Connection(ws, raw);
+    if (ws.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) {
+      connection.close(WebSocketCloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+      return;
+    }
+    connection.initTimer = setTimeout(() => {
+      if (connection.state === 0) {
+        connection.close(
+          WebSocketCloseCode.ConnectionInitialisationTimeout,
+          'Connection initialisation timeout',
+        );
+      }
+    }, initWaitMs);
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onPong);
+    ws.once('close', onSocketClose);
+    ws.on('error', onSocketError);
+  });
+  function onSocketMessage(this: WebSocket, data: RawData): void {
+    const connection = connections.get(this);
+    if (connection) onMessage(connection, data);
+  }
+  function onSocketClose(this: WebSocket): void {
+    connections.get(this)?.closed();
+  }
+  function onSocketError(this: WebSocket, error: Error): void {
+    logger.debug('websocket error', { error });
+  }
 
   // Every `keepAliveMs` each socket is pinged; one that has not answered the previous ping is
-  // cut off (as graphql-ws's own keep-alive does, without its two timers per socket).
-  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  // cut off. One timer for every socket.
   const keepAlive = setInterval(() => {
     for (const ws of wss.clients) {
-      const writer = writers.get(ws);
-      if (!writer) continue;
-      if (!writer.alive) {
+      const connection = connections.get(ws);
+      if (!connection) continue;
+      if (!connection.alive) {
         ws.terminate();
         continue;
       }
-      writer.alive = false;
+      connection.alive = false;
       ws.ping();
     }
-  }, keepAliveMs);
+  }, options.keepAliveMs ?? 12_000);
   keepAlive.unref();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -508,13 +689,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      writers.set(ws, new SocketWriter(ws, socket));
-      ws.on('pong', markAlive);
-      // graphql-ws keeps the request as long as the connection lives; nothing here reads it after
-      // the upgrade, so it keeps the path only, not the headers and their strings.
-      wss.emit('connection', ws, { url: req.url, headers: {} } as IncomingMessage);
-    });
+    // The request is not kept: nothing reads it after the upgrade.
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, socket));
   };
   options.server.on('upgrade', onUpgrade);
 
