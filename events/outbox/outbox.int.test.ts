@@ -155,6 +155,103 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
     }
   });
 
+  /** A relay with a recording publisher behind its explicit `kafka` parameter. */
+  function recordingRelay(fail?: (eventId: string) => boolean) {
+    const published: { eventId: string; at: number }[] = [];
+    const relay = createOutboxRelay({
+      database: db,
+      pollIntervalMs: 20,
+      kafka: {
+        publishSerialized: async (_topic, event) => {
+          if (fail?.(event.eventId)) throw new Error('broker unavailable');
+          published.push({ eventId: event.eventId, at: Date.now() });
+        },
+      },
+    });
+    return { relay, published, ids: () => published.map((p) => p.eventId) };
+  }
+
+  /** Commits one event; returns its event and the row `enqueueEvent` gave back. */
+  async function commit(userId: string) {
+    const event = UserEventFactory.createUserProfileUpdated(userId, ['name']);
+    const row = await db.fork().transactional(async (em) => enqueueEvent(em, 'user-events', event));
+    return { event, row };
+  }
+
+  it('publishes rows handed over after their commit while the database is busy', async () => {
+    const { relay, published } = recordingRelay();
+    relay.start();
+    try {
+      // Caught up: a first row through the table.
+      const first = await commit('u-1');
+      relay.notify();
+      await waitFor('the first row', async () => published.length === 1);
+      await waitFor('the relay to find the table empty', async () => (await relay.pending()) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const second = await commit('u-1');
+      // Another request holds the database now (SQLite: its one connection) for a second.
+      const busy = db.fork().transactional(() => new Promise((r) => setTimeout(r, 1_000)));
+      const handedAt = Date.now();
+      relay.committed([second.row]);
+      await waitFor('the handed row', async () => published.length === 2, 800);
+      expect(published[1]!.eventId).toBe(second.event.eventId);
+      expect(published[1]!.at - handedAt).toBeLessThan(500);
+      await busy;
+      await waitFor('both marked sent', async () => (await relay.pending()) === 0);
+      expect(published.map((p) => p.eventId)).toEqual([first.event.eventId, second.event.eventId]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('keeps commit order and publishes once when rows come handed over and unseen', async () => {
+    const { relay, ids } = recordingRelay();
+    relay.start();
+    const expected: string[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const { event, row } = await commit('same-user');
+        expected.push(event.eventId);
+        // Some commits hand their rows over, others only wake the relay (rows not at hand).
+        if (i % 7 === 3) relay.notify();
+        else relay.committed([row]);
+        if (i % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await waitFor('every row', async () => ids().length >= 30 && (await relay.pending()) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ids()).toEqual(expected);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('after a failed publish of a handed-over row, goes on from the table in order', async () => {
+    let failures = 0;
+    const { relay, ids } = recordingRelay(() => failures++ === 1);
+    relay.start();
+    const expected: string[] = [];
+    try {
+      const first = await commit('same-user');
+      expected.push(first.event.eventId);
+      relay.notify();
+      await waitFor('caught up', async () => ids().length === 1 && (await relay.pending()) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      for (let i = 0; i < 5; i++) {
+        const { event, row } = await commit('same-user');
+        expected.push(event.eventId);
+        relay.committed([row]);
+      }
+      await waitFor('every row', async () => (await relay.pending()) === 0 && ids().length >= 6);
+      // The failed row and those after it came from the table, in order; nothing is lost.
+      const seen = ids();
+      expect([...new Set(seen)]).toEqual(expected);
+      expect(seen.filter((id) => id === expected[1])).toHaveLength(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('handles an event once per group, however often it is delivered', async () => {
     const event = UserEventFactory.createUserLoggedOut('u-1', 's');
     let effects = 0;

@@ -65,14 +65,16 @@ export class CreateOutboxTable extends PortableMigration {
 
 /**
  * Adds an event to the outbox inside the caller's unit of work; it is written when the
- * caller's transaction commits, together with the state change.
+ * caller's transaction commits, together with the state change. Returns the row: hand it to the
+ * relay after the commit (`relay.committed([row])`, a subgraph's `eventsCommitted([row])`) and it
+ * is published without the relay reading the table.
  * @throws {EventValidationError} when the event breaks its contract: the mutation fails.
  */
 export function enqueueEvent<T extends Topic>(
   em: EntityManager,
   topic: T,
   event: EventOn<T>,
-): void {
+): OutboxMessage {
   const valid: DomainEvent = parseEvent(event, topic);
   const row = new OutboxMessage();
   row.eventId = valid.eventId;
@@ -82,4 +84,5 @@ export function enqueueEvent<T extends Topic>(
   row.event = JSON.stringify(valid);
   row.createdAt = new Date(valid.timestamp);
   em.persist(row);
+  return row;
 }

@@ -1,6 +1,18 @@
 /**
  * The outbox relay: publishes unsent outbox rows to Kafka in id order and marks them sent.
  *
+ * Two ways in, one loop, so publishing never runs twice at once:
+ * - **Handed over** (`committed(rows)`, the fast path): right after a transaction commits, its
+ *   rows are published from memory, without reading the table first, and marked sent later in
+ *   batches. A busy database (SQLite has one connection per service, queued behind requests)
+ *   therefore never delays an event: the table is written, not read, on the way out.
+ * - **From the table** (`notify()`, polling, start, failures): unsent rows in id order.
+ *
+ * The fast path is open only while the relay is caught up: the last table read found nothing
+ * unsent, and no commit since then went unseen (a `notify()` without rows, or rows handed over
+ * while the relay was reading the table, close it until a table read finds nothing again). So
+ * every row the fast path publishes was committed after every row the table read saw.
+ *
  * - Order: rows are handed to the producer in id order and the producer keeps call order per
  *   partition, so one aggregate's events arrive in the order they were committed.
  * - Failure: when a publish fails (broker down), the rows from the first failure on stay unsent
@@ -30,9 +42,14 @@ export interface OutboxRelayOptions {
 
 export interface OutboxRelay {
   start(): void;
-  /** Finishes the round in progress, then stops. */
+  /** Finishes the round in progress and the marking of what it sent, then stops. */
   stop(): Promise<void>;
-  /** Wakes the relay now (call after a transaction that enqueued events commits). */
+  /**
+   * After a transaction that enqueued `rows` (as `enqueueEvent` returned them) committed: they
+   * are published at once when the relay is caught up, else read from the table in order.
+   */
+  committed(rows: readonly OutboxMessage[]): void;
+  /** Wakes the relay to read the table (after a commit whose rows are not at hand). */
   notify(): void;
   /** False while the last round failed to publish. */
   ready(): boolean;
@@ -47,30 +64,57 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const maxBackoffMs = options.maxBackoffMs ?? 5_000;
   const log = (options.logger ?? silentLogger).child({ component: 'outbox-relay' });
 
-  /** Publishes one batch; returns how many rows went out. */
-  async function round(): Promise<number> {
-    const em = database.fork();
-    const rows = await em.find(
-      OutboxMessage,
-      { sentAt: null },
-      { orderBy: { id: 'asc' }, limit: batchSize },
-    );
-    if (rows.length === 0) return 0;
+  /** True while the fast path is open (see the module's comment). */
+  let caughtUp = false;
+  /** Bumped by every commit the fast path did not take; a table read that saw none opens it. */
+  let unseen = 0;
+  /** Rows handed over, in commit order, waiting for the loop. */
+  let handed: OutboxMessage[] = [];
+  /** Published, not yet marked sent: a table read skips them. */
+  const unmarked = new Set<number>();
+  /**
+   * Rows the last table read published: a commit racing that read can be both read and handed
+   * over; it is published once.
+   */
+  let lastRead = new Set<number>();
+  let marking: Promise<void> = Promise.resolve();
+
+  /** Marks published rows sent, in the background; what fails to be marked is tried again. */
+  function markSent(ids: number[]): void {
+    for (const id of ids) unmarked.add(id);
+    marking = marking.then(async () => {
+      const pendingIds = [...unmarked];
+      if (pendingIds.length === 0) return;
+      try {
+        await database
+          .fork()
+          .nativeUpdate(
+            OutboxMessage,
+            { id: { $in: pendingIds } },
+            { sentAt: new Date(), attempts: 1 },
+          );
+        for (const id of pendingIds) unmarked.delete(id);
+      } catch (error) {
+        // Still unmarked: skipped by table reads, marked by the next call (or at stop).
+        log.warn('marking outbox rows sent failed; will retry', { error, rows: pendingIds.length });
+      }
+    });
+  }
+
+  /** Publishes rows in order; those before the first failure are marked sent. */
+  async function publish(em: ReturnType<Database['fork']>, rows: OutboxMessage[]) {
     // Hand all rows to the producer at once, in order; it batches them into few requests.
     const results = await Promise.allSettled(
       rows.map((row) => kafka.publishSerialized(row.topic, serialized(row))),
     );
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
     const sent = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
-    const now = new Date();
-    if (sent.length > 0) {
-      await em.nativeUpdate(
-        OutboxMessage,
-        { id: { $in: sent.map((r) => r.id) } },
-        { sentAt: now, attempts: 1 },
-      );
-    }
+    if (sent.length > 0) markSent(sent.map((r) => r.id));
     if (firstFailure !== -1) {
+      // The rest waits in the table, in order; rows handed over meanwhile too.
+      caughtUp = false;
+      unseen++;
+      handed = [];
       const failed = rows[firstFailure] as OutboxMessage;
       const reason = (results[firstFailure] as PromiseRejectedResult).reason as unknown;
       const message = reason instanceof Error ? reason.message : String(reason);
@@ -86,9 +130,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return sent.length;
   }
 
+  /** Publishes what was handed over, or one batch from the table; returns how many rows. */
+  async function round(): Promise<number> {
+    const em = database.fork();
+    if (caughtUp && handed.length > 0) {
+      const rows = handed.filter((row) => !lastRead.has(row.id));
+      handed = [];
+      return rows.length === 0 ? 0 : publish(em, rows);
+    }
+    const seen = unseen;
+    // Taken before the read: a row marked sent while the read runs may still look unsent to it.
+    const skip = new Set(unmarked);
+    const rows = (
+      await em.find(
+        OutboxMessage,
+        { sentAt: null },
+        { orderBy: { id: 'asc' }, limit: batchSize + skip.size },
+      )
+    ).filter((row) => !skip.has(row.id));
+    if (rows.length === 0) {
+      // Nothing unsent, and every commit since the read began was handed over: open.
+      if (unseen === seen) caughtUp = true;
+      return 0;
+    }
+    const batch = rows.slice(0, batchSize);
+    lastRead = new Set(batch.map((row) => row.id));
+    return publish(em, batch);
+  }
+
   const loop = createWorkLoop({
-    // A full batch means more rows are probably waiting.
-    round: async () => (await round()) === batchSize,
+    // A full batch means more rows are probably waiting, as do rows handed over meanwhile.
+    round: async () => (await round()) === batchSize || (caughtUp && handed.length > 0),
     pollIntervalMs,
     maxBackoffMs,
     logger: log,
@@ -96,8 +168,26 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     start: loop.start,
-    stop: loop.stop,
-    notify: loop.notify,
+    async stop() {
+      await loop.stop();
+      markSent([]);
+      await marking;
+    },
+    committed(rows) {
+      if (caughtUp) {
+        for (const row of rows) handed.push(row);
+      } else {
+        // The table read in progress may not see them: they wait for the next one.
+        unseen++;
+      }
+      loop.notify();
+    },
+    notify() {
+      caughtUp = false;
+      unseen++;
+      handed = [];
+      loop.notify();
+    },
     ready: loop.ready,
     pending: () => database.fork().count(OutboxMessage, { sentAt: null }),
   };

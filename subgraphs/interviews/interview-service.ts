@@ -19,7 +19,7 @@ import {
 import { z } from 'zod';
 import type { EventEnvelope, EventOn } from '../../events/catalog';
 import { InterviewEventFactory } from '../../events/factories';
-import { enqueueEvent } from '../../events/outbox';
+import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
 import {
   DomainError,
   ForbiddenError,
@@ -91,7 +91,7 @@ type Apply = (
 export class InterviewService {
   private readonly em: EntityManager;
   private readonly identity: Identity | null;
-  private readonly eventsCommitted: () => void;
+  private readonly eventsCommitted: (rows?: readonly OutboxMessage[]) => void;
 
   private readonly byId = new BatchLoader<InterviewEntity | undefined>(
     async (ids) => {
@@ -312,6 +312,7 @@ export class InterviewService {
       boundedText(`input.questions[${i}]`, text, LIMITS.question),
     );
 
+    let row: OutboxMessage | undefined;
     const interview = await this.em.transactional(
       async (em) => {
         const now = new Date();
@@ -337,7 +338,7 @@ export class InterviewService {
             }),
           ),
         );
-        enqueueEvent(
+        row = enqueueEvent(
           em,
           'interview-events',
           InterviewEventFactory.create(
@@ -358,7 +359,7 @@ export class InterviewService {
       { clear: true },
     );
     this.byCandidate.forget(candidateId);
-    this.eventsCommitted();
+    this.eventsCommitted(row ? [row] : undefined);
     return interview;
   }
 
@@ -495,6 +496,7 @@ export class InterviewService {
   private async act(id: string, action: Action, apply: Apply): Promise<InterviewEntity> {
     const who = requireIdentity(this.identity);
     let interview: InterviewEntity;
+    let row: OutboxMessage | undefined;
     try {
       interview = await this.em.transactional(
         async (em) => {
@@ -515,7 +517,7 @@ export class InterviewService {
           const published = await apply(current, em, now);
           current.status = step.to;
           current.updatedAt = now;
-          enqueueEvent(em, 'interview-events', published);
+          row = enqueueEvent(em, 'interview-events', published);
           return current;
         },
         { clear: true },
@@ -534,7 +536,7 @@ export class InterviewService {
     this.byId.forget(id);
     this.byCandidate.forget(interview.candidateId);
     this.answers.forget(id);
-    this.eventsCommitted();
+    this.eventsCommitted(row ? [row] : undefined);
     return interview;
   }
 }

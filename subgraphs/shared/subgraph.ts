@@ -21,7 +21,12 @@ import {
   type Source,
   type TopicBatchHandlers,
 } from '../../events';
-import { createOutboxRelay, type OutboxRelay } from '../../events/outbox';
+import { createOutboxRelay, type OutboxMessage, type OutboxRelay } from '../../events/outbox';
+
+/** What `eventsCommitted` does: hands the committed rows to the relay, or wakes it. */
+function committedTo(relay: OutboxRelay): (rows?: readonly OutboxMessage[]) => void {
+  return (rows) => (rows && rows.length > 0 ? relay.committed(rows) : relay.notify());
+}
 import { DomainError, formatSubgraphError } from './errors';
 import type { Identity } from './identity';
 import {
@@ -34,8 +39,11 @@ import {
 export interface RequestScope {
   em: EntityManager;
   identity: Identity | null;
-  /** Call after a transaction that enqueued outbox events has committed. */
-  eventsCommitted: () => void;
+  /**
+   * Call after a transaction that enqueued outbox events has committed, with the rows
+   * `enqueueEvent` returned (published at once), or without (the relay reads the table).
+   */
+  eventsCommitted: (rows?: readonly OutboxMessage[]) => void;
 }
 
 /**
@@ -198,7 +206,7 @@ export function createSubgraph<TContext extends object>(
           port: options.port,
           context: async (req: IncomingMessage) => {
             const identity = await identityOr401(req, options.internalTokenSecret);
-            return definition.context({ em: db.fork(), identity, eventsCommitted: r.notify });
+            return definition.context({ em: db.fork(), identity, eventsCommitted: committedTo(r) });
           },
           readiness: async () => {
             const checks = {

@@ -8,7 +8,7 @@
  */
 import type { FilterQuery } from '@mikro-orm/core';
 import { UserEventFactory } from '../../events';
-import { enqueueEvent } from '../../events/outbox';
+import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
 import { DomainError, InvalidInputError } from '../shared/errors';
 import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../shared/identity';
 import type { RequestScope } from '../shared/subgraph';
@@ -212,6 +212,7 @@ export class UserService {
   async updateProfile(input: ProfileInput): Promise<User> {
     const who = requireIdentity(this.scope.identity);
     const changes = parseProfileInput(input);
+    let row: OutboxMessage | undefined;
     const { user, published } = await this.scope.em.transactional(async (em) => {
       const user = await em.findOne(User, { id: who.userId });
       if (!user) throw new ProfileNotFoundError(who.userId);
@@ -230,10 +231,10 @@ export class UserService {
           description: `updated ${diff.updatedFields.join(', ')}`,
         }),
       );
-      enqueueEvent(em, 'user-events', event);
+      row = enqueueEvent(em, 'user-events', event);
       return { user, published: true };
     });
-    if (published) this.scope.eventsCommitted();
+    if (published) this.scope.eventsCommitted(row ? [row] : undefined);
     return user;
   }
 }
