@@ -551,6 +551,36 @@ async function main(): Promise<void> {
     }
   })();
 
+  // Where the time goes before the gateway: a plain consumer of interview-events (a group of its
+  // own, from the end) notes, per answer event, its Kafka timestamp (set when the relay handed it
+  // to the producer) and its arrival, against the event's own timestamp (in the transaction).
+  const stages = { relayed: [] as number[], consumed: [] as number[] };
+  const probe = pipeline.publisher.rawConsumer(`bench-pipeline-probe-${process.pid}`, {
+    maxWaitTimeInMs: 100,
+  });
+  await probe.connect();
+  await probe.subscribe({
+    topic: pipeline.publisher.topicName('interview-events'),
+    fromBeginning: false,
+  });
+  const probeJoined = new Promise<void>((resolve) =>
+    probe.on(probe.events.GROUP_JOIN, () => resolve()),
+  );
+  await probe.run({
+    eachMessage: async ({ message }) => {
+      const arrived = wallClock();
+      const event = JSON.parse(message.value?.toString() ?? '{}') as {
+        eventType?: string;
+        timestamp?: string;
+      };
+      if (event.eventType !== 'interview.answer_submitted' || !event.timestamp) return;
+      const at = Date.parse(event.timestamp);
+      stages.relayed.push(Number(message.timestamp) - at);
+      stages.consumed.push(arrived - at);
+    },
+  });
+  await probeJoined;
+
   const driven = await drive(pipeline, seeded, options.rate, options.warmup, measured);
   const lastSend = wallClock();
   if (driven.firstFailure !== undefined) {
@@ -579,6 +609,7 @@ async function main(): Promise<void> {
   const after = sampleAll();
   sampling = false;
   await sampler;
+  await probe.disconnect();
   const gatewayDelivered = await metric(
     pipeline.gatewayUrl,
     'gateway_subscription_results_delivered_total',
@@ -680,6 +711,23 @@ async function main(): Promise<void> {
   console.log(table(['process', 'pid', 'CPU % of a core', 'CPU ms', 'peak RSS MB'], rows));
   console.log(
     `\nper mutation: ${fixed(total / Math.max(1, driven.succeeded), 2)} ms of CPU in all; per result delivered: ${fixed((total * 1000) / Math.max(1, latencies.length), 1)} µs. Kafka: ${pipeline.brokerDescription}${pipeline.brokerPid === undefined ? ' (not measured)' : ''}. The event timestamp has millisecond resolution.`,
+  );
+  const stage = (values: number[]) => {
+    const sorted = Float64Array.from(values).sort();
+    return [50, 95, 99].map((q) => fixed(percentile(sorted, q), 1));
+  };
+  console.log(
+    `\nStages of an answer event, ms from its timestamp (a plain consumer of interview-events, ${stages.consumed.length} events)\n`,
+  );
+  console.log(
+    table(
+      ['stage', 'p50', 'p95', 'p99'],
+      [
+        ['committed and handed to the producer (Kafka timestamp)', ...stage(stages.relayed)],
+        ['read back from Kafka by a plain consumer', ...stage(stages.consumed)],
+        ['arrived at a subscriber through the gateway', ...stage([...latencies])],
+      ],
+    ),
   );
   for (const p of problems) console.log(`PROBLEM: ${p}`);
   if (problems.length > 0) process.exitCode = 1;
