@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { spawnChild, type Child, type LoadResult } from './gateways-benchmark/processes';
 import { preparePlatformGraph } from './platform/graph';
+import { runBench } from './run';
 
 type GatewayKind = 'ours' | 'plain';
 type Graph = 'public' | 'platform';
@@ -354,20 +355,4 @@ async function main(): Promise<void> {
   if (!results.every((r) => r.runs.every(valid))) process.exitCode = 1;
 }
 
-let interrupted = false;
-const onSignal = () => {
-  if (interrupted) return;
-  interrupted = true;
-  void teardown().then(() => process.exit(130));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-main()
-  .catch((error: unknown) => {
-    console.error(
-      `bench:gateway failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exitCode = 1;
-  })
-  .finally(() => teardown());
+runBench('bench:gateway', main, teardown);

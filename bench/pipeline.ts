@@ -37,6 +37,7 @@ import { deleteWithPrefix } from './platform/broker';
 import { freePort, sampleProcess, spawnService, type ServiceProcess } from './pipeline/processes';
 import { gatewayQuery, metric, waitFor } from './subscriptions/platform';
 import { spawnClients, wallClock, type ClientProcess } from './subscriptions/protocol';
+import { runBench } from './run';
 
 interface Options {
   subscribers: number;
@@ -733,20 +734,4 @@ async function main(): Promise<void> {
   if (problems.length > 0) process.exitCode = 1;
 }
 
-let interrupted = false;
-const onSignal = () => {
-  if (interrupted) return;
-  interrupted = true;
-  void teardown().then(() => process.exit(130));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-main()
-  .catch((error: unknown) => {
-    console.error(
-      `bench:pipeline failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exitCode = 1;
-  })
-  .finally(() => teardown());
+runBench('bench:pipeline', main, teardown);

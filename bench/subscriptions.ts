@@ -81,6 +81,7 @@ import {
   type Collected,
   type Counted,
 } from './subscriptions/protocol';
+import { runBench } from './run';
 
 const RUNS = ['connections', 'shared', 'spread', 'event-only', 'bare-ws', 'graphql-ws'] as const;
 type RunName = (typeof RUNS)[number];
@@ -1219,20 +1220,4 @@ async function main(): Promise<void> {
   if (failedRuns.length > 0) process.exitCode = 1;
 }
 
-let interrupted = false;
-const onSignal = () => {
-  if (interrupted) return;
-  interrupted = true;
-  void teardown().then(() => process.exit(130));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-main()
-  .catch((error: unknown) => {
-    console.error(
-      `bench:subscriptions failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exitCode = 1;
-  })
-  .finally(() => teardown());
+runBench('bench:subscriptions', main, teardown);
