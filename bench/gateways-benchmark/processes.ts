@@ -51,6 +51,62 @@ export interface Child {
 
 const REPO_ROOT = resolve(__dirname, '../..');
 
+/**
+ * The next IPC message of `type` from `child`; rejects on an `error` message, on the child's exit
+ * and after `timeoutMs`. `name` names the child in those errors.
+ */
+export function nextMessage<M extends { type: string }, T extends M['type']>(
+  child: ChildProcess,
+  name: string,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<M, { type: T }>> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${name}: no '${type}' message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: M) => {
+      if (message.type === 'error') {
+        cleanup();
+        reject(new Error(`${name}: ${(message as { message?: string }).message ?? '?'}`));
+      } else if (message.type === type) {
+        cleanup();
+        resolvePromise(message as Extract<M, { type: T }>);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`${name} exited (code ${code}) before sending '${type}'`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+/**
+ * Stops a child: closing its IPC channel asks it to stop (see serveParent) without a signal,
+ * which Apollo Server's own SIGTERM handler (on by default in the plain gateway) would take too;
+ * then SIGTERM, then SIGKILL, 5 s apart.
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const waitExit = (ms: number) =>
+    Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
+  if (gone()) return;
+  if (child.connected) child.disconnect();
+  if (await waitExit(5_000)) return;
+  child.kill('SIGTERM');
+  if (await waitExit(5_000)) return;
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export function spawnChild(file: string, args: string[], nodeArgs: string[] = []): Child {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
     cwd: REPO_ROOT,
@@ -59,53 +115,13 @@ export function spawnChild(file: string, args: string[], nodeArgs: string[] = []
   const exited = once(child, 'exit');
   return {
     process: child,
-    next(type, timeoutMs) {
-      return new Promise((resolvePromise, reject) => {
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`${file}: no '${type}' message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onMessage = (message: ChildMessage) => {
-          if (message.type === 'error') {
-            cleanup();
-            reject(new Error(`${file}: ${message.message}`));
-          } else if (message.type === type) {
-            cleanup();
-            resolvePromise(message as Extract<ChildMessage, { type: typeof type }>);
-          }
-        };
-        const onExit = (code: number | null) => {
-          cleanup();
-          reject(new Error(`${file} exited (code ${code}) before sending '${type}'`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          child.off('exit', onExit);
-        };
-        child.on('message', onMessage);
-        child.on('exit', onExit);
-      });
-    },
+    next: (type, timeoutMs) => nextMessage<ChildMessage, typeof type>(child, file, type, timeoutMs),
     send(message) {
       // A child stopping (Ctrl-C, say) may close the channel under a sampler: drop the message
       // instead of letting the error kill the parent; whoever waits on a reply sees the exit.
       if (child.connected) child.send(message, () => undefined);
     },
-    async stop() {
-      const gone = () => child.exitCode !== null || child.signalCode !== null;
-      const waitExit = (ms: number) =>
-        Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
-      if (gone()) return;
-      // Closing the channel asks the child to stop (see serveParent) without a signal, which
-      // Apollo Server's own SIGTERM handler (on by default in the plain gateway) would take too.
-      if (child.connected) child.disconnect();
-      if (await waitExit(5_000)) return;
-      child.kill('SIGTERM');
-      if (await waitExit(5_000)) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => stopChild(child, exited),
   };
 }
 

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Identity } from '../../subgraphs/shared/identity';
+import { nextMessage, stopChild } from '../gateways-benchmark/processes';
 
 /** What every subscriber of one client process subscribes to. */
 export interface OpenRequest {
@@ -234,51 +235,14 @@ function spawnIpc<In extends { type: string }, Out>(
     serialization: 'advanced',
   });
   const exited = once(child, 'exit');
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
   const name = file.slice(file.lastIndexOf('/') + 1);
   return {
     process: child,
-    next<T extends In['type']>(type: T, timeoutMs: number) {
-      return new Promise<Extract<In, { type: T }>>((resolveMessage, reject) => {
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`${name}: no '${type}' message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onMessage = (message: In) => {
-          if (message.type === 'error') {
-            cleanup();
-            reject(new Error(`${name}: ${(message as { message?: string }).message ?? '?'}`));
-          } else if (message.type === type) {
-            cleanup();
-            resolveMessage(message as Extract<In, { type: T }>);
-          }
-        };
-        const onExit = (code: number | null) => {
-          cleanup();
-          reject(new Error(`${name} exited (code ${code}) before sending '${type}'`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          child.off('exit', onExit);
-        };
-        child.on('message', onMessage);
-        child.on('exit', onExit);
-      });
-    },
+    next: <T extends In['type']>(type: T, timeoutMs: number) =>
+      nextMessage<In, T>(child, name, type, timeoutMs),
     send(message) {
       if (child.connected) child.send(message as object, () => undefined);
     },
-    async stop() {
-      const waitExit = (ms: number) =>
-        Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
-      if (gone()) return;
-      if (child.connected) child.disconnect();
-      if (await waitExit(5_000)) return;
-      child.kill('SIGTERM');
-      if (await waitExit(5_000)) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => stopChild(child, exited),
   };
 }
