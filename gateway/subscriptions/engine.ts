@@ -9,11 +9,15 @@
  *
  * - A **stream** is one subscription operation (same text, variables and caller) on one routing
  *   key. Subscribers that share all of that share the stream: one plan execution per event,
- *   whatever their number. Different callers never share one, because the subgraphs authorize
- *   per caller. A stream executes its events one after another, so results stay in event order;
- *   a slow subgraph delays only the streams that need it.
- * - Each **subscriber** has a bounded queue (queue.ts): a client that does not read loses the
- *   oldest results and is told how many (`extensions.dropped`); the others are not slowed.
+ *   whatever their number. Different callers share one only when the event alone answers the
+ *   selection (no subgraph request); otherwise the subgraphs authorize per caller. A stream
+ *   resolves up to `streamConcurrency` events at once and delivers them in event order; a slow
+ *   subgraph delays only the streams that need it.
+ * - A result is serialized once per stream and event (result.ts); each subscriber's cursor is
+ *   spliced in, and subscribers with the event's cursor share its bytes.
+ * - Each **subscriber** writes to its transport while it has room, else into a bounded queue
+ *   (queue.ts): a client that does not read loses the oldest results and is told how many
+ *   (`extensions.dropped`); the others are not slowed.
  * - Every result carries `extensions.eventId` and `extensions.cursor` (cursor.ts). Subscribing
  *   with `extensions: { cursor }` first delivers the missed events (from memory, or from Kafka
  *   when they are older), in order and without duplicates, then live ones.
@@ -58,7 +62,7 @@ export interface LiveSubscriptionsOptions {
   maxReplay?: number;
 }
 
-/** A subscribe request as graphql-ws hands it over. */
+/** A subscribe request: the payload of a graphql-transport-ws `subscribe` message. */
 export interface LiveRequest {
   query: string;
   operationName?: string | null | undefined;

@@ -10,9 +10,9 @@
  *
  * Pushing never waits: one slow subscriber cannot slow the fan-out to the others.
  *
- * For the protocol adapter (graphql-ws) the queue is also an async iterator that yields nothing
- * and ends when the subscription ends: `return()` (the client completed or went away) discards
- * what is queued; `close()` (the server ends it) first writes what is queued.
+ * For the protocol adapter (gateway/websocket.ts) the queue is also an async iterator that yields
+ * nothing and ends when the subscription ends: `return()` (the client completed or went away)
+ * discards what is queued; `close()` (the server ends it) first writes what is queued.
  */
 import type { PreparedResult } from './result';
 

@@ -42,7 +42,7 @@ export class PreparedResult {
 
   /**
    * The payload as UTF-8 followed by `suffix` (a transport's framing, e.g. `}` closing a
-   * graphql-ws message): one buffer shared by every subscriber with the event's shared cursor
+   * graphql-transport-ws message): one buffer shared by every subscriber with the event's shared cursor
    * (the first cursor asked for with nothing dropped), a new one for others.
    */
   encoded(cursor: string, dropped: number, suffix: string): Buffer {
