@@ -10,7 +10,7 @@ const email: OutgoingEmail = {
   subject: 'Welcome to Interview Graph',
   text: 'Hello Ada,\n',
   html: '<p>Hello Ada,</p>',
-  date: new Date('2026-12-01T09:00:00.123Z'),
+  date: new Date('2025-12-01T09:00:00.123Z'),
 };
 
 describe('mail', () => {
@@ -21,10 +21,10 @@ describe('mail', () => {
 
   it('names files by time, type and event id, safe for any file system', () => {
     expect(emlFileName(email)).toBe(
-      '20261201T090000Z-user.registered-0b6f7f7e-6a53-4b39-9d2c-1f0e2f6f3a10.eml',
+      '20251201T090000Z-user.registered-0b6f7f7e-6a53-4b39-9d2c-1f0e2f6f3a10.eml',
     );
     expect(emlFileName({ ...email, eventId: '../../etc/passwd' })).toBe(
-      '20261201T090000Z-user.registered-______etc_passwd.eml',
+      '20251201T090000Z-user.registered-______etc_passwd.eml',
     );
   });
 
@@ -42,7 +42,7 @@ describe('mail', () => {
       expect(raw).toContain('Subject: Welcome to Interview Graph');
       expect(raw).toContain(`Message-ID: <${email.eventId}@example.com>`);
       expect(raw).toContain('To: ada@example.com');
-      expect(raw).toContain('Date: Tue, 01 Dec 2026 09:00:00 +0000');
+      expect(raw).toContain('Date: Mon, 01 Dec 2025 09:00:00 +0000');
       expect(raw).toContain(`X-Interview-Graph-Event: user.registered ${email.eventId}`);
       expect(raw).toContain('Content-Type: multipart/alternative');
     } finally {

@@ -20,14 +20,14 @@ describe('email templates', () => {
   });
 
   it('names the interview and its time in UTC when it knows them', () => {
-    const known = interviewScheduledEmail(ada, interview, '2026-12-01T09:05:00+01:00');
+    const known = interviewScheduledEmail(ada, interview, '2025-12-01T09:05:00+01:00');
     expect(known.subject).toBe('Interview scheduled: Backend screen');
     expect(known.text).toContain(
-      'Your interview "Backend screen" (Engineer) is scheduled for Tuesday, 1 December 2026 at 08:05 UTC.',
+      'Your interview "Backend screen" (Engineer) is scheduled for Monday, 1 December 2025 at 08:05 UTC.',
     );
-    const unknown = interviewScheduledEmail(ada, undefined, '2026-12-01T09:05:00Z');
+    const unknown = interviewScheduledEmail(ada, undefined, '2025-12-01T09:05:00Z');
     expect(unknown.subject).toBe('Your interview is scheduled');
-    expect(unknown.text).toContain('Your interview is scheduled for Tuesday');
+    expect(unknown.text).toContain('Your interview is scheduled for Monday');
   });
 
   it('summarises a completed interview, rounding to whole minutes (at least one)', () => {

@@ -123,7 +123,7 @@ function newPlanner(options: { cacheSize?: number } = {}): SubscriptionPlanner {
 
 const CONTEXT: GatewayContext = { subgraphHeaders: { 'x-internal-token': 'signed-for-u-1' } };
 const EVENT_ID = '9b2f7f0e-3d5c-4c1b-9a57-0c1f2e3d4b5a';
-const AT = new Date('2026-12-01T09:00:00.000Z');
+const AT = new Date('2025-12-01T09:00:00.000Z');
 
 function liveField(name: string): LiveField {
   const field = LIVE_FIELDS.get(name);
@@ -202,7 +202,7 @@ describe('SubscriptionPlanner', () => {
 
     const event = InterviewEventFactory.create(
       'interview.started',
-      { interviewId: 'i-1', candidateId: 'u-1', startedAt: '2026-12-01T09:01:00.000Z' },
+      { interviewId: 'i-1', candidateId: 'u-1', startedAt: '2025-12-01T09:01:00.000Z' },
       { eventId: EVENT_ID, timestamp: AT },
     );
     const value = liveField('interviewUpdated').value(event);
@@ -230,7 +230,7 @@ describe('SubscriptionPlanner', () => {
     const event = InterviewEventFactory.create('interview.paused', {
       interviewId: 'i-2',
       candidateId: 'u-2',
-      pausedAt: '2026-12-01T09:10:00.000Z',
+      pausedAt: '2025-12-01T09:10:00.000Z',
       reason: 'timeout',
     });
     const { variables } = argumentsOf(compiled, { id: 'i-2' });
@@ -270,19 +270,19 @@ describe('SubscriptionPlanner', () => {
     const meta = { eventId: EVENT_ID, timestamp: AT };
     const started = InterviewEventFactory.create(
       'interview.started',
-      { ...base, startedAt: '2026-12-01T09:01:00.000Z' },
+      { ...base, startedAt: '2025-12-01T09:01:00.000Z' },
       meta,
     );
     const paused = InterviewEventFactory.create(
       'interview.paused',
-      { ...base, pausedAt: '2026-12-01T09:10:00.000Z', reason: 'logged_out' },
+      { ...base, pausedAt: '2025-12-01T09:10:00.000Z', reason: 'logged_out' },
       meta,
     );
     const completed = InterviewEventFactory.create(
       'interview.completed',
       {
         ...base,
-        completedAt: '2026-12-01T09:40:00.000Z',
+        completedAt: '2025-12-01T09:40:00.000Z',
         answeredQuestions: 3,
         totalQuestions: 3,
         durationSeconds: 2340,
@@ -306,7 +306,7 @@ describe('SubscriptionPlanner', () => {
           __typename: 'InterviewStartedEvent',
           kind: 'InterviewStartedEvent',
           eventType: 'interview.started',
-          startedAt: '2026-12-01T09:01:00.000Z',
+          startedAt: '2025-12-01T09:01:00.000Z',
           ...common,
         },
       },
@@ -317,7 +317,7 @@ describe('SubscriptionPlanner', () => {
           __typename: 'InterviewPausedEvent',
           kind: 'InterviewPausedEvent',
           eventType: 'interview.paused',
-          pausedAt: '2026-12-01T09:10:00.000Z',
+          pausedAt: '2025-12-01T09:10:00.000Z',
           reason: 'LOGGED_OUT',
           ...common,
         },
@@ -329,7 +329,7 @@ describe('SubscriptionPlanner', () => {
           __typename: 'InterviewCompletedEvent',
           kind: 'InterviewCompletedEvent',
           eventType: 'interview.completed',
-          completedAt: '2026-12-01T09:40:00.000Z',
+          completedAt: '2025-12-01T09:40:00.000Z',
           durationSeconds: 2340,
           ...common,
         },
@@ -421,7 +421,7 @@ describe('SubscriptionPlanner', () => {
     const event = InterviewEventFactory.create('interview.started', {
       interviewId: 'i-1',
       candidateId: 'u-1',
-      startedAt: '2026-12-01T09:01:00.000Z',
+      startedAt: '2025-12-01T09:01:00.000Z',
     });
     const result = await planner.execute(
       compiled,

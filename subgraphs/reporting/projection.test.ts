@@ -11,7 +11,11 @@ import {
 } from './projection';
 
 const ids = { interviewId: 'i-1', candidateId: 'u-1' };
-let clock = Date.parse('2026-12-01T09:00:00.000Z');
+// Times relative to now, so nothing here is tied to a date that passes.
+let clock = Date.now();
+/** An ISO time `minutes` after a start a day ahead of now. */
+const start = Date.now() + 86_400_000;
+const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
 
 /** A valid event with a timestamp one minute after the previous one's. */
 function event<T extends ProjectedEventType>(
@@ -32,9 +36,8 @@ const created = (questionCount = 3) =>
     questionCount,
     createdBy: 'u-9',
   });
-const scheduled = () => event('interview.scheduled', { scheduledFor: '2026-12-02T09:00:00Z' });
-const started = (startedAt = '2026-12-02T09:01:00.000Z') =>
-  event('interview.started', { startedAt });
+const scheduled = () => event('interview.scheduled', { scheduledFor: at(0) });
+const started = (startedAt = at(1)) => event('interview.started', { startedAt });
 const answer = (answeredQuestions: number, wordCount: number, totalQuestions = 3) =>
   event('interview.answer_submitted', {
     questionId: `q-${answeredQuestions}`,
@@ -43,20 +46,18 @@ const answer = (answeredQuestions: number, wordCount: number, totalQuestions = 3
     answeredQuestions,
     totalQuestions,
   });
-const paused = () =>
-  event('interview.paused', { pausedAt: '2026-12-02T09:10:00.000Z', reason: 'manual' });
-const resumed = () =>
-  event('interview.resumed', { resumedAt: '2026-12-02T09:20:00.000Z', trigger: 'manual' });
+const paused = () => event('interview.paused', { pausedAt: at(10), reason: 'manual' });
+const resumed = () => event('interview.resumed', { resumedAt: at(20), trigger: 'manual' });
 const completed = (answeredQuestions = 3, totalQuestions = 3, durationSeconds = 1800) =>
   event('interview.completed', {
-    completedAt: '2026-12-02T09:40:00.000Z',
+    completedAt: at(40),
     answeredQuestions,
     totalQuestions,
     durationSeconds,
   });
 const cancelled = () =>
   event('interview.cancelled', {
-    cancelledAt: '2026-12-02T08:00:00.000Z',
+    cancelledAt: at(-60),
     previousStatus: 'scheduled',
   });
 
@@ -97,8 +98,9 @@ describe('projectReport', () => {
   });
 
   it('records when the interview started', () => {
-    const report = must(fold([created(), started('2026-12-02T09:01:30.000Z')]));
-    expect(report.startedAt).toEqual(new Date('2026-12-02T09:01:30.000Z'));
+    const startedAt = at(1.5);
+    const report = must(fold([created(), started(startedAt)]));
+    expect(report.startedAt).toEqual(new Date(startedAt));
     expect(projectReport(report, paused()).startedAt).toEqual(report.startedAt);
   });
 

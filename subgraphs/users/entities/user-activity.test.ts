@@ -8,7 +8,7 @@ describe('activity details', () => {
       event: {
         eventId: 'e-1',
         eventType: 'user.profile_updated',
-        timestamp: '2026-12-01T09:00:00.000Z',
+        timestamp: '2025-12-01T09:00:00.000Z',
         payload: {
           userId: 'u-1',
           updatedFields: ['company'],
