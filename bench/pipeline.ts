@@ -30,12 +30,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { KafkaService, UserEventFactory } from '../events';
+import { KafkaService } from '../events';
 import type { Identity } from '../subgraphs/shared/identity';
 import { startLocalKafka } from '../scripts/kafka/local-kafka';
 import { deleteWithPrefix } from './platform/broker';
 import { freePort, sampleProcess, spawnService, type ServiceProcess } from './pipeline/processes';
-import { gatewayQuery, metric, waitFor } from './subscriptions/platform';
+import { gatewayQuery, metric, registerCandidate, waitFor } from './subscriptions/platform';
 import { spawnClients, wallClock, type ClientProcess } from './subscriptions/protocol';
 import { runBench } from './run';
 
@@ -236,26 +236,7 @@ async function seed(pipeline: Pipeline, count: number): Promise<Seeded> {
     roles: [],
   };
   const url = pipeline.gatewayUrl;
-  await pipeline.publisher.publishEvent(
-    'user-events',
-    UserEventFactory.createUserRegistered(candidate.userId, candidate.email, {
-      firstName: 'Bench',
-      lastName: 'Candidate',
-    }),
-  );
-  await waitFor(
-    `the users subgraph to register ${candidate.userId}`,
-    async () => {
-      const { me } = await gatewayQuery<{ me: { email: string } | null }>(
-        url,
-        'query { me { email } }',
-        {},
-        candidate,
-      );
-      return me?.email === candidate.email;
-    },
-    60_000,
-  );
+  await registerCandidate(url, pipeline.publisher, candidate);
   const interviews: Seeded['interviews'] = [];
   for (let i = 0; i < count; i++) {
     const { createInterview } = await gatewayQuery<{

@@ -18,7 +18,7 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** What the process printed so far, for failure messages. */
   output(): string;
-  /** SIGTERM, then waits for the exit. */
+  /** SIGTERM (SIGKILL after 15 s), then waits for the exit. */
   stop(): Promise<void>;
 }
 
@@ -35,14 +35,22 @@ export async function spawnService(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The tail only: a long run (a benchmark) must not grow the parent with its output.
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    // A process that does not stop in 15 s is killed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
+    clearTimeout(timer);
   };
   try {
     await waitFor(

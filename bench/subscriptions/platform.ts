@@ -110,15 +110,14 @@ export interface SeededInterview {
 }
 
 /**
- * Registers `candidate` (a `user.registered` event, as the gateway publishes it at sign-in),
- * creates and starts an interview as them through the gateway, and waits until the users
- * subgraph knows them and the reporting read model shows the interview in progress.
+ * Registers `candidate` by a `user.registered` event, as the gateway publishes it at sign-in,
+ * and waits until `me` through the gateway shows them.
  */
-export async function seedInterview(
+export async function registerCandidate(
   gatewayUrl: string,
-  publisher: KafkaService,
+  publisher: Pick<KafkaService, 'publishEvent'>,
   candidate: Identity & { email: string },
-): Promise<SeededInterview> {
+): Promise<void> {
   await publisher.publishEvent(
     'user-events',
     UserEventFactory.createUserRegistered(candidate.userId, candidate.email, {
@@ -139,6 +138,19 @@ export async function seedInterview(
     },
     60_000,
   );
+}
+
+/**
+ * Registers `candidate` (a `user.registered` event, as the gateway publishes it at sign-in),
+ * creates and starts an interview as them through the gateway, and waits until the users
+ * subgraph knows them and the reporting read model shows the interview in progress.
+ */
+export async function seedInterview(
+  gatewayUrl: string,
+  publisher: KafkaService,
+  candidate: Identity & { email: string },
+): Promise<SeededInterview> {
+  await registerCandidate(gatewayUrl, publisher, candidate);
   const { createInterview } = await gatewayQuery<{
     createInterview: { id: string; questions: { id: string }[] };
   }>(
