@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Identity } from '../../subgraphs/shared/identity';
 import { nextMessage, stopChild } from '../gateways-benchmark/processes';
 
@@ -120,51 +119,14 @@ export function spawnClients(): ClientProcess {
     serialization: 'advanced',
   });
   const exited = once(child, 'exit');
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {
     process: child,
-    next(type, timeoutMs) {
-      return new Promise((resolveMessage, reject) => {
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`clients.ts: no '${type}' message within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onMessage = (message: FromClients) => {
-          if (message.type === 'error') {
-            cleanup();
-            reject(new Error(`clients.ts: ${message.message}`));
-          } else if (message.type === type) {
-            cleanup();
-            resolveMessage(message as Extract<FromClients, { type: typeof type }>);
-          }
-        };
-        const onExit = (code: number | null) => {
-          cleanup();
-          reject(new Error(`clients.ts exited (code ${code}) before sending '${type}'`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          child.off('exit', onExit);
-        };
-        child.on('message', onMessage);
-        child.on('exit', onExit);
-      });
-    },
+    next: (type, timeoutMs) =>
+      nextMessage<FromClients, typeof type>(child, 'clients.ts', type, timeoutMs),
     send(message) {
       if (child.connected) child.send(message, () => undefined);
     },
-    async stop() {
-      const waitExit = (ms: number) =>
-        Promise.race([exited.then(() => true), sleep(ms).then(() => gone())]);
-      if (gone()) return;
-      if (child.connected) child.disconnect();
-      if (await waitExit(5_000)) return;
-      child.kill('SIGTERM');
-      if (await waitExit(5_000)) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => stopChild(child, exited),
   };
 }
 
