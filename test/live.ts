@@ -62,7 +62,15 @@ export interface Recording<T> {
   dispose(): void;
 }
 
-/** Subscribes and records every result. */
+/**
+ * Subscribes and records every result.
+ *
+ * `startAt` drops the results before the first one it accepts. A subscriber started just after
+ * a mutation may still receive that mutation's event, when the gateway reads it from Kafka after
+ * the subscription began (the `interview.created` of an interview created a moment before, say):
+ * a test that waits for the next event skips it this way. Events of one aggregate arrive in
+ * order, so such an event can only come first.
+ */
 export function record<T = Record<string, unknown>>(
   client: Client,
   request: {
@@ -70,7 +78,9 @@ export function record<T = Record<string, unknown>>(
     variables?: Record<string, unknown>;
     extensions?: Record<string, unknown>;
   },
+  startAt?: (result: LiveResult<T>) => boolean,
 ): Recording<T> {
+  let started = startAt === undefined;
   const recording: Recording<T> = {
     results: [],
     completed: false,
@@ -92,7 +102,11 @@ export function record<T = Record<string, unknown>>(
     dispose: () => undefined,
   };
   recording.dispose = client.subscribe<T, LiveExtensions>(request, {
-    next: (result) => recording.results.push({ ...result, receivedAt: Date.now() }),
+    next: (result) => {
+      const received = { ...result, receivedAt: Date.now() };
+      started ||= startAt!(received);
+      if (started) recording.results.push(received);
+    },
     error: (error) => {
       recording.errors = Array.isArray(error)
         ? (error as GraphQLFormattedError[])
@@ -103,6 +117,25 @@ export function record<T = Record<string, unknown>>(
     },
   });
   return recording;
+}
+
+/**
+ * A `startAt` for `interviewUpdated` (selecting `status`) and `myInterviewEvents` (selecting
+ * `eventType`): skips the creation of an interview created just before subscribing.
+ */
+export function pastCreation(result: LiveResult<unknown>): boolean {
+  const data = result.data as {
+    interviewUpdated?: { status?: string };
+    myInterviewEvents?: { eventType?: string };
+  };
+  const status = data?.interviewUpdated?.status;
+  const eventType = data?.myInterviewEvents?.eventType;
+  if (status === undefined && eventType === undefined) {
+    throw new Error(
+      `pastCreation needs interviewUpdated.status or myInterviewEvents.eventType: ${JSON.stringify(result)}`,
+    );
+  }
+  return status !== 'DRAFT' && eventType !== 'interview.created';
 }
 
 /** Waits until a gateway's `/metrics` shows at least `count` live subscribers. */

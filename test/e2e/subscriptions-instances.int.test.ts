@@ -29,6 +29,7 @@ import {
   asIdentity,
   liveClient,
   metric,
+  pastCreation,
   record,
   subscribersAtLeast,
   type Recording,
@@ -135,8 +136,12 @@ describe('live subscriptions across instances and failures', () => {
     return connection.client;
   };
 
-  const subscribe = <T>(client: Client, request: Parameters<typeof record>[1]) => {
-    const recording = record<T>(client, request);
+  const subscribe = <T>(
+    client: Client,
+    request: Parameters<typeof record>[1],
+    startAt?: Parameters<typeof record<T>>[2],
+  ) => {
+    const recording = record<T>(client, request, startAt);
     recordings.push(recording as Recording<unknown>);
     return recording;
   };
@@ -188,16 +193,21 @@ describe('live subscriptions across instances and failures', () => {
     const interview = await createInterview();
     const onSecond = subscribe<{
       interviewUpdated: { status: string; candidate: { email: string } };
-    }>(connect(alice, second.url), {
-      query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status candidate { email } } }`,
-      variables: { id: interview.id },
-    });
+    }>(
+      connect(alice, second.url),
+      {
+        query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status candidate { email } } }`,
+        variables: { id: interview.id },
+      },
+      pastCreation,
+    );
     const onFirst = subscribe<{ interviewUpdated: { status: string } }>(
       connect(alice, platform.gatewayUrl),
       {
         query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status } }`,
         variables: { id: interview.id },
       },
+      pastCreation,
     );
     await subscribersAtLeast(second.url, 1);
     await subscribersAtLeast(platform.gatewayUrl, 1);
@@ -233,6 +243,7 @@ describe('live subscriptions across instances and failures', () => {
     const watcher = subscribe<{ interviewUpdated: { status: string } }>(
       connect(alice, platform.gatewayUrl),
       { query, variables: { id: interview.id } },
+      pastCreation,
     );
     await subscribersAtLeast(platform.gatewayUrl, 1);
     await act('startInterview', interview.id);
@@ -372,10 +383,14 @@ describe('live subscriptions across instances and failures', () => {
     const interview = await createInterview();
     const live = subscribe<{
       interviewUpdated: { status: string; report: { interviewId: string } | null };
-    }>(connect(alice, url), {
-      query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status report { interviewId } } }`,
-      variables: { id: interview.id },
-    });
+    }>(
+      connect(alice, url),
+      {
+        query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status report { interviewId } } }`,
+        variables: { id: interview.id },
+      },
+      pastCreation,
+    );
     await subscribersAtLeast(url, 1);
 
     await proxy.cut();

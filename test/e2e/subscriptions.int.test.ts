@@ -10,6 +10,7 @@ import {
   asIdentity,
   liveClient,
   metric,
+  pastCreation,
   record,
   subscribersAtLeast,
   type Recording,
@@ -45,8 +46,12 @@ describe('live subscriptions', () => {
     return connection;
   };
 
-  const subscribe = <T>(client: Client, request: Parameters<typeof record>[1]) => {
-    const recording = record<T>(client, request);
+  const subscribe = <T>(
+    client: Client,
+    request: Parameters<typeof record>[1],
+    startAt?: Parameters<typeof record<T>>[2],
+  ) => {
+    const recording = record<T>(client, request, startAt);
     recordings.push(recording as Recording<unknown>);
     return recording;
   };
@@ -122,10 +127,14 @@ describe('live subscriptions', () => {
     const { client } = connect(alice);
     const updates = subscribe<{
       interviewUpdated: { id: string; title: string; status: string; candidate: { email: string } };
-    }>(client, {
-      query: `subscription ($id: ID!) { interviewUpdated(id: $id) { id title status candidate { email } } }`,
-      variables: { id: interview.id },
-    });
+    }>(
+      client,
+      {
+        query: `subscription ($id: ID!) { interviewUpdated(id: $id) { id title status candidate { email } } }`,
+        variables: { id: interview.id },
+      },
+      pastCreation,
+    );
     const typed = subscribe<{
       myInterviewEvents: {
         __typename: string;
@@ -133,9 +142,13 @@ describe('live subscriptions', () => {
         interview: { id: string; status: string; candidate: { email: string } };
         startedAt?: string;
       };
-    }>(client, {
-      query: `subscription { myInterviewEvents { __typename eventType interview { id status candidate { email } } ... on InterviewStartedEvent { startedAt } } }`,
-    });
+    }>(
+      client,
+      {
+        query: `subscription { myInterviewEvents { __typename eventType interview { id status candidate { email } } ... on InterviewStartedEvent { startedAt } } }`,
+      },
+      pastCreation,
+    );
     await subscribersAtLeast(platform.gatewayUrl, 2);
 
     await act('startInterview', interview.id);
@@ -173,14 +186,22 @@ describe('live subscriptions', () => {
     const y = await createInterview(alice);
     const { client } = connect(alice);
     const query = `subscription ($id: ID!) { interviewUpdated(id: $id) { id status } }`;
-    const ofX = subscribe<{ interviewUpdated: { id: string; status: string } }>(client, {
-      query,
-      variables: { id: x.id },
-    });
-    const ofY = subscribe<{ interviewUpdated: { id: string; status: string } }>(client, {
-      query,
-      variables: { id: y.id },
-    });
+    const ofX = subscribe<{ interviewUpdated: { id: string; status: string } }>(
+      client,
+      {
+        query,
+        variables: { id: x.id },
+      },
+      pastCreation,
+    );
+    const ofY = subscribe<{ interviewUpdated: { id: string; status: string } }>(
+      client,
+      {
+        query,
+        variables: { id: y.id },
+      },
+      pastCreation,
+    );
     await subscribersAtLeast(platform.gatewayUrl, 2);
 
     // Each event is resolved when it arrives, with the state of that moment: wait for one event
@@ -266,7 +287,11 @@ describe('live subscriptions', () => {
     const interview = await createInterview(alice, 8);
     const query = `subscription { myInterviewEvents { eventType ... on InterviewAnswerSubmittedEvent { answeredQuestions } } }`;
     const first = connect(alice);
-    const before = subscribe<{ myInterviewEvents: { eventType: string } }>(first.client, { query });
+    const before = subscribe<{ myInterviewEvents: { eventType: string } }>(
+      first.client,
+      { query },
+      pastCreation,
+    );
     await subscribersAtLeast(platform.gatewayUrl, 1);
     await act('startInterview', interview.id);
     const [started] = await before.received(1);
