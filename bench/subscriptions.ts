@@ -53,7 +53,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { InterviewEventFactory, KafkaService } from '../events';
@@ -99,6 +99,8 @@ interface Options {
   concurrency: number;
   runs: RunName[];
   quick: boolean;
+  /** Folder for `--cpu-prof` profiles of the gateway and the subgraphs, written when they stop. */
+  profile: string | undefined;
 }
 
 const TARGET = { connections: 10_000, rssMb: 200, p50: 15, p99: 50 };
@@ -117,6 +119,7 @@ function parseOptions(): Options {
       'client-processes': { type: 'string' },
       concurrency: { type: 'string' },
       runs: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -127,7 +130,8 @@ function parseOptions(): Options {
         '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=10] [--warmup S=2]\n' +
         '         [--drain S=10]\n' +
         '         [--client-processes N=2] [--concurrency N=64]\n' +
-        `         [--runs ${RUNS.join(',')}]\n` +
+        `         [--runs ${RUNS.join(',')}] [--profile DIR]\n` +
+        '  --profile: CPU profiles (node --cpu-prof) of the gateway and the subgraphs into DIR\n' +
         '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n' +
         '  environment, used when the flag is not given: BENCH_CONNECTIONS, BENCH_SUBSCRIBERS,\n' +
         '  BENCH_RATE, BENCH_SECONDS, BENCH_RUNS\n',
@@ -169,6 +173,7 @@ function parseOptions(): Options {
     concurrency: integer('concurrency', values.concurrency, 64),
     runs: RUNS.filter((r) => runs.includes(r)),
     quick,
+    profile: values.profile === undefined ? undefined : resolve(values.profile),
   };
 }
 
@@ -266,7 +271,11 @@ class KafkaHop {
   }
 }
 
-async function startPlatform(log: (line: string) => void): Promise<Platform> {
+async function startPlatform(
+  log: (line: string) => void,
+  profile: string | undefined,
+): Promise<Platform> {
+  const profileArgs = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
   const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-subscriptions-'));
   deferred.push(() => fsp.rm(dir, { recursive: true, force: true }));
   const secretFile = join(dir, 'internal-token-secret');
@@ -285,16 +294,20 @@ async function startPlatform(log: (line: string) => void): Promise<Platform> {
   log(`  broker: ${broker.description}, topic prefix ${topicPrefix}`);
 
   const subgraphs = track(
-    spawnChild(join(__dirname, 'platform', 'subgraphs.ts'), [
-      '--brokers',
-      broker.brokers.join(','),
-      '--topic-prefix',
-      topicPrefix,
-      '--data-dir',
-      join(dir, 'data'),
-      '--internal-token-secret-file',
-      secretFile,
-    ]),
+    spawnChild(
+      join(__dirname, 'platform', 'subgraphs.ts'),
+      [
+        '--brokers',
+        broker.brokers.join(','),
+        '--topic-prefix',
+        topicPrefix,
+        '--data-dir',
+        join(dir, 'data'),
+        '--internal-token-secret-file',
+        secretFile,
+      ],
+      profileArgs,
+    ),
   );
   const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
   const urls = Object.fromEntries(
@@ -308,16 +321,20 @@ async function startPlatform(log: (line: string) => void): Promise<Platform> {
   await fsp.writeFile(supergraphFile, composeLiveSupergraph(urls));
 
   const gateway = track(
-    spawnChild(join(__dirname, 'subscriptions', 'gateway.ts'), [
-      '--supergraph',
-      supergraphFile,
-      '--brokers',
-      broker.brokers.join(','),
-      '--topic-prefix',
-      topicPrefix,
-      '--internal-token-secret-file',
-      secretFile,
-    ]),
+    spawnChild(
+      join(__dirname, 'subscriptions', 'gateway.ts'),
+      [
+        '--supergraph',
+        supergraphFile,
+        '--brokers',
+        broker.brokers.join(','),
+        '--topic-prefix',
+        topicPrefix,
+        '--internal-token-secret-file',
+        secretFile,
+      ],
+      profileArgs,
+    ),
   );
   const { url: gatewayUrl } = await gateway.next('listening', 120_000);
   log(`  gateway at ${gatewayUrl} (pid ${gateway.process.pid ?? '?'})`);
@@ -1193,7 +1210,7 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   console.log('starting broker, subgraphs, gateway ...');
-  const platform = await startPlatform((line) => console.log(line));
+  const platform = await startPlatform((line) => console.log(line), options.profile);
   console.log(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   let connections: ConnectionsResult | undefined;

@@ -23,6 +23,7 @@ import {
   testBrokers,
   waitFor,
 } from '../../test/helpers';
+import { RequestQueue } from './kafkajs-fixes';
 
 jest.setTimeout(90_000);
 
@@ -373,5 +374,24 @@ describe('KafkaService against a real broker', () => {
       'service.started',
       'service.stopped',
     ]);
+  });
+
+  it('leaves an idle connection idle: no request-queue check loop (kafkajs-fixes.ts)', async () => {
+    const service = await startService();
+    await service.publishEvent('user-events', marker());
+    const check = RequestQueue.prototype.checkPendingRequests;
+    let checks = 0;
+    RequestQueue.prototype.checkPendingRequests = function (this: typeof RequestQueue.prototype) {
+      checks++;
+      check.call(this);
+    };
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      RequestQueue.prototype.checkPendingRequests = check;
+    }
+    // Unfixed, every connection that has had a response checks about every millisecond (~1,000
+    // here); fixed, only responses (a metadata refresh, say) run a check.
+    expect(checks).toBeLessThan(20);
   });
 });

@@ -15,6 +15,7 @@
  *   offsets only after it resolved; when it throws, the batch is replayed one event at a time
  *   through the retry / dead-letter path, so a poison event is isolated.
  */
+import './kafkajs-fixes';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {

@@ -1,0 +1,54 @@
+/**
+ * A fix to kafkajs 2.2.4, applied when this module is loaded (kafka-service.ts imports it first).
+ *
+ * kafkajs's `RequestQueue` (one per broker connection) reschedules its pending-request check
+ * after every response with `setTimeout(throttledUntil - Date.now())`. Unthrottled,
+ * `throttledUntil` is -1, so the delay is negative, Node runs it after 1 ms, and the check
+ * schedules itself again: every connection wakes its process about 1,000 times a second, forever,
+ * from its first response on (tulios/kafkajs#1556, #1604, #1704; fixes proposed in #1667 and
+ * #1768, never released). On this platform's two-core machines that loop was a large share of
+ * every process's idle and per-event CPU: a plain kafkajs producer sending 100 messages/s spent
+ * ~1.5 ms of CPU per message, and every wake-up competes with the processes doing real work.
+ *
+ * The fix keeps kafkajs's own rules and drops only the loop: with requests pending, the check runs
+ * when the throttle ends (or after kafkajs's 10 ms interval, #1532); with none pending and no
+ * throttle, nothing is scheduled, since `push` schedules a check when it queues a request and
+ * every response and timeout runs one.
+ */
+import { createRequire } from 'node:module';
+
+/** kafkajs's own interval for a check while requests are pending and the throttle is over. */
+const CHECK_PENDING_REQUESTS_INTERVAL = 10;
+
+/** The fields of kafkajs's internal `RequestQueue` that its check uses. */
+export interface RequestQueueInternals {
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  pending: unknown[];
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+/** kafkajs's `RequestQueue` class: the very module kafkajs's connections load. */
+export const RequestQueue = createRequire(require.resolve('kafkajs'))(
+  './src/network/requestQueue',
+) as {
+  new (options: Record<string, unknown>): RequestQueueInternals;
+  prototype: RequestQueueInternals;
+};
+
+function scheduleCheckPendingRequests(this: RequestQueueInternals): void {
+  if (this.throttleCheckTimeoutId) return;
+  let delay = this.throttledUntil - Date.now();
+  if (this.pending.length > 0) {
+    if (delay <= 0) delay = CHECK_PENDING_REQUESTS_INTERVAL;
+  } else if (delay <= 0) {
+    return;
+  }
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, delay);
+}
+
+RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
