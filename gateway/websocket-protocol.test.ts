@@ -13,7 +13,12 @@ import WebSocket from 'ws';
 import { silentLogger } from '../lib/logger';
 import type { Identity } from '../subgraphs/shared/identity';
 import type { GatewayContext } from './subgraph-client';
-import { attachGraphQLWebSocket, parseClientMessage, type GraphQLWebSocket } from './websocket';
+import {
+  attachGraphQLWebSocket,
+  frameStart,
+  parseClientMessage,
+  type GraphQLWebSocket,
+} from './websocket';
 
 const typeDefs = 'type Query { hello: String! slow: String! }';
 const schema = buildSchema(typeDefs);
@@ -25,6 +30,33 @@ async function authenticate(req: IncomingMessage): Promise<Identity | null> {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
   });
 }
+
+describe('frameStart', () => {
+  // What a WebSocket reader makes of a frame: ws's own Receiver, as the clients use it.
+  type Receiver = NodeJS.WritableStream & { on(e: string, f: (...a: unknown[]) => void): void };
+  const Receiver = (WebSocket as unknown as { Receiver: new (options: object) => Receiver })
+    .Receiver;
+
+  it.each([5, 125, 126, 65_535, 65_536, 70_000])(
+    'heads a text frame of %i bytes that a WebSocket reader reads back whole',
+    async (length) => {
+      const head = Buffer.from('{"id":"7","type":"next","payload":');
+      const body = Buffer.alloc(Math.max(0, length - head.length), 'x');
+      const frame = Buffer.concat([frameStart(head, head.length + body.length), body]);
+      const receiver = new Receiver({ isServer: false, maxPayload: 1 << 20 });
+      const message = new Promise<Buffer>((resolve, reject) => {
+        receiver.on('message', (data, isBinary) =>
+          isBinary ? reject(new Error('binary')) : resolve(data as Buffer),
+        );
+        receiver.on('error', reject);
+      });
+      receiver.write(frame);
+      const read = await message;
+      expect(read.length).toBe(head.length + body.length);
+      expect(read.subarray(0, head.length).equals(head)).toBe(true);
+    },
+  );
+});
 
 describe('parseClientMessage', () => {
   it.each([

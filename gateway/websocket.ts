@@ -179,10 +179,16 @@ export function parseClientMessage(data: string): ClientMessage | { invalid: str
  */
 const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
 
-/** Connections that wrote in this tick, uncorked together once the tick's results are written. */
-const corkedConnections: Connection[] = [];
-function uncorkAll(): void {
-  for (const connection of corkedConnections.splice(0)) connection.uncork();
+/**
+ * Up to this many bytes of one tick's frames to one socket are copied into one buffer and written
+ * at once; more (large results) go out corked, as a vector, without the copy.
+ */
+const COALESCE_BYTES = 16 * 1024;
+
+/** Connections with frames gathered in this tick, written together once the tick's results are. */
+const gathering: Connection[] = [];
+function writeGathered(): void {
+  for (const connection of gathering.splice(0)) connection.writeOut();
 }
 
 /** What closes a graphql-transport-ws message after its payload (part of the shared bytes). */
@@ -207,12 +213,14 @@ function onPong(this: WebSocket): void {
  * One WebSocket: its protocol state, its operations, and the writer of its live results.
  *
  * Live results are written as WebSocket frames of our own: a frame header and the message's start
- * (`{"id":...,"type":"next","payload":`, a few dozen bytes) per subscriber, then the result's
- * bytes shared by every subscriber of the event (result.ts). Every message written in one tick to
- * one socket leaves in one system call (the socket is corked until the tick ends). A socket whose
- * buffer is full makes the queues wait for its `drain`. The frames go to the socket beside `ws`'s
- * own sender, which writes each of its frames synchronously (no permessage-deflate here), so
- * frames never interleave.
+ * (`{"id":...,"type":"next","payload":`, a few dozen bytes, built once per subscription and
+ * length) per subscriber, then the result's bytes shared by every subscriber of the event
+ * (result.ts). The frames one tick makes for one socket are gathered and leave in one write, one
+ * system call, once the tick's results are all made: usually a single copy into one small buffer.
+ * A socket whose buffer is full makes the queues wait for its `drain`. The frames go to the socket
+ * beside `ws`'s own sender, which writes each of its frames synchronously (no permessage-deflate
+ * here), so frames never interleave; protocol messages first write out what was gathered, so a
+ * `complete` never overtakes the results before it.
  */
 class Connection {
   /** Whether the socket answered the last keep-alive ping. */
@@ -223,7 +231,9 @@ class Connection {
   operations: Map<string, Operation> | undefined;
   cancelExpiry: (() => void) | undefined;
   initTimer: NodeJS.Timeout | undefined;
-  private corked = false;
+  /** Frames gathered in this tick, and their bytes. */
+  private out: Buffer[] | undefined;
+  private outBytes = 0;
   private drainListeners: DrainListener[] | undefined;
 
   constructor(
@@ -234,12 +244,14 @@ class Connection {
     connections.set(raw, this);
   }
 
-  /** Sends a protocol message (not a live result). */
+  /** Sends a protocol message (not a live result), after the results gathered before it. */
   send(message: string): void {
+    this.writeOut();
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(message);
   }
 
   close(code: number, reason: string): void {
+    this.writeOut();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, closeReason(reason));
     }
@@ -257,38 +269,42 @@ class Connection {
   // The writer of live results.
 
   writable(): boolean {
-    return this.ws.readyState === this.ws.OPEN && this.raw.writableLength < SOCKET_HIGH_WATER_BYTES;
+    return (
+      this.ws.readyState === this.ws.OPEN &&
+      this.raw.writableLength + this.outBytes < SOCKET_HIGH_WATER_BYTES
+    );
   }
 
-  /** Writes one text frame: `head` (the subscription's message start), then `shared`. */
-  sendFrame(head: Buffer, shared: Buffer): void {
+  /**
+   * Gathers one text frame, `start` (its header and the subscription's message start, see
+   * {@link frameStart}) then `shared`, to be written with the tick's others.
+   */
+  sendFrame(start: Buffer, shared: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    const length = head.length + shared.length;
-    const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-    const start = Buffer.allocUnsafe(headerBytes + head.length);
-    start[0] = 0x81; // FIN, text
-    if (length < 126) {
-      start[1] = length;
-    } else if (length < 65_536) {
-      start[1] = 126;
-      start.writeUInt16BE(length, 2);
+    if (this.out === undefined) {
+      this.out = [start, shared];
+      this.outBytes = start.length + shared.length;
+      if (gathering.push(this) === 1) process.nextTick(writeGathered);
     } else {
-      start[1] = 127;
-      start.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-      start.writeUInt32BE(length >>> 0, 6);
+      this.out.push(start, shared);
+      this.outBytes += start.length + shared.length;
     }
-    head.copy(start, headerBytes);
-    if (!this.corked) {
-      this.corked = true;
-      this.raw.cork();
-      if (corkedConnections.push(this) === 1) process.nextTick(uncorkAll);
-    }
-    this.raw.write(start);
-    this.raw.write(shared);
   }
 
-  uncork(): void {
-    this.corked = false;
+  /** Writes what was gathered: one buffer, or a corked vector when it is large. */
+  writeOut(): void {
+    const out = this.out;
+    if (out === undefined) return;
+    const bytes = this.outBytes;
+    this.out = undefined;
+    this.outBytes = 0;
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (bytes <= COALESCE_BYTES) {
+      this.raw.write(Buffer.concat(out, bytes));
+      return;
+    }
+    this.raw.cork();
+    for (const chunk of out) this.raw.write(chunk);
     this.raw.uncork();
   }
 
@@ -305,6 +321,28 @@ class Connection {
   }
 }
 
+/**
+ * The start of a text frame of `length` payload bytes that begin with `head`: the frame's header
+ * (FIN, text, the length; unmasked, as from a server) followed by `head`.
+ */
+export function frameStart(head: Buffer, length: number): Buffer {
+  const headerBytes = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const start = Buffer.allocUnsafe(headerBytes + head.length);
+  start[0] = 0x81; // FIN, text
+  if (length < 126) {
+    start[1] = length;
+  } else if (length < 65_536) {
+    start[1] = 126;
+    start.writeUInt16BE(length, 2);
+  } else {
+    start[1] = 127;
+    start.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    start.writeUInt32BE(length >>> 0, 6);
+  }
+  head.copy(start, headerBytes);
+  return start;
+}
+
 /** One subscription's results as `next` messages on its connection's socket. */
 class SubscriptionSink implements ResultSink {
   constructor(
@@ -313,8 +351,18 @@ class SubscriptionSink implements ResultSink {
     private readonly head: Buffer,
   ) {}
 
+  /** The frame header and `head` for the last message length: most results repeat it. */
+  private start: Buffer | undefined;
+  private startLength = -1;
+
   send(result: PreparedResult, cursor: string, dropped: number): void {
-    this.connection.sendFrame(this.head, result.encoded(cursor, dropped, MESSAGE_END));
+    const shared = result.encoded(cursor, dropped, MESSAGE_END);
+    const length = this.head.length + shared.length;
+    if (length !== this.startLength) {
+      this.start = frameStart(this.head, length);
+      this.startLength = length;
+    }
+    this.connection.sendFrame(this.start as Buffer, shared);
   }
 
   writable(): boolean {
