@@ -118,6 +118,19 @@ const servicesSchema = z.object({
    * a client that reads nothing for about twice this long is dropped). @default 12000
    */
   WS_KEEPALIVE_MS: int(1_000, 3_600_000).default(12_000),
+  /** Sign-in (`/auth/*`) and webhook requests per client address and minute; 0: no limit. @default 300 */
+  RATE_LIMIT_AUTH_PER_MINUTE: int(0, 1_000_000).default(300),
+  /** ... of which this many at once. @default 100 */
+  RATE_LIMIT_AUTH_BURST: int(1, 1_000_000).default(100),
+  /** `subscribe` messages per WebSocket connection and second; 0: no limit. @default 20 */
+  RATE_LIMIT_SUBSCRIBE_PER_SECOND: int(0, 1_000_000).default(20),
+  /** ... of which this many at once. @default 100 */
+  RATE_LIMIT_SUBSCRIBE_BURST: int(1, 1_000_000).default(100),
+  /**
+   * Load balancers in front of the gateway, by address (`10.0.0.5,10.0.0.6`): their
+   * `X-Forwarded-For` names the client that rate limits count. @default none
+   */
+  TRUSTED_PROXIES: z.string().optional(),
   /**
    * Routes subgraphs elsewhere than the supergraph says: `users=http://host:port/graphql,...`.
    * @default none
@@ -246,6 +259,12 @@ export interface GatewayConfig {
   subscriptionQueueLimit: number;
   subscriptionRecentEvents: number;
   webSocketKeepAliveMs: number;
+  /** `false`: that limit is off (0 in the environment). */
+  rateLimits: {
+    routes: { perSecond: number; burst: number } | false;
+    subscribe: { perSecond: number; burst: number } | false;
+    trustedProxies: string[];
+  };
   corsOrigins: string[];
   /** @apollo/gateway's telemetry to Apollo (APOLLO_TELEMETRY_DISABLED=false). */
   apolloTelemetry: boolean;
@@ -354,6 +373,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
+      rateLimits: {
+        routes:
+          e.RATE_LIMIT_AUTH_PER_MINUTE === 0
+            ? false
+            : { perSecond: e.RATE_LIMIT_AUTH_PER_MINUTE / 60, burst: e.RATE_LIMIT_AUTH_BURST },
+        subscribe:
+          e.RATE_LIMIT_SUBSCRIBE_PER_SECOND === 0
+            ? false
+            : { perSecond: e.RATE_LIMIT_SUBSCRIBE_PER_SECOND, burst: e.RATE_LIMIT_SUBSCRIBE_BURST },
+        trustedProxies: (e.TRUSTED_PROXIES ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      },
       apolloTelemetry: !e.APOLLO_TELEMETRY_DISABLED,
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())

@@ -18,6 +18,8 @@ import {
   signInternalToken,
   verifyInternalToken,
 } from '../subgraphs/shared/internal-token';
+import { request as httpRequest } from 'node:http';
+import WebSocket from 'ws';
 import { createGateway, type Gateway } from './gateway';
 
 const STUDIO = 'https://studio.apollographql.com';
@@ -112,6 +114,7 @@ let dev: Gateway;
 let prod: Gateway;
 let devUrl: string;
 let prodUrl: string;
+let common: Omit<Parameters<typeof createGateway>[0], 'production' | 'logger'>;
 const prodLog: string[] = [];
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -145,7 +148,7 @@ beforeAll(async () => {
     })),
   );
   if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
-  const common = {
+  common = {
     supergraphSdl: composed.supergraphSdl,
     host: '127.0.0.1',
     port: 0,
@@ -414,5 +417,123 @@ describe('developer tools', () => {
     expect(introspection.status).toBe(400);
     const devIntrospection = await graphql(devUrl, '{ __schema { queryType { name } } }');
     expect(devIntrospection.json).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+});
+
+describe('rate limits', () => {
+  let limited: Gateway;
+  let url: string;
+  /** A GET from another loopback address: another client, as the gateway sees it. */
+  const from =
+    (localAddress: string) =>
+    (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+        (resolve, reject) => {
+          const req = httpRequest(new URL(path, url), { localAddress, headers }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
+            );
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+
+  beforeAll(async () => {
+    limited = createGateway({
+      ...common,
+      production: false,
+      logger: createLogger('silent'),
+      authenticate: async () => ({ userId: 'flooder', roles: [] }),
+      routes: {
+        '/auth/login': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('login');
+        },
+      },
+      rateLimits: {
+        routes: { perSecond: 0.5, burst: 3 },
+        subscribe: { perSecond: 1, burst: 2 },
+        trustedProxies: ['127.0.0.3'],
+      },
+    });
+    url = (await limited.start()).url;
+  });
+
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it("answers a flood of /auth/login with 429 and Retry-After, while another client's requests succeed", async () => {
+    const flooder = from('127.0.0.1');
+    const other = from('127.0.0.2');
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await flooder('/auth/login')).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const refused = await flooder('/auth/login');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'too_many_requests',
+      message: expect.stringMatching(
+        /^Too many requests from 127\.0\.0\.1 to \/auth\/login: at most 30 a minute \(bursts of 3\); retry after \d+ s$/,
+      ),
+    });
+    const served = await other('/auth/login');
+    expect(served.status).toBe(200);
+    expect(served.body).toBe('login');
+    // GraphQL is not limited by the sign-in limit.
+    expect(
+      (
+        await graphql(
+          `
+            ${url}
+          `,
+          '{ me { name } }',
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it('counts the clients behind a trusted proxy by X-Forwarded-For', async () => {
+    const proxy = from('127.0.0.3');
+    const behind = async (client: string) =>
+      (await proxy('/auth/login', { 'x-forwarded-for': client })).status;
+    for (let i = 0; i < 3; i++) expect(await behind('198.51.100.7')).toBe(200);
+    expect(await behind('198.51.100.7')).toBe(429);
+    expect(await behind('198.51.100.8')).toBe(200);
+  });
+
+  it('closes a socket that floods subscribe messages with 4429, and says why', async () => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const messages: { type: string }[] = [];
+    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-identity': 'flooder' } }));
+    await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+    for (let i = 1; i <= 5; i++) {
+      socket.send(
+        JSON.stringify({
+          id: String(i),
+          type: 'subscribe',
+          payload: { query: 'subscription { nothing }' },
+        }),
+      );
+    }
+    expect(await closed).toEqual({
+      code: 4429,
+      reason: 'Too many subscribe requests: at most 1 a second (bursts of 2)',
+    });
+    // The first two were taken (and answered: this gateway has no live subscriptions).
+    await waitFor(
+      'the answers to the two',
+      () => messages.filter((m) => m.type === 'error').length >= 2,
+    );
   });
 });

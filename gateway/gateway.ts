@@ -52,6 +52,7 @@ import { LiveSubscriptions, type LiveSubscriptionStats } from './subscriptions/e
 import { SubscriptionPlanner } from './subscriptions/plan';
 import { attachGraphQLWebSocket, FormattedError, type GraphQLWebSocket } from './websocket';
 import { EVENTS_SUBGRAPH } from '../events/subgraph';
+import { checkRateLimit, limitRoutes, type RateLimit } from '../lib/rate-limit';
 import type { KafkaService } from '../events';
 
 export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
@@ -94,6 +95,17 @@ export interface GatewayOptions {
   /** WebSocket ping interval; a client that misses a pong is dropped. @default 12_000 */
   webSocketKeepAliveMs?: number;
   /**
+   * Rate limits: `routes` (sign-in and webhooks) per client address, `subscribe` messages per
+   * WebSocket connection; `false` turns one off. Behind a load balancer, name it in
+   * `trustedProxies` so its `X-Forwarded-For` gives the client's address.
+   * @default routes 300 a minute in bursts of 100, subscribe see DEFAULT_SUBSCRIBE_RATE_LIMIT
+   */
+  rateLimits?: {
+    routes?: RateLimit | false;
+    subscribe?: RateLimit | false;
+    trustedProxies?: readonly string[];
+  };
+  /**
    * Apollo's anonymous usage telemetry of @apollo/gateway (hourly, to Apollo): see
    * apollo-telemetry.ts. @default false
    */
@@ -133,8 +145,16 @@ function apolloLogger(logger: Logger): ApolloLogger {
   };
 }
 
+/** Sign-in and webhook requests per client address: 300 a minute, bursts of 100. */
+export const DEFAULT_ROUTES_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 100 };
+
 export function createGateway(options: GatewayOptions): Gateway {
   const { production, logger } = options;
+  const routesLimit =
+    options.rateLimits?.routes === false
+      ? undefined
+      : (options.rateLimits?.routes ?? DEFAULT_ROUTES_RATE_LIMIT);
+  if (routesLimit) checkRateLimit(routesLimit, 'The sign-in and webhook rate limit');
   // The events subgraph has no server: the gateway answers it from Kafka events.
   const subgraphs = listSubgraphs(options.supergraphSdl).filter((s) => s.name !== EVENTS_SUBGRAPH);
   const agent = createSubgraphAgent(options.subgraphAgent);
@@ -274,7 +294,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       const routes: Record<string, Route> = {
         ...(production ? {} : await createGraphiQLRoutes()),
         ...(live ? { '/metrics': metricsRoute(live) } : {}),
-        ...options.routes,
+        ...(options.routes && routesLimit
+          ? limitRoutes(options.routes, {
+              limit: routesLimit,
+              trustedProxies: options.rateLimits?.trustedProxies ?? [],
+            })
+          : options.routes),
       };
       try {
         await apollo.start();
@@ -297,6 +322,9 @@ export function createGateway(options: GatewayOptions): Gateway {
               context: signContext,
               production,
               ...(live ? { live } : {}),
+              ...(options.rateLimits?.subscribe === undefined
+                ? {}
+                : { subscribeRateLimit: options.rateLimits.subscribe }),
               ...(options.webSocketKeepAliveMs === undefined
                 ? {}
                 : { keepAliveMs: options.webSocketKeepAliveMs }),

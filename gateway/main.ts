@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     internalTokenSecret,
     authenticate: authenticator(production, signIn?.authenticate),
     webSocketKeepAliveMs: config.gateway.webSocketKeepAliveMs,
+    rateLimits: config.gateway.rateLimits,
     ...(signIn ? { routes: signIn.routes } : {}),
     ...(kafka
       ? {

@@ -32,7 +32,8 @@
  * - `1013` Try again later: the issuer's signing keys cannot be loaded right now.
  * - the protocol's: `4400` a message that is not one of the protocol's (the reason says what is
  *   wrong), `4406` subprotocol other than `graphql-transport-ws`, `4408` no `connection_init`
- *   in time, `4409` an operation id already in use, `4429` a second `connection_init`, `4500`
+ *   in time, `4409` an operation id already in use, `4429` a second `connection_init` or more
+ *   `subscribe` messages than `subscribeRateLimit` allows (the reason says which), `4500`
  *   internal error; `1001` when the gateway stops.
  */
 import { IncomingMessage, type Server } from 'node:http';
@@ -51,6 +52,14 @@ import {
 import { decodeJwt } from 'jose';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
+import {
+  checkRateLimit,
+  describeRate,
+  fullBucket,
+  spend,
+  type Bucket,
+  type RateLimit,
+} from '../lib/rate-limit';
 import type { Identity } from '../subgraphs/shared/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
@@ -70,6 +79,8 @@ export const WebSocketCloseCode = {
   ConnectionInitialisationTimeout: 4408,
   SubscriberAlreadyExists: 4409,
   TooManyInitialisationRequests: 4429,
+  /** The same code: a connection over its `subscribe` rate limit. */
+  TooManyRequests: 4429,
   InternalError: 4500,
   TryAgainLater: 1013,
 } as const;
@@ -92,6 +103,11 @@ export interface GraphQLWebSocketOptions {
   logger: Logger;
   /** Ping interval; a client that has not answered the last ping is cut off. @default 12_000 */
   keepAliveMs?: number;
+  /**
+   * `subscribe` messages one connection may send: beyond, the socket is closed with 4429 and a
+   * reason naming the limit. `false`: no limit. @default 20 a second, bursts of 100
+   */
+  subscribeRateLimit?: RateLimit | false;
   /** How long a connection may go without `connection_init`. @default 3_000 */
   connectionInitWaitMs?: number;
   /**
@@ -191,6 +207,9 @@ function writeGathered(): void {
   for (const connection of gathering.splice(0)) connection.writeOut();
 }
 
+/** `subscribe` messages per connection: 20 a second, bursts of 100. */
+export const DEFAULT_SUBSCRIBE_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 100 };
+
 /** What closes a graphql-transport-ws message after its payload (part of the shared bytes). */
 const MESSAGE_END = '}';
 
@@ -233,6 +252,8 @@ class Connection {
   initTimer: NodeJS.Timeout | undefined;
   /** Frames gathered in this tick, and their bytes. */
   private out: Buffer[] | undefined;
+  /** The connection's `subscribe` allowance (see `subscribeRateLimit`). */
+  subscribes: Bucket | undefined;
   private outBytes = 0;
   private drainListeners: DrainListener[] | undefined;
 
@@ -438,6 +459,11 @@ function at(time: number, run: () => void): () => void {
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocket {
   const path = options.path ?? '/graphql';
   const { logger } = options;
+  const subscribeLimit =
+    options.subscribeRateLimit === false
+      ? undefined
+      : (options.subscribeRateLimit ?? DEFAULT_SUBSCRIBE_RATE_LIMIT);
+  if (subscribeLimit) checkRateLimit(subscribeLimit, 'The subscribe rate limit');
   const wss = new WebSocketServer({
     noServer: true,
     // Frames of our own are written beside ws's (see Connection): no compression.
@@ -657,6 +683,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         if (connection.state !== 2 || !identity) {
           connection.close(WebSocketCloseCode.Unauthorized, 'Unauthorized');
           return;
+        }
+        if (subscribeLimit) {
+          const now = Date.now();
+          connection.subscribes ??= fullBucket(subscribeLimit, now);
+          if (!spend(connection.subscribes, subscribeLimit, now).ok) {
+            connection.close(
+              WebSocketCloseCode.TooManyRequests,
+              `Too many subscribe requests: at most ${describeRate(subscribeLimit)}`,
+            );
+            return;
+          }
         }
         const operations = (connection.operations ??= new Map());
         if (operations.has(message.id)) {

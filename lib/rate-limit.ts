@@ -1,0 +1,185 @@
+/**
+ * Rate limits: a token bucket per key (a client address, a connection).
+ *
+ * A key may spend `burst` requests at once, and earns `perSecond` back over time; a request
+ * beyond is refused with the seconds until one is earned again (`Retry-After`). Buckets live in
+ * memory, at most `maxKeys` of them (the least recently used go first), so a flood from many
+ * addresses cannot grow the process. Each gateway instance limits on its own: behind a load
+ * balancer that spreads clients, a client may get up to N times the limit across N instances.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from './http-server';
+
+export interface RateLimit {
+  /** Requests a key earns back per second (may be fractional: 1/60 is one a minute). */
+  perSecond: number;
+  /** Requests a key may make at once (the bucket's size). */
+  burst: number;
+}
+
+export interface RateLimiterOptions extends RateLimit {
+  /** Most keys tracked; beyond, the least recently seen are forgotten. @default 100_000 */
+  maxKeys?: number;
+  /** The clock, ms. @default Date.now (tests pass their own) */
+  now?: () => number;
+}
+
+export type Taken = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** A key's bucket: tokens left, as of `at` (ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** A full bucket as of `now`. */
+export function fullBucket(limit: RateLimit, now: number): Bucket {
+  return { tokens: limit.burst, at: now };
+}
+
+/** Refills `bucket` up to `now` and spends one request from it, if it has one. */
+export function spend(bucket: Bucket, limit: RateLimit, now: number): Taken {
+  bucket.tokens = Math.min(
+    limit.burst,
+    bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond,
+  );
+  bucket.at = now;
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    return { ok: true };
+  }
+  return {
+    ok: false,
+    retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond)),
+  };
+}
+
+/** Checks a limit's numbers; throws a message naming `name` when they make no sense. */
+export function checkRateLimit(limit: RateLimit, name = 'A rate limit'): void {
+  if (!(limit.perSecond > 0) || !Number.isFinite(limit.perSecond)) {
+    throw new Error(`${name} needs perSecond > 0 (got ${limit.perSecond})`);
+  }
+  if (!Number.isInteger(limit.burst) || limit.burst < 1) {
+    throw new Error(`${name} needs a whole burst >= 1 (got ${limit.burst})`);
+  }
+}
+
+export class RateLimiter {
+  readonly perSecond: number;
+  readonly burst: number;
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(options: RateLimiterOptions) {
+    checkRateLimit(options);
+    this.perSecond = options.perSecond;
+    this.burst = options.burst;
+    this.maxKeys = options.maxKeys ?? 100_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Keys tracked now. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Spends one request of `key`, or says how long until it may make one. */
+  take(key: string): Taken {
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (bucket) {
+      this.buckets.delete(key); // re-inserted below: the map's order is least recently seen first
+    } else {
+      bucket = fullBucket(this, now);
+      if (this.buckets.size >= this.maxKeys) {
+        this.buckets.delete(this.buckets.keys().next().value as string);
+      }
+    }
+    this.buckets.set(key, bucket);
+    return spend(bucket, this, now);
+  }
+
+  /** Forgets `key` (a connection that closed). */
+  forget(key: string): void {
+    this.buckets.delete(key);
+  }
+}
+
+/** How a limit reads in a message: "30 a minute", "5 a second". */
+export function describeRate(limit: RateLimit): string {
+  return limit.perSecond >= 1
+    ? `${limit.perSecond} a second (bursts of ${limit.burst})`
+    : `${Math.round(limit.perSecond * 60)} a minute (bursts of ${limit.burst})`;
+}
+
+/**
+ * The client's address: the socket's peer, or, when that peer is one of `trustedProxies` (a load
+ * balancer), the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
+ */
+export function clientAddress(
+  req: IncomingMessage,
+  trustedProxies: readonly string[] = [],
+): string {
+  const peer = normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+  if (!trustedProxies.includes(peer)) return peer;
+  const forwarded = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+    .split(',')
+    .map((hop) => normalizeAddress(hop.trim()))
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (!trustedProxies.includes(hop)) return hop;
+  }
+  return peer;
+}
+
+/** `::ffff:127.0.0.1` (IPv4 on an IPv6 socket) as `127.0.0.1`. */
+function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+export interface LimitedRoutesOptions {
+  limit: RateLimit;
+  /** Load balancers whose `X-Forwarded-For` names the client. @default none */
+  trustedProxies?: readonly string[];
+  /** For tests. */
+  now?: () => number;
+}
+
+/**
+ * `routes` with one rate limit per client address shared by all of them: a client over it gets
+ * 429 with `Retry-After` and a JSON body that says which limit, and the route does not run.
+ */
+export function limitRoutes(
+  routes: Record<string, Route>,
+  options: LimitedRoutesOptions,
+): Record<string, Route> {
+  const limiter = new RateLimiter({
+    ...options.limit,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const limited: Record<string, Route> = {};
+  for (const [path, route] of Object.entries(routes)) {
+    limited[path] = (req, res) => {
+      const client = clientAddress(req, options.trustedProxies);
+      const taken = limiter.take(client);
+      if (taken.ok) return route(req, res);
+      tooManyRequests(res, taken.retryAfterSeconds, {
+        error: 'too_many_requests',
+        message: `Too many requests from ${client} to ${path}: at most ${describeRate(options.limit)}; retry after ${taken.retryAfterSeconds} s`,
+      });
+    };
+  }
+  return limited;
+}
+
+function tooManyRequests(res: ServerResponse, retryAfterSeconds: number, body: object): void {
+  res.writeHead(429, {
+    'content-type': 'application/json; charset=utf-8',
+    'retry-after': String(retryAfterSeconds),
+    'cache-control': 'no-store',
+  });
+  res.end(JSON.stringify(body));
+}
