@@ -16,6 +16,8 @@ import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
+import { openGatewayDatabase } from './auth/store';
+import type { Database } from '../lib/database';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 import { runMain, stopOnSignals } from '../lib/process';
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const { issuer, clientSecret } = config.identity;
   let signIn: SignIn | undefined;
   let kafka: KafkaService | undefined;
+  let gatewayDatabase: Database | undefined;
   if (config.kafka.brokers) {
     // Publishes the user events of sign-in, and feeds the live subscriptions.
     kafka = new KafkaService('api-gateway', {
@@ -68,9 +71,14 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
+    // Sessions, pending sign-ins, webhook deliveries and the user events' outbox: shared by
+    // every gateway instance of the deployment, kept across restarts.
+    gatewayDatabase = await openGatewayDatabase(config.database, { logger });
     signIn = createSignIn({
       identity: { ...config.identity, issuer, clientSecret },
       kafka,
+      database: gatewayDatabase,
+      secret: internalTokenSecret,
       logger,
     });
     signIn.start();
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
     'gateway',
     async () => {
       await Promise.all([gateway.stop(), signIn?.stop()]);
+      await gatewayDatabase?.close();
       await kafka?.stop();
     },
     logger,

@@ -13,8 +13,10 @@ import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../events/subgraph';
 import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
+import { openGatewayDatabase } from '../gateway/auth/store';
 import { createGateway, type Gateway } from '../gateway/gateway';
 import { authenticator } from '../gateway/identity';
+import type { Database } from '../lib/database';
 import { createLogger } from '../lib/logger';
 import { interviewsSubgraph } from '../subgraphs/interviews/server';
 import { reportingSubgraph } from '../subgraphs/reporting/server';
@@ -71,10 +73,15 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   let gatewayEvents: KafkaService | undefined;
   let signIn: SignIn | undefined;
 
+  let gatewayDatabase: Database | undefined;
   const stop = async () => {
     await gateway?.stop();
     await signIn?.stop();
     await gatewayEvents?.stop();
+    await gatewayDatabase?.close();
+    if (gatewayDatabase?.schema && options.database.url) {
+      await dropSchema(options.database.url, gatewayDatabase.schema);
+    }
     for (const instance of instances.reverse()) {
       await instance.subgraph.stop();
       const schema = instance.running?.database.schema;
@@ -132,6 +139,9 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     await gatewayEvents.start();
     if (options.signIn) {
       const { issuer, clientSecret, publicUrl, webhookSecret } = options.signIn;
+      gatewayDatabase = await openGatewayDatabase(options.database, {
+        name: randomDatabaseName('gateway'),
+      });
       signIn = createSignIn({
         identity: {
           ...config.identity,
@@ -142,6 +152,8 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
           audience: config.identity.clientId,
         },
         kafka: gatewayEvents,
+        database: gatewayDatabase,
+        secret: TEST_INTERNAL_TOKEN_SECRET,
         logger,
       });
       signIn.start();

@@ -25,7 +25,12 @@ import { createRequestAuthenticator } from './authenticate';
 import { createDevProvider, type DevProvider } from './dev-provider';
 import { createOidcClient, OidcError, type OidcClient } from './oidc';
 import { createAuthRoutes, createSessionSweeper, signWebhook } from './routes';
-import { createMemorySessionStore, SESSION_COOKIE, type SessionStore } from './sessions';
+import {
+  createMemorySessionStore,
+  SESSION_COOKIE,
+  sessionRef,
+  type SessionStore,
+} from './sessions';
 
 jest.setTimeout(90_000);
 
@@ -159,7 +164,8 @@ async function eventsUpToNow(
     .filter(filter);
 }
 
-const forSession = (sessionId: string) => (e: Published) => e.payload['sessionId'] === sessionId;
+const forSession = (sessionId: string) => (e: Published) =>
+  e.payload['sessionId'] === sessionRef(sessionId);
 
 // ---- tests ------------------------------------------------------------------------------------
 
@@ -178,7 +184,8 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
     expect(events[0]?.payload).toEqual({
       userId: 'dev-user',
       email: 'dev@example.com',
-      sessionId,
+      // The session by its public ref: the cookie's id is a credential and stays out of events.
+      sessionId: sessionRef(sessionId),
       authMethod: 'oauth2',
       ipAddress: expect.stringMatching(/127\.0\.0\.1$/),
       userAgent: USER_AGENT,

@@ -12,6 +12,7 @@ import { UserEventFactory, type KafkaService } from '../../events';
 import type { Route } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
 import { OidcError, type OidcClient } from './oidc';
+import { createMemorySignInState, type SignInStateStore } from './store';
 import {
   clearSessionCookie,
   sessionCookie,
@@ -25,6 +26,8 @@ export type EventPublisher = Pick<KafkaService, 'publishEvent'>;
 export interface AuthRoutesOptions {
   oidc: OidcClient;
   sessions: SessionStore;
+  /** Pending sign-ins and seen webhook deliveries. @default in memory (one instance) */
+  state?: SignInStateStore;
   kafka: EventPublisher;
   /** The gateway's public URL (config.identity.publicUrl); https makes the cookie Secure. */
   publicUrl: string;
@@ -72,13 +75,6 @@ export const registrationWebhookSchema = z.strictObject({
 /** Signature of a webhook body: hex HMAC-SHA256 over `${timestamp}.${rawBody}`. */
 export function signWebhook(secret: string, timestamp: string, rawBody: string): string {
   return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
-}
-
-interface PendingLogin {
-  nonce: string;
-  codeVerifier: string;
-  returnTo: string;
-  expiresAt: number;
 }
 
 function sendJson(
@@ -154,14 +150,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
   const toleranceSeconds = options.webhookToleranceSeconds ?? 300;
   const trustForwardedFor = options.trustForwardedFor ?? true;
   const cookieOptions = { secure: new URL(options.publicUrl).protocol === 'https:' };
-  const pending = new Map<string, PendingLogin>();
-  const seenSignatures = new Map<string, number>();
-
-  const prune = () => {
-    const at = now();
-    for (const [state, p] of pending) if (p.expiresAt <= at) pending.delete(state);
-    for (const [sig, until] of seenSignatures) if (until <= at) seenSignatures.delete(sig);
-  };
+  const store = options.state ?? createMemorySignInState(now);
 
   const requestUrl = (req: IncomingMessage) => new URL(req.url ?? '/', options.publicUrl);
 
@@ -172,7 +161,6 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
 
   const login: Route = async (req, res) => {
     if (methodNotAllowed(req, res, 'GET')) return;
-    prune();
     const returnTo = safeReturnTo(requestUrl(req).searchParams.get('returnTo'));
     let request;
     try {
@@ -187,7 +175,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
         'The identity provider is unavailable; try again shortly',
       );
     }
-    pending.set(request.state, {
+    await store.putPendingLogin(request.state, {
       nonce: request.nonce,
       codeVerifier: request.codeVerifier,
       returnTo,
@@ -199,10 +187,10 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
 
   const callback: Route = async (req, res) => {
     if (methodNotAllowed(req, res, 'GET')) return;
-    prune();
     const url = requestUrl(req);
     const state = url.searchParams.get('state');
-    const started = state ? pending.get(state) : undefined;
+    // Single use, whatever the outcome: taken (removed) here, on whichever instance.
+    const started = state ? await store.takePendingLogin(state) : undefined;
     if (!state || !started) {
       return fail(
         res,
@@ -211,7 +199,6 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
         'Unknown or expired sign-in state; start again at /auth/login',
       );
     }
-    pending.delete(state); // single use, whatever the outcome
     let result;
     try {
       result = await oidc.exchangeCode(url, { state, ...started });
@@ -239,7 +226,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
     const userAgent = req.headers['user-agent'];
     await kafka.publishEvent(
       'user-events',
-      UserEventFactory.createUserAuthenticated(result.userId, result.email, session.id, {
+      UserEventFactory.createUserAuthenticated(result.userId, result.email, session.ref, {
         authMethod: 'oauth2',
         ...(ipAddress ? { ipAddress } : {}),
         ...(userAgent ? { userAgent } : {}),
@@ -269,7 +256,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
         await sessions.delete(session.id);
         await kafka.publishEvent(
           'user-events',
-          UserEventFactory.createUserLoggedOut(session.userId, session.id, 'security'),
+          UserEventFactory.createUserLoggedOut(session.userId, session.ref, 'security'),
         );
         return fail(res, 401, 'refresh_rejected', `${error.message}; sign in again`, {
           'set-cookie': clearSessionCookie(cookieOptions),
@@ -284,7 +271,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
     const userAgent = req.headers['user-agent'];
     await kafka.publishEvent(
       'user-events',
-      UserEventFactory.createUserAuthenticated(session.userId, session.email, session.id, {
+      UserEventFactory.createUserAuthenticated(session.userId, session.email, session.ref, {
         authMethod: 'jwt_refresh',
         ...(ipAddress ? { ipAddress } : {}),
         ...(userAgent ? { userAgent } : {}),
@@ -318,7 +305,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
     }
     await kafka.publishEvent(
       'user-events',
-      UserEventFactory.createUserLoggedOut(session.userId, session.id, 'manual'),
+      UserEventFactory.createUserLoggedOut(session.userId, session.ref, 'manual'),
     );
     const endSession = await oidc
       .endSessionUrl(session.tokens.idToken, options.publicUrl)
@@ -333,7 +320,6 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
 
   const webhook: Route = async (req, res) => {
     if (methodNotAllowed(req, res, 'POST')) return;
-    prune();
     const secret = options.webhookSecret;
     if (!secret)
       return fail(
@@ -373,9 +359,8 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
       return fail(res, 401, 'bad_signature', 'Webhook signature does not match the body');
     }
     const key = signature.toLowerCase();
-    if (seenSignatures.has(key))
+    if (!(await store.firstDelivery(key, now() + 2 * toleranceSeconds * 1000)))
       return fail(res, 401, 'replayed', 'This webhook delivery was already received');
-    seenSignatures.set(key, now() + 2 * toleranceSeconds * 1000);
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -429,7 +414,7 @@ export function createSessionSweeper(options: SessionSweeperOptions): {
     for (const s of expired) {
       await options.kafka.publishEvent(
         'user-events',
-        UserEventFactory.createUserLoggedOut(s.userId, s.id, 'timeout'),
+        UserEventFactory.createUserLoggedOut(s.userId, s.ref, 'timeout'),
       );
     }
     return expired.length;

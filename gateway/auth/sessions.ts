@@ -1,17 +1,21 @@
 /**
  * Server-side sessions for browser sign-ins. The browser holds only an opaque id in the
- * `ig_session` cookie; tokens never leave the gateway. The in-memory store suits one gateway
- * process; several replicas need a shared store behind the same {@link SessionStore} interface.
+ * `ig_session` cookie; tokens never leave the gateway. The id is a credential: events, logs and
+ * the database name a session by its {@link sessionRef} instead. The in-memory store suits one
+ * gateway process (and tests); the gateway's database store (store.ts) is shared by every
+ * instance and survives restarts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { OidcTokens } from './oidc';
 
 export const SESSION_COOKIE = 'ig_session';
 
 export interface Session {
-  /** 32 random bytes, base64url. */
+  /** 32 random bytes, base64url: the cookie's value. Empty for a session taken as expired. */
   id: string;
+  /** The public name of the session: {@link sessionRef} of its id. */
+  ref: string;
   userId: string;
   email: string;
   tokens: OidcTokens;
@@ -44,6 +48,9 @@ export interface MemorySessionStoreOptions {
 
 export const newSessionId = (): string => randomBytes(32).toString('base64url');
 
+/** What names a session outside the cookie (events, logs, the database): SHA-256 of its id, hex. */
+export const sessionRef = (id: string): string => createHash('sha256').update(id).digest('hex');
+
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
   const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
   const now = options.now ?? Date.now;
@@ -55,9 +62,11 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
   return {
     async create(data) {
       const createdAt = now();
+      const id = newSessionId();
       const session: Session = {
         ...data,
-        id: newSessionId(),
+        id,
+        ref: sessionRef(id),
         createdAt,
         expiresAt: createdAt + ttlMs,
       };

@@ -1,0 +1,386 @@
+/**
+ * The gateway's own database: what sign-in must share between gateway instances and keep across
+ * restarts. SQLite (`.data/gateway.sqlite`) by default, the `gateway` schema on PostgreSQL.
+ *
+ * - **sessions**: a browser session (its tokens) works on every instance and after a restart;
+ *   logout, expiry and an IdP refusal delete the row, which ends it everywhere. The row is keyed
+ *   by the SHA-256 of the cookie's id and its tokens are sealed (AES-256-GCM, a key derived from
+ *   the deployment's `INTERNAL_TOKEN_SECRET`), so a copy of the table neither signs anyone in
+ *   nor reveals a refresh token.
+ * - **pending logins**: a sign-in started on one instance (state, PKCE verifier, nonce) finishes
+ *   on another; each is taken once.
+ * - **webhook deliveries**: a signature seen by any instance is refused as a replay by all.
+ * - **outbox**: sign-in's user events are enqueued here and published by the relay, so a broker
+ *   outage never fails a sign-in (see {@link createOutboxPublisher}).
+ *
+ * Why the database and not a sealed cookie (JWE): a cookie cannot be ended before it expires, so
+ * logout on one instance would leave a copied cookie valid on the others; and every instance of
+ * a deployment already reaches a database.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { DateTimeType, EntitySchema, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/knex';
+import type { DatabaseConfig } from '../../config';
+import type { EventOn, KafkaService, Topic } from '../../events';
+import {
+  CreateOutboxTable,
+  createOutboxRelay,
+  enqueueEvent,
+  OutboxMessageSchema,
+  type OutboxRelay,
+} from '../../events/outbox';
+import { openDatabase, PortableMigration, type Database } from '../../lib/database';
+import type { Logger } from '../../lib/logger';
+import type { OidcTokens } from './oidc';
+import { newSessionId, sessionRef, type Session, type SessionStore } from './sessions';
+
+// ---------------------------------------------------------------------------------------------
+// Entities and migrations
+
+export class StoredSession {
+  idHash!: string;
+  userId!: string;
+  email!: string;
+  /** The tokens, sealed (see {@link Sealer}). */
+  tokens!: string;
+  createdAt!: Date;
+  expiresAt!: Date;
+}
+
+export const StoredSessionSchema = new EntitySchema<StoredSession>({
+  class: StoredSession,
+  tableName: 'sessions',
+  properties: {
+    idHash: { type: 'string', primary: true, fieldName: 'id_hash', length: 64 },
+    userId: { type: 'string', fieldName: 'user_id' },
+    email: { type: 'string' },
+    tokens: { type: 'text' },
+    createdAt: { type: DateTimeType, fieldName: 'created_at' },
+    expiresAt: { type: DateTimeType, fieldName: 'expires_at' },
+  },
+});
+
+export class PendingLoginRow {
+  state!: string;
+  /** `{ nonce, codeVerifier, returnTo }`, sealed. */
+  login!: string;
+  expiresAt!: Date;
+}
+
+export const PendingLoginSchema = new EntitySchema<PendingLoginRow>({
+  class: PendingLoginRow,
+  tableName: 'pending_logins',
+  properties: {
+    state: { type: 'string', primary: true },
+    login: { type: 'text' },
+    expiresAt: { type: DateTimeType, fieldName: 'expires_at' },
+  },
+});
+
+export class WebhookDelivery {
+  signature!: string;
+  expiresAt!: Date;
+}
+
+export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
+  class: WebhookDelivery,
+  tableName: 'webhook_deliveries',
+  properties: {
+    signature: { type: 'string', primary: true, length: 128 },
+    expiresAt: { type: DateTimeType, fieldName: 'expires_at' },
+  },
+});
+
+export class CreateSignInTables extends PortableMigration {
+  change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
+    return schema
+      .createTable('sessions', (t) => {
+        t.string('id_hash', 64).primary();
+        t.string('user_id', 255).notNullable();
+        t.string('email', 320).notNullable();
+        t.text('tokens').notNullable();
+        t.timestamp('created_at', { useTz: true }).notNullable();
+        t.timestamp('expires_at', { useTz: true }).notNullable().index('sessions_expires_idx');
+      })
+      .createTable('pending_logins', (t) => {
+        t.string('state', 255).primary();
+        t.text('login').notNullable();
+        t.timestamp('expires_at', { useTz: true }).notNullable().index('pending_expires_idx');
+      })
+      .createTable('webhook_deliveries', (t) => {
+        t.string('signature', 128).primary();
+        t.timestamp('expires_at', { useTz: true }).notNullable().index('webhook_expires_idx');
+      });
+  }
+}
+
+export const GATEWAY_MIGRATIONS = [
+  { name: '0001-outbox', class: CreateOutboxTable },
+  { name: '0002-sign-in', class: CreateSignInTables },
+];
+
+export function openGatewayDatabase(
+  config: DatabaseConfig,
+  options: {
+    logger?: Logger;
+    /** @default 'gateway' (tests use names of their own) */ name?: string;
+  } = {},
+): Promise<Database> {
+  const { logger } = options;
+  return openDatabase({
+    name: options.name ?? 'gateway',
+    config,
+    entities: [StoredSessionSchema, PendingLoginSchema, WebhookDeliverySchema, OutboxMessageSchema],
+    migrations: GATEWAY_MIGRATIONS,
+    ...(logger ? { logger } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealing
+
+/** AES-256-GCM with a key derived from a deployment secret: `v1.<iv>.<tag>.<ciphertext>`. */
+export class Sealer {
+  private readonly key: Buffer;
+
+  constructor(secret: string, purpose: string) {
+    if (secret.length < 32) throw new Error('The sealing secret must have at least 32 characters');
+    this.key = Buffer.from(hkdfSync('sha256', secret, 'interview-graph', purpose, 32));
+  }
+
+  seal(value: unknown): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    return ['v1', iv, cipher.getAuthTag(), data]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+      .join('.');
+  }
+
+  /** The sealed value; throws when it was altered or sealed with another secret. */
+  open<T>(sealed: string): T {
+    const [version, iv, tag, data] = sealed.split('.');
+    if (version !== 'v1' || !iv || !tag || data === undefined)
+      throw new Error('Not a sealed value');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    const text = Buffer.concat([
+      decipher.update(Buffer.from(data, 'base64url')),
+      decipher.final(),
+    ]).toString('utf8');
+    return JSON.parse(text) as T;
+  }
+}
+
+const hashId = sessionRef;
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+export interface DatabaseSessionStoreOptions {
+  database: Database;
+  /** The deployment's shared secret (INTERNAL_TOKEN_SECRET): every instance must have the same. */
+  secret: string;
+  /** Absolute session lifetime. @default 8 hours */
+  ttlMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions): SessionStore {
+  const { database } = options;
+  const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
+  const now = options.now ?? Date.now;
+  const sealer = new Sealer(options.secret, 'session tokens');
+  const toSession = (id: string, row: StoredSession): Session => ({
+    id,
+    ref: row.idHash,
+    userId: row.userId,
+    email: row.email,
+    tokens: sealer.open<OidcTokens>(row.tokens),
+    createdAt: row.createdAt.getTime(),
+    expiresAt: row.expiresAt.getTime(),
+  });
+  const live = async (id: string) => {
+    const row = await database
+      .fork()
+      .findOne(StoredSession, { idHash: hashId(id), expiresAt: { $gt: new Date(now()) } });
+    return row ?? undefined;
+  };
+  return {
+    async create(data) {
+      const id = newSessionId();
+      const createdAt = now();
+      const row = {
+        idHash: hashId(id),
+        userId: data.userId,
+        email: data.email,
+        tokens: sealer.seal(data.tokens),
+        createdAt: new Date(createdAt),
+        expiresAt: new Date(createdAt + ttlMs),
+      };
+      await database.fork().insert(StoredSession, row);
+      return { ...data, id, ref: row.idHash, createdAt, expiresAt: createdAt + ttlMs };
+    },
+    async get(id) {
+      const row = await live(id);
+      return row && toSession(id, row);
+    },
+    async updateTokens(id, tokens) {
+      const em = database.fork();
+      const updated = await em.nativeUpdate(
+        StoredSession,
+        { idHash: hashId(id), expiresAt: { $gt: new Date(now()) } },
+        { tokens: sealer.seal(tokens) },
+      );
+      if (updated === 0) return undefined;
+      const row = await live(id);
+      return row && toSession(id, row);
+    },
+    async delete(id) {
+      const em = database.fork();
+      const row = await em.findOne(StoredSession, { idHash: hashId(id) });
+      if (!row) return undefined;
+      // Only the instance whose delete removed the row reports it (and announces the logout).
+      const deleted = await em.nativeDelete(StoredSession, { idHash: row.idHash });
+      return deleted === 1 ? toSession(id, row) : undefined;
+    },
+    async takeExpired(at = now()) {
+      const em = database.fork();
+      const rows = await em.find(
+        StoredSession,
+        { expiresAt: { $lte: new Date(at) } },
+        { limit: 1_000, disableIdentityMap: true },
+      );
+      const taken: Session[] = [];
+      for (const row of rows) {
+        if ((await em.nativeDelete(StoredSession, { idHash: row.idHash })) !== 1) continue;
+        // The cookie's id is not stored: an expired session is known by its ref alone.
+        taken.push(toSession('', row));
+      }
+      return taken;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pending logins and webhook deliveries
+
+export interface PendingLogin {
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/** What the sign-in routes share between gateway instances besides sessions. */
+export interface SignInStateStore {
+  putPendingLogin(state: string, login: PendingLogin): Promise<void>;
+  /** The pending login of `state`, removed: a second call (on any instance) gets undefined. */
+  takePendingLogin(state: string): Promise<PendingLogin | undefined>;
+  /** True the first time `signature` is seen (kept until `until`), false for a replay. */
+  firstDelivery(signature: string, until: number): Promise<boolean>;
+}
+
+export function createMemorySignInState(now: () => number = Date.now): SignInStateStore {
+  const pending = new Map<string, PendingLogin>();
+  const seen = new Map<string, number>();
+  const prune = () => {
+    const at = now();
+    for (const [state, p] of pending) if (p.expiresAt <= at) pending.delete(state);
+    for (const [sig, until] of seen) if (until <= at) seen.delete(sig);
+  };
+  return {
+    async putPendingLogin(state, login) {
+      prune();
+      pending.set(state, login);
+    },
+    async takePendingLogin(state) {
+      const login = pending.get(state);
+      pending.delete(state);
+      return login && login.expiresAt > now() ? login : undefined;
+    },
+    async firstDelivery(signature, until) {
+      prune();
+      if (seen.has(signature)) return false;
+      seen.set(signature, until);
+      return true;
+    },
+  };
+}
+
+export function createDatabaseSignInState(options: {
+  database: Database;
+  secret: string;
+  now?: () => number;
+}): SignInStateStore {
+  const { database } = options;
+  const now = options.now ?? Date.now;
+  const sealer = new Sealer(options.secret, 'pending logins');
+  let writes = 0;
+  /** Now and then, the expired rows go. */
+  const prune = async () => {
+    if (writes++ % 100 !== 0) return;
+    const em = database.fork();
+    const at = new Date(now());
+    await em.nativeDelete(PendingLoginRow, { expiresAt: { $lte: at } });
+    await em.nativeDelete(WebhookDelivery, { expiresAt: { $lte: at } });
+  };
+  return {
+    async putPendingLogin(state, login) {
+      await prune();
+      await database.fork().insert(PendingLoginRow, {
+        state,
+        login: sealer.seal(login),
+        expiresAt: new Date(login.expiresAt),
+      });
+    },
+    async takePendingLogin(state) {
+      const em = database.fork();
+      const row = await em.findOne(PendingLoginRow, { state });
+      if (!row) return undefined;
+      if ((await em.nativeDelete(PendingLoginRow, { state })) !== 1) return undefined;
+      const login = sealer.open<PendingLogin>(row.login);
+      return login.expiresAt > now() ? login : undefined;
+    },
+    async firstDelivery(signature, until) {
+      await prune();
+      try {
+        await database.fork().insert(WebhookDelivery, { signature, expiresAt: new Date(until) });
+        return true;
+      } catch (error) {
+        if (error instanceof UniqueConstraintViolationException) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events through the outbox
+
+/**
+ * An event publisher with the shape of `KafkaService.publishEvent` that enqueues each event in
+ * the gateway's outbox and hands it to the relay: it resolves once the event is stored, whether or
+ * not the broker is up; the relay publishes in order when it can.
+ */
+export function createOutboxPublisher(database: Database, relay: OutboxRelay) {
+  return {
+    async publishEvent<T extends Topic>(topic: T, event: EventOn<T>): Promise<void> {
+      const em = database.fork();
+      const row = enqueueEvent(em, topic, event);
+      await em.flush();
+      relay.committed([row]);
+    },
+  };
+}
+
+/** The gateway's outbox relay (see events/outbox/relay.ts). */
+export function createGatewayRelay(
+  database: Database,
+  kafka: Pick<KafkaService, 'publishSerialized'>,
+  logger?: Logger,
+): OutboxRelay {
+  return createOutboxRelay({ database, kafka, ...(logger ? { logger } : {}) });
+}
