@@ -537,3 +537,42 @@ describe('rate limits', () => {
     );
   });
 });
+
+describe('graceful stop', () => {
+  it('finishes the requests in flight, closes sockets with 1012 (service restart), then refuses new connections', async () => {
+    const gateway = createGateway({
+      ...common,
+      production: false,
+      logger: createLogger('silent'),
+      authenticate: async () => ({ userId: 'leaving', roles: [] }),
+      routes: {
+        '/auth/slow': (_req, res) => {
+          setTimeout(() => {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end('finished');
+          }, 300);
+        },
+      },
+    });
+    const { url } = await gateway.start();
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    const messages: { type: string }[] = [];
+    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-identity': 'leaving' } }));
+    await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+
+    const inFlight = fetch(new URL('/auth/slow', url));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the request has arrived
+    const stopped = gateway.stop();
+    expect(await closed).toEqual({ code: 1012, reason: 'Service restart' });
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('finished');
+    await stopped;
+    await expect(fetch(new URL('/health', url))).rejects.toThrow();
+  });
+});

@@ -273,10 +273,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const stop = async () => {
-    // Upgraded sockets keep the HTTP server from closing: they go first.
-    await live?.stop();
+    // Upgraded sockets keep the HTTP server from closing: they go first, closed with 1012 before
+    // the subscriptions end, so that clients resubscribe (elsewhere) from their cursor instead of
+    // seeing their subscriptions complete. In-flight HTTP requests are then finished.
     await webSocket?.close();
     webSocket = undefined;
+    await live?.stop();
     await http?.stop();
     http = undefined;
     if (loaded) await apollo.stop();

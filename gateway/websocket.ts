@@ -34,7 +34,8 @@
  *   wrong), `4406` subprotocol other than `graphql-transport-ws`, `4408` no `connection_init`
  *   in time, `4409` an operation id already in use, `4429` a second `connection_init` or more
  *   `subscribe` messages than `subscribeRateLimit` allows (the reason says which), `4500`
- *   internal error; `1001` when the gateway stops.
+ *   internal error; `1012` (service restart) when the gateway stops: reconnect, to another
+ *   instance behind the same address, and resume with the last cursor.
  */
 import { IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
@@ -83,6 +84,8 @@ export const WebSocketCloseCode = {
   TooManyRequests: 4429,
   InternalError: 4500,
   TryAgainLater: 1013,
+  /** The gateway is stopping (a restart or a deploy): reconnect, elsewhere, with the cursor. */
+  ServiceRestart: 1012,
 } as const;
 
 export const SUBSCRIPTIONS_NOT_AVAILABLE = 'SUBSCRIPTIONS_NOT_AVAILABLE';
@@ -118,7 +121,7 @@ export interface GraphQLWebSocketOptions {
 }
 
 export interface GraphQLWebSocket {
-  /** Closes every socket (`1001`), stops accepting upgrades. */
+  /** Closes every socket (`1012`, service restart), stops accepting upgrades. */
   close(): Promise<void>;
 }
 
@@ -783,7 +786,13 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     async close() {
       clearInterval(keepAlive);
       options.server.off('upgrade', onUpgrade);
-      for (const client of wss.clients) client.close(1001, 'Going away');
+      // 1012 Service Restart: clients reconnect (to another instance) and resume by cursor. Each
+      // connection first writes out the results it had gathered.
+      for (const client of wss.clients) {
+        const connection = connections.get(client);
+        if (connection) connection.close(WebSocketCloseCode.ServiceRestart, 'Service restart');
+        else client.close(WebSocketCloseCode.ServiceRestart, 'Service restart');
+      }
       // A client that does not answer the close handshake is cut off.
       const terminate = setTimeout(() => {
         for (const client of wss.clients) client.terminate();

@@ -10,6 +10,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 
+/** How long `stop` waits for requests in flight before it cuts their connections. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface ReadinessReport {
@@ -44,7 +47,10 @@ export interface GraphQLHttpServer {
   readonly server: Server;
   /** Listens; resolves with the URL of the GraphQL endpoint. */
   start(): Promise<{ url: string; port: number }>;
-  /** Stops accepting, closes idle keep-alive connections, waits for in-flight requests. */
+  /**
+   * Stops accepting, closes idle keep-alive connections, waits for in-flight requests (at most
+   * 10 s), closing each connection once its request is answered.
+   */
   stop(): Promise<void>;
 }
 
@@ -236,8 +242,14 @@ function listener(
     async stop() {
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection goes as soon as its request in flight is answered (not when its
+      // keep-alive times out); whatever is still open at the drain deadline is cut.
       server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       await closed;
+      clearInterval(idle);
+      clearTimeout(deadline);
     },
   };
 }
