@@ -16,7 +16,7 @@ import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
-import { openGatewayDatabase } from './auth/store';
+import type { SignInStores } from './auth/sign-in-state';
 import type { Database } from '../lib/database';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
@@ -71,14 +71,26 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    // Sessions, pending sign-ins, webhook deliveries and the user events' outbox: shared by
-    // every gateway instance of the deployment, kept across restarts.
-    gatewayDatabase = await openGatewayDatabase(config.database, { logger });
+    // Sessions, pending sign-ins, webhook deliveries and the user events' outbox: in the
+    // gateway's database, shared by every instance of the deployment and kept across restarts;
+    // in memory for one development instance, unless SIGN_IN_STORE says otherwise.
+    const store = config.identity.signInStore ?? (production ? 'database' : 'memory');
+    let stores: SignInStores | undefined;
+    if (store === 'database') {
+      // Loaded only here: MikroORM and its drivers cost a gateway ~20 MB of RSS.
+      const { databaseSignInStores, openGatewayDatabase } = await import('./auth/store.js');
+      gatewayDatabase = await openGatewayDatabase(config.database, { logger });
+      stores = databaseSignInStores({
+        database: gatewayDatabase,
+        secret: internalTokenSecret,
+        kafka,
+        logger: logger.child({ component: 'sign-in-outbox' }),
+      });
+    }
     signIn = createSignIn({
       identity: { ...config.identity, issuer, clientSecret },
       kafka,
-      database: gatewayDatabase,
-      secret: internalTokenSecret,
+      ...(stores ? { stores } : {}),
       logger,
     });
     signIn.start();

@@ -13,7 +13,7 @@ import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../events/subgraph';
 import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
-import { openGatewayDatabase } from '../gateway/auth/store';
+import { databaseSignInStores, openGatewayDatabase } from '../gateway/auth/store';
 import { createGateway, type Gateway } from '../gateway/gateway';
 import { authenticator } from '../gateway/identity';
 import type { Database } from '../lib/database';
@@ -152,8 +152,12 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
           audience: config.identity.clientId,
         },
         kafka: gatewayEvents,
-        database: gatewayDatabase,
-        secret: TEST_INTERNAL_TOKEN_SECRET,
+        stores: databaseSignInStores({
+          database: gatewayDatabase,
+          secret: TEST_INTERNAL_TOKEN_SECRET,
+          kafka: gatewayEvents,
+          logger,
+        }),
         logger,
       });
       signIn.start();

@@ -12,7 +12,7 @@ import { UserEventFactory, type KafkaService } from '../../events';
 import type { Route } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
 import { OidcError, type OidcClient } from './oidc';
-import { createMemorySignInState, type SignInStateStore } from './store';
+import { createMemorySignInState, type SignInStateStore } from './sign-in-state';
 import {
   clearSessionCookie,
   sessionCookie,

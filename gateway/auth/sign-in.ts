@@ -5,9 +5,6 @@
  * this one factory, so the wiring exists once.
  */
 import type { IdentityConfig } from '../../config';
-import type { KafkaService } from '../../events';
-import type { OutboxRelay } from '../../events/outbox';
-import type { Database } from '../../lib/database';
 import type { Logger } from '../../lib/logger';
 import type { Route } from '../../lib/http-server';
 import type { Authenticate } from '../identity';
@@ -16,29 +13,18 @@ import { createRequestAuthenticator } from './authenticate';
 import { createOidcClient } from './oidc';
 import { createAuthRoutes, createSessionSweeper, type EventPublisher } from './routes';
 import { createMemorySessionStore, type SessionStore } from './sessions';
-import {
-  createDatabaseSessionStore,
-  createDatabaseSignInState,
-  createGatewayRelay,
-  createOutboxPublisher,
-  type SignInStateStore,
-} from './store';
+import type { SignInStateStore, SignInStores } from './sign-in-state';
 
 export interface SignInOptions {
   identity: IdentityConfig & { issuer: string; clientSecret: string };
+  /** Publishes the user events (`user.authenticated`, `user.logged_out`, `user.registered`). */
+  kafka: EventPublisher;
   /**
-   * Publishes the user events (`user.authenticated`, `user.logged_out`, `user.registered`):
-   * through the gateway's outbox when `database` is given, else directly.
+   * Where sessions, pending sign-ins and webhook deliveries live, and how the events go out:
+   * `databaseSignInStores` (store.ts) for instances that share them and outlive restarts. Without,
+   * all of it lives in this process's memory and events go straight to `kafka`.
    */
-  kafka: EventPublisher & Partial<Pick<KafkaService, 'publishSerialized'>>;
-  /**
-   * The gateway's database (store.ts: `openGatewayDatabase`): sessions, pending sign-ins and
-   * webhook deliveries shared by every instance and kept across restarts, and the outbox of the
-   * user events. Without it, all of that lives in this process's memory (one instance only).
-   */
-  database?: Database;
-  /** The deployment's shared secret that seals tokens at rest; needed with `database`. */
-  secret?: string;
+  stores?: SignInStores;
   logger: Logger;
   /** Access-token `typ` to insist on (the development provider issues `at+jwt`). */
   accessTokenType?: string;
@@ -54,27 +40,10 @@ export interface SignIn {
 }
 
 export function createSignIn(options: SignInOptions): SignIn {
-  const { identity, logger, database } = options;
-  let sessions: SessionStore;
-  let state: SignInStateStore | undefined;
-  let kafka: EventPublisher = options.kafka;
-  let relay: OutboxRelay | undefined;
-  if (database) {
-    const { secret } = options;
-    const { publishSerialized } = options.kafka;
-    if (!secret) throw new Error('Sign-in with a database needs the secret that seals its tokens');
-    if (!publishSerialized) throw new Error('Sign-in with a database needs a KafkaService');
-    sessions = createDatabaseSessionStore({ database, secret });
-    state = createDatabaseSignInState({ database, secret });
-    relay = createGatewayRelay(
-      database,
-      { publishSerialized: publishSerialized.bind(options.kafka) },
-      logger.child({ component: 'sign-in-outbox' }),
-    );
-    kafka = createOutboxPublisher(database, relay);
-  } else {
-    sessions = createMemorySessionStore();
-  }
+  const { identity, logger, stores } = options;
+  const sessions: SessionStore = stores?.sessions ?? createMemorySessionStore();
+  const state: SignInStateStore | undefined = stores?.state;
+  const kafka: EventPublisher = stores?.kafka ?? options.kafka;
   const oidc = createOidcClient({
     issuer: identity.issuer,
     clientId: identity.clientId,
@@ -106,12 +75,12 @@ export function createSignIn(options: SignInOptions): SignIn {
     routes,
     authenticate: createRequestAuthenticator({ verifier, sessions }),
     start: () => {
-      relay?.start();
+      stores?.start();
       sweeper.start();
     },
     stop: async () => {
       await sweeper.stop();
-      await relay?.stop();
+      await stores?.stop();
     },
   };
 }

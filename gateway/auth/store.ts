@@ -33,6 +33,7 @@ import { openDatabase, PortableMigration, type Database } from '../../lib/databa
 import type { Logger } from '../../lib/logger';
 import type { OidcTokens } from './oidc';
 import { newSessionId, sessionRef, type Session, type SessionStore } from './sessions';
+import type { PendingLogin, SignInStateStore, SignInStores } from './sign-in-state';
 
 // ---------------------------------------------------------------------------------------------
 // Entities and migrations
@@ -266,50 +267,6 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
 // ---------------------------------------------------------------------------------------------
 // Pending logins and webhook deliveries
 
-export interface PendingLogin {
-  nonce: string;
-  codeVerifier: string;
-  returnTo: string;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-}
-
-/** What the sign-in routes share between gateway instances besides sessions. */
-export interface SignInStateStore {
-  putPendingLogin(state: string, login: PendingLogin): Promise<void>;
-  /** The pending login of `state`, removed: a second call (on any instance) gets undefined. */
-  takePendingLogin(state: string): Promise<PendingLogin | undefined>;
-  /** True the first time `signature` is seen (kept until `until`), false for a replay. */
-  firstDelivery(signature: string, until: number): Promise<boolean>;
-}
-
-export function createMemorySignInState(now: () => number = Date.now): SignInStateStore {
-  const pending = new Map<string, PendingLogin>();
-  const seen = new Map<string, number>();
-  const prune = () => {
-    const at = now();
-    for (const [state, p] of pending) if (p.expiresAt <= at) pending.delete(state);
-    for (const [sig, until] of seen) if (until <= at) seen.delete(sig);
-  };
-  return {
-    async putPendingLogin(state, login) {
-      prune();
-      pending.set(state, login);
-    },
-    async takePendingLogin(state) {
-      const login = pending.get(state);
-      pending.delete(state);
-      return login && login.expiresAt > now() ? login : undefined;
-    },
-    async firstDelivery(signature, until) {
-      prune();
-      if (seen.has(signature)) return false;
-      seen.set(signature, until);
-      return true;
-    },
-  };
-}
-
 export function createDatabaseSignInState(options: {
   database: Database;
   secret: string;
@@ -383,4 +340,26 @@ export function createGatewayRelay(
   logger?: Logger,
 ): OutboxRelay {
   return createOutboxRelay({ database, kafka, ...(logger ? { logger } : {}) });
+}
+
+/**
+ * Sign-in's stores in the gateway's database: sessions, pending sign-ins, webhook deliveries, and
+ * its user events through the gateway's outbox (published by the relay that `start` starts).
+ */
+export function databaseSignInStores(options: {
+  database: Database;
+  /** The deployment's shared secret (INTERNAL_TOKEN_SECRET). */
+  secret: string;
+  kafka: Pick<KafkaService, 'publishSerialized'>;
+  logger?: Logger;
+}): SignInStores {
+  const { database, secret } = options;
+  const relay = createGatewayRelay(database, options.kafka, options.logger);
+  return {
+    sessions: createDatabaseSessionStore({ database, secret }),
+    state: createDatabaseSignInState({ database, secret }),
+    kafka: createOutboxPublisher(database, relay),
+    start: () => relay.start(),
+    stop: () => relay.stop(),
+  };
 }
