@@ -39,6 +39,11 @@ export interface TestPlatform {
   subgraphs: Record<'users' | 'interviews' | 'reporting', RunningSubgraph>;
   /** Publishes as the gateway would (`api-gateway`), e.g. `user.registered`. */
   gatewayEvents: KafkaService;
+  /**
+   * Another gateway instance of the same deployment: the same subgraphs, Kafka and (with
+   * sign-in) the same sign-in database, its own process state. Stopped by `stop` if still running.
+   */
+  anotherGateway(): Promise<{ url: string; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +79,9 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
   let signIn: SignIn | undefined;
 
   let gatewayDatabase: Database | undefined;
+  const others: (() => Promise<void>)[] = [];
   const stop = async () => {
+    for (const stopOther of others) await stopOther();
     await gateway?.stop();
     await signIn?.stop();
     await gatewayEvents?.stop();
@@ -138,46 +145,55 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     });
     await gatewayEvents.start();
     if (options.signIn) {
-      const { issuer, clientSecret, publicUrl, webhookSecret } = options.signIn;
       gatewayDatabase = await openGatewayDatabase(options.database, {
         name: randomDatabaseName('gateway'),
       });
-      signIn = createSignIn({
-        identity: {
-          ...config.identity,
-          issuer,
-          clientSecret,
-          publicUrl,
-          webhookSecret,
-          audience: config.identity.clientId,
-        },
-        kafka: gatewayEvents,
-        stores: databaseSignInStores({
-          database: gatewayDatabase,
-          secret: TEST_INTERNAL_TOKEN_SECRET,
-          kafka: gatewayEvents,
-          logger,
-        }),
-        logger,
-      });
-      signIn.start();
     }
-
-    gateway = createGateway({
-      supergraphSdl: composed.supergraphSdl,
-      host: '127.0.0.1',
-      port: options.signIn?.port ?? 0,
-      maxDepth: config.gateway.maxDepth,
-      maxFields: config.gateway.maxFields,
-      maxBodyBytes: config.gateway.maxBodyBytes,
-      corsOrigins: config.gateway.corsOrigins,
-      production: options.production ?? false,
-      logger,
-      internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
-      authenticate: authenticator(options.production ?? false, signIn?.authenticate),
-      ...(signIn ? { routes: signIn.routes } : {}),
-      subscriptions: { kafka: gatewayEvents, ...options.subscriptions },
-    });
+    const events = gatewayEvents;
+    const signInDatabase = gatewayDatabase;
+    /** One gateway instance (and its sign-in), on `port`. */
+    const instance = (port: number) => {
+      let instanceSignIn: SignIn | undefined;
+      if (options.signIn && signInDatabase) {
+        const { issuer, clientSecret, publicUrl, webhookSecret } = options.signIn;
+        instanceSignIn = createSignIn({
+          identity: {
+            ...config.identity,
+            issuer,
+            clientSecret,
+            publicUrl,
+            webhookSecret,
+            audience: config.identity.clientId,
+          },
+          kafka: events,
+          stores: databaseSignInStores({
+            database: signInDatabase,
+            secret: TEST_INTERNAL_TOKEN_SECRET,
+            kafka: events,
+            logger,
+          }),
+          logger,
+        });
+        instanceSignIn.start();
+      }
+      const instanceGateway = createGateway({
+        supergraphSdl: composed.supergraphSdl,
+        host: '127.0.0.1',
+        port,
+        maxDepth: config.gateway.maxDepth,
+        maxFields: config.gateway.maxFields,
+        maxBodyBytes: config.gateway.maxBodyBytes,
+        corsOrigins: config.gateway.corsOrigins,
+        production: options.production ?? false,
+        logger,
+        internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
+        authenticate: authenticator(options.production ?? false, instanceSignIn?.authenticate),
+        ...(instanceSignIn ? { routes: instanceSignIn.routes } : {}),
+        subscriptions: { kafka: events, ...options.subscriptions },
+      });
+      return { gateway: instanceGateway, signIn: instanceSignIn };
+    };
+    ({ gateway, signIn } = instance(options.signIn?.port ?? 0));
     const { url: gatewayUrl } = await gateway.start();
     return {
       gatewayUrl,
@@ -185,6 +201,19 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       supergraphSdl: composed.supergraphSdl,
       subgraphs,
       gatewayEvents,
+      async anotherGateway() {
+        const other = instance(0);
+        const { url } = await other.gateway.start();
+        let stopped = false;
+        const stopOther = async () => {
+          if (stopped) return;
+          stopped = true;
+          await other.gateway.stop();
+          await other.signIn?.stop();
+        };
+        others.push(stopOther);
+        return { url, stop: stopOther };
+      },
       stop,
     };
   } catch (error) {

@@ -124,4 +124,59 @@ describe('sign-in through the gateway', () => {
       ipAddress: expect.any(String),
     });
   });
+
+  it('keeps a session on every gateway instance and across a restart; a logout on one ends it on all', async () => {
+    await registerByWebhook(publicUrl, webhookSecret, {
+      userId: 'dev-user',
+      email: 'dev@example.com',
+      firstName: 'Dev',
+    });
+    const { session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev');
+    /** `me` by the session cookie at a gateway, by its origin. */
+    const me = async (origin: string) =>
+      (
+        await postGraphQL<{ me: { email: string } | null }>(
+          new URL('/graphql', origin).href,
+          '{ me { email } }',
+          {},
+          { cookie: session },
+        )
+      ).data?.me ?? null;
+    await waitFor('the profile', async () => (await me(publicUrl)) !== null);
+
+    // Another instance, which never saw the sign-in, knows the session, and refreshes it.
+    const other = await platform.anotherGateway();
+    expect(await me(other.url)).toEqual({ email: 'dev@example.com' });
+    const refreshed = await fetch(new URL('/auth/refresh', other.url), {
+      method: 'POST',
+      headers: { cookie: session },
+    });
+    expect(refreshed.status).toBe(200);
+
+    // A restart of that instance: still signed in.
+    await other.stop();
+    const restarted = await platform.anotherGateway();
+    expect(await me(restarted.url)).toEqual({ email: 'dev@example.com' });
+
+    // Logout there; the first instance no longer knows the session either.
+    const loggedOut = await fetch(new URL('/auth/logout', restarted.url), {
+      method: 'POST',
+      headers: { cookie: session },
+    });
+    expect(loggedOut.status).toBe(200);
+    expect(((await loggedOut.json()) as { loggedOut: boolean }).loggedOut).toBe(true);
+    for (const origin of [publicUrl, restarted.url]) {
+      const after = await postGraphQL(
+        new URL('/graphql', origin).href,
+        '{ me { email } }',
+        {},
+        {
+          cookie: session,
+        },
+      );
+      expect(after.status).toBe(401);
+      expect(after.errors?.[0]?.message).toMatch(/signed out/);
+    }
+    await restarted.stop();
+  });
 });
