@@ -20,7 +20,9 @@ import { KafkaService } from '../kafka/kafka-service';
 import { EventValidationError } from '../validate';
 import {
   CreateOutboxTable,
+  CreateRelayLeaseTable,
   OutboxMessage,
+  createLease,
   OutboxMessageSchema,
   createOutboxRelay,
   enqueueEvent,
@@ -44,11 +46,100 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       migrations: [
         { name: '0001-outbox', class: CreateOutboxTable },
         { name: '0002-processed-event', class: CreateProcessedEventTable },
+        { name: '0003-relay-lease', class: CreateRelayLeaseTable },
       ],
     });
   });
 
   afterEach(() => dropDatabase(db));
+
+  it('lets one replica hold the relay lease: renewed while held, taken over when released or expired', async () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const a = createLease({
+      database: db,
+      name: 'outbox-relay',
+      holder: 'a',
+      ttlMs: 3_000,
+      now: clock,
+    });
+    const b = createLease({
+      database: db,
+      name: 'outbox-relay',
+      holder: 'b',
+      ttlMs: 3_000,
+      now: clock,
+    });
+    expect(await a.hold()).toBe(true);
+    expect(await b.hold()).toBe(false);
+    now += 2_500; // renewed by a before it runs out
+    expect(await a.hold()).toBe(true);
+    now += 2_500;
+    expect(await b.hold()).toBe(false);
+    // a dies: nobody renews; once it expires, b takes it, and a learns it lost it.
+    now += 3_001;
+    expect(await b.hold()).toBe(true);
+    expect(await a.hold()).toBe(false);
+    // b stops cleanly: a takes it at once.
+    await b.release();
+    expect(await a.hold()).toBe(true);
+  });
+
+  it('publishes each row once and in order per aggregate with two relay replicas, and fails over when the holder stops', async () => {
+    const published: { eventId: string; aggregate: string }[] = [];
+    // A recording publisher behind the relays' explicit `kafka` parameter: what is asserted is
+    // which relay publishes what, in which order (the broker path is tested below).
+    const kafka = {
+      publishSerialized: async (_topic: string, event: { eventId: string; key: string }) => {
+        published.push({ eventId: event.eventId, aggregate: event.key });
+      },
+    };
+    const replicas = ['a', 'b'].map((holder) =>
+      createOutboxRelay({
+        database: db,
+        kafka,
+        pollIntervalMs: 20,
+        lease: createLease({ database: db, name: 'outbox-relay', holder, ttlMs: 2_000 }),
+      }),
+    );
+    for (const relay of replicas) relay.start();
+    const enqueue = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const rows = await db
+          .fork()
+          .transactional(async (em) => [
+            enqueueEvent(
+              em,
+              'user-events',
+              UserEventFactory.createUserLoggedOut(`u-${i % 4}`, `s-${i}`),
+            ),
+          ]);
+        // Each mutation is made on one replica or the other, which hands its rows to its relay.
+        replicas[i % 2]!.committed(rows);
+      }
+    };
+    try {
+      await enqueue(0, 40);
+      await waitFor('every row sent', async () => (await replicas[0]!.pending()) === 0);
+      // One replica stops cleanly (the holder or not): the other relays everything after.
+      await replicas[0]!.stop();
+      await enqueue(40, 60);
+      await waitFor(
+        'the rows made after the stop sent',
+        async () => (await replicas[1]!.pending()) === 0,
+      );
+    } finally {
+      for (const relay of replicas) await relay.stop();
+    }
+    const rows = await db.fork().find(OutboxMessage, {}, { orderBy: { id: 'asc' } });
+    expect(rows).toHaveLength(60);
+    expect(published.map((p) => p.eventId).sort()).toEqual(rows.map((r) => r.eventId).sort());
+    for (const aggregate of ['u-0', 'u-1', 'u-2', 'u-3']) {
+      expect(published.filter((p) => p.aggregate === aggregate).map((p) => p.eventId)).toEqual(
+        rows.filter((r) => r.aggregateId === aggregate).map((r) => r.eventId),
+      );
+    }
+  });
 
   it('commits events with the transaction, and not at all when it rolls back', async () => {
     const kept = UserEventFactory.createUserLoggedOut('u-1', 's-1');

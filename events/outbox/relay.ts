@@ -19,6 +19,8 @@
  *   and the relay retries with backoff; rows after a failure may already have reached the broker,
  *   so a retry can publish an event twice. Consumers are idempotent on `eventId`.
  * - Latency: `notify()` after a commit wakes the relay at once; polling is the backstop.
+ * - Replicas: with a `lease` (lease.ts) only the replica holding it relays; the others' rows are
+ *   read from the table by the holder within its poll interval.
  * - Cost: rows were validated when enqueued, so they go out as stored (`publishSerialized`),
  *   without zod parsing each one again.
  */
@@ -26,6 +28,7 @@ import type { Database } from '../../lib/database';
 import { silentLogger, type Logger } from '../../lib/logger';
 import { createWorkLoop } from '../../lib/work-loop';
 import type { KafkaService, SerializedEvent } from '../kafka/kafka-service';
+import type { Lease } from './lease';
 import { OutboxMessage } from './outbox';
 
 export interface OutboxRelayOptions {
@@ -38,6 +41,11 @@ export interface OutboxRelayOptions {
   /** Longest wait between retries after a failed publish. @default 5_000 */
   maxBackoffMs?: number;
   logger?: Logger;
+  /**
+   * For replicas sharing the database (lease.ts): only the holder relays; the others' rows wait
+   * in the table for it. Without, the relay assumes it is alone.
+   */
+  lease?: Lease;
 }
 
 export interface OutboxRelay {
@@ -132,6 +140,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Publishes what was handed over, or one batch from the table; returns how many rows. */
   async function round(): Promise<number> {
+    if (options.lease && !(await options.lease.hold())) {
+      // Another replica relays, reading the table: nothing here is published, and once this one
+      // holds the lease it starts from the table too.
+      caughtUp = false;
+      unseen++;
+      handed = [];
+      return 0;
+    }
     const em = database.fork();
     if (caughtUp && handed.length > 0) {
       const rows = handed.filter((row) => !lastRead.has(row.id));
@@ -172,6 +188,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await loop.stop();
       markSent([]);
       await marking;
+      await options.lease?.release();
     },
     committed(rows) {
       if (caughtUp) {

@@ -24,6 +24,9 @@ import type { DatabaseConfig } from '../../config';
 import type { EventOn, KafkaService, Topic } from '../../events';
 import {
   CreateOutboxTable,
+  CreateRelayLeaseTable,
+  createLease,
+  replicaId,
   createOutboxRelay,
   enqueueEvent,
   OutboxMessageSchema,
@@ -118,6 +121,7 @@ export class CreateSignInTables extends PortableMigration {
 export const GATEWAY_MIGRATIONS = [
   { name: '0001-outbox', class: CreateOutboxTable },
   { name: '0002-sign-in', class: CreateSignInTables },
+  { name: '0003-relay-lease', class: CreateRelayLeaseTable },
 ];
 
 export function openGatewayDatabase(
@@ -339,7 +343,13 @@ export function createGatewayRelay(
   kafka: Pick<KafkaService, 'publishSerialized'>,
   logger?: Logger,
 ): OutboxRelay {
-  return createOutboxRelay({ database, kafka, ...(logger ? { logger } : {}) });
+  // Gateway replicas share this database: the one holding the lease relays.
+  return createOutboxRelay({
+    database,
+    kafka,
+    ...(logger ? { logger } : {}),
+    lease: createLease({ database, name: 'outbox-relay', holder: replicaId() }),
+  });
 }
 
 /**

@@ -21,7 +21,13 @@ import {
   type Source,
   type TopicBatchHandlers,
 } from '../../events';
-import { createOutboxRelay, type OutboxMessage, type OutboxRelay } from '../../events/outbox';
+import {
+  createLease,
+  createOutboxRelay,
+  replicaId,
+  type OutboxMessage,
+  type OutboxRelay,
+} from '../../events/outbox';
 
 /** What `eventsCommitted` does: hands the committed rows to the relay, or wakes it. */
 function committedTo(relay: OutboxRelay): (rows?: readonly OutboxMessage[]) => void {
@@ -171,7 +177,13 @@ export function createSubgraph<TContext extends object>(
           log,
         );
         await kafka.start();
-        relay = createOutboxRelay({ database, kafka, logger: log });
+        // Replicas of this subgraph share the database: the one holding the lease relays.
+        relay = createOutboxRelay({
+          database,
+          kafka,
+          logger: log,
+          lease: createLease({ database, name: 'outbox-relay', holder: replicaId() }),
+        });
         relay.start();
         const deps: ConsumerDeps = { database, logger: log, eventsCommitted: relay.notify };
         for (const consumer of definition.consumers?.(deps) ?? []) {

@@ -1,7 +1,7 @@
 /** The reporting database's migrations, in order; each runs once. */
 import type { MigrationObject } from '@mikro-orm/core';
 import { CreateProcessedEventTable } from '../../../events/consumers';
-import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateOutboxTable, CreateRelayLeaseTable } from '../../../events/outbox';
 import { CreateAuditTable } from './create-audit-table';
 import { CreateInterviewReportTable } from './create-interview-report-table';
 
@@ -12,4 +12,5 @@ export const migrations: MigrationObject[] = [
   // relay, which polls this table (without it the relay fails each round and /ready says no).
   { name: '0003-outbox', class: CreateOutboxTable },
   { name: '0004-audit', class: CreateAuditTable },
+  { name: '0005-relay-lease', class: CreateRelayLeaseTable },
 ];

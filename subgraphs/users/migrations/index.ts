@@ -4,7 +4,7 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { CreateProcessedEventTable } from '../../../events/consumers';
-import { CreateOutboxTable } from '../../../events/outbox';
+import { CreateOutboxTable, CreateRelayLeaseTable } from '../../../events/outbox';
 import { AddActivityDetails } from './add-activity-details';
 import { CreateUserActivityTable } from './create-user-activity';
 import { CreateUsersTable } from './create-users';
@@ -15,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: '0003-users', class: CreateUsersTable },
   { name: '0004-user-activity', class: CreateUserActivityTable },
   { name: '0005-activity-details', class: AddActivityDetails },
+  { name: '0006-relay-lease', class: CreateRelayLeaseTable },
 ];
