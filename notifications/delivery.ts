@@ -8,6 +8,7 @@
  */
 import type { Database } from '../lib/database';
 import { silentLogger, type Logger } from '../lib/logger';
+import type { Lease } from '../events/outbox';
 import { createWorkLoop } from '../lib/work-loop';
 import { Email } from './entities';
 import { PermanentMailError, type MailTransport } from './mail';
@@ -22,6 +23,11 @@ export interface DeliveryOptions {
   /** @default 30_000 */
   maxBackoffMs?: number;
   logger?: Logger;
+  /**
+   * For replicas sharing the database (events/outbox/lease.ts): only the holder sends, so each
+   * email goes out once. Without, the loop assumes it is alone.
+   */
+  lease?: Lease;
 }
 
 export interface Delivery {
@@ -41,6 +47,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const log = (options.logger ?? silentLogger).child({ component: 'mail-delivery' });
 
   async function round(): Promise<boolean> {
+    // Another replica sends; this one's queued emails are in the same table, sent by it.
+    if (options.lease && !(await options.lease.hold())) return false;
     const em = database.fork();
     const queued = await em.find(
       Email,
@@ -81,6 +89,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   });
   return {
     ...loop,
+    async stop() {
+      await loop.stop();
+      await options.lease?.release();
+    },
     pending: () => database.fork().count(Email, { sentAt: null, failedAt: null }),
   };
 }

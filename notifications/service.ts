@@ -7,6 +7,7 @@
 import type { DatabaseConfig, KafkaConfig, MailConfig } from '../config';
 import { CreateProcessedEventTable, ProcessedEventSchema } from '../events/consumers';
 import { KafkaService } from '../events';
+import { createLease, CreateRelayLeaseTable, replicaId } from '../events/outbox';
 import { openDatabase, type Database } from '../lib/database';
 import { createProbeServer, type GraphQLHttpServer, type Route } from '../lib/http-server';
 import { silentLogger, type Logger } from '../lib/logger';
@@ -20,6 +21,7 @@ export const NOTIFICATIONS_DATABASE = 'notifications';
 export const migrations = [
   { name: '0001-processed-event', class: CreateProcessedEventTable },
   { name: '0002-notifications', class: CreateNotificationTables },
+  { name: '0003-delivery-lease', class: CreateRelayLeaseTable },
 ];
 
 export interface NotificationServiceOptions {
@@ -108,7 +110,16 @@ export function createNotificationService(
         });
         transport = options.transport ?? mailTransport(options.mail);
         const running = { database, transport };
-        delivery = createDelivery({ ...running, logger: log });
+        // Replicas share the database: the one holding the lease sends the emails.
+        delivery = createDelivery({
+          ...running,
+          logger: log,
+          lease: createLease({
+            database: running.database,
+            name: 'mail-delivery',
+            holder: replicaId(),
+          }),
+        });
         delivery.start();
         kafka = KafkaService.fromConfig('notification-service', options.kafka, log);
         await kafka.start();
