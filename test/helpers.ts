@@ -2,6 +2,7 @@
  * Helpers for integration tests against the real broker started by the global setup
  * (or the cluster in KAFKA_BROKERS). Each test gets topics and groups of its own.
  */
+import { disconnectForGood } from '../events/kafka/kafkajs-fixes';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -53,7 +54,12 @@ export async function readTopic(
   done: (messages: KafkaMessage[]) => boolean,
   timeoutMs = 20_000,
 ): Promise<KafkaMessage[]> {
-  const consumer = rawKafka().consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
+  let reading = true;
+  const consumer = rawKafka().consumer({
+    groupId: randomName('reader'),
+    maxWaitTimeInMs: 100,
+    retry: { restartOnFailure: async () => reading },
+  });
   const messages: KafkaMessage[] = [];
   try {
     await consumer.connect();
@@ -62,7 +68,8 @@ export async function readTopic(
     await waitFor(`messages on ${topic}`, () => done(messages), timeoutMs);
     return messages;
   } finally {
-    await consumer.disconnect();
+    reading = false;
+    await disconnectForGood(consumer);
   }
 }
 

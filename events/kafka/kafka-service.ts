@@ -15,7 +15,7 @@
  *   offsets only after it resolved; when it throws, the batch is replayed one event at a time
  *   through the retry / dead-letter path, so a poison event is isolated.
  */
-import './kafkajs-fixes';
+import { disconnectForGood } from './kafkajs-fixes';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -547,12 +547,14 @@ export class KafkaService {
     const byPhysical = new Map(topics.map((t) => [this.topicName(t), t]));
     const groupId = this.groupName(logicalGroupId);
     const log = this.log.child({ topics: [...byPhysical.keys()], groupId });
+    const stopping = new AbortController();
     const consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+      // A crash while stopping must not bring the consumer back (see disconnectForGood).
+      retry: { restartOnFailure: async () => !stopping.signal.aborted },
     });
-    const stopping = new AbortController();
     let joined = false;
     let crashed = false;
 
@@ -572,7 +574,7 @@ export class KafkaService {
         if (stopping.signal.aborted) return;
         stopping.abort();
         this.subscriptions.delete(subscription);
-        await consumer.disconnect();
+        await disconnectForGood(consumer);
         log.info('subscription stopped');
       },
     };
@@ -612,7 +614,7 @@ export class KafkaService {
       await joinedOnce;
     } catch (error) {
       stopping.abort();
-      await consumer.disconnect().catch(() => undefined);
+      await disconnectForGood(consumer).catch(() => undefined);
       throw error;
     }
     this.subscriptions.add(subscription);

@@ -52,3 +52,21 @@ function scheduleCheckPendingRequests(this: RequestQueueInternals): void {
 }
 
 RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
+
+/**
+ * Disconnects a kafkajs consumer for good. kafkajs restarts a crashed consumer after a delay, and
+ * its crash handler arms that restart only after it has awaited the consumer's own disconnect and
+ * `restartOnFailure`: a `disconnect()` of ours that runs meanwhile clears no timer yet, and the
+ * consumer comes back to life afterwards, retrying forever against a broker that may be gone (and
+ * keeping the process alive). Pass `restartOnFailure: () => !stopping` in the consumer's `retry`
+ * so a crash seen while stopping does not restart, and disconnect with this: it stops the consumer
+ * once more after the crash handler has had its turn.
+ */
+export async function disconnectForGood(consumer: {
+  disconnect(): Promise<void>;
+  stop(): Promise<void>;
+}): Promise<void> {
+  await consumer.disconnect();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await consumer.stop();
+}

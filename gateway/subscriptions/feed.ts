@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer } from 'kafkajs';
 import { decodeEvent, type DomainEvent, type KafkaService, type Topic } from '../../events';
+import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import type { Logger } from '../../lib/logger';
 import type { Positions } from './cursor';
 import type { LiveField } from './fields';
@@ -95,7 +96,11 @@ export class TopicFeed {
       this.current[partition] = high;
     }
     const groupId = `api-gateway-live.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}.${this.topic}`;
-    const consumer = kafka.rawConsumer(groupId, { maxWaitTimeInMs: 500 });
+    const consumer = kafka.rawConsumer(groupId, {
+      maxWaitTimeInMs: 500,
+      // A crash while stopping must not bring the feed back (see disconnectForGood).
+      retry: { restartOnFailure: async () => this.consumer === consumer },
+    });
     this.consumer = consumer;
     const physical = kafka.topicName(this.topic);
     const joined = new Promise<void>((resolve, reject) => {
@@ -145,7 +150,7 @@ export class TopicFeed {
     this.live = false;
     const consumer = this.consumer;
     this.consumer = undefined;
-    await consumer?.disconnect();
+    if (consumer) await disconnectForGood(consumer);
     this.listeners.clear();
   }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { decodeEvent, type KafkaService, type Topic } from '../../events';
+import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import type { Positions } from './cursor';
 import { byTime, type Delivery } from './feed';
 
@@ -58,8 +59,11 @@ export async function replayFromKafka(
   }
 
   const physical = kafka.topicName(topic);
+  let done = false;
   const consumer = kafka.rawConsumer(`api-gateway-replay.${randomBytes(6).toString('hex')}`, {
     maxWaitTimeInMs: 100,
+    // A crash after the replay is over must not bring the consumer back (disconnectForGood).
+    retry: { restartOnFailure: async () => !done },
   });
   const found: Delivery[] = [];
   try {
@@ -118,7 +122,8 @@ export async function replayFromKafka(
         });
     });
   } finally {
-    await consumer.disconnect().catch(() => undefined);
+    done = true;
+    await disconnectForGood(consumer).catch(() => undefined);
   }
   return found.sort(byTime);
 }
