@@ -269,8 +269,9 @@ export interface GatewayConfig {
   rateLimits: {
     routes: { perSecond: number; burst: number } | false;
     subscribe: { perSecond: number; burst: number } | false;
-    trustedProxies: string[];
   };
+  /** Load balancers whose `X-Forwarded-For` names the client (TRUSTED_PROXIES). */
+  trustedProxies: string[];
   corsOrigins: string[];
   /** @apollo/gateway's telemetry to Apollo (APOLLO_TELEMETRY_DISABLED=false). */
   apolloTelemetry: boolean;
@@ -382,6 +383,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
+      trustedProxies: (e.TRUSTED_PROXIES ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
       rateLimits: {
         routes:
           e.RATE_LIMIT_AUTH_PER_MINUTE === 0
@@ -391,10 +396,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
           e.RATE_LIMIT_SUBSCRIBE_PER_SECOND === 0
             ? false
             : { perSecond: e.RATE_LIMIT_SUBSCRIBE_PER_SECOND, burst: e.RATE_LIMIT_SUBSCRIBE_BURST },
-        trustedProxies: (e.TRUSTED_PROXIES ?? '')
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean),
       },
       apolloTelemetry: !e.APOLLO_TELEMETRY_DISABLED,
       corsOrigins: e.CORS_ORIGINS.split(',')

@@ -457,8 +457,8 @@ describe('rate limits', () => {
       rateLimits: {
         routes: { perSecond: 0.5, burst: 3 },
         subscribe: { perSecond: 1, burst: 2 },
-        trustedProxies: ['127.0.0.3'],
       },
+      trustedProxies: ['127.0.0.3'],
     });
     url = (await limited.start()).url;
   });

@@ -96,15 +96,12 @@ export interface GatewayOptions {
   webSocketKeepAliveMs?: number;
   /**
    * Rate limits: `routes` (sign-in and webhooks) per client address, `subscribe` messages per
-   * WebSocket connection; `false` turns one off. Behind a load balancer, name it in
-   * `trustedProxies` so its `X-Forwarded-For` gives the client's address.
+   * WebSocket connection; `false` turns one off.
    * @default routes 300 a minute in bursts of 100, subscribe see DEFAULT_SUBSCRIBE_RATE_LIMIT
    */
-  rateLimits?: {
-    routes?: RateLimit | false;
-    subscribe?: RateLimit | false;
-    trustedProxies?: readonly string[];
-  };
+  rateLimits?: { routes?: RateLimit | false; subscribe?: RateLimit | false };
+  /** Load balancers whose `X-Forwarded-For` gives the client's address. @default none */
+  trustedProxies?: readonly string[];
   /**
    * Apollo's anonymous usage telemetry of @apollo/gateway (hourly, to Apollo): see
    * apollo-telemetry.ts. @default false
@@ -299,7 +296,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(options.routes && routesLimit
           ? limitRoutes(options.routes, {
               limit: routesLimit,
-              trustedProxies: options.rateLimits?.trustedProxies ?? [],
+              trustedProxies: options.trustedProxies ?? [],
             })
           : options.routes),
       };

@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       identity: { ...config.identity, issuer, clientSecret },
       kafka,
       ...(stores ? { stores } : {}),
+      trustedProxies: config.gateway.trustedProxies,
       logger,
     });
     signIn.start();
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     authenticate: authenticator(production, signIn?.authenticate),
     webSocketKeepAliveMs: config.gateway.webSocketKeepAliveMs,
     rateLimits: config.gateway.rateLimits,
+    trustedProxies: config.gateway.trustedProxies,
     ...(signIn ? { routes: signIn.routes } : {}),
     ...(kafka
       ? {

@@ -253,3 +253,30 @@ function listener(
     },
   };
 }
+
+/**
+ * The client's address: the socket's peer, or, when that peer is one of `trustedProxies` (a load
+ * balancer), the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
+ */
+export function clientAddress(
+  req: IncomingMessage,
+  trustedProxies: readonly string[] = [],
+): string {
+  const peer = normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+  if (!trustedProxies.includes(peer)) return peer;
+  const forwarded = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+    .split(',')
+    .map((hop) => normalizeAddress(hop.trim()))
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (!trustedProxies.includes(hop)) return hop;
+  }
+  return peer;
+}
+
+/** `::ffff:127.0.0.1` (IPv4 on an IPv6 socket) as `127.0.0.1`. */
+function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -7,8 +7,8 @@
  * addresses cannot grow the process. Each gateway instance limits on its own: behind a load
  * balancer that spreads clients, a client may get up to N times the limit across N instances.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Route } from './http-server';
+import type { ServerResponse } from 'node:http';
+import { clientAddress, type Route } from './http-server';
 
 export interface RateLimit {
   /** Requests a key earns back per second (may be fractional: 1/60 is one a minute). */
@@ -111,33 +111,6 @@ export function describeRate(limit: RateLimit): string {
   return limit.perSecond >= 1
     ? `${limit.perSecond} a second (bursts of ${limit.burst})`
     : `${Math.round(limit.perSecond * 60)} a minute (bursts of ${limit.burst})`;
-}
-
-/**
- * The client's address: the socket's peer, or, when that peer is one of `trustedProxies` (a load
- * balancer), the nearest address in `X-Forwarded-For` that is not a trusted proxy itself.
- */
-export function clientAddress(
-  req: IncomingMessage,
-  trustedProxies: readonly string[] = [],
-): string {
-  const peer = normalizeAddress(req.socket.remoteAddress ?? 'unknown');
-  if (!trustedProxies.includes(peer)) return peer;
-  const forwarded = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
-    .split(',')
-    .map((hop) => normalizeAddress(hop.trim()))
-    .filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i] as string;
-    if (!trustedProxies.includes(hop)) return hop;
-  }
-  return peer;
-}
-
-/** `::ffff:127.0.0.1` (IPv4 on an IPv6 socket) as `127.0.0.1`. */
-function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 export interface LimitedRoutesOptions {

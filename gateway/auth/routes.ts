@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { UserEventFactory, type KafkaService } from '../../events';
-import type { Route } from '../../lib/http-server';
+import { clientAddress, type Route } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
 import { OidcError, type OidcClient } from './oidc';
 import { createMemorySignInState, type SignInStateStore } from './sign-in-state';
@@ -38,8 +38,11 @@ export interface AuthRoutesOptions {
   loginTtlMs?: number;
   /** Accepted clock difference of webhook timestamps, seconds. @default 300 */
   webhookToleranceSeconds?: number;
-  /** Use the first `x-forwarded-for` hop as the client address (behind a proxy). @default true */
-  trustForwardedFor?: boolean;
+  /**
+   * Load balancers whose `X-Forwarded-For` names the client (the events' `ipAddress`).
+   * @default none: the socket's peer
+   */
+  trustedProxies?: readonly string[];
   /** @default Date.now */
   now?: () => number;
 }
@@ -126,13 +129,6 @@ export function safeReturnTo(value: string | null): string {
   return /[\r\n]/.test(value) ? '/' : value;
 }
 
-function clientAddress(req: IncomingMessage, trustForwardedFor: boolean): string | undefined {
-  const forwarded = req.headers['x-forwarded-for'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-  if (trustForwardedFor && first) return first;
-  return req.socket.remoteAddress ?? undefined;
-}
-
 function methodNotAllowed(
   req: IncomingMessage,
   res: ServerResponse,
@@ -148,7 +144,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
   const now = options.now ?? Date.now;
   const loginTtlMs = options.loginTtlMs ?? 600_000;
   const toleranceSeconds = options.webhookToleranceSeconds ?? 300;
-  const trustForwardedFor = options.trustForwardedFor ?? true;
+  const trustedProxies = options.trustedProxies ?? [];
   const cookieOptions = { secure: new URL(options.publicUrl).protocol === 'https:' };
   const store = options.state ?? createMemorySignInState(now);
 
@@ -222,7 +218,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
       email: result.email,
       tokens: result.tokens,
     });
-    const ipAddress = clientAddress(req, trustForwardedFor);
+    const ipAddress = clientAddress(req, trustedProxies);
     const userAgent = req.headers['user-agent'];
     await kafka.publishEvent(
       'user-events',
@@ -267,7 +263,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
     }
     const updated = await sessions.updateTokens(session.id, tokens);
     if (!updated) return fail(res, 401, 'no_session', 'The session ended during the refresh');
-    const ipAddress = clientAddress(req, trustForwardedFor);
+    const ipAddress = clientAddress(req, trustedProxies);
     const userAgent = req.headers['user-agent'];
     await kafka.publishEvent(
       'user-events',

@@ -28,6 +28,8 @@ export interface SignInOptions {
   logger: Logger;
   /** Access-token `typ` to insist on (the development provider issues `at+jwt`). */
   accessTokenType?: string;
+  /** Load balancers whose `X-Forwarded-For` names the client. @default none */
+  trustedProxies?: readonly string[];
   /** How often expired sessions are swept and announced. @default 60_000 */
   sweepIntervalMs?: number;
 }
@@ -61,6 +63,7 @@ export function createSignIn(options: SignInOptions): SignIn {
     sessions,
     ...(state ? { state } : {}),
     kafka,
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     publicUrl: identity.publicUrl,
     webhookSecret: identity.webhookSecret,
     logger: logger.child({ component: 'sign-in' }),
