@@ -420,6 +420,20 @@ describe('developer tools', () => {
   });
 });
 
+/** A graphql-transport-ws socket to `url`, acknowledged for `identity`, with what it receives. */
+async function acknowledgedSocket(url: string, identity: string) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const messages: { type: string }[] = [];
+  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-identity': identity } }));
+  await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+  return { socket, messages, closed };
+}
+
 describe('rate limits', () => {
   let limited: Gateway;
   let url: string;
@@ -508,15 +522,7 @@ describe('rate limits', () => {
   });
 
   it('closes a socket that floods subscribe messages with 4429, and says why', async () => {
-    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const messages: { type: string }[] = [];
-    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-    );
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-identity': 'flooder' } }));
-    await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+    const { socket, messages, closed } = await acknowledgedSocket(url, 'flooder');
     for (let i = 1; i <= 5; i++) {
       socket.send(
         JSON.stringify({
@@ -555,15 +561,7 @@ describe('graceful stop', () => {
       },
     });
     const { url } = await gateway.start();
-    const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const messages: { type: string }[] = [];
-    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-    );
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-identity': 'leaving' } }));
-    await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'));
+    const { closed } = await acknowledgedSocket(url, 'leaving');
 
     const inFlight = fetch(new URL('/auth/slow', url));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the request has arrived

@@ -22,6 +22,18 @@ function queue(): RequestQueueInternals & { destroy(): void } {
   }) as RequestQueueInternals & { destroy(): void };
 }
 
+/** Counts the queue's checks; `before` runs ahead of each. */
+function countChecks(q: RequestQueueInternals, before: () => void = () => undefined) {
+  const counted = { count: 0 };
+  const check = q.checkPendingRequests.bind(q);
+  q.checkPendingRequests = () => {
+    counted.count++;
+    before();
+    check();
+  };
+  return counted;
+}
+
 describe('kafkajs RequestQueue, fixed', () => {
   const open: { destroy(): void }[] = [];
   afterEach(() => {
@@ -41,35 +53,25 @@ describe('kafkajs RequestQueue, fixed', () => {
   it('checks pending requests again after the 10 ms interval, once the throttle is over', async () => {
     const q = queue();
     open.push(q);
-    let checks = 0;
-    const check = q.checkPendingRequests.bind(q);
-    q.checkPendingRequests = () => {
-      checks++;
-      q.pending.length = 0; // as if the request went out
-      check();
-    };
+    // As if the pending request went out at the check.
+    const checks = countChecks(q, () => (q.pending.length = 0));
     q.pending.push({});
     q.scheduleCheckPendingRequests();
     expect(q.throttleCheckTimeoutId).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(checks).toBe(1);
+    expect(checks.count).toBe(1);
     expect(q.throttleCheckTimeoutId).toBeNull();
   });
 
   it('checks when a client-side throttle ends, even with nothing pending yet', async () => {
     const q = queue();
     open.push(q);
-    let checks = 0;
-    const check = q.checkPendingRequests.bind(q);
-    q.checkPendingRequests = () => {
-      checks++;
-      check();
-    };
+    const checks = countChecks(q);
     q.throttledUntil = Date.now() + 20;
     q.scheduleCheckPendingRequests();
     expect(q.throttleCheckTimeoutId).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(checks).toBe(1);
+    expect(checks.count).toBe(1);
     expect(q.throttleCheckTimeoutId).toBeNull();
   });
 });

@@ -177,8 +177,6 @@ export class Sealer {
   }
 }
 
-const hashId = sessionRef;
-
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
@@ -209,7 +207,7 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
   const live = async (id: string) => {
     const row = await database
       .fork()
-      .findOne(StoredSession, { idHash: hashId(id), expiresAt: { $gt: new Date(now()) } });
+      .findOne(StoredSession, { idHash: sessionRef(id), expiresAt: { $gt: new Date(now()) } });
     return row ?? undefined;
   };
   return {
@@ -217,7 +215,7 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
       const id = newSessionId();
       const createdAt = now();
       const row = {
-        idHash: hashId(id),
+        idHash: sessionRef(id),
         userId: data.userId,
         email: data.email,
         tokens: sealer.seal(data.tokens),
@@ -235,7 +233,7 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
       const em = database.fork();
       const updated = await em.nativeUpdate(
         StoredSession,
-        { idHash: hashId(id), expiresAt: { $gt: new Date(now()) } },
+        { idHash: sessionRef(id), expiresAt: { $gt: new Date(now()) } },
         { tokens: sealer.seal(tokens) },
       );
       if (updated === 0) return undefined;
@@ -244,7 +242,7 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
     },
     async delete(id) {
       const em = database.fork();
-      const row = await em.findOne(StoredSession, { idHash: hashId(id) });
+      const row = await em.findOne(StoredSession, { idHash: sessionRef(id) });
       if (!row) return undefined;
       // Only the instance whose delete removed the row reports it (and announces the logout).
       const deleted = await em.nativeDelete(StoredSession, { idHash: row.idHash });
