@@ -50,7 +50,6 @@
  * Ctrl-C or an error.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,6 +80,7 @@ import {
   type Collected,
   type Counted,
 } from './subscriptions/protocol';
+import { openFilesLimit } from './memory-subscribers';
 import { runBench } from './run';
 
 const RUNS = ['connections', 'shared', 'spread', 'event-only', 'bare-ws', 'graphql-ws'] as const;
@@ -217,19 +217,6 @@ async function stats(child: Child): Promise<{ rssBytes: number; cpuMicros: numbe
   const reply = child.next('stats', 10_000);
   child.send({ type: 'stats' });
   return reply;
-}
-
-/** The soft limit on open files of this process (its children inherit it), if Linux says. */
-function openFilesLimit(): number | undefined {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'));
-    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
-    return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -120,6 +120,28 @@ export function record<T = Record<string, unknown>>(
 }
 
 /**
+ * `record` for a test file: `subscribe` records as `record` does and keeps the recording, and
+ * `disposeAll` (in `afterEach`) ends every subscription started since.
+ */
+export function recordings() {
+  const open: Recording<unknown>[] = [];
+  return {
+    subscribe<T>(
+      client: Client,
+      request: Parameters<typeof record>[1],
+      startAt?: Parameters<typeof record<T>>[2],
+    ): Recording<T> {
+      const recording = record<T>(client, request, startAt);
+      open.push(recording as Recording<unknown>);
+      return recording;
+    },
+    disposeAll(): void {
+      for (const recording of open.splice(0)) recording.dispose();
+    },
+  };
+}
+
+/**
  * A `startAt` for `interviewUpdated` (selecting `status`) and `myInterviewEvents` (selecting
  * `eventType`): skips the creation of an interview created just before subscribing.
  */

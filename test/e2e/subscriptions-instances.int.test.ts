@@ -30,9 +30,8 @@ import {
   liveClient,
   metric,
   pastCreation,
-  record,
+  recordings,
   subscribersAtLeast,
-  type Recording,
 } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { spawnService } from '../processes';
@@ -120,7 +119,7 @@ describe('live subscriptions across instances and failures', () => {
   let dir: string;
   const stops: (() => Promise<void>)[] = [];
   const clients: Client[] = [];
-  const recordings: Recording<unknown>[] = [];
+  const { subscribe, disposeAll } = recordings();
   const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
   const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
 
@@ -134,16 +133,6 @@ describe('live subscriptions across instances and failures', () => {
     const connection = liveClient(url, asIdentity(who));
     clients.push(connection.client);
     return connection.client;
-  };
-
-  const subscribe = <T>(
-    client: Client,
-    request: Parameters<typeof record>[1],
-    startAt?: Parameters<typeof record<T>>[2],
-  ) => {
-    const recording = record<T>(client, request, startAt);
-    recordings.push(recording as Recording<unknown>);
-    return recording;
   };
 
   async function createInterview(): Promise<{ id: string; questions: string[] }> {
@@ -176,7 +165,7 @@ describe('live subscriptions across instances and failures', () => {
   });
 
   afterEach(() => {
-    for (const recording of recordings.splice(0)) recording.dispose();
+    disposeAll();
   });
 
   afterAll(async () => {

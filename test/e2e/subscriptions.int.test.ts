@@ -11,9 +11,8 @@ import {
   liveClient,
   metric,
   pastCreation,
-  record,
+  recordings,
   subscribersAtLeast,
-  type Recording,
 } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { graphql } from '../subgraph-helpers';
@@ -28,7 +27,7 @@ describe('live subscriptions', () => {
   let platform: TestPlatform;
   let prefix: string;
   const clients: Client[] = [];
-  const recordings: Recording<unknown>[] = [];
+  const { subscribe, disposeAll } = recordings();
   const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
   const bob: Identity = { userId: randomName('bob'), email: 'bob@example.com', roles: [] };
   const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
@@ -44,16 +43,6 @@ describe('live subscriptions', () => {
     const connection = liveClient(url, params);
     clients.push(connection.client);
     return connection;
-  };
-
-  const subscribe = <T>(
-    client: Client,
-    request: Parameters<typeof record>[1],
-    startAt?: Parameters<typeof record<T>>[2],
-  ) => {
-    const recording = record<T>(client, request, startAt);
-    recordings.push(recording as Recording<unknown>);
-    return recording;
   };
 
   async function register(who: Identity): Promise<void> {
@@ -113,7 +102,7 @@ describe('live subscriptions', () => {
   });
 
   afterEach(() => {
-    for (const recording of recordings.splice(0)) recording.dispose();
+    disposeAll();
   });
 
   afterAll(async () => {
