@@ -613,14 +613,19 @@ interface ImageLayout {
   owners: Map<string, string>;
 }
 
-/** Reads WORKDIR, USER and the `mkdir`/`chown` commands of RUN instructions (shell form). */
-function imageLayout(dockerfile: string): ImageLayout {
-  const layout: ImageLayout = { workdir: '/', user: 'root', owners: new Map() };
-  const lines = dockerfile
+/** A Dockerfile's instructions, one per line: continuations joined, comments and blanks dropped. */
+function instructionLines(dockerfile: string): string[] {
+  return dockerfile
     .replace(/\\\n/g, ' ')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** Reads WORKDIR, USER and the `mkdir`/`chown` commands of RUN instructions (shell form). */
+function imageLayout(dockerfile: string): ImageLayout {
+  const layout: ImageLayout = { workdir: '/', user: 'root', owners: new Map() };
+  const lines = instructionLines(dockerfile);
   for (const line of lines) {
     const [instruction = '', ...args] = line.split(/\s+/);
     switch (instruction.toUpperCase()) {
@@ -673,11 +678,7 @@ interface DockerStage {
 
 function dockerStages(dockerfile: string): DockerStage[] {
   const stages: DockerStage[] = [];
-  const lines = dockerfile
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+  const lines = instructionLines(dockerfile);
   for (const line of lines) {
     const [word = '', ...rest] = line.split(/\s+/);
     const instruction = word.toUpperCase();
