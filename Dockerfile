@@ -10,7 +10,11 @@ FROM node:20-bookworm-slim AS build
 
 WORKDIR /app
 
+# npm's postinstall patches a dependency (scripts/patch-dependencies.js), so that script and its
+# patches come with the manifests.
 COPY package.json package-lock.json ./
+COPY scripts/patch-dependencies.js ./scripts/
+COPY scripts/patches ./scripts/patches
 RUN npm ci --no-audit --no-fund
 
 COPY . .
@@ -21,6 +25,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 
 COPY package.json package-lock.json ./
+COPY scripts/patch-dependencies.js ./scripts/
+COPY scripts/patches ./scripts/patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # The notification service's MAIL_DIR in docker-compose.yml (.eml files while SMTP_URL is

@@ -895,6 +895,7 @@ async function main(): Promise<void> {
         topicPrefix: prefix,
         topicPartitions: 3,
         replicationFactor: 1,
+        minInsyncReplicas: 1,
         handlerRetries: 3,
         handlerRetryMs: 200,
       },

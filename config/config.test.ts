@@ -9,7 +9,8 @@ describe('loadConfig', () => {
       brokers: undefined,
       topicPrefix: '',
       topicPartitions: 3,
-      replicationFactor: 1,
+      replicationFactor: 'auto',
+      minInsyncReplicas: 'auto',
       handlerRetries: 3,
       handlerRetryMs: 200,
     });
@@ -51,6 +52,17 @@ describe('loadConfig', () => {
       'a:9092',
       'b:9093',
     ]);
+  });
+
+  it('takes auto or a number of replicas, and refuses anything else by name', () => {
+    const set = loadConfig({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: 'auto' });
+    expect([set.kafka.replicationFactor, set.kafka.minInsyncReplicas]).toEqual([3, 'auto']);
+    expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: 'all' })).toThrow(
+      /KAFKA_REPLICATION_FACTOR: .*\(got "all"\)/,
+    );
+    expect(() => loadConfig({ KAFKA_MIN_INSYNC_REPLICAS: '0' })).toThrow(
+      /KAFKA_MIN_INSYNC_REPLICAS/,
+    );
   });
 
   it('treats an empty variable as unset', () => {

@@ -26,6 +26,8 @@ const brokerList = z
   );
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** `auto` (the default) or a number. */
+const autoOr = (number: z.ZodType<number>) => z.union([z.literal('auto'), number]).default('auto');
 
 const kafkaSchema = z.object({
   /** Brokers of an existing cluster. When unset, the run command starts a local broker. */
@@ -40,8 +42,16 @@ const kafkaSchema = z.object({
     .optional(),
   /** Partitions for topics this platform creates when they are missing. @default 3 */
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3),
-  /** Replication factor for topics this platform creates. @default 1 */
-  KAFKA_REPLICATION_FACTOR: int(1, 10).default(1),
+  /**
+   * Replication factor for topics this platform creates: `auto` is 3 on a cluster of 3 or more
+   * brokers, else the number of brokers. @default auto
+   */
+  KAFKA_REPLICATION_FACTOR: autoOr(int(1, 10)),
+  /**
+   * `min.insync.replicas` of the topics this platform creates, so that `acks=all` waits for that
+   * many copies: `auto` is 2 with 3 or more replicas, else 1. @default auto
+   */
+  KAFKA_MIN_INSYNC_REPLICAS: autoOr(int(1, 10)),
   /** Handler attempts after the first failure before a message is dead-lettered. @default 3 */
   KAFKA_HANDLER_RETRIES: int(0, 20).default(3),
   /** First retry delay; doubles each attempt. @default 200 */
@@ -58,6 +68,8 @@ const localKafkaSchema = z.object({
   LOCAL_KAFKA_PORT: int(0, 65535).default(9092),
   /** Where the local broker keeps its log. @default '.data/kafka' */
   LOCAL_KAFKA_DATA_DIR: z.string().min(1).default('.data/kafka'),
+  /** Nodes of the local Kafka cluster (`npm run kafka -- --brokers N` overrides). @default 1 */
+  LOCAL_KAFKA_NODES: int(1, 9).default(1),
   /** Java heap for the local broker, in MiB. @default 512 */
   LOCAL_KAFKA_HEAP_MB: int(128, 16_384).default(512),
 });
@@ -101,6 +113,11 @@ const servicesSchema = z.object({
   NOTIFICATIONS_PORT: port.default(4004),
   /** Interface servers bind to. @default '127.0.0.1' */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Gateway processes on GATEWAY_PORT (node:cluster), each with its own Kafka feed, to use more
+   * than one core. @default 1
+   */
+  GATEWAY_WORKERS: int(1, 64).default(1),
   /** The composed supergraph the gateway serves. @default 'supergraph.graphql' */
   SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
   /** Deepest selection nesting the gateway accepts. @default 12 */
@@ -236,7 +253,9 @@ export interface KafkaConfig {
   brokers: string[] | undefined;
   topicPrefix: string;
   topicPartitions: number;
-  replicationFactor: number;
+  /** `auto`: decided from the cluster's size when the topics are created. */
+  replicationFactor: number | 'auto';
+  minInsyncReplicas: number | 'auto';
   handlerRetries: number;
   handlerRetryMs: number;
 }
@@ -244,6 +263,8 @@ export interface KafkaConfig {
 export interface LocalKafkaConfig {
   version: string;
   port: number;
+  /** Nodes of the local cluster. */
+  nodes: number;
   dataDir: string;
   heapMb: number;
 }
@@ -265,6 +286,8 @@ export interface GatewayConfig {
   subscriptionQueueLimit: number;
   subscriptionRecentEvents: number;
   webSocketKeepAliveMs: number;
+  /** Processes sharing the port. */
+  workers: number;
   /** `false`: that limit is off (0 in the environment). */
   rateLimits: {
     routes: { perSecond: number; burst: number } | false;
@@ -360,12 +383,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       topicPrefix: e.KAFKA_TOPIC_PREFIX ?? '',
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: e.KAFKA_MIN_INSYNC_REPLICAS,
       handlerRetries: e.KAFKA_HANDLER_RETRIES,
       handlerRetryMs: e.KAFKA_HANDLER_RETRY_MS,
     },
     localKafka: {
       version: e.LOCAL_KAFKA_VERSION,
       port: e.LOCAL_KAFKA_PORT,
+      nodes: e.LOCAL_KAFKA_NODES,
       dataDir: e.LOCAL_KAFKA_DATA_DIR,
       heapMb: e.LOCAL_KAFKA_HEAP_MB,
     },
@@ -383,6 +408,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
+      workers: e.GATEWAY_WORKERS,
       trustedProxies: (e.TRUSTED_PROXIES ?? '')
         .split(',')
         .map((p) => p.trim())

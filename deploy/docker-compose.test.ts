@@ -391,7 +391,8 @@ function kafkaProblems(file: ComposeFile): string[] {
       problems.push(`${name}: set CLUSTER_ID, so the storage id is fixed`);
   }
   const brokerCount = brokers.length;
-  if (brokerCount < CONFIG_DEFAULTS.KAFKA_REPLICATION_FACTOR) {
+  const factor = CONFIG_DEFAULTS.KAFKA_REPLICATION_FACTOR;
+  if (factor !== 'auto' && brokerCount < factor) {
     problems.push(
       `${brokerCount} broker(s) cannot hold KAFKA_REPLICATION_FACTOR's default ${CONFIG_DEFAULTS.KAFKA_REPLICATION_FACTOR}`,
     );

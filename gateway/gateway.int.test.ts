@@ -226,7 +226,7 @@ describe('health and readiness', () => {
   it('is live, and ready when the supergraph is loaded and every subgraph answers', async () => {
     const health = await fetch(new URL('/health', devUrl));
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', pid: process.pid });
     expect(await ready(devUrl)).toEqual({
       status: 200,
       body: {

@@ -270,9 +270,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const stop = async () => {
-    // Upgraded sockets keep the HTTP server from closing: they go first, closed with 1012 before
-    // the subscriptions end, so that clients resubscribe (elsewhere) from their cursor instead of
-    // seeing their subscriptions complete. In-flight HTTP requests are then finished.
+    // The port stops accepting first: a load balancer then sends new connections, reconnecting
+    // clients included, to another instance. Upgraded sockets keep the HTTP server from closing:
+    // they go next, closed with 1012 before the subscriptions end, so that clients resubscribe
+    // (elsewhere) from their cursor instead of seeing their subscriptions complete. In-flight HTTP
+    // requests are then finished.
+    http?.stopAccepting();
     await webSocket?.close();
     webSocket = undefined;
     await live?.stop();

@@ -11,6 +11,7 @@
  * In development, `GET /graphql` from a browser shows Apollo Sandbox (which needs internet
  * access) and `/graphiql` shows GraphiQL served from node_modules (works offline).
  */
+import cluster from 'node:cluster';
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
@@ -21,9 +22,14 @@ import type { Database } from '../lib/database';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 import { runMain, stopOnSignals } from '../lib/process';
+import { reportReady, runWorkers } from './workers';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  if (config.gateway.workers > 1 && cluster.isPrimary) {
+    runWorkers(config.gateway.workers, createLogger(config.logLevel, { service: 'gateway' }));
+    return;
+  }
   const internalTokenSecret = config.identity.internalTokenSecret;
   if (!internalTokenSecret) {
     console.error(
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
       topicPrefix: config.kafka.topicPrefix,
       partitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.replicationFactor,
+      minInsyncReplicas: config.kafka.minInsyncReplicas,
       logger,
     });
     await kafka.start();
@@ -74,7 +81,16 @@ async function main(): Promise<void> {
     // Sessions, pending sign-ins, webhook deliveries and the user events' outbox: in the
     // gateway's database, shared by every instance of the deployment and kept across restarts;
     // in memory for one development instance, unless SIGN_IN_STORE says otherwise.
-    const store = config.identity.signInStore ?? (production ? 'database' : 'memory');
+    // Several workers share sessions only through the database.
+    const store =
+      config.identity.signInStore ??
+      (production || config.gateway.workers > 1 ? 'database' : 'memory');
+    if (store === 'memory' && config.gateway.workers > 1) {
+      console.error(
+        "GATEWAY_WORKERS > 1 needs SIGN_IN_STORE=database: a session kept in one worker's memory is unknown to the others.",
+      );
+      process.exit(1);
+    }
     let stores: SignInStores | undefined;
     if (store === 'database') {
       // Loaded only here: MikroORM and its drivers cost a gateway ~20 MB of RSS.
@@ -129,11 +145,17 @@ async function main(): Promise<void> {
       : {}),
   });
   const { url } = await gateway.start();
-  console.log(`Gateway ready at ${url}`);
-  if (!production) {
+  if (cluster.isWorker) {
+    reportReady(url);
+    logger.info('gateway worker ready', { url, worker: cluster.worker?.id });
+  } else {
+    console.log(`Gateway ready at ${url}`);
+  }
+  if (!production && !cluster.isWorker) {
     console.log(`GraphiQL (works offline) at ${new URL('/graphiql', url).href}`);
   }
-  if (signIn) console.log(`Sign in at ${config.identity.publicUrl}/auth/login (issuer ${issuer})`);
+  if (signIn && !cluster.isWorker)
+    console.log(`Sign in at ${config.identity.publicUrl}/auth/login (issuer ${issuer})`);
 
   stopOnSignals(
     'gateway',
@@ -143,7 +165,12 @@ async function main(): Promise<void> {
       await kafka?.stop();
     },
     logger,
+    undefined,
+    // A worker stops when its primary says so (SIGTERM); a terminal's Ctrl+C reaches the whole
+    // process group, and the primary turns it into that SIGTERM.
+    cluster.isWorker ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'],
   );
+  if (cluster.isWorker) process.on('SIGINT', () => undefined);
 }
 
 runMain('Gateway', main);

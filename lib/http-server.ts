@@ -48,6 +48,11 @@ export interface GraphQLHttpServer {
   /** Listens; resolves with the URL of the GraphQL endpoint. */
   start(): Promise<{ url: string; port: number }>;
   /**
+   * Stops accepting new connections at once (a load balancer sees the port refuse and sends
+   * elsewhere), leaving open ones to be served; `stop` then drains them.
+   */
+  stopAccepting(): void;
+  /**
    * Stops accepting, closes idle keep-alive connections, waits for in-flight requests (at most
    * 10 s), closing each connection once its request is answered.
    */
@@ -174,7 +179,7 @@ async function answerProbe(
   readiness: (() => ReadinessReport | Promise<ReadinessReport>) | undefined,
 ): Promise<boolean> {
   if (pathname === '/health') {
-    sendJson(res, 200, { status: 'ok' });
+    sendJson(res, 200, { status: 'ok', pid: process.pid });
     return true;
   }
   if (pathname !== '/ready') return false;
@@ -225,6 +230,13 @@ function listener(
   });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
 
+  /** Resolves once the server is closed and its last connection is gone. */
+  let closed: Promise<void> | undefined;
+  const stopAccepting = (): void => {
+    if (closed !== undefined || !server.listening) return;
+    closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+
   return {
     server,
     async start() {
@@ -239,9 +251,10 @@ function listener(
       const { port, address } = server.address() as AddressInfo;
       return { url: `http://${address}:${port}${path}`, port };
     },
+    stopAccepting,
     async stop() {
-      if (!server.listening) return;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (closed === undefined && !server.listening) return;
+      stopAccepting();
       // A keep-alive connection goes as soon as its request in flight is answered (not when its
       // keep-alive times out); whatever is still open at the drain deadline is cut.
       server.closeIdleConnections();

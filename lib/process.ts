@@ -12,6 +12,7 @@ export function stopOnSignals(
   stop: () => Promise<unknown>,
   logger: Logger,
   deadlineMs = STOP_DEADLINE_MS,
+  signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
 ): void {
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -31,8 +32,7 @@ export function stopOnSignals(
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  for (const signal of signals) process.on(signal, () => shutdown(signal));
 }
 
 /** Runs an entry point's `main`; a failure to start prints one line and exits 1. */

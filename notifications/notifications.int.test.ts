@@ -65,6 +65,7 @@ async function startHarness(
       topicPrefix: prefix,
       topicPartitions: 3,
       replicationFactor: 1,
+      minInsyncReplicas: 1,
       // One quick retry: the dead-letter test need not wait for the default backoff.
       handlerRetries: 1,
       handlerRetryMs: 50,

@@ -22,7 +22,8 @@ import { loadConfigOrExit, type PlatformConfig } from '../config';
 import type { DevProvider } from '../gateway/auth/dev-provider';
 import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
-import { LocalKafkaError, startLocalKafka, type LocalKafka } from './kafka/local-kafka';
+import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
+import { LocalKafkaError } from './kafka/local-kafka';
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
 
   const started: Running[] = [];
-  let kafka: LocalKafka | undefined;
+  let kafka: LocalKafkaCluster | undefined;
   let idp: DevProvider | undefined;
   let stopping = false;
 
@@ -148,8 +149,11 @@ async function main(): Promise<void> {
   try {
     let brokers = config.kafka.brokers;
     if (!brokers) {
-      console.log(`Starting a local Kafka ${config.localKafka.version} broker...`);
-      kafka = await startLocalKafka({
+      const { nodes } = config.localKafka;
+      console.log(
+        `Starting a local Kafka ${config.localKafka.version} ${nodes === 1 ? 'broker' : `cluster of ${nodes} nodes`}...`,
+      );
+      kafka = await startLocalKafkaCluster({
         ...config.localKafka,
         log: (line) => console.log(`[kafka] ${line}`),
       });
@@ -228,7 +232,7 @@ Interview Graph is running.
   Health / readiness  ${base(config.gateway.port)}/health, /ready, /metrics
   Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
   Notifications       ${base(config.notifications.port)}/ready; emails ${config.mail.smtpUrl ? `via ${new URL(config.mail.smtpUrl).host} (SMTP_URL)` : `written to ${path.resolve(config.mail.dir)}/*.eml`}
-  Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log: ${kafka.logFile})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
+  Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log${kafka.nodes.length === 1 ? '' : 's'}: ${kafka.nodes.map((n) => n.logFile).join(', ')})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
   Sign in             ${config.identity.publicUrl}/auth/login${
     idp
       ? `  (development IdP ${idp.issuer}: ${idp.accounts.map((a) => `${a.email} / ${a.password}`).join(', ')})`

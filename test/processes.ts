@@ -4,7 +4,9 @@
  * `/ready` answers 200. Tests give every run its own ports, topic prefix and data folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { startLoadBalancer, type LoadBalancer } from './haproxy';
 import { freePort, testBrokers, waitFor } from './helpers';
 import { TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
 
@@ -20,6 +22,8 @@ export interface ServiceProcess {
   output(): string;
   /** SIGTERM (SIGKILL after 15 s), then waits for the exit. */
   stop(): Promise<void>;
+  /** Stops it, then starts it again as it was (same port and environment), until ready. */
+  restart(): Promise<ServiceProcess>;
 }
 
 /** Spawns `entry` (e.g. `gateway/main.ts`) with `env` and waits until `/ready` answers 200. */
@@ -66,15 +70,68 @@ export async function spawnService(
     await stop();
     throw new Error(`${(error as Error).message}\n${name} printed:\n${output}`);
   }
-  return { name, port, baseUrl, child, output: () => output, stop };
+  const restart = async () => {
+    await stop();
+    return spawnService(name, entry, port, env, readyTimeoutMs);
+  };
+  return { name, port, baseUrl, child, output: () => output, stop, restart };
+}
+
+/**
+ * `gateway/main.ts` in a child process on a free port, routed by `supergraphSdl` (written to
+ * `dir`), reading `prefix`'s topics on the test brokers (or `KAFKA_BROKERS` in `env`).
+ */
+export async function spawnGatewayProcess(
+  supergraphSdl: string,
+  prefix: string,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<{
+  url: string;
+  child: ChildProcess;
+  service: ServiceProcess;
+  stop: () => Promise<void>;
+}> {
+  const port = await freePort();
+  const supergraphPath = path.join(dir, `supergraph-${port}.graphql`);
+  writeFileSync(supergraphPath, supergraphSdl);
+  const gateway = await spawnService('gateway', 'gateway/main.ts', port, {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    GATEWAY_PORT: String(port),
+    SUPERGRAPH_PATH: supergraphPath,
+    KAFKA_BROKERS: testBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix.replace(/\.$/, '') + '.',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+    ...env,
+  });
+  return {
+    url: `${gateway.baseUrl}/graphql`,
+    child: gateway.child,
+    service: gateway,
+    stop: gateway.stop,
+  };
 }
 
 export interface PlatformProcesses {
+  /** The first gateway replica. */
   gateway: ServiceProcess;
   users: ServiceProcess;
+  /** The first interviews replica. */
   interviews: ServiceProcess;
   reporting: ServiceProcess;
+  /** The first notification replica. */
   notifications: ServiceProcess;
+  /** Every replica, by service (one each unless `replicas` asked for more). */
+  replicas: {
+    gateway: ServiceProcess[];
+    interviews: ServiceProcess[];
+    notifications: ServiceProcess[];
+  };
+  /** Where clients go: HAProxy's gateway frontend with several gateways, else the gateway. */
+  gatewayUrl: string;
+  /** HAProxy, when a service has several replicas. */
+  loadBalancer?: LoadBalancer;
   stop(): Promise<void>;
 }
 
@@ -83,10 +140,18 @@ export interface PlatformProcessesOptions {
   prefix: string;
   /** SQLite files (and, unless MAIL_DIR is given, the `mail/` folder). */
   dataDir: string;
-  /** The gateway's port, when it must be known before (a redirect URI registered at the IdP). */
+  /**
+   * The port clients use (the gateway's, or HAProxy's in front of several), when it must be
+   * known before (a redirect URI registered at the IdP).
+   */
   gatewayPort?: number;
   /** Added to every process's environment (sign-in settings, retries, ...). */
   env?: Record<string, string>;
+  /**
+   * Processes per service; a gateway or interviews with more than one sit behind HAProxy (the
+   * gateway routes to the interviews frontend). Replicas share a database: give DATABASE_URL.
+   */
+  replicas?: { gateway?: number; interviews?: number; notifications?: number };
 }
 
 /**
@@ -96,12 +161,29 @@ export interface PlatformProcessesOptions {
 export async function startPlatformProcesses(
   options: PlatformProcessesOptions,
 ): Promise<PlatformProcesses> {
-  const ports = {
+  const count = {
+    gateway: options.replicas?.gateway ?? 1,
+    interviews: options.replicas?.interviews ?? 1,
+    notifications: options.replicas?.notifications ?? 1,
+  };
+  const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
+  const balanced = count.gateway > 1 || count.interviews > 1;
+  const entryPort = options.gatewayPort ?? (await freePort());
+  const replicaPorts = {
     users: await freePort(),
-    interviews: await freePort(),
     reporting: await freePort(),
-    notifications: await freePort(),
-    gateway: options.gatewayPort ?? (await freePort()),
+    interviews: await ports(count.interviews),
+    notifications: await ports(count.notifications),
+    gateway: count.gateway > 1 ? await ports(count.gateway) : [entryPort],
+  };
+  const frontends = {
+    gateway: count.gateway > 1 ? entryPort : undefined,
+    interviews: count.interviews > 1 ? await freePort() : undefined,
+  };
+  const subgraphPort = {
+    users: replicaPorts.users,
+    interviews: frontends.interviews ?? replicaPorts.interviews[0]!,
+    reporting: replicaPorts.reporting,
   };
   const env: Record<string, string> = {
     NODE_ENV: 'development',
@@ -110,39 +192,85 @@ export async function startPlatformProcesses(
     KAFKA_TOPIC_PREFIX: options.prefix,
     DATA_DIR: options.dataDir,
     INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
-    USERS_PORT: String(ports.users),
-    INTERVIEWS_PORT: String(ports.interviews),
-    REPORTING_PORT: String(ports.reporting),
-    NOTIFICATIONS_PORT: String(ports.notifications),
-    GATEWAY_PORT: String(ports.gateway),
+    USERS_PORT: String(replicaPorts.users),
+    REPORTING_PORT: String(replicaPorts.reporting),
     GATEWAY_SUBGRAPH_URLS: (['users', 'interviews', 'reporting'] as const)
-      .map((name) => `${name}=http://127.0.0.1:${ports[name]}/graphql`)
+      .map((name) => `${name}=http://127.0.0.1:${subgraphPort[name]}/graphql`)
       .join(','),
+    // HAProxy is the gateway's only peer that may set X-Forwarded-For.
+    ...(balanced ? { TRUSTED_PROXIES: '127.0.0.1' } : {}),
     ...options.env,
   };
   const started: ServiceProcess[] = [];
+  let loadBalancer: LoadBalancer | undefined;
   const stop = async () => {
+    await loadBalancer?.stop();
     for (const service of started.reverse()) await service.stop();
   };
-  try {
-    const spawned = await Promise.allSettled([
-      spawnService('users', 'subgraphs/users/main.ts', ports.users, env),
-      spawnService('interviews', 'subgraphs/interviews/main.ts', ports.interviews, env),
-      spawnService('reporting', 'subgraphs/reporting/main.ts', ports.reporting, env),
-      spawnService('notifications', 'notifications/main.ts', ports.notifications, env),
-    ]);
+  const spawnAll = async (
+    services: { name: string; entry: string; port: number; env: Record<string, string> }[],
+  ) => {
+    const spawned = await Promise.allSettled(
+      services.map((s) => spawnService(s.name, s.entry, s.port, { ...env, ...s.env })),
+    );
     for (const result of spawned) if (result.status === 'fulfilled') started.push(result.value);
     const failed = spawned.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const [users, interviews, reporting, notifications] = started as [
-      ServiceProcess,
-      ServiceProcess,
-      ServiceProcess,
-      ServiceProcess,
-    ];
-    const gateway = await spawnService('gateway', 'gateway/main.ts', ports.gateway, env);
-    started.push(gateway);
-    return { gateway, users, interviews, reporting, notifications, stop };
+    return spawned.map((r) => (r as PromiseFulfilledResult<ServiceProcess>).value);
+  };
+  try {
+    const [users, reporting, ...rest] = await spawnAll([
+      { name: 'users', entry: 'subgraphs/users/main.ts', port: replicaPorts.users, env: {} },
+      {
+        name: 'reporting',
+        entry: 'subgraphs/reporting/main.ts',
+        port: replicaPorts.reporting,
+        env: {},
+      },
+      ...replicaPorts.interviews.map((port, i) => ({
+        name: `interviews-${i + 1}`,
+        entry: 'subgraphs/interviews/main.ts',
+        port,
+        env: { INTERVIEWS_PORT: String(port) },
+      })),
+      ...replicaPorts.notifications.map((port, i) => ({
+        name: `notifications-${i + 1}`,
+        entry: 'notifications/main.ts',
+        port,
+        env: { NOTIFICATIONS_PORT: String(port) },
+      })),
+    ]);
+    const interviews = rest.slice(0, count.interviews);
+    const notifications = rest.slice(count.interviews);
+    const backends: Record<string, { port: number; replicas: number[] }> = {};
+    if (frontends.interviews !== undefined) {
+      backends.interviews = { port: frontends.interviews, replicas: replicaPorts.interviews };
+      loadBalancer = await startLoadBalancer(backends, options.dataDir);
+    }
+    const gateways = await spawnAll(
+      replicaPorts.gateway.map((port, i) => ({
+        name: `gateway-${i + 1}`,
+        entry: 'gateway/main.ts',
+        port,
+        env: { GATEWAY_PORT: String(port) },
+      })),
+    );
+    if (frontends.gateway !== undefined) {
+      await loadBalancer?.stop();
+      backends.gateway = { port: frontends.gateway, replicas: replicaPorts.gateway };
+      loadBalancer = await startLoadBalancer(backends, options.dataDir);
+    }
+    return {
+      gateway: gateways[0]!,
+      users: users!,
+      interviews: interviews[0]!,
+      reporting: reporting!,
+      notifications: notifications[0]!,
+      replicas: { gateway: gateways, interviews, notifications },
+      gatewayUrl: `http://127.0.0.1:${entryPort}`,
+      ...(loadBalancer ? { loadBalancer } : {}),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -56,8 +56,16 @@ export interface KafkaServiceOptions {
   topics?: readonly Topic[];
   /** Partitions of topics created at start. @default 3 */
   partitions?: number;
-  /** Replication factor of topics created at start. @default 1 */
-  replicationFactor?: number;
+  /**
+   * Replication factor of topics created at start; `auto`: 3 on a cluster of 3 or more brokers,
+   * else the number of brokers. @default 'auto'
+   */
+  replicationFactor?: number | 'auto';
+  /**
+   * `min.insync.replicas` of topics created at start, so `acks=all` means that many copies;
+   * `auto`: 2 with 3 or more replicas, else 1. @default 'auto'
+   */
+  minInsyncReplicas?: number | 'auto';
   /** Attempts after the first failure before a message is dead-lettered. @default 3 */
   handlerRetries?: number;
   /** Delay before the first retry; doubles each attempt, capped at 10 s. @default 200 */
@@ -186,12 +194,19 @@ export interface SerializedEvent {
   source: string;
 }
 
+/** Replication settings the cluster cannot satisfy; thrown by `start`. */
+export class KafkaConfigurationError extends Error {
+  override readonly name = 'KafkaConfigurationError';
+}
+
 /** Thrown by `publishEvent` and `subscribe` when the service is not started. */
 export class KafkaServiceStateError extends Error {
   override readonly name = 'KafkaServiceStateError';
 }
 
 const MAX_RETRY_DELAY_MS = 10_000;
+/** How long `topicOffsets` waits for a new topic's partitions to be known. */
+const TOPIC_METADATA_WAIT_MS = 10_000;
 
 export class KafkaService {
   readonly instanceId: string;
@@ -219,6 +234,7 @@ export class KafkaService {
       topicPrefix: config.topicPrefix,
       partitions: config.topicPartitions,
       replicationFactor: config.replicationFactor,
+      minInsyncReplicas: config.minInsyncReplicas,
       handlerRetries: config.handlerRetries,
       handlerRetryMs: config.handlerRetryMs,
       ...(logger ? { logger } : {}),
@@ -234,7 +250,8 @@ export class KafkaService {
       topicPrefix: options.topicPrefix ?? '',
       topics: options.topics ?? TOPICS,
       partitions: options.partitions ?? 3,
-      replicationFactor: options.replicationFactor ?? 1,
+      replicationFactor: options.replicationFactor ?? 'auto',
+      minInsyncReplicas: options.minInsyncReplicas ?? 'auto',
       handlerRetries: options.handlerRetries ?? 3,
       handlerRetryMs: options.handlerRetryMs ?? 200,
       announce: options.announce ?? true,
@@ -363,7 +380,20 @@ export class KafkaService {
    */
   async topicOffsets(topic: Topic): Promise<{ partition: number; low: number; high: number }[]> {
     this.assertRunning('read offsets');
-    const offsets = await this.admin.fetchTopicOffsets(this.topicName(topic));
+    const name = this.topicName(topic);
+    // Right after another process created the topic, the broker asked may not know its partitions
+    // yet (on a cluster, metadata reaches each broker in turn): kafkajs then fails with a
+    // TypeError of its own. Asked again a moment later, it knows.
+    const deadline = Date.now() + TOPIC_METADATA_WAIT_MS;
+    let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>> | undefined;
+    while (offsets === undefined) {
+      try {
+        offsets = await this.admin.fetchTopicOffsets(name);
+      } catch (error) {
+        if (!(error instanceof TypeError) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     return offsets
       .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
       .sort((a, b) => a.partition - b.partition);
@@ -860,15 +890,24 @@ export class KafkaService {
       this.topicName(t),
       this.deadLetterTopicName(t),
     ]);
+    const { brokers } = await this.admin.describeCluster();
+    const replication = topicReplication(
+      brokers.length,
+      this.options.replicationFactor,
+      this.options.minInsyncReplicas,
+    );
     const created = await this.admin.createTopics({
       waitForLeaders: true,
       topics: wanted.map((topic) => ({
         topic,
         numPartitions: this.options.partitions,
-        replicationFactor: this.options.replicationFactor,
+        replicationFactor: replication.replicationFactor,
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) },
+        ],
       })),
     });
-    if (created) this.log.info('created topics', { topics: wanted });
+    if (created) this.log.info('created topics', { topics: wanted, ...replication });
   }
 
   private async sendBatch(batch: OutgoingMessage[]): Promise<void> {
@@ -939,4 +978,31 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The replication of topics the platform creates on a cluster of `brokers`: by default three
+ * copies, two of which must have a write before `acks=all` answers, so one broker may die without
+ * losing an acknowledged event or stopping producers; fewer on a smaller cluster.
+ * @throws {KafkaConfigurationError} for settings the cluster cannot satisfy.
+ */
+export function topicReplication(
+  brokers: number,
+  replicationFactor: number | 'auto',
+  minInsyncReplicas: number | 'auto',
+): { replicationFactor: number; minInsyncReplicas: number } {
+  const factor =
+    replicationFactor === 'auto' ? Math.max(1, Math.min(3, brokers)) : replicationFactor;
+  if (factor > brokers) {
+    throw new KafkaConfigurationError(
+      `KAFKA_REPLICATION_FACTOR ${factor} needs at least ${factor} brokers, but the cluster has ${brokers}: lower it or use auto.`,
+    );
+  }
+  const minIsr = minInsyncReplicas === 'auto' ? (factor >= 3 ? 2 : 1) : minInsyncReplicas;
+  if (minIsr > factor) {
+    throw new KafkaConfigurationError(
+      `KAFKA_MIN_INSYNC_REPLICAS ${minIsr} is more than the ${factor} replicas of each topic: no write could ever be acknowledged. Lower it or use auto.`,
+    );
+  }
+  return { replicationFactor: factor, minInsyncReplicas: minIsr };
 }

@@ -2,7 +2,8 @@
  * The fix to kafkajs's request queue (kafkajs-fixes.ts), on kafkajs's own class: a queue with
  * nothing pending schedules nothing, and one with pending requests still checks them.
  */
-import { RequestQueue, type RequestQueueInternals } from './kafkajs-fixes';
+import { createRequire } from 'node:module';
+import { RequestQueue, SEND_MESSAGES_FILE, type RequestQueueInternals } from './kafkajs-fixes';
 
 const quiet = {
   debug: () => undefined,
@@ -73,5 +74,107 @@ describe('kafkajs RequestQueue, fixed', () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(checks.count).toBe(1);
     expect(q.throttleCheckTimeoutId).toBeNull();
+  });
+});
+
+/**
+ * The producer's send (kafkajs's `sendMessages`, patched at install) against a cluster of two
+ * fake brokers whose metadata moves a partition between attempts, as a leader election does.
+ */
+describe("kafkajs's send, retried after a broker failure", () => {
+  type Message = { key: string; value: string };
+  const kafkajsFile = createRequire(SEND_MESSAGES_FILE);
+  const createSendMessages = kafkajsFile(SEND_MESSAGES_FILE) as (
+    options: unknown,
+  ) => (request: {
+    acks: number;
+    timeout?: number;
+    compression?: number;
+    topicMessages: { topic: string; messages: Message[] }[];
+  }) => Promise<{ topicName: string; partition: number }[]>;
+  const createRetry = kafkajsFile('../retry') as (options: Record<string, unknown>) => unknown;
+
+  it('sends the partitions of a failed broker to their new leader, even one that answered already', async () => {
+    // Partition 0 on broker 1, partition 1 on broker 2, until broker 2 dies and 1 takes over.
+    const leaders: Record<number, number> = { 0: 1, 1: 2 };
+    const received: { broker: number; partition: number; keys: string[] }[] = [];
+    const broker = (nodeId: number) => ({
+      nodeId,
+      async produce({
+        topicData,
+      }: {
+        topicData: { topic: string; partitions: { partition: number; messages: Message[] }[] }[];
+      }) {
+        if (nodeId === 2 && leaders[1] === 2) {
+          leaders[1] = 1;
+          const error = new Error('Connection error: connect ECONNREFUSED');
+          error.name = 'KafkaJSConnectionError';
+          throw error;
+        }
+        for (const { partitions } of topicData) {
+          for (const { partition, messages } of partitions) {
+            received.push({
+              broker: nodeId,
+              partition: Number(partition),
+              keys: messages.map((m) => m.key),
+            });
+          }
+        }
+        return {
+          topics: topicData.map(({ topic, partitions }) => ({
+            topicName: topic,
+            partitions: partitions.map(({ partition }) => ({
+              partition: Number(partition),
+              errorCode: 0,
+              baseOffset: '0',
+            })),
+          })),
+        };
+      },
+    });
+    const brokers: Record<number, ReturnType<typeof broker>> = { 1: broker(1), 2: broker(2) };
+    const cluster = {
+      targetTopics: new Set<string>(),
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => undefined,
+      addMultipleTargetTopics: async () => undefined,
+      isConnected: () => true,
+      removeBroker: () => undefined,
+      findTopicPartitionMetadata: () =>
+        [0, 1].map((partitionId) => ({ partitionId, leader: leaders[partitionId] })),
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+        const perLeader: Record<string, string[]> = {};
+        for (const partition of partitions)
+          (perLeader[leaders[Number(partition)]!] ??= []).push(partition);
+        return perLeader;
+      },
+      findBroker: async ({ nodeId }: { nodeId: string }) => brokers[Number(nodeId)],
+    };
+    const eosManager = {
+      acquireBrokerLock: async () => undefined,
+      releaseBrokerLock: async () => undefined,
+      isTransactional: () => false,
+      getSequence: () => 0,
+      updateSequence: () => undefined,
+      getProducerId: () => -1,
+      getProducerEpoch: () => 0,
+    };
+    const send = createSendMessages({
+      logger: quiet,
+      cluster,
+      eosManager,
+      partitioner: ({ message }: { message: Message }) => Number(message.key) % 2,
+      retrier: createRetry({ retries: 3, initialRetryTime: 1, maxRetryTime: 5 }),
+    });
+
+    const messages = ['0', '1', '2', '3'].map((key) => ({ key, value: `v${key}` }));
+    const responses = await send({ acks: -1, topicMessages: [{ topic: 't', messages }] });
+
+    // Broker 1 answered for partition 0 first; partition 1 then went to it, not nowhere.
+    expect(received).toEqual([
+      { broker: 1, partition: 0, keys: ['0', '2'] },
+      { broker: 1, partition: 1, keys: ['1', '3'] },
+    ]);
+    expect(responses.map((r) => r.partition).sort()).toEqual([0, 1]);
   });
 });

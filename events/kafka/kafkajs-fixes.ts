@@ -1,5 +1,8 @@
 /**
- * A fix to kafkajs 2.2.4, applied when this module is loaded (kafka-service.ts imports it first).
+ * Fixes to kafkajs 2.2.4. One is applied when this module is loaded (kafka-service.ts imports it
+ * first); the other is a file patched at install (`scripts/patch-dependencies.js`, npm's
+ * `postinstall`), which this module checks is in place, since without it a send retried after a
+ * broker failure can lose messages while it reports success.
  *
  * kafkajs's `RequestQueue` (one per broker connection) reschedules its pending-request check
  * after every response with `setTimeout(throttledUntil - Date.now())`. Unthrottled,
@@ -15,6 +18,7 @@
  * throttle, nothing is scheduled, since `push` schedules a check when it queues a request and
  * every response and timeout runs one.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** kafkajs's own interval for a check while requests are pending and the throttle is over. */
@@ -29,10 +33,22 @@ export interface RequestQueueInternals {
   scheduleCheckPendingRequests(): void;
 }
 
+const kafkajsRequire = createRequire(require.resolve('kafkajs'));
+
+/** The first line of kafkajs's `sendMessages.js` once `scripts/patch-dependencies.js` has run. */
+const PATCHED_SEND_MESSAGES = '// Patched by Interview Graph (scripts/patch-dependencies.js)';
+
+/** The producer's send, with the retry fix (for tests, which give it a cluster of their own). */
+export const SEND_MESSAGES_FILE = kafkajsRequire.resolve('./src/producer/sendMessages');
+
+if (!readFileSync(SEND_MESSAGES_FILE, 'utf8').startsWith(PATCHED_SEND_MESSAGES)) {
+  throw new Error(
+    `kafkajs is not patched: ${SEND_MESSAGES_FILE} can lose messages when a broker fails during a send. Install with npm's scripts enabled (npm ci), or run node scripts/patch-dependencies.js.`,
+  );
+}
+
 /** kafkajs's `RequestQueue` class: the very module kafkajs's connections load. */
-export const RequestQueue = createRequire(require.resolve('kafkajs'))(
-  './src/network/requestQueue',
-) as {
+export const RequestQueue = kafkajsRequire('./src/network/requestQueue') as {
   new (options: Record<string, unknown>): RequestQueueInternals;
   prototype: RequestQueueInternals;
 };

@@ -3,10 +3,11 @@
  * KAFKA_BROKERS names an existing cluster, in which case it starts nothing.
  *
  * Flags override the LOCAL_KAFKA_* environment:
- *   --port N          client port on 127.0.0.1 (0 = any free port)
+ *   --brokers N       run a cluster of N nodes (1-9; default LOCAL_KAFKA_NODES, 1)
+ *   --port N          client port on 127.0.0.1 (0 = any free port); a cluster's first node's
  *   --data-dir D      broker data directory
  *   --fresh           delete the data directory first (only one this tool created)
- *   --ready-file F    once ready, write the bootstrap servers (e.g. 127.0.0.1:9092) to F
+ *   --ready-file F    once ready, write the bootstrap servers (e.g. 127.0.0.1:9092,...) to F
  *
  * Exit codes: 0 clean stop or nothing to do, 1 configuration or broker failure, 2 bad flags.
  */
@@ -14,14 +15,11 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PlatformConfig } from '../../config';
-import {
-  LocalKafkaError,
-  SERVER_PROPERTIES_HEADER,
-  startLocalKafka,
-  type LocalKafka,
-} from './local-kafka';
+import { MAX_LOCAL_NODES, startLocalKafkaCluster, type LocalKafkaCluster } from './local-cluster';
+import { LocalKafkaError, SERVER_PROPERTIES_HEADER } from './local-kafka';
 
 interface Flags {
+  brokers?: number;
   port?: number;
   dataDir?: string;
   fresh: boolean;
@@ -31,7 +29,8 @@ interface Flags {
 /** A problem with the command line; reported in one line, exit code 2. */
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run kafka -- [--port N] [--data-dir D] [--fresh] [--ready-file F]';
+const USAGE =
+  'usage: npm run kafka -- [--brokers N] [--port N] [--data-dir D] [--fresh] [--ready-file F]';
 
 function parseFlags(argv: string[]): Flags {
   let values;
@@ -41,6 +40,7 @@ function parseFlags(argv: string[]): Flags {
       strict: true,
       allowPositionals: false,
       options: {
+        brokers: { type: 'string' },
         port: { type: 'string' },
         'data-dir': { type: 'string' },
         fresh: { type: 'boolean', default: false },
@@ -52,6 +52,15 @@ function parseFlags(argv: string[]): Flags {
     throw new UsageError(`${(error as Error).message.split('\n')[0] ?? 'bad arguments'}. ${USAGE}`);
   }
   const flags: Flags = { fresh: values.fresh === true };
+  if (values.brokers !== undefined) {
+    const brokers = Number(values.brokers);
+    if (!/^\d+$/.test(values.brokers) || brokers < 1 || brokers > MAX_LOCAL_NODES) {
+      throw new UsageError(
+        `--brokers must be 1-${MAX_LOCAL_NODES} (nodes of the local cluster), got "${values.brokers}".`,
+      );
+    }
+    flags.brokers = brokers;
+  }
   if (values.port !== undefined) {
     const port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65_535) {
@@ -81,10 +90,13 @@ async function wipeDataDir(dataDir: string): Promise<void> {
     throw error;
   });
   if (entries === undefined || entries.length === 0) return;
-  const props = await fs.readFile(path.join(dataDir, 'server.properties'), 'utf8').catch(() => '');
-  if (!props.startsWith(SERVER_PROPERTIES_HEADER)) {
+  const written = async (file: string) =>
+    (await fs.readFile(path.join(dataDir, file), 'utf8').catch(() => '')).startsWith(
+      SERVER_PROPERTIES_HEADER,
+    );
+  if (!(await written('server.properties')) && !(await written('cluster.properties'))) {
     throw new UsageError(
-      `--fresh refuses to delete ${dataDir}: it does not look like a local Kafka data dir (no server.properties written by this tool).`,
+      `--fresh refuses to delete ${dataDir}: it does not look like a local Kafka data dir (no server.properties or cluster.properties written by this tool).`,
     );
   }
   await fs.rm(dataDir, { recursive: true, force: true });
@@ -121,6 +133,7 @@ async function main(): Promise<number> {
   }
 
   const { version, heapMb } = config.localKafka;
+  const nodes = flags.brokers ?? config.localKafka.nodes;
   const port = flags.port ?? config.localKafka.port;
   const dataDir = path.resolve(flags.dataDir ?? config.localKafka.dataDir);
 
@@ -134,9 +147,10 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  let kafka: LocalKafka;
+  let kafka: LocalKafkaCluster;
   try {
-    kafka = await startLocalKafka({
+    kafka = await startLocalKafkaCluster({
+      nodes,
       version,
       port,
       dataDir,
@@ -159,8 +173,12 @@ async function main(): Promise<number> {
     await fs.writeFile(`${readyFile}.tmp`, `${bootstrap}\n`);
     await fs.rename(`${readyFile}.tmp`, readyFile);
   }
-  console.log(`Kafka ${version} ready: KAFKA_BROKERS=${bootstrap}`);
-  console.log(`Broker log: ${kafka.logFile} (Ctrl+C stops the broker)`);
+  const what = nodes === 1 ? 'Kafka' : `Kafka cluster of ${nodes} nodes,`;
+  console.log(`${what} ${version} ready: KAFKA_BROKERS=${bootstrap}`);
+  for (const [i, node] of kafka.nodes.entries()) {
+    console.log(`${nodes === 1 ? 'Broker' : `Node ${i + 1}`} log: ${node.logFile}`);
+  }
+  console.log('Ctrl+C stops Kafka');
 
   let stopRequested = false;
   const outcome = await new Promise<number>((resolve) => {
@@ -175,11 +193,14 @@ async function main(): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    void kafka.exited.then(({ code, signal }) => {
+    void kafka.exited.then(({ node, code, signal }) => {
       if (stopRequested) return;
       const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      console.error(`Kafka exited unexpectedly (${how}); see ${kafka.logFile}`);
-      resolve(1);
+      console.error(
+        `Kafka${nodes === 1 ? '' : ` node ${node}`} exited unexpectedly (${how}); see ${kafka.nodes[node - 1]?.logFile}`,
+      );
+      // A cluster outlives one node (that is what it is for); it stops when asked.
+      if (nodes === 1) resolve(1);
     });
   });
   if (outcome === 0) console.log('Kafka stopped.');

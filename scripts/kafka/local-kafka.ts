@@ -1,8 +1,9 @@
 /**
- * A local single-node Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1,
- * run from Apache Kafka's own jars with the machine's Java, so development and tests need no
- * Docker. The jars are resolved from Maven Central once, with Maven, through `pom.xml` beside
- * this file, and cached per Kafka version.
+ * A local Apache Kafka broker (KRaft, combined broker + controller) on 127.0.0.1, run from Apache
+ * Kafka's own jars with the machine's Java, so development and tests need no Docker. The jars are
+ * resolved from Maven Central once, with Maven, through `pom.xml` beside this file, and cached per
+ * Kafka version. `startLocalKafka` runs one node alone; `startLocalKafkaCluster` runs N of them as
+ * one cluster (a static controller quorum of every node), each node started by `startLocalKafka`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -58,6 +59,18 @@ export interface LocalKafkaOptions {
    * @default no-op
    */
   log?: (line: string) => void;
+  /** This broker as one node of a cluster (`startLocalKafkaCluster`); alone when unset. */
+  node?: ClusterNode;
+}
+
+/** What a node needs to know of its cluster. */
+export interface ClusterNode {
+  /** `node.id`, 1-based. */
+  id: number;
+  /** Every node's controller port, by node id (index 0 is node 1): the static voter set. */
+  controllerPorts: number[];
+  /** Shared by every node: storage formatted for another cluster id is refused by Kafka. */
+  clusterId: string;
 }
 
 export interface LocalKafka {
@@ -107,8 +120,12 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
 
   async function launch(): Promise<LocalKafka> {
     const port = options.port === 0 ? await freePort() : await claimPort(options.port);
-    const controllerPort = await pickControllerPort(propsFile, port);
-    await fsp.writeFile(propsFile, serverProperties(port, controllerPort, logDir));
+    const node = options.node;
+    const controllerPort =
+      node === undefined
+        ? await pickControllerPort(propsFile, port)
+        : (node.controllerPorts[node.id - 1] ?? 0);
+    await fsp.writeFile(propsFile, serverProperties(port, controllerPort, logDir, node));
     await fsp.writeFile(log4jFile, LOG4J2_PROPERTIES);
     await rotateLog(logFile);
 
@@ -118,7 +135,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
 
     if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
       log(`Formatting new Kafka storage in ${logDir}`);
-      await formatStorage(classpath, logProps, propsFile, logFile);
+      await formatStorage(classpath, logProps, propsFile, logFile, node?.clusterId);
     }
 
     const heap = Math.max(64, Math.floor(options.heapMb));
@@ -341,7 +358,7 @@ function mavenTail(output: string): string {
 // Ports and files
 
 /** Binds 127.0.0.1:0 to learn a port the OS considers free. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   server.listen(0, HOST);
   await once(server, 'listening');
@@ -367,7 +384,7 @@ async function claimPort(port: number): Promise<number> {
   return port;
 }
 
-async function isPortFree(port: number): Promise<boolean> {
+export async function isPortFree(port: number): Promise<boolean> {
   const server = net.createServer();
   const outcome = await new Promise<boolean>((resolve) => {
     server.once('error', () => resolve(false));
@@ -396,11 +413,25 @@ async function pickControllerPort(propsFile: string, clientPort: number): Promis
   }
 }
 
-function serverProperties(port: number, controllerPort: number, logDir: string): string {
+function serverProperties(
+  port: number,
+  controllerPort: number,
+  logDir: string,
+  node: ClusterNode | undefined,
+): string {
+  // A cluster's internal topics are replicated like the platform's (3 copies, 2 in sync) once it
+  // has three nodes; one copy on fewer.
+  const size = node?.controllerPorts.length ?? 1;
+  const replicas = Math.min(size, 3);
+  const minIsr = replicas >= 3 ? 2 : 1;
+  const quorum =
+    node === undefined
+      ? `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`
+      : `controller.quorum.voters=${node.controllerPorts.map((p, i) => `${i + 1}@${HOST}:${p}`).join(',')}`;
   return `${SERVER_PROPERTIES_HEADER} on every start; edits are overwritten.
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=${HOST}:${controllerPort}
+node.id=${node?.id ?? 1}
+${quorum}
 listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}
 advertised.listeners=PLAINTEXT://${HOST}:${port}
 controller.listener.names=CONTROLLER
@@ -411,11 +442,11 @@ num.partitions=3
 # One partition means one group coordinator to load: faster start, and the readiness probe
 # then proves the coordinator every consumer group will use is loaded.
 offsets.topic.num.partitions=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+offsets.topic.replication.factor=${replicas}
+transaction.state.log.replication.factor=${replicas}
+transaction.state.log.min.isr=${minIsr}
+share.coordinator.state.topic.replication.factor=${replicas}
+share.coordinator.state.topic.min.isr=${minIsr}
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 `;
@@ -452,7 +483,7 @@ async function rotateLog(logFile: string): Promise<void> {
   if (size > MAX_LOG_BYTES) await fsp.rename(logFile, `${logFile}.1`);
 }
 
-async function readOrUndefined(file: string): Promise<string | undefined> {
+export async function readOrUndefined(file: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(file, 'utf8');
   } catch {
@@ -577,7 +608,7 @@ function parsePidFile(
 // Processes
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with '-' would read as a flag. */
-function newClusterId(): string {
+export function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
@@ -589,7 +620,10 @@ async function formatStorage(
   logProps: string[],
   propsFile: string,
   logFile: string,
+  clusterId: string | undefined,
 ): Promise<void> {
+  // A lone node formats itself as the only voter (--standalone); a cluster's nodes share an id
+  // and take their voters from `controller.quorum.voters`.
   const result = await run(
     'java',
     [
@@ -600,10 +634,10 @@ async function formatStorage(
       'kafka.tools.StorageTool',
       'format',
       '-t',
-      newClusterId(),
+      clusterId ?? newClusterId(),
       '-c',
       propsFile,
-      '--standalone',
+      ...(clusterId === undefined ? ['--standalone'] : []),
     ],
     120_000,
   );

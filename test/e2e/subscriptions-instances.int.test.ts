@@ -3,8 +3,7 @@
  * gateway is `gateway/main.ts` in a child process (its own Kafka consumers), a slow client is a
  * raw WebSocket that stops reading, and a subgraph goes down behind a TCP proxy we cut.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -34,7 +33,7 @@ import {
   subscribersAtLeast,
 } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
-import { spawnService } from '../processes';
+import { spawnGatewayProcess } from '../processes';
 import { graphql, TEST_INTERNAL_TOKEN_SECRET } from '../subgraph-helpers';
 
 jest.setTimeout(180_000);
@@ -43,31 +42,19 @@ const QUEUE_LIMIT = 200;
 /** The stalled-client test's gateway heap: ~80 MB of events pass through it. */
 const HEAP_MB = 96;
 
-/** `gateway/main.ts` in a child process, on a free port; resolves once it is ready. */
-async function spawnGateway(
+/** The gateway of this file: bounded queues, and resumes past 100 events read Kafka. */
+const spawnGateway = (
   supergraphSdl: string,
   prefix: string,
   dir: string,
   extraEnv: Record<string, string> = {},
-): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const supergraphPath = path.join(dir, `supergraph-${port}.graphql`);
-  writeFileSync(supergraphPath, supergraphSdl);
-  const gateway = await spawnService('gateway', 'gateway/main.ts', port, {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: String(port),
-    SUPERGRAPH_PATH: supergraphPath,
-    KAFKA_BROKERS: testBrokers().join(','),
-    KAFKA_TOPIC_PREFIX: prefix.replace(/\.$/, '') + '.',
-    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+) =>
+  spawnGatewayProcess(supergraphSdl, prefix, dir, {
     SUBSCRIPTION_QUEUE_LIMIT: String(QUEUE_LIMIT),
     // Resumes beyond the last 100 events read Kafka, so the memory test measures the queues.
     SUBSCRIPTION_RECENT_EVENTS: '100',
     ...extraEnv,
   });
-  return { url: `${gateway.baseUrl}/graphql`, child: gateway.child, stop: gateway.stop };
-}
 
 /** A TCP proxy to `target` that can be cut (connections refused) and restored on the same port. */
 async function cuttableProxy(target: URL): Promise<{

@@ -1,0 +1,152 @@
+/**
+ * `GATEWAY_WORKERS=2`: one gateway port served by two processes (node:cluster), each with its
+ * own Kafka feed. Both serve; a mutation made through one worker reaches a subscriber of the
+ * other; a worker killed is replaced; SIGTERM to the primary stops them all, closing sockets with
+ * 1012, and exits 0.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Client } from 'graphql-ws';
+import { UserEventFactory } from '../../events';
+import type { Identity } from '../../subgraphs/shared/identity';
+import {
+  deleteTopicsWithPrefix,
+  randomName,
+  testBrokers,
+  testDatabases,
+  waitFor,
+} from '../helpers';
+import { asIdentity, liveClient, pastCreation, recordings } from '../live';
+import { startTestPlatform, type TestPlatform } from '../platform';
+import { spawnGatewayProcess } from '../processes';
+import { graphql } from '../subgraph-helpers';
+
+jest.setTimeout(180_000);
+
+describe('the gateway as two worker processes on one port', () => {
+  const prefix = `${randomName('workers')}.`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'ig-workers-'));
+  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
+  const clients: Client[] = [];
+  const { subscribe, disposeAll } = recordings();
+  let platform: TestPlatform | undefined;
+  let gateway: Awaited<ReturnType<typeof spawnGatewayProcess>> | undefined;
+
+  /** A GET on a connection of its own (no keep-alive), as a new client's would be. */
+  const fresh = (pathname: string) =>
+    new Promise<string>((resolve, reject) => {
+      get(new URL(pathname, gateway!.url), { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+
+  /** The pids answering `/health` over `n` fresh connections. */
+  const workerPids = async (n = 20): Promise<Set<number>> => {
+    const pids = new Set<number>();
+    for (let i = 0; i < n; i++)
+      pids.add((JSON.parse(await fresh('/health')) as { pid: number }).pid);
+    return pids;
+  };
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({
+      brokers: testBrokers(),
+      database: testDatabases()[0]!.config,
+      topicPrefix: prefix,
+    });
+    gateway = await spawnGatewayProcess(platform.supergraphSdl, prefix, dir, {
+      GATEWAY_WORKERS: '2',
+    });
+    await platform.gatewayEvents.publishEvent(
+      'user-events',
+      UserEventFactory.createUserRegistered(alice.userId, 'alice@example.com'),
+    );
+  });
+
+  afterEach(() => disposeAll());
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await gateway?.stop();
+    await platform?.stop();
+    await deleteTopicsWithPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves from two processes, and delivers a mutation made through one to subscribers of both', async () => {
+    const pids = await workerPids();
+    expect(pids.size).toBe(2);
+    expect(pids.has(gateway!.child.pid!)).toBe(false); // the primary only supervises
+
+    const gql = <T = Record<string, unknown>>(query: string, variables = {}) =>
+      graphql<T>(gateway!.url, query, variables, alice);
+    await waitFor(
+      'the profile',
+      async () => (await gql<{ me: unknown }>('{ me { id } }')).data?.me != null,
+    );
+    const created = await gql<{ createInterview: { id: string } }>(
+      `mutation { createInterview(input: { title: "Workers", position: "SRE", questions: ["One"] }) { id } }`,
+    );
+    const id = created.data!.createInterview.id;
+    // Connections go to the workers in turn: of four sockets, each worker has some.
+    const watchers = Array.from({ length: 4 }, () => {
+      const { client } = liveClient(gateway!.url, asIdentity(alice));
+      clients.push(client);
+      return subscribe<{ interviewUpdated: { status: string } }>(
+        client,
+        {
+          query: `subscription ($id: ID!) { interviewUpdated(id: $id) { status } }`,
+          variables: { id },
+        },
+        pastCreation,
+      );
+    });
+    await waitFor('the subscriptions', async () => {
+      const metrics = await Promise.all(
+        Array.from({ length: 6 }, async () =>
+          Number(/^gateway_subscriptions (\d+)/m.exec(await fresh('/metrics'))?.[1] ?? 0),
+        ),
+      );
+      return metrics.every((m) => m >= 1);
+    });
+    const started = await gql(`mutation ($id: ID!) { startInterview(id: $id) { status } }`, { id });
+    expect(started.errors).toBeUndefined();
+    for (const watcher of watchers) {
+      const [result] = await watcher.received(1);
+      expect(result!.data).toEqual({ interviewUpdated: { status: 'IN_PROGRESS' } });
+    }
+  });
+
+  it('replaces a worker that dies, and stops every worker on SIGTERM, closing sockets with 1012', async () => {
+    const before = await workerPids();
+    const [victim] = before;
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(
+      'a new worker',
+      async () => {
+        const now = await workerPids(10).catch(() => new Set<number>());
+        return now.size === 2 && !now.has(victim!);
+      },
+      30_000,
+    );
+
+    const { client, closes } = liveClient(gateway!.url, asIdentity(alice));
+    clients.push(client);
+    const idle = subscribe(client, { query: `subscription { myInterviewEvents { eventType } }` });
+    await waitFor('the socket', () => closes.length === 0 && idle.errors === undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const workers = await workerPids();
+    await gateway!.stop();
+    expect(gateway!.child.exitCode).toBe(0);
+    await waitFor('the socket to close', () => closes.length > 0);
+    expect(closes[0]!.code).toBe(1012);
+    for (const pid of workers) {
+      expect(() => process.kill(pid, 0)).toThrow();
+    }
+  });
+});
