@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.data/', '.cache/', '**/generated/', 'scripts/patches/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'coverage/',
+      '.data/',
+      '.cache/',
+      '**/generated/',
+      'scripts/patches/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
