@@ -67,6 +67,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
   };
   let orm: MikroORM;
+  let applied: { name: string }[];
   if (options.config.url && schema) {
     orm = await MikroORM.init({
       ...common,
@@ -74,7 +75,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       clientUrl: options.config.url,
       schema,
     });
-    await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
+    // Replicas starting together would race to create the schema and to run the same migration
+    // (one of them failing on a duplicate): a transaction-scoped advisory lock per schema lets
+    // one migrate while the others wait, then find nothing left to do.
+    const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
+    applied = await knex.transaction(async (lock) => {
+      await lock.raw('select pg_advisory_xact_lock(hashtext(?))', [`migrate:${schema}`]);
+      await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
+      return orm.getMigrator().up();
+    });
   } else {
     mkdirSync(options.config.dataDir, { recursive: true });
     orm = await MikroORM.init({
@@ -90,8 +99,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await orm.em
       .getConnection()
       .execute(`pragma synchronous = ${options.config.sqliteSynchronous ?? 'normal'}`);
+    applied = await orm.getMigrator().up();
   }
-  const applied = await orm.getMigrator().up();
   if (applied.length > 0)
     log.info('migrations applied', { migrations: applied.map((m) => m.name) });
 

@@ -2,6 +2,10 @@
  * A tiny browser for sign-in tests: cookies, the first form of a page, and the walk through an
  * OpenID provider's login pages back to the relying party's callback.
  */
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../config';
+import { createDevProvider, type DevProvider } from '../gateway/auth/dev-provider';
+import { freePort } from './helpers';
 import {
   signWebhook,
   WEBHOOK_SIGNATURE_HEADER,
@@ -126,4 +130,31 @@ export async function signInAtGateway(
   const callback = await fetch(callbackUrl, { redirect: 'manual', headers });
   const setCookie = callback.headers.getSetCookie().find((c) => c.startsWith('ig_session=')) ?? '';
   return { login, callback, setCookie, session: setCookie.split(';')[0] ?? '' };
+}
+
+/**
+ * The development IdP (oidc-provider) for a gateway that will listen on a free port known now:
+ * its redirect URI must be registered before the gateway starts. Stop `provider` when done.
+ */
+export async function startTestIdp(
+  options: Partial<Parameters<typeof createDevProvider>[0]> = {},
+): Promise<{
+  provider: DevProvider;
+  issuer: string;
+  clientSecret: string;
+  /** The gateway's port and origin, for PUBLIC_URL. */
+  port: number;
+  publicUrl: string;
+}> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const clientSecret = randomBytes(24).toString('hex');
+  const provider = createDevProvider({
+    clientId: loadConfig().identity.clientId,
+    clientSecret,
+    redirectUris: [`${publicUrl}/auth/callback`],
+    ...options,
+  });
+  const { issuer } = await provider.start();
+  return { provider, issuer, clientSecret, port, publicUrl };
 }

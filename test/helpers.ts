@@ -53,9 +53,10 @@ export async function readTopic(
   topic: string,
   done: (messages: KafkaMessage[]) => boolean,
   timeoutMs = 20_000,
+  brokers = testBrokers(),
 ): Promise<KafkaMessage[]> {
   let reading = true;
-  const consumer = rawKafka().consumer({
+  const consumer = rawKafka(brokers).consumer({
     groupId: randomName('reader'),
     maxWaitTimeInMs: 100,
     retry: { restartOnFailure: async () => reading },
@@ -65,7 +66,9 @@ export async function readTopic(
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
-    await waitFor(`messages on ${topic}`, () => done(messages), timeoutMs);
+    await waitFor(`messages on ${topic}`, () => done(messages), timeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message} (read ${messages.length})`);
+    });
     return messages;
   } finally {
     reading = false;

@@ -22,7 +22,10 @@ export interface ServiceProcess {
   output(): string;
   /** SIGTERM (SIGKILL after 15 s), then waits for the exit. */
   stop(): Promise<void>;
-  /** Stops it, then starts it again as it was (same port and environment), until ready. */
+  /**
+   * Stops it, then starts it again as it was (same port and environment), until ready. The same
+   * object then stands for the new process (`child`, `output`, `stop`).
+   */
   restart(): Promise<ServiceProcess>;
 }
 
@@ -70,11 +73,21 @@ export async function spawnService(
     await stop();
     throw new Error(`${(error as Error).message}\n${name} printed:\n${output}`);
   }
-  const restart = async () => {
-    await stop();
-    return spawnService(name, entry, port, env, readyTimeoutMs);
+  const service: ServiceProcess = {
+    name,
+    port,
+    baseUrl,
+    child,
+    output: () => output,
+    stop,
+    restart: async () => {
+      await service.stop();
+      const next = await spawnService(name, entry, port, env, readyTimeoutMs);
+      Object.assign(service, { child: next.child, output: next.output, stop: next.stop });
+      return service;
+    },
   };
-  return { name, port, baseUrl, child, output: () => output, stop, restart };
+  return service;
 }
 
 /**

@@ -53,6 +53,35 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
 
   afterEach(() => dropDatabase(db));
 
+  it('opens one database from several replicas at once: one migrates, the others find it done', async () => {
+    const name = randomDatabaseName('replicas');
+    const replicas = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        openDatabase({
+          name,
+          config,
+          entities: [OutboxMessageSchema],
+          migrations: [{ name: '0001-outbox', class: CreateOutboxTable }],
+        }),
+      ),
+    );
+    try {
+      for (const replica of replicas) {
+        expect(
+          await replica
+            .fork()
+            .getConnection()
+            .execute(
+              `select count(*) as n from ${replica.schema ? `"${replica.schema}".` : ''}outbox`,
+            ),
+        ).toEqual([{ n: expect.anything() }]);
+      }
+    } finally {
+      for (const replica of replicas.slice(1)) await replica.close();
+      await dropDatabase(replicas[0]!);
+    }
+  });
+
   it('lets one replica hold the relay lease: renewed while held, taken over when released or expired', async () => {
     let now = 1_000_000;
     const clock = () => now;

@@ -20,7 +20,9 @@
  *   so a retry can publish an event twice. Consumers are idempotent on `eventId`.
  * - Latency: `notify()` after a commit wakes the relay at once; polling is the backstop.
  * - Replicas: with a `lease` (lease.ts) only the replica holding it relays; the others' rows are
- *   read from the table by the holder within its poll interval.
+ *   read from the table by the holder within its poll interval, and before it publishes rows
+ *   handed over it checks that no earlier unsent row (another replica's) is waiting, which would
+ *   otherwise go out after later events of the same aggregate.
  * - Cost: rows were validated when enqueued, so they go out as stored (`publishSerialized`),
  *   without zod parsing each one again.
  */
@@ -152,7 +154,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (caughtUp && handed.length > 0) {
       const rows = handed.filter((row) => !lastRead.has(row.id));
       handed = [];
-      return rows.length === 0 ? 0 : publish(em, rows);
+      if (rows.length === 0) return 0;
+      // Replicas write to one table, and only this one relays: a row another replica committed
+      // before these (the previous event of the same interview, say) must go first. Such a row is
+      // unsent, below the first handed id, and not one this relay published: then the table
+      // path takes over, in id order, these rows included.
+      const earlier =
+        options.lease === undefined
+          ? null
+          : await em.findOne(
+              OutboxMessage,
+              { sentAt: null, id: { $lt: rows[0]!.id, $nin: [...unmarked] } },
+              { fields: ['id'] },
+            );
+      if (earlier === null) return publish(em, rows);
+      caughtUp = false;
+      unseen++;
     }
     const seen = unseen;
     // Taken before the read: a row marked sent while the read runs may still look unsent to it.

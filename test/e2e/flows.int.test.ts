@@ -13,13 +13,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { simpleParser } from 'mailparser';
-import { loadConfig } from '../../config';
 import { DEAD_LETTER_HEADERS, readHeaders, type DomainEvent } from '../../events';
-import { createDevProvider, type DevProvider } from '../../gateway/auth/dev-provider';
-import { registerByWebhook, signInAtGateway } from '../browser';
+import type { DevProvider } from '../../gateway/auth/dev-provider';
+import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,
-  freePort,
   groupCaughtUp,
   rawKafka,
   randomName,
@@ -59,15 +57,9 @@ describe('the designed event flows, through the real processes', () => {
   let interviewId: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    const clientSecret = randomBytes(24).toString('hex');
-    provider = createDevProvider({
-      clientId: loadConfig().identity.clientId,
-      clientSecret,
-      redirectUris: [`${publicUrl}/auth/callback`],
-    });
-    const { issuer } = await provider.start();
+    const idp = await startTestIdp();
+    ({ provider, publicUrl } = idp);
+    const { port, issuer, clientSecret } = idp;
     platform = await startPlatformProcesses({
       prefix,
       dataDir,

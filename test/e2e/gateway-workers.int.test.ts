@@ -37,12 +37,14 @@ describe('the gateway as two worker processes on one port', () => {
   /** A GET on a connection of its own (no keep-alive), as a new client's would be. */
   const fresh = (pathname: string) =>
     new Promise<string>((resolve, reject) => {
-      get(new URL(pathname, gateway!.url), { agent: false }, (res) => {
+      const request = get(new URL(pathname, gateway!.url), { agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => resolve(body));
-      }).on('error', reject);
+      });
+      request.setTimeout(2_000, () => request.destroy(new Error(`GET ${pathname} timed out`)));
+      request.on('error', reject);
     });
 
   /** The pids answering `/health` over `n` fresh connections. */

@@ -11,10 +11,9 @@ import type { Client } from 'graphql-ws';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
-import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from '../../scripts/kafka/local-cluster';
 import type { Identity } from '../../subgraphs/shared/identity';
-import { randomName, testDatabases, waitFor } from '../helpers';
+import { randomName, readTopic, testDatabases, waitFor } from '../helpers';
 import { asIdentity, liveClient, recordings, subscribersAtLeast } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { spawnGatewayProcess } from '../processes';
@@ -29,39 +28,6 @@ const ANSWERS = INTERVIEWS * QUESTIONS;
 const KILL_AFTER = 300;
 
 type InterviewEvent = { myInterviewEvents: { eventId: string; eventType: string } };
-
-/** Every message on `topic` from the beginning, read until `enough` holds. */
-async function readAll(
-  brokers: string[],
-  topic: string,
-  enough: (messages: KafkaMessage[]) => boolean,
-): Promise<KafkaMessage[]> {
-  const kafka = new Kafka({ clientId: randomName('reader'), brokers, logLevel: logLevel.NOTHING });
-  let reading = true;
-  const consumer = kafka.consumer({
-    groupId: randomName('reader'),
-    maxWaitTimeInMs: 100,
-    retry: { restartOnFailure: async () => reading },
-  });
-  const messages: KafkaMessage[] = [];
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
-    await waitFor(`the events on ${topic}`, () => enough(messages), 120_000).catch(
-      (error: Error) => {
-        const types: Record<string, number> = {};
-        for (const m of messages)
-          types[eventOf(m).eventType] = (types[eventOf(m).eventType] ?? 0) + 1;
-        throw new Error(`${error.message} (read ${JSON.stringify(types)})`);
-      },
-    );
-    return messages;
-  } finally {
-    reading = false;
-    await disconnectForGood(consumer);
-  }
-}
 
 const eventOf = (message: KafkaMessage) =>
   JSON.parse(message.value!.toString()) as { eventId: string; eventType: string };
@@ -207,10 +173,11 @@ describe('the platform on a three-broker Kafka cluster', () => {
 
     // On the topic: every answer exactly once (the idempotent producer and the outbox together).
     const isAnswer = (m: KafkaMessage) => eventOf(m).eventType === 'interview.answer_submitted';
-    const messages = await readAll(
-      cluster!.brokers,
+    const messages = await readTopic(
       `${prefix}interview-events`,
       (all) => all.filter(isAnswer).length >= ANSWERS,
+      120_000,
+      cluster!.brokers,
     );
     const answers = messages.filter(isAnswer).map((m) => eventOf(m).eventId);
     expect(answers).toHaveLength(ANSWERS);

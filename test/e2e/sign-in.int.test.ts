@@ -5,11 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
-import { createDevProvider, type DevProvider } from '../../gateway/auth/dev-provider';
-import { loadConfig } from '../../config';
-import { registerByWebhook, signInAtGateway } from '../browser';
+import type { DevProvider } from '../../gateway/auth/dev-provider';
+import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
 import {
-  freePort,
   deleteTopicsWithPrefix,
   randomName,
   readTopic,
@@ -31,15 +29,9 @@ describe('sign-in through the gateway', () => {
   const webhookSecret = randomBytes(24).toString('hex');
 
   beforeAll(async () => {
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    const clientSecret = randomBytes(24).toString('hex');
-    provider = createDevProvider({
-      clientId: loadConfig().identity.clientId,
-      clientSecret,
-      redirectUris: [`${publicUrl}/auth/callback`],
-    });
-    const { issuer } = await provider.start();
+    const idp = await startTestIdp();
+    ({ provider, publicUrl } = idp);
+    const { port, issuer, clientSecret } = idp;
     prefix = `${randomName('signin')}.`;
     platform = await startTestPlatform({
       brokers: testBrokers(),
