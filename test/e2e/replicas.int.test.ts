@@ -331,7 +331,7 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
       });
       // Events from before the subscriptions (an interview's creation and start, read from Kafka
       // by the gateway just after a subscriber began) may come first, and are left out: one of
-      // them was seen twice in one run of ten (a known weakness, in the closing note of issue 11).
+      // them was seen twice in one of two runs (a known weakness, in the closing note of issue 11).
       // Every answer, all published after the subscriptions began, must come exactly once.
       const before = new Set<string>();
       for (const event of messages.map(envelope)) {
