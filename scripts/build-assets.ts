@@ -21,9 +21,12 @@ export const RUNTIME_FOLDERS = [
   'scripts',
 ] as const;
 
-/** What is compiled (sources) or read by people only (docs) rather than by the runtime. */
+/**
+ * What is compiled (sources), read by people only (docs) or run at install (the plain JavaScript
+ * of `scripts/patch-dependencies.js` and its patches, `postinstall`) rather than by the runtime.
+ */
 function isAsset(file: string): boolean {
-  return !/\.(ts|md)$/.test(file);
+  return !/\.(ts|md|js)$/.test(file);
 }
 
 /** Every runtime asset under the runtime folders, relative to `root`. */
