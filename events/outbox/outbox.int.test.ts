@@ -132,27 +132,32 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       }),
     );
     for (const relay of replicas) relay.start();
-    const enqueue = async (from: number, to: number) => {
-      for (let i = from; i < to; i++) {
-        const rows = await db
-          .fork()
-          .transactional(async (em) => [
-            enqueueEvent(
-              em,
-              'user-events',
-              UserEventFactory.createUserLoggedOut(`u-${i % 4}`, `s-${i}`),
-            ),
-          ]);
-        // Each mutation is made on one replica or the other, which hands its rows to its relay.
-        replicas[i % 2]!.committed(rows);
-      }
-    };
+    /** Four writers at once, one per aggregate (its mutations one after another, as a client's). */
+    const enqueue = (from: number, to: number) =>
+      Promise.all(
+        [0, 1, 2, 3].map(async (aggregate) => {
+          for (let i = from + aggregate; i < to; i += 4) {
+            const rows = await db
+              .fork()
+              .transactional(async (em) => [
+                enqueueEvent(
+                  em,
+                  'user-events',
+                  UserEventFactory.createUserLoggedOut(`u-${aggregate}`, `s-${i}`),
+                ),
+              ]);
+            // Each mutation is made on one replica or the other, which hands its rows to its
+            // relay, while the other writers commit on both.
+            replicas[Math.floor(i / 4) % 2]!.committed(rows);
+          }
+        }),
+      );
     try {
-      await enqueue(0, 40);
+      await enqueue(0, 200);
       await waitFor('every row sent', async () => (await replicas[0]!.pending()) === 0);
       // One replica stops cleanly (the holder or not): the other relays everything after.
       await replicas[0]!.stop();
-      await enqueue(40, 60);
+      await enqueue(200, 240);
       await waitFor(
         'the rows made after the stop sent',
         async () => (await replicas[1]!.pending()) === 0,
@@ -161,7 +166,7 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       for (const relay of replicas) await relay.stop();
     }
     const rows = await db.fork().find(OutboxMessage, {}, { orderBy: { id: 'asc' } });
-    expect(rows).toHaveLength(60);
+    expect(rows).toHaveLength(240);
     expect(published.map((p) => p.eventId).sort()).toEqual(rows.map((r) => r.eventId).sort());
     for (const aggregate of ['u-0', 'u-1', 'u-2', 'u-3']) {
       expect(published.filter((p) => p.aggregate === aggregate).map((p) => p.eventId)).toEqual(

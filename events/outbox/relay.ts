@@ -168,8 +168,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
               { fields: ['id'] },
             );
       if (earlier === null) return publish(em, rows);
+      // The table read below takes these rows in order, and any handed over during the check:
+      // left in `handed`, those would go out again once the fast path reopens.
       caughtUp = false;
       unseen++;
+      handed = [];
     }
     const seen = unseen;
     // Taken before the read: a row marked sent while the read runs may still look unsent to it.

@@ -67,7 +67,13 @@ export class TopicFeed {
   private consumer: Consumer | undefined;
   private live = false;
   /** Events routed and messages skipped as invalid since start. */
-  readonly counts = { routed: 0, invalid: 0 };
+  readonly counts = { routed: 0, invalid: 0, duplicates: 0 };
+  /**
+   * Event ids of the last events routed, oldest first. Publishing is at least once (an outbox
+   * relay retrying a publish whose acknowledgement it never saw sends the event again, at a later
+   * offset): a repeat of an event seen recently is skipped, as every consumer group skips it.
+   */
+  private readonly seenIds = new Set<string>();
 
   constructor(private readonly options: TopicFeedOptions) {
     this.topic = options.topic;
@@ -205,6 +211,15 @@ export class TopicFeed {
       });
       return;
     }
+    const { eventId } = decoded.event;
+    if (this.seenIds.has(eventId)) {
+      this.counts.duplicates++;
+      return;
+    }
+    this.seenIds.add(eventId);
+    if (this.seenIds.size > SEEN_IDS) {
+      this.seenIds.delete(this.seenIds.values().next().value as string);
+    }
     const delivery: Delivery = {
       event: decoded.event,
       partition,
@@ -251,6 +266,9 @@ export class TopicFeed {
     }
   }
 }
+
+/** How many event ids the feed remembers to skip repeats: far more than a relay's retry spans. */
+const SEEN_IDS = 50_000;
 
 /** Kafka timestamp order across partitions; offset order within one. */
 export function byTime(a: Delivery, b: Delivery): number {

@@ -66,6 +66,8 @@ export async function replayFromKafka(
     retry: { restartOnFailure: async () => !done },
   });
   const found: Delivery[] = [];
+  /** A repeat of an event (publishing is at least once) is delivered once, as the feed does. */
+  const seen = new Set<string>();
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -99,7 +101,8 @@ export async function replayFromKafka(
                 if (offset < range.begin) continue;
                 if (offset >= range.end) break;
                 const decoded = decodeEvent(message.value, topic);
-                if (!decoded.ok) continue;
+                if (!decoded.ok || seen.has(decoded.event.eventId)) continue;
+                seen.add(decoded.event.eventId);
                 const delivery: Delivery = {
                   event: decoded.event,
                   partition: batch.partition,

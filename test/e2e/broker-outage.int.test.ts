@@ -1,8 +1,11 @@
 /**
  * The transactional outbox under a real broker outage: with the broker stopped, mutations
  * still succeed; once it is back, each of their events is published exactly once and the read
- * model counts each once. The test runs a broker of its own, so it can stop it.
+ * model counts each once. A sign-in made during the outage succeeds, and its `user.authenticated`
+ * goes out, once, when the broker is back (the gateway's outbox). The test runs a broker of its
+ * own, so it can stop it.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +14,8 @@ import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka/local-kafka';
 import type { Identity } from '../../subgraphs/shared/identity';
-import { randomName, testDatabases, waitFor } from '../helpers';
+import { randomName, readTopic, testDatabases, waitFor } from '../helpers';
+import { signInAtGateway, startTestIdp } from '../browser';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { graphql } from '../subgraph-helpers';
 
@@ -27,20 +31,26 @@ describe.each(testDatabases())('a broker outage on $label', ({ config }) => {
   const startBroker = (port: number) =>
     startLocalKafka({ ...loadConfig().localKafka, port, dataDir, heapMb: 384 });
 
+  let idp: Awaited<ReturnType<typeof startTestIdp>> | undefined;
+  const webhookSecret = randomBytes(24).toString('hex');
+
   afterAll(async () => {
     await platform?.stop();
+    await idp?.provider.stop();
     await broker?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it(`loses none of ${N} mutations made while the broker is down, and duplicates none`, async () => {
+  it(`loses none of ${N} mutations or a sign-in made while the broker is down, and duplicates none`, async () => {
     broker = await startBroker(0);
     const port = Number(broker.brokers[0]?.split(':')[1]);
     const prefix = `${randomName('outage')}.`;
+    idp = await startTestIdp();
     platform = await startTestPlatform({
       brokers: broker.brokers,
       database: config,
       topicPrefix: prefix,
+      signIn: { ...idp, webhookSecret },
     });
     const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
     const gql = <T = Record<string, unknown>>(
@@ -82,6 +92,10 @@ describe.each(testDatabases())('a broker outage on $label', ({ config }) => {
       expect(answered.errors).toBeUndefined();
     }
     expect(await platform.subgraphs.interviews.relay.pending()).toBe(N);
+    // A sign-in does not need the broker: its user.authenticated waits in the gateway's outbox.
+    const { callback, session } = await signInAtGateway(idp.publicUrl, 'dev@example.com', 'dev');
+    expect(callback.status).toBe(302);
+    expect(session).toMatch(/^ig_session=/);
 
     broker = await startBroker(port);
     await waitFor(
@@ -125,5 +139,26 @@ describe.each(testDatabases())('a broker outage on $label', ({ config }) => {
     expect(new Set(answers.map((e) => e.eventId)).size).toBe(N);
     const stats = await gql<Reported>(reported, { id: interview.id });
     expect(stats.data?.me.stats.answersSubmitted).toBe(N);
+
+    // The sign-in made during the outage: its event went out once the broker was back, once.
+    const isSignIn = (m: KafkaMessage) =>
+      (JSON.parse(m.value?.toString() ?? '{}') as { eventType?: string }).eventType ===
+      'user.authenticated';
+    const userEvents = `${prefix}user-events`;
+    await readTopic(userEvents, (all) => all.some(isSignIn), 60_000, broker.brokers);
+    const offsets = kafka.admin();
+    await offsets.connect();
+    const written = (await offsets.fetchTopicOffsets(userEvents)).reduce(
+      (sum, p) => sum + Number(p.high),
+      0,
+    );
+    await offsets.disconnect();
+    const everything = await readTopic(
+      userEvents,
+      (all) => all.length >= written,
+      20_000,
+      broker.brokers,
+    );
+    expect(everything.filter(isSignIn)).toHaveLength(1);
   });
 });

@@ -5,7 +5,14 @@
  */
 import type { Client } from 'graphql-ws';
 import { randomBytes } from 'node:crypto';
-import { deleteTopicsWithPrefix, randomName, testBrokers, testDatabases } from '../helpers';
+import {
+  deleteTopicsWithPrefix,
+  rawKafka,
+  randomName,
+  readTopic,
+  testBrokers,
+  testDatabases,
+} from '../helpers';
 import {
   asIdentity,
   liveClient,
@@ -312,6 +319,48 @@ describe('live subscriptions', () => {
     expect(await metric(platform.gatewayUrl, 'gateway_subscription_resumes_total')).toBeGreaterThan(
       0,
     );
+  });
+
+  it('delivers an event published twice (a relay retrying a publish) once', async () => {
+    const interview = await createInterview(alice, 1);
+    const query = `subscription { myInterviewEvents { eventId eventType } }`;
+    const { client } = connect(alice);
+    const watcher = subscribe<{ myInterviewEvents: { eventId: string; eventType: string } }>(
+      client,
+      { query },
+      pastCreation,
+    );
+    await subscribersAtLeast(platform.gatewayUrl, 1);
+    await act('startInterview', interview.id);
+    const [started] = await watcher.received(1);
+
+    // The same message again, at a later offset, as an outbox relay that never saw its
+    // acknowledgement sends it.
+    const eventId = started!.extensions!.eventId;
+    const topic = `${prefix}interview-events`;
+    const [original] = (
+      await readTopic(topic, (all) => all.some((m) => m.value?.toString().includes(eventId)))
+    ).filter((m) => m.value?.toString().includes(eventId));
+    const producer = rawKafka().producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          { key: original!.key, value: original!.value, headers: original!.headers ?? {} },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await act('pauseInterview', interview.id);
+    const results = await watcher.received(2);
+    expect(results.map((r) => r.data?.myInterviewEvents.eventType)).toEqual([
+      'interview.started',
+      'interview.paused',
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watcher.results).toHaveLength(2);
   });
 
   it('refuses a forged or foreign cursor', async () => {
