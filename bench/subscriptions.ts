@@ -32,6 +32,8 @@
  *          and one execution per event, per admin;
  *        event-only: `{ id }`, answered from the event alone (no subgraph request), every
  *          subscriber the candidate: what the fan-out itself costs.
+ *   shared-2w, event-only-2w: shared and event-only on a gateway of two workers on one port
+ *      (GATEWAY_WORKERS=2), started for the run: what a second core adds to the fan-out.
  *   bare-ws, graphql-ws: the baselines, same subscriber processes, rate and measures, each
  *      server in a process of its own (bench/subscriptions/baseline-server.ts):
  *        bare-ws: a `ws` server sending one message, built once per event, to every socket
@@ -83,7 +85,16 @@ import {
 import { openFilesLimit } from './memory-subscribers';
 import { runBench } from './run';
 
-const RUNS = ['connections', 'shared', 'spread', 'event-only', 'bare-ws', 'graphql-ws'] as const;
+const RUNS = [
+  'connections',
+  'shared',
+  'spread',
+  'event-only',
+  'shared-2w',
+  'event-only-2w',
+  'bare-ws',
+  'graphql-ws',
+] as const;
 type RunName = (typeof RUNS)[number];
 
 interface Options {
@@ -232,6 +243,8 @@ interface Platform {
   interview: SeededInterview;
   /** Kafka alone: publish → a plain consumer in this process, per run tag. */
   kafkaHop: KafkaHop;
+  /** Another gateway on the same subgraphs and topics: `workers` processes on one port. */
+  spawnGateway(workers: number): Promise<{ child: Child; url: string }>;
 }
 
 /** Times events from publish to a consumer of our own, for the Kafka share of the latency. */
@@ -307,23 +320,29 @@ async function startPlatform(
   const supergraphFile = join(dir, 'supergraph.graphql');
   await fsp.writeFile(supergraphFile, composeLiveSupergraph(urls));
 
-  const gateway = track(
-    spawnChild(
-      join(__dirname, 'subscriptions', 'gateway.ts'),
-      [
-        '--supergraph',
-        supergraphFile,
-        '--brokers',
-        broker.brokers.join(','),
-        '--topic-prefix',
-        topicPrefix,
-        '--internal-token-secret-file',
-        secretFile,
-      ],
-      profileArgs,
-    ),
-  );
-  const { url: gatewayUrl } = await gateway.next('listening', 120_000);
+  const spawnGateway = async (workers: number) => {
+    const child = track(
+      spawnChild(
+        join(__dirname, 'subscriptions', 'gateway.ts'),
+        [
+          '--supergraph',
+          supergraphFile,
+          '--brokers',
+          broker.brokers.join(','),
+          '--topic-prefix',
+          topicPrefix,
+          '--internal-token-secret-file',
+          secretFile,
+          '--workers',
+          String(workers),
+        ],
+        profileArgs,
+      ),
+    );
+    const { url } = await child.next('listening', 120_000);
+    return { child, url };
+  };
+  const { child: gateway, url: gatewayUrl } = await spawnGateway(1);
   log(`  gateway at ${gatewayUrl} (pid ${gateway.process.pid ?? '?'})`);
 
   const publisher = new KafkaService('interview-service', {
@@ -360,6 +379,7 @@ async function startPlatform(
     publisher,
     interview,
     kafkaHop,
+    spawnGateway,
   };
 }
 
@@ -544,6 +564,9 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
 type LatencyKind = Exclude<RunName, 'connections'>;
 const isBaseline = (kind: LatencyKind): kind is BaselineKind =>
   kind === 'bare-ws' || kind === 'graphql-ws';
+/** `shared-2w`: the `shared` run on a gateway of two workers (GATEWAY_WORKERS=2). */
+const workersOf = (kind: LatencyKind): number => (kind.endsWith('-2w') ? 2 : 1);
+const shapeOf = (kind: LatencyKind): LatencyKind => kind.replace(/-2w$/, '') as LatencyKind;
 
 interface LatencyResult {
   kind: LatencyKind;
@@ -625,6 +648,32 @@ function gatewayTarget(platform: Platform): Target {
   };
 }
 
+/**
+ * A gateway of `workers` processes on one port (GATEWAY_WORKERS, node:cluster), started for the
+ * run and stopped after it; its CPU is every worker's and the primary's.
+ */
+async function workersTarget(platform: Platform, workers: number): Promise<Target> {
+  console.log(`  starting a gateway of ${workers} workers ...`);
+  const { child, url } = await platform.spawnGateway(workers);
+  return {
+    url,
+    stats: () => stats(child),
+    // A scrape reaches one worker: the subscriptions are the sum over as many scrapes as it
+    // takes to have seen every worker, in turn.
+    subscriptions: () => workersMetric(url, workers, 'gateway_subscriptions'),
+    connections: () => workersMetric(url, workers, 'gateway_subscriptions'),
+    metrics: () => gatewayMetrics(url),
+    stop: () => child.stop(),
+  };
+}
+
+/** `name` summed over every worker: node:cluster hands new connections to workers in turn. */
+async function workersMetric(url: string, workers: number, name: string): Promise<number> {
+  let sum = 0;
+  for (let i = 0; i < workers; i++) sum += await metric(url, name, { fresh: true });
+  return sum;
+}
+
 async function baselineTarget(platform: Platform, kind: BaselineKind): Promise<Target> {
   const server = track(
     spawnBaseline(
@@ -665,7 +714,11 @@ async function latencyRun(
   options: Options,
   kind: LatencyKind,
 ): Promise<LatencyResult> {
-  const target = isBaseline(kind) ? await baselineTarget(platform, kind) : gatewayTarget(platform);
+  const target = isBaseline(kind)
+    ? await baselineTarget(platform, kind)
+    : workersOf(kind) > 1
+      ? await workersTarget(platform, workersOf(kind))
+      : gatewayTarget(platform);
   try {
     return await measureLatency(platform, target, options, kind);
   } finally {
@@ -705,8 +758,8 @@ async function subscriptionOf(
         'graphql-ws + graphql-kafkajs-subscriptions, interviewEvents(interviewId) { the event fields }',
     };
   }
-  const identityCount = kind === 'spread' ? Math.min(options.identities, n) : 1;
-  const selection = kind === 'event-only' ? EVENT_ONLY_SELECTION : FEDERATED_SELECTION;
+  const identityCount = shapeOf(kind) === 'spread' ? Math.min(options.identities, n) : 1;
+  const selection = shapeOf(kind) === 'event-only' ? EVENT_ONLY_SELECTION : FEDERATED_SELECTION;
   const admins: Identity[] = Array.from({ length: identityCount }, (_, k) => ({
     userId: `bench-admin-${String(k + 1).padStart(2, '0')}`,
     roles: ['admin'],
@@ -721,7 +774,7 @@ async function subscriptionOf(
   return {
     query: `subscription ($id: ID!) { interviewUpdated(id: $id) { ${selection} } }`,
     identities:
-      kind === 'spread'
+      shapeOf(kind) === 'spread'
         ? Array.from({ length: n }, (_, i) => admins[i % identityCount] as Identity)
         : candidates,
     identityCount,
@@ -1125,6 +1178,8 @@ function reportLatency(results: LatencyResult[], options: Options): void {
     shared: 'our gateway',
     spread: 'our gateway',
     'event-only': 'our gateway',
+    'shared-2w': 'our gateway, 2 workers',
+    'event-only-2w': 'our gateway, 2 workers',
     'bare-ws': 'bare ws, one pre-built message',
     'graphql-ws': 'graphql-ws + graphql-kafkajs-subscriptions',
   };

@@ -3,6 +3,7 @@
  * gateway answers from Kafka), GraphQL over HTTP at the gateway as a given identity, the
  * gateway's `/metrics`, and the seed: a registered candidate with one started interview.
  */
+import { get as httpGet } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,11 +67,34 @@ export async function gatewayQuery<T>(
   return body.data;
 }
 
-/** The gateway's `/metrics` values by name (first sample of each, labels ignored). */
-export async function gatewayMetrics(url: string): Promise<Map<string, number>> {
-  const response = await fetch(new URL('/metrics', url));
+/** A GET on a connection of its own: with workers (node:cluster), each new one goes to the next. */
+function getOnNewConnection(url: URL): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+    });
+    request.setTimeout(10_000, () => request.destroy(new Error(`GET ${url.href} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * The gateway's `/metrics` values by name (first sample of each, labels ignored). `fresh`: over a
+ * new connection, so that a gateway of several workers answers from the next one.
+ */
+export async function gatewayMetrics(
+  url: string,
+  options: { fresh?: boolean } = {},
+): Promise<Map<string, number>> {
+  const endpoint = new URL('/metrics', url);
+  const text = options.fresh
+    ? await getOnNewConnection(endpoint)
+    : await (await fetch(endpoint)).text();
   const values = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
+  for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
     const name = line.split(/[ {]/, 1)[0] ?? '';
     if (!values.has(name)) values.set(name, Number(line.slice(line.lastIndexOf(' ') + 1)));
@@ -78,8 +102,12 @@ export async function gatewayMetrics(url: string): Promise<Map<string, number>> 
   return values;
 }
 
-export async function metric(url: string, name: string): Promise<number> {
-  const value = (await gatewayMetrics(url)).get(name);
+export async function metric(
+  url: string,
+  name: string,
+  options: { fresh?: boolean } = {},
+): Promise<number> {
+  const value = (await gatewayMetrics(url, options)).get(name);
   if (value === undefined) throw new Error(`no metric ${name} at ${url}`);
   return value;
 }
