@@ -10,6 +10,10 @@
  *
  * One row per lease (`relay_leases`: name, holder, expires_at in epoch ms), taken and renewed by
  * one conditional UPDATE, so SQLite and PostgreSQL behave the same; no row locks are held.
+ *
+ * A replica that does not hold the lease says so in a row of its own (`<name>:standby:<holder>`,
+ * renewed like the lease): the holder then knows it is not alone (`shared()`), and the relay
+ * takes care of rows the others commit (relay.ts); alone, it need not.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -53,7 +57,15 @@ export interface Lease {
   hold(): Promise<boolean>;
   /** Gives the lease up (a clean stop), so another replica takes it at once. */
   release(): Promise<void>;
+  /**
+   * Whether another replica was standing by at the holder's last look (at most a second ago,
+   * refreshed by `hold`): their rows then share the table with this one's.
+   */
+  shared(): boolean;
 }
+
+/** How often the holder looks for standby replicas. */
+const STANDBY_LOOK_MS = 1_000;
 
 export function createLease(options: LeaseOptions): Lease {
   const { database, name, holder } = options;
@@ -61,6 +73,11 @@ export function createLease(options: LeaseOptions): Lease {
   const now = options.now ?? Date.now;
   /** Until when this replica is sure to hold it (its last renewal's expiry). */
   let heldUntil = 0;
+  const standbyName = `${name}:standby:${holder}`;
+  /** When this replica, not holding the lease, last said it stands by. */
+  let standbyUntil = 0;
+  let others = false;
+  let lookedAt = Number.NEGATIVE_INFINITY;
 
   const table = () => {
     const knex = (database.fork().getConnection() as AbstractSqlConnection).getKnex();
@@ -69,11 +86,25 @@ export function createLease(options: LeaseOptions): Lease {
       : knex('relay_leases');
   };
 
+  /** Refreshes `others`: any standby row of this lease still valid. */
+  const lookForOthers = async (at: number, force = false): Promise<void> => {
+    if (!force && at - lookedAt < STANDBY_LOOK_MS) return;
+    lookedAt = at;
+    const rows = (await table()
+      .where('name', 'like', `${name}:standby:%`)
+      .andWhere('expires_at', '>=', at)
+      .count({ n: '*' })) as { n: number | string }[];
+    others = Number(rows[0]?.n ?? 0) > 0;
+  };
+
   return {
     holder,
     async hold() {
       const at = now();
-      if (heldUntil - at > (ttlMs * 2) / 3) return true;
+      if (heldUntil - at > (ttlMs * 2) / 3) {
+        await lookForOthers(at);
+        return true;
+      }
       const expiresAt = at + ttlMs;
       await table().insert({ name, holder, expires_at: 0 }).onConflict('name').ignore();
       const updated = await table()
@@ -81,12 +112,30 @@ export function createLease(options: LeaseOptions): Lease {
         .andWhere((q) => q.where('holder', holder).orWhere('expires_at', '<', at))
         .update({ holder, expires_at: expiresAt });
       heldUntil = Number(updated) === 1 ? expiresAt : 0;
+      if (heldUntil > 0) {
+        if (standbyUntil > 0) {
+          standbyUntil = 0;
+          await table().where('name', standbyName).delete();
+        }
+        await lookForOthers(at, true);
+      } else if (standbyUntil - at <= (ttlMs * 2) / 3) {
+        standbyUntil = expiresAt;
+        await table()
+          .insert({ name: standbyName, holder, expires_at: expiresAt })
+          .onConflict('name')
+          .merge();
+      }
       return heldUntil > 0;
     },
     async release() {
+      if (standbyUntil > 0) {
+        standbyUntil = 0;
+        await table().where('name', standbyName).delete();
+      }
       if (heldUntil === 0) return;
       heldUntil = 0;
       await table().where({ name, holder }).update({ expires_at: 0 });
     },
+    shared: () => others,
   };
 }

@@ -100,18 +100,21 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       now: clock,
     });
     expect(await a.hold()).toBe(true);
-    expect(await b.hold()).toBe(false);
-    now += 2_500; // renewed by a before it runs out
+    expect(a.shared()).toBe(false); // alone so far
+    expect(await b.hold()).toBe(false); // b stands by
+    now += 2_500; // renewed by a before it runs out; a now knows b stands by
     expect(await a.hold()).toBe(true);
+    expect(a.shared()).toBe(true);
     now += 2_500;
     expect(await b.hold()).toBe(false);
     // a dies: nobody renews; once it expires, b takes it, and a learns it lost it.
     now += 3_001;
     expect(await b.hold()).toBe(true);
     expect(await a.hold()).toBe(false);
-    // b stops cleanly: a takes it at once.
+    // b stops cleanly: a takes it at once, and is alone again.
     await b.release();
     expect(await a.hold()).toBe(true);
+    expect(a.shared()).toBe(false);
   });
 
   it('publishes each row once and in order per aggregate with two relay replicas, and fails over when the holder stops', async () => {
@@ -123,17 +126,17 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
         published.push({ eventId: event.eventId, aggregate: event.key });
       },
     };
-    const replicas = ['a', 'b'].map((holder) =>
-      createOutboxRelay({
-        database: db,
-        kafka,
-        pollIntervalMs: 20,
-        lease: createLease({ database: db, name: 'outbox-relay', holder, ttlMs: 2_000 }),
-      }),
+    const leases = ['a', 'b'].map((holder) =>
+      createLease({ database: db, name: 'outbox-relay', holder, ttlMs: 2_000 }),
+    );
+    const replicas = leases.map((lease) =>
+      createOutboxRelay({ database: db, kafka, pollIntervalMs: 20, lease }),
     );
     for (const relay of replicas) relay.start();
+    // Traffic once the holder knows the other replica stands by (within a second of its start).
+    await waitFor('the holder to see the other replica', () => leases.some((l) => l.shared()));
     /** Four writers at once, one per aggregate (its mutations one after another, as a client's). */
-    const enqueue = (from: number, to: number) =>
+    const enqueue = (from: number, to: number, on = replicas) =>
       Promise.all(
         [0, 1, 2, 3].map(async (aggregate) => {
           for (let i = from + aggregate; i < to; i += 4) {
@@ -148,7 +151,7 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
               ]);
             // Each mutation is made on one replica or the other, which hands its rows to its
             // relay, while the other writers commit on both.
-            replicas[Math.floor(i / 4) % 2]!.committed(rows);
+            on[Math.floor(i / 4) % on.length]!.committed(rows);
           }
         }),
       );
@@ -157,7 +160,8 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       await waitFor('every row sent', async () => (await replicas[0]!.pending()) === 0);
       // One replica stops cleanly (the holder or not): the other relays everything after.
       await replicas[0]!.stop();
-      await enqueue(200, 240);
+      // A stopped replica serves nothing: mutations go to the one left.
+      await enqueue(200, 240, [replicas[1]!]);
       await waitFor(
         'the rows made after the stop sent',
         async () => (await replicas[1]!.pending()) === 0,

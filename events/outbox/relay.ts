@@ -158,9 +158,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // Replicas write to one table, and only this one relays: a row another replica committed
       // before these (the previous event of the same interview, say) must go first. Such a row is
       // unsent, below the first handed id, and not one this relay published: then the table
-      // path takes over, in id order, these rows included.
+      // path takes over, in id order, these rows included. Alone (no replica standing by), there
+      // is none, and the fast path reads nothing.
       const earlier =
-        options.lease === undefined
+        options.lease === undefined || !options.lease.shared()
           ? null
           : await em.findOne(
               OutboxMessage,
