@@ -158,3 +158,16 @@ export async function startTestIdp(
   const { issuer } = await provider.start();
   return { provider, issuer, clientSecret, port, publicUrl };
 }
+
+/**
+ * The development account as a new user meets it: registered through the webhook (as Authentik
+ * would), then signed in at the gateway. Returns the session cookie to send back.
+ */
+export async function signInAsDevUser(publicUrl: string, webhookSecret: string): Promise<string> {
+  await registerByWebhook(publicUrl, webhookSecret, {
+    userId: 'dev-user',
+    email: 'dev@example.com',
+    firstName: 'Dev',
+  });
+  return (await signInAtGateway(publicUrl, 'dev@example.com', 'dev')).session;
+}

@@ -76,6 +76,15 @@ export async function readTopic(
   }
 }
 
+/** The event envelope a message carries (the platform's messages are JSON envelopes). */
+export function eventOf(message: KafkaMessage): {
+  eventId: string;
+  eventType: string;
+  payload: Record<string, unknown>;
+} {
+  return JSON.parse(message.value?.toString() ?? '{}') as ReturnType<typeof eventOf>;
+}
+
 /** Deletes every topic whose name starts with `prefix`. */
 export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
   const admin = rawKafka().admin();

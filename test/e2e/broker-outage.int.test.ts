@@ -14,7 +14,7 @@ import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka/local-kafka';
 import type { Identity } from '../../subgraphs/shared/identity';
-import { randomName, readTopic, testDatabases, waitFor } from '../helpers';
+import { eventOf, randomName, readTopic, testDatabases, waitFor } from '../helpers';
 import { signInAtGateway, startTestIdp } from '../browser';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { graphql } from '../subgraph-helpers';
@@ -141,9 +141,7 @@ describe.each(testDatabases())('a broker outage on $label', ({ config }) => {
     expect(stats.data?.me.stats.answersSubmitted).toBe(N);
 
     // The sign-in made during the outage: its event went out once the broker was back, once.
-    const isSignIn = (m: KafkaMessage) =>
-      (JSON.parse(m.value?.toString() ?? '{}') as { eventType?: string }).eventType ===
-      'user.authenticated';
+    const isSignIn = (m: KafkaMessage) => eventOf(m).eventType === 'user.authenticated';
     const userEvents = `${prefix}user-events`;
     await readTopic(userEvents, (all) => all.some(isSignIn), 60_000, broker.brokers);
     const offsets = kafka.admin();

@@ -13,7 +13,7 @@ import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from '../../scripts/kafka/local-cluster';
 import type { Identity } from '../../subgraphs/shared/identity';
-import { randomName, readTopic, testDatabases, waitFor } from '../helpers';
+import { eventOf, randomName, readTopic, testDatabases, waitFor } from '../helpers';
 import { asIdentity, liveClient, recordings, subscribersAtLeast } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { spawnGatewayProcess } from '../processes';
@@ -28,9 +28,6 @@ const ANSWERS = INTERVIEWS * QUESTIONS;
 const KILL_AFTER = 300;
 
 type InterviewEvent = { myInterviewEvents: { eventId: string; eventType: string } };
-
-const eventOf = (message: KafkaMessage) =>
-  JSON.parse(message.value!.toString()) as { eventId: string; eventType: string };
 
 describe('the platform on a three-broker Kafka cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ig-cluster-'));

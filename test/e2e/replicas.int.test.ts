@@ -16,8 +16,15 @@ import { Client as PgClient } from 'pg';
 import { loadConfig } from '../../config';
 import type { DevProvider } from '../../gateway/auth/dev-provider';
 import type { Identity } from '../../subgraphs/shared/identity';
-import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
-import { deleteTopicsWithPrefix, groupCaughtUp, randomName, readTopic, waitFor } from '../helpers';
+import { registerByWebhook, signInAsDevUser, startTestIdp } from '../browser';
+import {
+  deleteTopicsWithPrefix,
+  eventOf,
+  groupCaughtUp,
+  randomName,
+  readTopic,
+  waitFor,
+} from '../helpers';
 import { asIdentity, liveClient, metric, type LiveResult } from '../live';
 import { startPlatformProcesses, type PlatformProcesses } from '../processes';
 import { graphql, postGraphQL } from '../subgraph-helpers';
@@ -29,9 +36,6 @@ const INTERVIEWS = 20;
 /** Per interview: create, schedule, start, 46 answers, complete = 50; 20 interviews = 1,000. */
 const QUESTIONS = 46;
 const SUBSCRIBERS = 100;
-
-type Envelope = { eventId: string; eventType: string; payload: Record<string, unknown> };
-const envelope = (m: KafkaMessage) => JSON.parse(m.value!.toString()) as Envelope;
 
 /**
  * A live subscriber as a client app keeps one: when its socket closes (1012 from a gateway that
@@ -181,13 +185,8 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
   };
 
   it('keeps a session on both gateways and across their restarts; a logout on one ends it on both', async () => {
-    await registerByWebhook(publicUrl, webhookSecret, {
-      userId: 'dev-user',
-      email: 'dev@example.com',
-      firstName: 'Dev',
-    });
     // Through HAProxy: login, the IdP and the callback may each land on either gateway.
-    const { session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev');
+    const session = await signInAsDevUser(publicUrl, webhookSecret);
     const me = async (origin: string) =>
       postGraphQL<{ me: { email: string } | null }>(
         new URL('/graphql', origin).href,
@@ -249,7 +248,7 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
     const mutations = [...expected.values()].reduce((sum, types) => sum + types.length, 0);
     expect(mutations).toBe(1_000);
 
-    const ours = (m: KafkaMessage) => expected.has(String(envelope(m).payload.interviewId));
+    const ours = (m: KafkaMessage) => expected.has(String(eventOf(m).payload.interviewId));
     const messages = (
       await readTopic(
         `${prefix}interview-events`,
@@ -257,7 +256,7 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
         60_000,
       )
     ).filter(ours);
-    const events = messages.map(envelope);
+    const events = messages.map(eventOf);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
     const seen = new Map<string, string[]>();
     for (const event of events) {
@@ -324,7 +323,7 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
       const answersOf = new Map<string, string[]>();
       const messages = await readTopic(`${prefix}interview-events`, (all) => {
         const drained = all
-          .map(envelope)
+          .map(eventOf)
           .filter((e) => e.eventType === 'interview.answer_submitted')
           .filter((e) => interviews.some((i) => i.id === e.payload.interviewId));
         return drained.length >= interviews.length * 40;
@@ -334,7 +333,7 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
       // answer, all published after the subscriptions began, must come exactly once, in order,
       // and nothing twice.
       const before = new Set<string>();
-      for (const event of messages.map(envelope)) {
+      for (const event of messages.map(eventOf)) {
         if (!interviews.some((i) => i.id === event.payload.interviewId)) continue;
         if (event.eventType !== 'interview.answer_submitted') {
           before.add(event.eventId);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import type { DevProvider } from '../../gateway/auth/dev-provider';
-import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
+import { registerByWebhook, signInAtGateway, startTestIdp, signInAsDevUser } from '../browser';
 import {
   deleteTopicsWithPrefix,
   randomName,
@@ -118,12 +118,7 @@ describe('sign-in through the gateway', () => {
   });
 
   it('keeps a session on every gateway instance and across a restart; a logout on one ends it on all', async () => {
-    await registerByWebhook(publicUrl, webhookSecret, {
-      userId: 'dev-user',
-      email: 'dev@example.com',
-      firstName: 'Dev',
-    });
-    const { session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev');
+    const session = await signInAsDevUser(publicUrl, webhookSecret);
     /** `me` by the session cookie at a gateway, by its origin. */
     const me = async (origin: string) =>
       (
