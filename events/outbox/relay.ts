@@ -20,9 +20,10 @@
  *   so a retry can publish an event twice. Consumers are idempotent on `eventId`.
  * - Latency: `notify()` after a commit wakes the relay at once; polling is the backstop.
  * - Replicas: with a `lease` (lease.ts) only the replica holding it relays; the others' rows are
- *   read from the table by the holder within its poll interval, and before it publishes rows
- *   handed over it checks that no earlier unsent row (another replica's) is waiting, which would
- *   otherwise go out after later events of the same aggregate.
+ *   read from the table by the holder within its poll interval. While another replica stands by
+ *   (`lease.shared()`), the holder publishes rows handed over only when no earlier unsent row
+ *   (another replica's) is waiting, which would otherwise go out after later events of the same
+ *   aggregate.
  * - Cost: rows were validated when enqueued, so they go out as stored (`publishSerialized`),
  *   without zod parsing each one again.
  */
