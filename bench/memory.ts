@@ -38,7 +38,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { createDevProvider } from '../gateway/auth/dev-provider';
+import { createDevProvider } from '../scripts/dev-idp';
 import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 import { buildOnce, spawnNode, waitForOk, type SpawnedProcess } from '../test/compiled';
 import { freePort } from '../test/helpers';

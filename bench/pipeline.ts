@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { KafkaService } from '../events';
-import type { Identity } from '../subgraphs/shared/identity';
+import type { Identity } from '../contracts/identity';
 import { startLocalKafka } from '../scripts/kafka/local-kafka';
 import { deleteWithPrefix } from './platform/broker';
 import { freePort, sampleProcess, spawnService, type ServiceProcess } from './pipeline/processes';

@@ -58,7 +58,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { InterviewEventFactory, KafkaService } from '../events';
-import type { Identity } from '../subgraphs/shared/identity';
+import type { Identity } from '../contracts/identity';
 import { spawnChild, type Child } from './gateways-benchmark/processes';
 import { deleteWithPrefix, startBenchBroker } from './platform/broker';
 import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from './platform/supergraph';

@@ -17,7 +17,7 @@ import {
   INTERNAL_TOKEN_HEADER,
   signInternalToken,
   verifyInternalToken,
-} from '../subgraphs/shared/internal-token';
+} from '../contracts/internal-token';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { createGateway, type Gateway } from './gateway';
@@ -27,7 +27,7 @@ const SECRET = randomBytes(48).toString('base64url');
 const FEDERATION = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])`;
 
 // These subgraphs do not refuse requests without a token (the real ones do: see
-// subgraphs/shared/internal-token.int.test.ts); `whoCalled` reads the caller from it.
+// contracts/internal-token.int.test.ts); `whoCalled` reads the caller from it.
 interface SubgraphContext {
   token: string | undefined;
 }

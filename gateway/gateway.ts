@@ -27,12 +27,12 @@ import {
   type Route,
 } from '../lib/http-server';
 import type { Logger } from '../lib/logger';
-import type { Identity } from '../subgraphs/shared/identity';
+import type { Identity } from '../contracts/identity';
 import {
   assertInternalTokenSecret,
   INTERNAL_TOKEN_HEADER,
   signInternalToken,
-} from '../subgraphs/shared/internal-token';
+} from '../contracts/internal-token';
 import { createCors } from './cors';
 import { createErrorFormatter } from './errors';
 import { createGraphiQLRoutes, landingPageWithGraphiQLLink } from './graphiql';
@@ -78,7 +78,7 @@ export interface GatewayOptions {
   logger: Logger;
   /**
    * Key the gateway signs the `x-internal-token` of every subgraph request with (readiness
-   * probes included); the subgraphs verify it (subgraphs/shared/internal-token.ts).
+   * probes included); the subgraphs verify it (contracts/internal-token.ts).
    */
   internalTokenSecret: string;
   /**

@@ -18,12 +18,12 @@ import {
   InvalidIdentityError,
   parseIdentityHeader,
   type Identity,
-} from '../subgraphs/shared/identity';
+} from '../contracts/identity';
 import {
   INTERNAL_TOKEN_HEADER,
   signInternalToken,
   type SignInternalTokenOptions,
-} from '../subgraphs/shared/internal-token';
+} from '../contracts/internal-token';
 import type { BuildRequestHeaders } from './subgraph-client';
 
 /**

@@ -11,7 +11,7 @@ import { ApolloServer } from '@apollo/server';
 import { GraphQLError, buildSchema } from 'graphql';
 import WebSocket from 'ws';
 import { silentLogger } from '../lib/logger';
-import type { Identity } from '../subgraphs/shared/identity';
+import type { Identity } from '../contracts/identity';
 import type { GatewayContext } from './subgraph-client';
 import {
   attachGraphQLWebSocket,

@@ -21,7 +21,7 @@ import {
 import { metric, record, subscribersAtLeast } from '../test/live';
 import { startTestPlatform, type TestPlatform } from '../test/platform';
 import { postGraphQL } from '../test/subgraph-helpers';
-import { createDevProvider, type DevProvider } from './auth/dev-provider';
+import { createDevProvider, type DevProvider } from '../scripts/dev-idp';
 
 jest.setTimeout(120_000);
 

@@ -61,7 +61,7 @@ import {
   type Bucket,
   type RateLimit,
 } from '../lib/rate-limit';
-import type { Identity } from '../subgraphs/shared/identity';
+import type { Identity } from '../contracts/identity';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';

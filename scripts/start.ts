@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { loadConfigOrExit, type PlatformConfig } from '../config';
-import type { DevProvider } from '../gateway/auth/dev-provider';
+import type { DevProvider } from './dev-idp';
 import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     const signIn: Record<string, string> = {};
     if (!config.identity.issuer) {
       // Loaded only here: oidc-provider and its dependencies are development-only.
-      const { createDevProvider } = await import('../gateway/auth/dev-provider.js');
+      const { createDevProvider } = await import('./dev-idp.js');
       const clientSecret = randomBytes(32).toString('base64url');
       const publicUrl = config.identity.publicUrl;
       const provider = createDevProvider({

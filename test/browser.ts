@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config';
-import { createDevProvider, type DevProvider } from '../gateway/auth/dev-provider';
+import { createDevProvider, type DevProvider } from '../scripts/dev-idp';
 import { freePort } from './helpers';
 import {
   signWebhook,

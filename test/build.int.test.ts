@@ -2,7 +2,7 @@
  * `npm run build` and what runs from it: dist/ holds the compiled entry points and the files
  * the runtime reads beside them (and no tests or benchmarks), the compiled gateway starts with
  * plain `node` and loads no TypeScript compiler, and a production gateway never loads the
- * development OpenID provider (gateway/auth/dev-provider.ts, oidc-provider).
+ * development OpenID provider (scripts/dev-idp.ts, oidc-provider).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ import { deleteTopicsWithPrefix, freePort, randomName, testBrokers } from './hel
 import { TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
 
 /** Modules only development needs; a production process must load none of them. */
-const DEVELOPMENT_ONLY = /\/(dev-provider\.(js|ts)|node_modules\/oidc-provider\/)/;
+const DEVELOPMENT_ONLY = /\/(dev-idp\.(js|ts)|node_modules\/oidc-provider\/)/;
 /** Loaded only when Apollo's telemetry is on (gateway/apollo-telemetry.ts). */
 const TELEMETRY_ONLY = new RegExp(
   `/node_modules/(${DEFERRED_TELEMETRY_MODULES.map((m) => m.replace('/', '\\/')).join('|')})/`,
@@ -127,14 +127,14 @@ describe('the compiled gateway', () => {
 
   it('(the check sees the development IdP when it is loaded, as import() loads it)', async () => {
     const child = spawnNode({
-      args: ['-e', "import('./dist/gateway/auth/dev-provider.js').then(() => process.exit(0))"],
+      args: ['-e', "import('./dist/scripts/dev-idp.js').then(() => process.exit(0))"],
       probe: true,
       env: {},
     });
     running.push(child);
     await new Promise((resolve) => child.child.once('exit', resolve));
     const { modules } = await child.probe();
-    expect(modules.some((m) => m.endsWith('/dist/gateway/auth/dev-provider.js'))).toBe(true);
+    expect(modules.some((m) => m.endsWith('/dist/scripts/dev-idp.js'))).toBe(true);
     expect(modules.some((m) => m.includes('/node_modules/oidc-provider/'))).toBe(true);
   }, 30_000);
 });

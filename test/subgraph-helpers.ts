@@ -12,8 +12,8 @@ import {
   type RunningSubgraph,
   type SubgraphDefinition,
 } from '../subgraphs/shared/subgraph';
-import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../subgraphs/shared/identity';
-import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../subgraphs/shared/internal-token';
+import { encodeIdentity, IDENTITY_HEADER, type Identity } from '../contracts/identity';
+import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../contracts/internal-token';
 import { randomDatabaseName, testBrokers } from './helpers';
 
 /**

@@ -10,7 +10,7 @@
  * With `--subgraphs`, both serve the public benchmark's supergraph with its subgraph URLs pointed
  * there (ours signs its internal token with a random key, which those subgraphs ignore). With
  * `--supergraph`, they serve that file: the platform graph, composed by the parent, whose
- * subgraphs refuse requests without an internal token (subgraphs/shared/internal-token.ts) signed
+ * subgraphs refuse requests without an internal token (contracts/internal-token.ts) signed
  * with the key in `--internal-token-secret-file`. `--identity` makes the caller's development
  * `x-identity` header reach the subgraphs as that token's identity: ours with
  * `authenticate: developmentIdentityHeader` (gateway/identity.ts), plain by signing the token
@@ -31,8 +31,8 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { createGateway } from '../../gateway/gateway';
 import { developmentIdentityHeader } from '../../gateway/identity';
 import { createLogger } from '../../lib/logger';
-import { IDENTITY_HEADER, parseIdentityHeader } from '../../subgraphs/shared/identity';
-import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../subgraphs/shared/internal-token';
+import { IDENTITY_HEADER, parseIdentityHeader } from '../../contracts/identity';
+import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../contracts/internal-token';
 import { serveParent, toParent } from './processes';
 import { benchmarkSupergraph } from './subgraphs';
 

@@ -10,8 +10,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaService, UserEventFactory } from '../../events';
-import type { Identity } from '../../subgraphs/shared/identity';
-import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../subgraphs/shared/internal-token';
+import type { Identity } from '../../contracts/identity';
+import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../contracts/internal-token';
 import type { PlatformSubgraphName } from './supergraph';
 
 export const INTERVIEWS_PER_USER = 3;

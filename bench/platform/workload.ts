@@ -2,7 +2,7 @@
  * The platform graph's load: one dashboard query per seeded user (sent with that user's
  * `x-identity`, users in rotation), each checked against the answer fetched once up front.
  */
-import { encodeIdentity, IDENTITY_HEADER } from '../../subgraphs/shared/identity';
+import { encodeIdentity, IDENTITY_HEADER } from '../../contracts/identity';
 import type { Workload } from '../gateways-benchmark/load';
 import {
   COMPLETED_PER_USER,

@@ -16,7 +16,7 @@
  * closed. The process exits when the parent's channel closes.
  */
 import WebSocket, { type RawData } from 'ws';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import {
   wallClock,
   type Collected,

@@ -11,7 +11,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { UserEventFactory, type KafkaService } from '../../events';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../../events/subgraph';
-import { IDENTITY_HEADER, encodeIdentity, type Identity } from '../../subgraphs/shared/identity';
+import { IDENTITY_HEADER, encodeIdentity, type Identity } from '../../contracts/identity';
 import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from '../platform/supergraph';
 
 const SUBGRAPHS_DIR = resolve(__dirname, '../../subgraphs');

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { nextMessage, stopChild } from '../gateways-benchmark/processes';
 
 /** What every subscriber of one client process subscribes to. */

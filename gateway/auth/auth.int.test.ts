@@ -22,7 +22,7 @@ import {
 } from '../../test/helpers';
 import { AccessTokenError, createAccessTokenVerifier } from './access-token';
 import { createRequestAuthenticator } from './authenticate';
-import { createDevProvider, type DevProvider } from './dev-provider';
+import { createDevProvider, type DevProvider } from '../../scripts/dev-idp';
 import { createOidcClient, OidcError, type OidcClient } from './oidc';
 import { createAuthRoutes, createSessionSweeper, signWebhook } from './routes';
 import {

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from './access-token';
 import { sessionIdFromRequest, type SessionStore } from './sessions';
 

@@ -25,7 +25,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { KafkaService, Topic } from '../../events';
 import type { Logger } from '../../lib/logger';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import type { GatewayContext } from '../subgraph-client';
 import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions } from './cursor';
 import { TopicFeed, type Delivery, type Listener } from './feed';

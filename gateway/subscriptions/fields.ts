@@ -13,7 +13,7 @@ import { GraphQLError } from 'graphql';
 import { eventValue } from '../../events/subgraph';
 import type { DomainEvent, EventOn } from '../../events';
 import type { Topic } from '../../events';
-import { isAdmin, type Identity } from '../../subgraphs/shared/identity';
+import { isAdmin, type Identity } from '../../contracts/identity';
 
 /** Checks a subscriber's right to a field's events at subscribe time; resolves with errors when refused. */
 export type Authorize = (

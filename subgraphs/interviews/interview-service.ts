@@ -26,8 +26,13 @@ import {
   InvalidInputError,
   InvalidTransitionError,
   NotFoundError,
-} from '../shared/errors';
-import { isAdmin, requireIdentity, requireSelfOrAdmin, type Identity } from '../shared/identity';
+} from '../../contracts/errors';
+import {
+  isAdmin,
+  requireIdentity,
+  requireSelfOrAdmin,
+  type Identity,
+} from '../../contracts/identity';
 import type { RequestScope } from '../shared/subgraph';
 import {
   AnswerEntity,

@@ -14,7 +14,7 @@ import {
   type GraphQLResponse,
   type TestSubgraph,
 } from '../../test/subgraph-helpers';
-import type { Identity } from '../shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { interviewsSubgraph } from './server';
 
 jest.setTimeout(120_000);

@@ -6,8 +6,13 @@ import { type EntityManager, type FilterQuery, sql } from '@mikro-orm/core';
 import { EntityManager as SqlEntityManager } from '@mikro-orm/knex';
 import { CONSUMER_GROUPS } from '../../events';
 import { ProcessedEvent } from '../../events/consumers';
-import { isAdmin, requireAdmin, requireIdentity, requireSelfOrAdmin } from '../shared/identity';
-import { ForbiddenError, InvalidInputError } from '../shared/errors';
+import {
+  isAdmin,
+  requireAdmin,
+  requireIdentity,
+  requireSelfOrAdmin,
+} from '../../contracts/identity';
+import { ForbiddenError, InvalidInputError } from '../../contracts/errors';
 import type { RequestScope } from '../shared/subgraph';
 import { AuditEntry } from './entities/audit-entry';
 import { InterviewReport } from './entities/interview-report';

@@ -5,7 +5,7 @@
  */
 import { InterviewEventFactory, KafkaService, type PayloadOf } from '../../events';
 import type { EventOn } from '../../events';
-import type { Identity } from '../shared/identity';
+import type { Identity } from '../../contracts/identity';
 import {
   deleteTopicsWithPrefix,
   randomName,

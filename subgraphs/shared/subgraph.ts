@@ -29,17 +29,19 @@ import {
   type OutboxRelay,
 } from '../../events/outbox';
 
-/** What `eventsCommitted` does: hands the committed rows to the relay, or wakes it. */
-function committedTo(relay: OutboxRelay): (rows?: readonly OutboxMessage[]) => void {
-  return (rows) => (rows && rows.length > 0 ? relay.committed(rows) : relay.notify());
-}
-import { DomainError, formatSubgraphError } from './errors';
-import type { Identity } from './identity';
+import { DomainError } from '../../contracts/errors';
+import { formatSubgraphError } from './errors';
+import type { Identity } from '../../contracts/identity';
 import {
   assertInternalTokenSecret,
   INTERNAL_TOKEN_HEADER,
   verifyInternalToken,
-} from './internal-token';
+} from '../../contracts/internal-token';
+
+/** What `eventsCommitted` does: hands the committed rows to the relay, or wakes it. */
+function committedTo(relay: OutboxRelay): (rows?: readonly OutboxMessage[]) => void {
+  return (rows) => (rows && rows.length > 0 ? relay.committed(rows) : relay.notify());
+}
 
 /** What a request-scoped service gets: its own EntityManager and a way to wake the relay. */
 export interface RequestScope {

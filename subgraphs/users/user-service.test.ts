@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../shared/errors';
+import { InvalidInputError } from '../../contracts/errors';
 import {
   ACTIVITY_PAGE_SIZE,
   USERS_PAGE_SIZE,

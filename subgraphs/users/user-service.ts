@@ -9,8 +9,8 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { UserEventFactory } from '../../events';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
-import { DomainError, InvalidInputError } from '../shared/errors';
-import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../shared/identity';
+import { DomainError, InvalidInputError } from '../../contracts/errors';
+import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../../contracts/identity';
 import type { RequestScope } from '../shared/subgraph';
 import { PROFILE_FIELDS, User, UserActivity, newActivity, type ProfileField } from './entities';
 

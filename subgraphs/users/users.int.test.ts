@@ -23,7 +23,7 @@ import {
   waitFor,
 } from '../../test/helpers';
 import { graphql, startTestSubgraph, type TestSubgraph } from '../../test/subgraph-helpers';
-import type { Identity } from '../shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { User, UserActivity } from './entities';
 import { usersSubgraph } from './server';
 

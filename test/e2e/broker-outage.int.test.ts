@@ -13,7 +13,7 @@ import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
 import { startLocalKafka, type LocalKafka } from '../../scripts/kafka/local-kafka';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { eventOf, randomName, readTopic, testDatabases, waitFor } from '../helpers';
 import { signInAtGateway, startTestIdp } from '../browser';
 import { startTestPlatform, type TestPlatform } from '../platform';

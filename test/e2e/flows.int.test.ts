@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { simpleParser } from 'mailparser';
 import { DEAD_LETTER_HEADERS, readHeaders, type DomainEvent } from '../../events';
-import type { DevProvider } from '../../gateway/auth/dev-provider';
+import type { DevProvider } from '../../scripts/dev-idp';
 import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,

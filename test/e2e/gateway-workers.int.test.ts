@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { UserEventFactory } from '../../events';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import {
   deleteTopicsWithPrefix,
   randomName,

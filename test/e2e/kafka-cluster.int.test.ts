@@ -12,7 +12,7 @@ import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from '../../scripts/kafka/local-cluster';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import { eventOf, randomName, readTopic, testDatabases, waitFor } from '../helpers';
 import { asIdentity, liveClient, recordings, subscribersAtLeast } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';

@@ -15,7 +15,7 @@ import {
 } from '../helpers';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { graphql } from '../subgraph-helpers';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 
 jest.setTimeout(120_000);
 

@@ -14,8 +14,8 @@ import type { Client } from 'graphql-ws';
 import type { KafkaMessage } from 'kafkajs';
 import { Client as PgClient } from 'pg';
 import { loadConfig } from '../../config';
-import type { DevProvider } from '../../gateway/auth/dev-provider';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { DevProvider } from '../../scripts/dev-idp';
+import type { Identity } from '../../contracts/identity';
 import { registerByWebhook, signInAsDevUser, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,

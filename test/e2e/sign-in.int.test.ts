@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
-import type { DevProvider } from '../../gateway/auth/dev-provider';
+import type { DevProvider } from '../../scripts/dev-idp';
 import { registerByWebhook, signInAtGateway, startTestIdp, signInAsDevUser } from '../browser';
 import {
   deleteTopicsWithPrefix,

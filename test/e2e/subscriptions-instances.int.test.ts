@@ -15,7 +15,7 @@ import { authenticator } from '../../gateway/identity';
 import { withSubgraphUrls } from '../../gateway/supergraph';
 import { loadConfig } from '../../config';
 import { silentLogger } from '../../lib/logger';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 import {
   deleteTopicsWithPrefix,
   freePort,

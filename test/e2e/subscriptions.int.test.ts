@@ -24,7 +24,7 @@ import {
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { graphql } from '../subgraph-helpers';
 import { UserEventFactory } from '../../events';
-import type { Identity } from '../../subgraphs/shared/identity';
+import type { Identity } from '../../contracts/identity';
 
 jest.setTimeout(120_000);
 

@@ -4,14 +4,14 @@
  * while the same requests through the gateway work.
  */
 import { randomBytes } from 'node:crypto';
-import { deleteTopicsWithPrefix, randomName, testBrokers, testDatabases } from '../../test/helpers';
-import { startTestPlatform, type TestPlatform } from '../../test/platform';
+import { deleteTopicsWithPrefix, randomName, testBrokers, testDatabases } from '../test/helpers';
+import { startTestPlatform, type TestPlatform } from '../test/platform';
 import {
   graphql,
   postGraphQL,
   TEST_INTERNAL_TOKEN_SECRET,
   type GraphQLResponse,
-} from '../../test/subgraph-helpers';
+} from '../test/subgraph-helpers';
 import { encodeIdentity, IDENTITY_HEADER, type Identity } from './identity';
 import { INTERNAL_TOKEN_HEADER, signInternalToken } from './internal-token';
 
