@@ -48,5 +48,5 @@ ENV NODE_ENV=production \
 
 EXPOSE 4000 4001 4002 4003 4004
 
-# The gateway's Node.js flags are gateway/node-flags.ts's (a smaller young generation).
+# The gateway's Node.js flags are config/services.ts's (a smaller young generation).
 CMD ["node", "--max-semi-space-size=4", "dist/gateway/main.js"]

@@ -10,7 +10,7 @@
  *  - `tsx`: `node --import tsx gateway/main.ts`, TypeScript compiled at run time (how `npm start`
  *    ran it before `npm run build`);
  *  - `node`: `node dist/gateway/main.js`, the compiled output with plain node;
- *  - `node + flags`: the compiled output with gateway/node-flags.ts's flags (how `npm start`,
+ *  - `node + flags`: the compiled output with config/services.ts's flags (how `npm start`,
  *    the image and docker-compose.yml run it now);
  *  - `production`: the same with NODE_ENV=production (no GraphiQL, no introspection).
  *
@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { createDevProvider } from '../scripts/dev-idp';
-import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
+import { GATEWAY_NODE_FLAGS } from '../config/services';
 import { buildOnce, spawnNode, waitForOk, type SpawnedProcess } from '../test/compiled';
 import { freePort } from '../test/helpers';
 import {

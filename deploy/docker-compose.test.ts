@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
 import { TOPICS, deadLetterTopic } from '../events/topics';
-import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
+import { GATEWAY_NODE_FLAGS } from '../config/services';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');

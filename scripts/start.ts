@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import { loadConfigOrExit, type PlatformConfig } from '../config';
 import type { DevProvider } from './dev-idp';
-import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags';
+import { GATEWAY_NODE_FLAGS } from '../config/services';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
 import { LocalKafkaError } from './kafka/local-kafka';
