@@ -1,3 +1,4 @@
+import { createLogger } from './logger';
 import { createWorkLoop } from './work-loop';
 
 /** Resolves once `condition` holds, polling every millisecond; fails after a second. */
@@ -79,6 +80,43 @@ describe('the work loop', () => {
     } finally {
       await loop.stop();
     }
+  });
+
+  it('waits longer after each failed round, up to maxBackoffMs, never less than half the wait', async () => {
+    let failures = 2;
+    let rounds = 0;
+    const waits: number[] = [];
+    const loop = createWorkLoop({
+      round: async () => {
+        rounds++;
+        if (failures-- > 0) throw new Error('transport down');
+        return false;
+      },
+      pollIntervalMs: 60_000,
+      maxBackoffMs: 250,
+      logger: createLogger('warn', {}, (line) => {
+        const { retryInMs } = JSON.parse(line) as { retryInMs?: number };
+        if (retryInMs !== undefined) waits.push(retryInMs);
+      }),
+    });
+    loop.start();
+    try {
+      await until(() => rounds === 3 && loop.ready());
+    } finally {
+      await loop.stop();
+    }
+    // Ceilings 200 ms, then 400 ms capped at 250 ms; equal jitter keeps each in its upper half.
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(100);
+    expect(waits[0]).toBeLessThanOrEqual(200);
+    expect(waits[1]).toBeGreaterThanOrEqual(125);
+    expect(waits[1]).toBeLessThanOrEqual(250);
+  });
+
+  it('refuses a negative maxBackoffMs when created, not at the first failure', () => {
+    expect(() =>
+      createWorkLoop({ round: async () => false, pollIntervalMs: 10, maxBackoffMs: -1 }),
+    ).toThrow(RangeError);
   });
 });
 
