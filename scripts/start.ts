@@ -23,7 +23,7 @@ import type { DevProvider } from './dev-idp';
 import { GATEWAY_NODE_FLAGS } from '../config/services';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
-import { LocalKafkaError } from './kafka/local-kafka';
+import { LocalKafkaError } from './kafka/errors';
 
 const READY_TIMEOUT_MS = 90_000;
 

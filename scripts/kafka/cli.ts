@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PlatformConfig } from '../../config';
 import { MAX_LOCAL_NODES, startLocalKafkaCluster, type LocalKafkaCluster } from './local-cluster';
-import { LocalKafkaError, SERVER_PROPERTIES_HEADER } from './local-kafka';
+import { LocalKafkaError } from './errors';
+import { SERVER_PROPERTIES_HEADER } from './properties';
 
 interface Flags {
   brokers?: number;

@@ -10,28 +10,29 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { LocalKafkaError } from './errors';
 import {
-  freePort,
-  isPortFree,
-  LocalKafkaError,
   newClusterId,
-  readOrUndefined,
-  SERVER_PROPERTIES_HEADER,
   startLocalKafka,
   type LocalKafka,
   type LocalKafkaOptions,
 } from './local-kafka';
+import { freePort, HOST, isPortFree } from './ports';
+import { SERVER_PROPERTIES_HEADER } from './properties';
+import { readOrUndefined } from './system';
 
-const HOST = '127.0.0.1';
 /** Several JVMs starting at once on a small machine take a while. */
 const CLUSTER_READY_TIMEOUT_MS = 180_000;
+/** The most nodes `startLocalKafkaCluster` (and `npm run kafka -- --brokers`) runs. */
 export const MAX_LOCAL_NODES = 9;
 
+/** What `startLocalKafkaCluster` starts: a node's options, and how many nodes. */
 export interface LocalKafkaClusterOptions extends Omit<LocalKafkaOptions, 'node'> {
   /** Number of nodes, 1-9. `port` is then the first node's client port, the others follow it. */
   nodes: number;
 }
 
+/** A started cluster, as `startLocalKafkaCluster` resolves it. */
 export interface LocalKafkaCluster {
   /** Every node's client address: the bootstrap list. */
   brokers: string[];
