@@ -190,6 +190,32 @@ export const ERROR_CODES = defineCodes({
     httpStatus: 401,
     retriable: false,
   },
+  BAD_CALLBACK: {
+    kind: 'auth',
+    description:
+      'The sign-in callback is not one this gateway started (unknown, expired or reused state, no code); start again at `/auth/login`.',
+    httpStatus: 400,
+    retriable: false,
+  },
+  IDP_REFUSED: {
+    kind: 'auth',
+    description:
+      'The identity provider refused the sign-in or refresh, or what it sent does not validate (nonce, ID token, no email); the message says which.',
+    httpStatus: 401,
+    retriable: false,
+  },
+  IDP_UNAVAILABLE: {
+    kind: 'auth',
+    description: 'The identity provider could not be reached or answered nonsense; try again shortly.',
+    httpStatus: 502,
+    retriable: true,
+  },
+  WEBHOOK_NOT_CONFIGURED: {
+    kind: 'auth',
+    description: 'The gateway has no `AUTHENTIK_WEBHOOK_SECRET`, so its webhook is off.',
+    httpStatus: 503,
+    retriable: false,
+  },
   BAD_WEBHOOK_TIMESTAMP: {
     kind: 'auth',
     description: 'The webhook’s timestamp header is missing, not unix seconds, or too far off.',
