@@ -1,6 +1,6 @@
 import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
 import { createLogger } from '../lib/logger';
-import { createErrorFormatter } from './errors';
+import { closeCodeOf, createErrorFormatter, graphQLError, httpGraphQLError } from './errors';
 import { QUERY_TOO_DEEP, QueryLimitError } from './limits';
 
 function formatter(production: boolean) {
@@ -78,5 +78,31 @@ describe('createErrorFormatter', () => {
         wrapped,
       ),
     ).toEqual({ message: limit.message, extensions: { code: QUERY_TOO_DEEP } });
+  });
+});
+
+describe('errors with codes of the registry', () => {
+  it('puts the code in extensions, beside the others', () => {
+    const error = graphQLError('BAD_CURSOR', 'forged', { field: 'cursor' });
+    expect(error.message).toBe('forged');
+    expect(error.extensions).toEqual({ field: 'cursor', code: 'BAD_CURSOR' });
+  });
+
+  it("adds the registry's HTTP status for Apollo Server to answer with", () => {
+    expect(
+      httpGraphQLError('UNAUTHENTICATED', 'expired', { reason: 'expired' }).extensions,
+    ).toEqual({ reason: 'expired', code: 'UNAUTHENTICATED', http: { status: 401 } });
+    expect(httpGraphQLError('SERVICE_UNAVAILABLE', 'no keys').extensions['http']).toEqual({
+      status: 503,
+    });
+  });
+
+  it("gives the registry's close code of the codes that end a connection, none for others", () => {
+    expect(closeCodeOf(graphQLError('UNAUTHENTICATED', 'x'))).toBe(4401);
+    expect(closeCodeOf(graphQLError('SERVICE_UNAVAILABLE', 'x'))).toBe(1013);
+    expect(closeCodeOf(graphQLError('NOT_FOUND', 'x'))).toBeUndefined();
+    expect(
+      closeCodeOf(new GraphQLError('x', { extensions: { code: 'nonsense' } })),
+    ).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 /**
- * How errors leave the gateway (Apollo Server's `formatError`).
+ * How errors leave the gateway: the GraphQL errors it makes ({@link graphQLError}, codes from the
+ * registry in contracts/errors.ts) and Apollo Server's `formatError` ({@link createErrorFormatter}).
  *
  * - Never a stack trace, in any environment: `stacktrace` and `exception` extensions are dropped,
  *   including those a subgraph in development mode sent along.
@@ -12,24 +13,77 @@
  *   GRAPHQL_VALIDATION_FAILED that Apollo Server writes on every validation error.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import {
+  ERROR_CODES,
+  isErrorCode,
+  type ErrorCode,
+  type ErrorCodeDefinition,
+} from '../contracts/errors';
 import type { Logger } from '../lib/logger';
 import { QueryLimitError } from './limits';
 
-export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
-
 /** Codes that say "something broke", not "the request was wrong": masked in production. */
-const UNEXPECTED_CODES = new Set([INTERNAL_SERVER_ERROR, 'DOWNSTREAM_SERVICE_ERROR']);
+const UNEXPECTED_CODES: ReadonlySet<unknown> = new Set<ErrorCode>([
+  'INTERNAL_SERVER_ERROR',
+  'DOWNSTREAM_SERVICE_ERROR',
+]);
 
 /** Extensions that carry implementation detail and never reach a client. */
 const NEVER_SENT = new Set(['stacktrace', 'exception']);
 /** Extensions that describe our topology; kept in development for debugging. */
 const PRODUCTION_HIDDEN = new Set(['serviceName']);
 
+/**
+ * A GraphQL error with `code` in `extensions.code` and `extensions` besides: for an error in a
+ * result or in a graphql-ws `error` message, where no HTTP status applies.
+ */
+export function graphQLError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+  options: { originalError?: Error } = {},
+): GraphQLError {
+  return new GraphQLError(message, { ...options, extensions: { ...extensions, code } });
+}
+
+/**
+ * {@link graphQLError} for an error thrown before execution, where Apollo Server answers the HTTP
+ * request with `extensions.http.status` (the registry's status of `code`) and keeps `http` out of
+ * the body: the context function's authentication (401, 503).
+ */
+export function httpGraphQLError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
+  return graphQLError(code, message, {
+    ...extensions,
+    http: { status: ERROR_CODES[code].httpStatus },
+  });
+}
+
+/**
+ * The WebSocket close code the registry gives the `extensions.code` of `error`, when that code
+ * ends a connection (UNAUTHENTICATED 4401, SERVICE_UNAVAILABLE 1013, ...); undefined otherwise.
+ */
+export function closeCodeOf(error: GraphQLError): number | undefined {
+  const code = error.extensions['code'];
+  if (!isErrorCode(code)) return undefined;
+  const definition: ErrorCodeDefinition = ERROR_CODES[code];
+  return definition.closeCode;
+}
+
+/** What {@link createErrorFormatter} needs. */
 export interface ErrorFormatterOptions {
+  /** Masks unexpected errors and hides `serviceName`. */
   production: boolean;
   logger: Logger;
 }
 
+/**
+ * Apollo Server's `formatError` for the gateway: drops stack traces, masks unexpected errors in
+ * production (logging their detail) and restores the limits' codes; see the module's comment.
+ */
 export function createErrorFormatter({ production, logger }: ErrorFormatterOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? error.originalError : undefined;
@@ -54,7 +108,7 @@ export function createErrorFormatter({ production, logger }: ErrorFormatterOptio
         return {
           message: 'Internal server error',
           ...(formatted.path ? { path: formatted.path } : {}),
-          extensions: { code: INTERNAL_SERVER_ERROR },
+          extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode },
         };
       }
     }

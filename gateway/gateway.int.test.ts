@@ -214,6 +214,17 @@ it('sends subgraphs a token it signed for the caller, never one the client sent'
   expect(sentDirectly.json).toEqual({ data: { whoCalled: 'anonymous' } });
 });
 
+describe('metrics', () => {
+  it('serves the process metrics in the Prometheus text format, with HELP and TYPE lines', async () => {
+    const response = await fetch(new URL('/metrics', devUrl));
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('# HELP gateway_process_resident_memory_bytes');
+    expect(text).toContain('# TYPE gateway_process_resident_memory_bytes gauge');
+    expect(text).toMatch(/^gateway_process_resident_memory_bytes [1-9]\d*$/m);
+  });
+});
+
 describe('health and readiness', () => {
   const ready = async (url: string) => {
     const response = await fetch(new URL('/ready', url));
@@ -491,7 +502,7 @@ describe('rate limits', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(refused.body)).toEqual({
-      error: 'too_many_requests',
+      error: 'RATE_LIMITED',
       message: expect.stringMatching(
         /^Too many requests from 127\.0\.0\.1 to \/auth\/login: at most 30 a minute \(bursts of 3\); retry after \d+ s$/,
       ),

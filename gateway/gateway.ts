@@ -299,6 +299,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(options.routes && routesLimit
           ? limitRoutes(options.routes, {
               limit: routesLimit,
+              errorCode: 'RATE_LIMITED',
               trustedProxies: options.trustedProxies ?? [],
             })
           : options.routes),

@@ -2,17 +2,16 @@
  * Identity at the gateway: who the caller is ({@link Authenticate}), and the signed internal
  * token that tells the subgraphs ({@link internalTokenHeaders}).
  *
- * Until OpenID Connect sign-in lands, a development client asserts who it is with the
- * `x-identity` header (JSON: `{"userId":"u-1","email":"a@b.c","roles":["admin"]}`), which the
- * gateway accepts only outside production ({@link developmentIdentityHeader}); in production
- * every caller is anonymous, so protected data is refused. Sign-in replaces the
- * {@link Authenticate} function and nothing else.
+ * Callers sign in with OpenID Connect (gateway/auth/): a Bearer access token or the session
+ * cookie. Outside production, a request without either may also assert who it is with the
+ * development `x-identity` header (JSON: `{"userId":"u-1","email":"a@b.c","roles":["admin"]}`,
+ * {@link developmentIdentityHeader}); in production such a request is anonymous, so protected
+ * data is refused. {@link authenticator} puts the two together.
  *
  * Whoever the caller is, each subgraph request carries an `x-internal-token` signed with
  * INTERNAL_TOKEN_SECRET (anonymous callers get one too); subgraphs refuse requests without it.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
 import {
   IDENTITY_HEADER,
   InvalidIdentityError,
@@ -24,6 +23,7 @@ import {
   signInternalToken,
   type SignInternalTokenOptions,
 } from '../contracts/internal-token';
+import { httpGraphQLError } from './errors';
 import type { BuildRequestHeaders } from './subgraph-client';
 
 /**
@@ -42,9 +42,7 @@ export const developmentIdentityHeader: Authenticate = async (req) => {
     return parseIdentityHeader(req.headers[IDENTITY_HEADER]);
   } catch (error) {
     if (!(error instanceof InvalidIdentityError)) throw error;
-    throw new GraphQLError(error.message, {
-      extensions: { code: error.code, http: { status: 401 } },
-    });
+    throw httpGraphQLError(error.code, error.message);
   }
 };
 

@@ -14,9 +14,13 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import type { ErrorCode } from '../contracts/errors';
 
-export const QUERY_TOO_DEEP = 'QUERY_TOO_DEEP';
-export const QUERY_TOO_LARGE = 'QUERY_TOO_LARGE';
+/** The registry's code of an operation nested deeper than the limit. */
+export const QUERY_TOO_DEEP = 'QUERY_TOO_DEEP' satisfies ErrorCode;
+/** The registry's code of an operation that selects more fields than the limit. */
+export const QUERY_TOO_LARGE = 'QUERY_TOO_LARGE' satisfies ErrorCode;
+/** The codes of {@link QueryLimitError}. */
 export type QueryLimitCode = typeof QUERY_TOO_DEEP | typeof QUERY_TOO_LARGE;
 
 /**
@@ -33,6 +37,7 @@ export class QueryLimitError extends GraphQLError {
   }
 }
 
+/** Options of {@link depthLimitRule} and {@link fieldLimitRule}. */
 export interface LimitRuleOptions {
   /**
    * Leave `__schema` and `__type` selections out of the count, so the introspection queries of

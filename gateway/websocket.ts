@@ -61,7 +61,9 @@ import {
   type Bucket,
   type RateLimit,
 } from '../lib/rate-limit';
+import { ERROR_CODES } from '../contracts/errors';
 import type { Identity } from '../contracts/identity';
+import { closeCodeOf, graphQLError } from './errors';
 import type { Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
@@ -71,24 +73,30 @@ import type { PreparedResult } from './subscriptions/result';
 /** The subprotocol spoken. */
 export const GRAPHQL_TRANSPORT_WS_PROTOCOL = 'graphql-transport-ws';
 
-/** Close codes of the gateway's GraphQL WebSocket. */
+/**
+ * Close codes of the gateway's GraphQL WebSocket: graphql-ws's protocol codes, and the registry's
+ * `closeCode` of the errors that end a connection (contracts/errors.ts).
+ */
 export const WebSocketCloseCode = {
+  // The graphql-transport-ws protocol's own.
   BadRequest: 4400,
-  Unauthorized: 4401,
-  Forbidden: 4403,
   SubprotocolNotAcceptable: 4406,
   ConnectionInitialisationTimeout: 4408,
   SubscriberAlreadyExists: 4409,
   TooManyInitialisationRequests: 4429,
-  /** The same code: a connection over its `subscribe` rate limit. */
-  TooManyRequests: 4429,
   InternalError: 4500,
-  TryAgainLater: 1013,
-  /** The gateway is stopping (a restart or a deploy): reconnect, elsewhere, with the cursor. */
-  ServiceRestart: 1012,
+  // The registry's.
+  /** `UNAUTHENTICATED`: no, invalid or expired credentials. */
+  Unauthorized: ERROR_CODES.UNAUTHENTICATED.closeCode,
+  /** `FORBIDDEN`: the connection as a whole is not allowed. */
+  Forbidden: ERROR_CODES.FORBIDDEN.closeCode,
+  /** `RATE_LIMITED`: a connection over its `subscribe` rate limit. */
+  TooManyRequests: ERROR_CODES.RATE_LIMITED.closeCode,
+  /** `SERVICE_UNAVAILABLE`: the issuer's signing keys cannot be loaded right now. */
+  TryAgainLater: ERROR_CODES.SERVICE_UNAVAILABLE.closeCode,
+  /** `GATEWAY_STOPPING` (a restart or a deploy): reconnect, elsewhere, with the cursor. */
+  ServiceRestart: ERROR_CODES.GATEWAY_STOPPING.closeCode,
 } as const;
-
-export const SUBSCRIPTIONS_NOT_AVAILABLE = 'SUBSCRIPTIONS_NOT_AVAILABLE';
 
 export interface GraphQLWebSocketOptions {
   /** The gateway's HTTP server; its `upgrade` requests on `path` become GraphQL sockets. */
@@ -503,14 +511,10 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       identity = await options.authenticate(req);
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
-      const http = error.extensions['http'];
-      const status =
-        typeof http === 'object' && http !== null && 'status' in http ? http.status : undefined;
-      if (status === 503)
-        return { refused: WebSocketCloseCode.TryAgainLater, reason: error.message };
-      if (status === 401 || error.extensions['code'] === 'UNAUTHENTICATED')
-        return { refused: WebSocketCloseCode.Unauthorized, reason: error.message };
-      throw error;
+      // UNAUTHENTICATED closes with 4401, SERVICE_UNAVAILABLE (no signing keys) with 1013.
+      const closeCode = closeCodeOf(error);
+      if (closeCode === undefined) throw error;
+      return { refused: closeCode, reason: error.message };
     }
     if (!identity) {
       return {
@@ -582,23 +586,21 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       document = parseCached(payload.query);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return refuse([new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+      return refuse([graphQLError('GRAPHQL_PARSE_FAILED', message)]);
     }
     const schema = options.schema();
     if (!schema) {
       return refuse([
-        new GraphQLError('The gateway has not loaded its schema yet', {
-          extensions: { code: 'SERVICE_UNAVAILABLE' },
-        }),
+        graphQLError('SERVICE_UNAVAILABLE', 'The gateway has not loaded its schema yet'),
       ]);
     }
     const ast = getOperationAST(document, payload.operationName ?? undefined);
     if (ast?.operation === 'subscription') {
       if (!options.live) {
         return refuse([
-          new GraphQLError(
+          graphQLError(
+            'SUBSCRIPTIONS_NOT_AVAILABLE',
             'Live subscriptions need Kafka: this gateway runs without KAFKA_BROKERS',
-            { extensions: { code: SUBSCRIPTIONS_NOT_AVAILABLE } },
           ),
         ]);
       }
@@ -637,9 +639,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     if (!wanted()) return;
     if (response.body.kind !== 'single') {
       return refuse([
-        new GraphQLError('Incremental delivery (@defer) is not served over WebSocket', {
-          extensions: { code: 'BAD_REQUEST' },
-        }),
+        graphQLError('BAD_REQUEST', 'Incremental delivery (@defer) is not served over WebSocket'),
       ]);
     }
     const { data, errors, extensions } = response.body.singleResult;

@@ -8,8 +8,10 @@
  * balancer that spreads clients, a client may get up to N times the limit across N instances.
  */
 import type { ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import { clientAddress, type Route } from './http-server';
 
+/** A rate: requests earned back per second, and how many may come at once. */
 export interface RateLimit {
   /** Requests a key earns back per second (may be fractional: 1/60 is one a minute). */
   perSecond: number;
@@ -17,6 +19,7 @@ export interface RateLimit {
   burst: number;
 }
 
+/** A {@link RateLimiter}'s limit, memory bound and clock. */
 export interface RateLimiterOptions extends RateLimit {
   /** Most keys tracked; beyond, the least recently seen are forgotten. @default 100_000 */
   maxKeys?: number;
@@ -24,6 +27,7 @@ export interface RateLimiterOptions extends RateLimit {
   now?: () => number;
 }
 
+/** The outcome of spending a request: allowed, or refused with the seconds until one is earned. */
 export type Taken = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 /** A key's bucket: tokens left, as of `at` (ms). */
@@ -64,19 +68,19 @@ export function checkRateLimit(limit: RateLimit, name = 'A rate limit'): void {
   }
 }
 
+/** Token buckets by key (a client address), the least recently seen forgotten beyond `maxKeys`. */
 export class RateLimiter {
   readonly perSecond: number;
   readonly burst: number;
-  private readonly maxKeys: number;
   private readonly now: () => number;
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: LRUCache<string, Bucket>;
 
   constructor(options: RateLimiterOptions) {
     checkRateLimit(options);
     this.perSecond = options.perSecond;
     this.burst = options.burst;
-    this.maxKeys = options.maxKeys ?? 100_000;
     this.now = options.now ?? Date.now;
+    this.buckets = new LRUCache({ max: options.maxKeys ?? 100_000 });
   }
 
   /** Keys tracked now. */
@@ -87,16 +91,11 @@ export class RateLimiter {
   /** Spends one request of `key`, or says how long until it may make one. */
   take(key: string): Taken {
     const now = this.now();
-    let bucket = this.buckets.get(key);
-    if (bucket) {
-      this.buckets.delete(key); // re-inserted below: the map's order is least recently seen first
-    } else {
+    let bucket = this.buckets.get(key); // makes it the most recently seen
+    if (!bucket) {
       bucket = fullBucket(this, now);
-      if (this.buckets.size >= this.maxKeys) {
-        this.buckets.delete(this.buckets.keys().next().value as string);
-      }
+      this.buckets.set(key, bucket);
     }
-    this.buckets.set(key, bucket);
     return spend(bucket, this, now);
   }
 
@@ -113,8 +112,14 @@ export function describeRate(limit: RateLimit): string {
     : `${Math.round(limit.perSecond * 60)} a minute (bursts of ${limit.burst})`;
 }
 
+/** How {@link limitRoutes} limits and what it answers beyond. */
 export interface LimitedRoutesOptions {
   limit: RateLimit;
+  /**
+   * The `error` of the 429 body, `{ "error": errorCode, "message": ... }`: the caller's code for
+   * "rate limited" (the gateway's is `RATE_LIMITED` of contracts/errors.ts).
+   */
+  errorCode: string;
   /** Load balancers whose `X-Forwarded-For` names the client. @default none */
   trustedProxies?: readonly string[];
   /** For tests. */
@@ -140,7 +145,7 @@ export function limitRoutes(
       const taken = limiter.take(client);
       if (taken.ok) return route(req, res);
       tooManyRequests(res, taken.retryAfterSeconds, {
-        error: 'too_many_requests',
+        error: options.errorCode,
         message: `Too many requests from ${client} to ${path}: at most ${describeRate(options.limit)}; retry after ${taken.retryAfterSeconds} s`,
       });
     };

@@ -6,21 +6,25 @@
  * silent downgrade to anonymous.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
 import type { Identity } from '../../contracts/identity';
+import { httpGraphQLError } from '../errors';
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from './access-token';
 import { sessionIdFromRequest, type SessionStore } from './sessions';
 
+/** What {@link createRequestAuthenticator} checks credentials with. */
 export interface RequestAuthenticatorOptions {
   verifier: AccessTokenVerifier;
   sessions: SessionStore;
 }
 
 const unauthenticated = (message: string, reason: string) =>
-  new GraphQLError(message, {
-    extensions: { code: 'UNAUTHENTICATED', reason, http: { status: 401 } },
-  });
+  httpGraphQLError('UNAUTHENTICATED', message, { reason });
 
+/**
+ * The gateway's `Authenticate` (gateway/identity.ts) for sign-in: the identity of a valid Bearer token or session
+ * cookie, null without either, and a 401 `UNAUTHENTICATED` (503 `SERVICE_UNAVAILABLE` while the
+ * issuer's keys cannot be loaded) for a credential that does not do.
+ */
 export function createRequestAuthenticator(
   options: RequestAuthenticatorOptions,
 ): (req: IncomingMessage) => Promise<Identity | null> {
@@ -30,9 +34,7 @@ export function createRequestAuthenticator(
     } catch (error) {
       if (!(error instanceof AccessTokenError)) throw error;
       if (error.reason === 'keys_unavailable') {
-        throw new GraphQLError('Cannot verify credentials right now', {
-          extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
-        });
+        throw httpGraphQLError('SERVICE_UNAVAILABLE', 'Cannot verify credentials right now');
       }
       const hint = via === 'session' && error.reason === 'expired' ? '; POST /auth/refresh' : '';
       throw unauthenticated(`${error.message}${hint}`, error.reason);

@@ -26,6 +26,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { KafkaService, Topic } from '../../events';
 import type { Logger } from '../../lib/logger';
 import type { Identity } from '../../contracts/identity';
+import { graphQLError } from '../errors';
 import type { GatewayContext } from '../subgraph-client';
 import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions } from './cursor';
 import { TopicFeed, type Delivery, type Listener } from './feed';
@@ -418,9 +419,7 @@ export class LiveSubscriptions {
     const feed = this.feeds.get(field.topic);
     if (!feed?.ready() || this.stopped) {
       return [
-        new GraphQLError('Live subscriptions are starting; try again shortly', {
-          extensions: { code: 'SERVICE_UNAVAILABLE' },
-        }),
+        graphQLError('SERVICE_UNAVAILABLE', 'Live subscriptions are starting; try again shortly'),
       ];
     }
     const topicName = this.options.kafka.topicName(field.topic);
@@ -431,7 +430,7 @@ export class LiveSubscriptions {
         from = this.codec.decode(cursor, topicName).positions;
       } catch (error) {
         if (!(error instanceof InvalidCursorError)) throw error;
-        return [new GraphQLError(error.message, { extensions: { code: 'BAD_CURSOR' } })];
+        return [graphQLError('BAD_CURSOR', error.message)];
       }
     }
 
@@ -525,10 +524,12 @@ export class LiveSubscriptions {
       const failure =
         error instanceof GraphQLError
           ? error
-          : new GraphQLError('Resolving the event failed', {
-              extensions: { code: 'INTERNAL_SERVER_ERROR' },
-              originalError: error instanceof Error ? error : new Error(String(error)),
-            });
+          : graphQLError(
+              'INTERNAL_SERVER_ERROR',
+              'Resolving the event failed',
+              {},
+              { originalError: error instanceof Error ? error : new Error(String(error)) },
+            );
       return { data: null, errors: [this.options.formatError(failure)] };
     }
   }

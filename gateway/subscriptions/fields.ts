@@ -9,11 +9,12 @@
  * applied to every delivery even when the key already implies it, so nobody receives another
  * user's events.
  */
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { eventValue } from '../../events/subgraph';
 import type { DomainEvent, EventOn } from '../../events';
 import type { Topic } from '../../events';
 import { isAdmin, type Identity } from '../../contracts/identity';
+import { graphQLError } from '../errors';
 
 /** Checks a subscriber's right to a field's events at subscribe time; resolves with errors when refused. */
 export type Authorize = (
@@ -42,9 +43,7 @@ export interface LiveField<T extends Topic = Topic> {
   value(event: EventOn<T>): Record<string, unknown>;
 }
 
-const forbidden = (message: string) => [
-  new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } }),
-];
+const forbidden = (message: string) => [graphQLError('FORBIDDEN', message)];
 
 const interviewUpdated: LiveField<'interview-events'> = {
   name: 'interviewUpdated',
@@ -60,11 +59,7 @@ const interviewUpdated: LiveField<'interview-events'> = {
     );
     if (result.errors?.length) return result.errors;
     if (!result.data?.['interview']) {
-      return [
-        new GraphQLError(`Interview ${String(args['id'])} not found`, {
-          extensions: { code: 'NOT_FOUND' },
-        }),
-      ];
+      return [graphQLError('NOT_FOUND', `Interview ${String(args['id'])} not found`)];
     }
     return undefined;
   },

@@ -41,7 +41,9 @@ import {
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { EVENTS_SUBGRAPH, eventsSubgraphSchema } from '../../events/subgraph';
+import type { ErrorCode } from '../../contracts/errors';
 import type { Logger } from '../../lib/logger';
+import { graphQLError } from '../errors';
 import type { GatewayContext } from '../subgraph-client';
 import { LIVE_FIELDS, type LiveField } from './fields';
 
@@ -272,10 +274,12 @@ function namingFailures(name: string, source: GraphQLDataSource): GraphQLDataSou
       source.process(options).catch((error: unknown) => {
         if (error instanceof GraphQLError) throw error;
         const cause = error instanceof Error ? error : new Error(String(error));
-        throw new GraphQLError(`Subgraph ${name} could not be reached: ${cause.message}`, {
-          originalError: cause,
-          extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: name },
-        });
+        throw graphQLError(
+          'DOWNSTREAM_SERVICE_ERROR',
+          `Subgraph ${name} could not be reached: ${cause.message}`,
+          { serviceName: name },
+          { originalError: cause },
+        );
       }),
   };
 }
@@ -350,7 +354,7 @@ function usesIncrementalDelivery(document: DocumentNode): boolean {
   return found;
 }
 
-function withCode(error: GraphQLError, code: string): GraphQLError {
+function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
   return new GraphQLError(error.message, {
     ...(error.nodes ? { nodes: error.nodes } : {}),
     ...(error.source ? { source: error.source } : {}),
@@ -361,5 +365,5 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
+  return graphQLError('BAD_REQUEST', message);
 }

@@ -5,9 +5,10 @@
  * subscribed, and leaves. Nothing is committed.
  */
 import { randomBytes } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { decodeEvent, type KafkaService, type Topic } from '../../events';
 import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
+import { graphQLError } from '../errors';
 import type { Positions } from './cursor';
 import { byTime, type Delivery } from './feed';
 
@@ -22,7 +23,7 @@ export interface ReplayOptions {
 
 /** A cursor Kafka can no longer serve, or a replay too long to serve. */
 export function replayError(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'CURSOR_EXPIRED' } });
+  return graphQLError('CURSOR_EXPIRED', message);
 }
 
 export async function replayFromKafka(
