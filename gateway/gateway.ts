@@ -19,6 +19,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GraphQLFormattedError } from 'graphql';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger as ApolloLogger } from '@apollo/utils.logger';
 import {
   createGraphQLHttpServer,
@@ -27,6 +28,8 @@ import {
   type Route,
 } from '../lib/http-server';
 import type { Logger } from '../lib/logger';
+import { Lifecycle } from '../lib/lifecycle';
+import { createMetricsRegistry, metricsRoute } from '../lib/metrics';
 import type { Identity } from '../contracts/identity';
 import {
   assertInternalTokenSecret,
@@ -253,8 +256,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     : undefined;
 
   let loaded = false;
-  let http: GraphQLHttpServer | undefined;
-  let webSocket: GraphQLWebSocket | undefined;
+  let started = false;
+  const lifecycle = new Lifecycle(logger);
+  // Parts built here, not in start(), stop last.
+  lifecycle.defer('subgraph agent', () => agent.close());
 
   const ready = async (): Promise<ReadinessReport> => {
     const subgraphReport = probes.report();
@@ -270,21 +275,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const stop = async () => {
-    // The port stops accepting first: a load balancer then sends new connections, reconnecting
-    // clients included, to another instance. Upgraded sockets keep the HTTP server from closing:
-    // they go next, closed with 1012 before the subscriptions end, so that clients resubscribe
-    // (elsewhere) from their cursor instead of seeing their subscriptions complete. In-flight HTTP
-    // requests are then finished.
-    http?.stopAccepting();
-    await webSocket?.close();
-    webSocket = undefined;
-    await live?.stop();
-    await http?.stop();
-    http = undefined;
-    if (loaded) await apollo.stop();
-    loaded = false;
-    await probes.stop();
-    await agent.close();
+    started = false;
+    await lifecycle.stop();
   };
 
   return {
@@ -292,10 +284,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     stop,
     subscriptionStats: () => live?.stats(),
     async start() {
-      if (http) throw new Error('The gateway is already started');
+      if (started) throw new Error('The gateway is already started');
+      started = true;
       const routes: Record<string, Route> = {
         ...(production ? {} : await createGraphiQLRoutes()),
-        ...(live ? { '/metrics': metricsRoute(live) } : {}),
+        '/metrics': metricsRoute(gatewayMetrics(live)),
         ...(options.routes && routesLimit
           ? limitRoutes(options.routes, {
               limit: routesLimit,
@@ -304,11 +297,24 @@ export function createGateway(options: GatewayOptions): Gateway {
             })
           : options.routes),
       };
-      try {
+      // Stopping runs these in reverse: the port stops accepting first (a load balancer then
+      // sends new connections, reconnecting clients included, to another instance); upgraded
+      // sockets go next, closed with 1012 before the subscriptions end, so that clients
+      // resubscribe (elsewhere) from their cursor instead of seeing their subscriptions
+      // complete; then in-flight HTTP requests are finished, the subscriptions end, and Apollo
+      // and the probes stop.
+      const starting = lifecycle.starting(async () => {
+        lifecycle.defer('subgraph probes', () => probes.stop());
         await apollo.start();
         loaded = true;
+        lifecycle.defer('apollo', async () => {
+          loaded = false;
+          await apollo.stop();
+        });
+        if (live) lifecycle.defer('live subscriptions', () => live.stop());
         await Promise.all([probes.start(), live?.start()]);
-        http = createGraphQLHttpServer<GatewayContext>({
+        let webSocket: GraphQLWebSocket | undefined;
+        const http = createGraphQLHttpServer<GatewayContext>({
           apollo,
           context: async (req) => ({ subgraphHeaders: await buildRequestHeaders(req) }),
           host: options.host,
@@ -335,8 +341,11 @@ export function createGateway(options: GatewayOptions): Gateway {
             });
           },
         });
+        lifecycle.defer('http requests in flight', () => http.stop());
         withCors(http, createCors({ origins: options.corsOrigins }));
         const { url } = await http.start();
+        lifecycle.defer('websockets', () => webSocket?.close());
+        lifecycle.defer('accepting connections', () => http.stopAccepting());
         logger.info('gateway listening', {
           url,
           subgraphs: subgraphs.map((s) => `${s.name}=${s.url}`),
@@ -344,10 +353,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           ...(production ? {} : { graphiql: new URL('/graphiql', url).href }),
         });
         return { url };
-      } catch (error) {
-        await stop().catch(() => undefined);
-        throw error;
-      }
+      });
+      // A start that failed stopped what it had started: it may be tried again.
+      starting.catch(() => (started = false));
+      return starting;
     },
   };
 }
@@ -359,38 +368,80 @@ const eventsOnlyInSubscriptions: GraphQLDataSource = {
 };
 
 /**
- * `GET /metrics`: live subscription figures in the Prometheus text format, for dashboards and
- * alerts (e.g. on dropped results).
+ * The gateway's metrics for `GET /metrics`: the standard process ones (`gateway_process_...`)
+ * and, with live subscriptions, their figures (for dashboards and alerts, e.g. on dropped
+ * results), read from {@link LiveSubscriptions.stats} when scraped.
  */
-function metricsRoute(live: LiveSubscriptions): Route {
-  return (_req, res) => {
-    const stats = live.stats();
-    const lines = [
-      '# TYPE gateway_subscriptions gauge',
-      `gateway_subscriptions ${stats.subscribers}`,
-      '# TYPE gateway_subscription_streams gauge',
-      `gateway_subscription_streams ${stats.streams}`,
-      '# TYPE gateway_subscription_results_delivered_total counter',
-      `gateway_subscription_results_delivered_total ${stats.delivered}`,
-      '# TYPE gateway_subscription_results_dropped_total counter',
-      `gateway_subscription_results_dropped_total ${stats.dropped}`,
-      '# TYPE gateway_subscription_results_queued gauge',
-      `gateway_subscription_results_queued ${stats.queued}`,
-      '# TYPE gateway_subscription_executions_total counter',
-      `gateway_subscription_executions_total ${stats.executions}`,
-      '# TYPE gateway_subscription_resumes_total counter',
-      `gateway_subscription_resumes_total{from="memory"} ${stats.resumes.memory}`,
-      `gateway_subscription_resumes_total{from="kafka"} ${stats.resumes.kafka}`,
-      '# TYPE gateway_live_feed_events_total counter',
-      ...Object.entries(stats.feeds).map(
-        ([topic, feed]) => `gateway_live_feed_events_total{topic="${topic}"} ${feed.routed}`,
-      ),
-      '# TYPE gateway_process_resident_memory_bytes gauge',
-      `gateway_process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-    ];
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(`${lines.join('\n')}\n`);
-  };
+function gatewayMetrics(live: LiveSubscriptions | undefined): Registry {
+  const registry = createMetricsRegistry('gateway');
+  if (!live) return registry;
+  const registers = [registry];
+  /** A gauge or counter whose value is `read` from the stats at each scrape. */
+  const figure = (
+    Kind: typeof Gauge | typeof Counter,
+    name: string,
+    help: string,
+    read: (stats: LiveSubscriptionStats) => number,
+  ) =>
+    new Kind({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(live.stats()));
+      },
+    });
+  figure(Gauge, 'gateway_subscriptions', 'Live subscribers', (s) => s.subscribers);
+  figure(Gauge, 'gateway_subscription_streams', 'Streams (shared executions)', (s) => s.streams);
+  figure(
+    Counter,
+    'gateway_subscription_results_delivered_total',
+    'Results written to subscribers',
+    (s) => s.delivered,
+  );
+  figure(
+    Counter,
+    'gateway_subscription_results_dropped_total',
+    'Results dropped from full subscriber queues (oldest first)',
+    (s) => s.dropped,
+  );
+  figure(
+    Gauge,
+    'gateway_subscription_results_queued',
+    'Results waiting in subscriber queues',
+    (s) => s.queued,
+  );
+  figure(
+    Counter,
+    'gateway_subscription_executions_total',
+    'Per-event executions of subscription plans',
+    (s) => s.executions,
+  );
+  new Counter({
+    name: 'gateway_subscription_resumes_total',
+    help: 'Subscriptions resumed from a cursor, by where the missed events came from',
+    labelNames: ['from'] as const,
+    registers,
+    collect() {
+      const { resumes } = live.stats();
+      this.reset();
+      this.inc({ from: 'memory' }, resumes.memory);
+      this.inc({ from: 'kafka' }, resumes.kafka);
+    },
+  });
+  new Counter({
+    name: 'gateway_live_feed_events_total',
+    help: 'Events the live feed routed to streams, by topic',
+    labelNames: ['topic'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [topic, feed] of Object.entries(live.stats().feeds))
+        this.inc({ topic }, feed.routed);
+    },
+  });
+  return registry;
 }
 
 /** The fetcher for readiness probes: subgraphs answer even `{ __typename }` only with a token. */

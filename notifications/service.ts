@@ -9,7 +9,10 @@ import { CreateProcessedEventTable, ProcessedEventSchema } from '../events/consu
 import { KafkaService } from '../events';
 import { createLease, CreateRelayLeaseTable, replicaId } from '../events/outbox';
 import { openDatabase, type Database } from '../lib/database';
-import { createProbeServer, type GraphQLHttpServer, type Route } from '../lib/http-server';
+import { Gauge, type Registry } from 'prom-client';
+import { createProbeServer } from '../lib/http-server';
+import { Lifecycle } from '../lib/lifecycle';
+import { createMetricsRegistry, metricsRoute } from '../lib/metrics';
 import { silentLogger, type Logger } from '../lib/logger';
 import { NOTIFICATIONS_GROUP, notificationHandlers } from './consumers';
 import { createDelivery, type Delivery } from './delivery';
@@ -57,71 +60,80 @@ export interface NotificationService {
   stop(): Promise<void>;
 }
 
-/** `GET /metrics`: the emails by state, in the Prometheus text format (alert on failed). */
-function metricsRoute(database: Database): Route {
-  return async (_req, res) => {
-    const em = database.fork();
-    const [pending, sent, failed] = await Promise.all([
-      em.count(Email, { sentAt: null, failedAt: null }),
-      em.count(Email, { sentAt: { $ne: null } }),
-      em.count(Email, { failedAt: { $ne: null } }),
-    ]);
-    const lines = [
-      '# TYPE notification_emails gauge',
-      `notification_emails{state="pending"} ${pending}`,
-      `notification_emails{state="sent"} ${sent}`,
-      `notification_emails{state="failed"} ${failed}`,
-      '# TYPE notification_process_resident_memory_bytes gauge',
-      `notification_process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-    ];
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(`${lines.join('\n')}\n`);
-  };
+/**
+ * The service's metrics: the standard process ones (`notification_process_...`) and the emails
+ * by state (alert on failed), counted in the database when scraped.
+ */
+function notificationMetrics(database: Database): Registry {
+  const registry = createMetricsRegistry('notification');
+  new Gauge({
+    name: 'notification_emails',
+    help: 'Emails in the outbox, by state (pending, sent, failed)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const em = database.fork();
+      const [pending, sent, failed] = await Promise.all([
+        em.count(Email, { sentAt: null, failedAt: null }),
+        em.count(Email, { sentAt: { $ne: null } }),
+        em.count(Email, { failedAt: { $ne: null } }),
+      ]);
+      this.set({ state: 'pending' }, pending);
+      this.set({ state: 'sent' }, sent);
+      this.set({ state: 'failed' }, failed);
+    },
+  });
+  return registry;
 }
 
+/** The notification service, not started: {@link NotificationService.start} runs it. */
 export function createNotificationService(
   options: NotificationServiceOptions,
 ): NotificationService {
   const log = (options.logger ?? silentLogger).child({ service: 'notifications' });
-  let database: Database | undefined;
-  let kafka: KafkaService | undefined;
-  let delivery: Delivery | undefined;
-  let transport: MailTransport | undefined;
-  let http: GraphQLHttpServer | undefined;
+  const lifecycle = new Lifecycle(log);
 
   const stop = async () => {
-    await http?.stop();
-    await kafka?.stop();
-    await delivery?.stop();
-    transport?.close();
-    await database?.close();
+    await lifecycle.stop();
     log.info('notification service stopped');
   };
 
   return {
-    async start() {
-      try {
-        database = await openDatabase({
-          name: options.databaseName ?? NOTIFICATIONS_DATABASE,
-          config: options.database,
-          entities: [...entities, ProcessedEventSchema],
-          migrations,
-          logger: log,
-        });
-        transport = options.transport ?? mailTransport(options.mail);
-        const running = { database, transport };
-        // Replicas share the database: the one holding the lease sends the emails.
-        delivery = createDelivery({
-          ...running,
-          logger: log,
-          lease: createLease({
-            database: running.database,
-            name: 'mail-delivery',
-            holder: replicaId(),
+    start: () =>
+      lifecycle.starting(async () => {
+        const database = lifecycle.use(
+          'database',
+          await openDatabase({
+            name: options.databaseName ?? NOTIFICATIONS_DATABASE,
+            config: options.database,
+            entities: [...entities, ProcessedEventSchema],
+            migrations,
+            logger: log,
           }),
-        });
+          (d) => d.close(),
+        );
+        const transport = lifecycle.use(
+          'mail transport',
+          options.transport ?? mailTransport(options.mail),
+          (t) => t.close(),
+        );
+        // Replicas share the database: the one holding the lease sends the emails.
+        const delivery = lifecycle.use(
+          'mail delivery',
+          createDelivery({
+            database,
+            transport,
+            logger: log,
+            lease: createLease({ database, name: 'mail-delivery', holder: replicaId() }),
+          }),
+          (d) => d.stop(),
+        );
         delivery.start();
-        kafka = KafkaService.fromConfig('notification-service', options.kafka, log);
+        const kafka = lifecycle.use(
+          'kafka',
+          KafkaService.fromConfig('notification-service', options.kafka, log),
+          (k) => k.stop(),
+        );
         await kafka.start();
         await kafka.subscribeBatch(
           NOTIFICATIONS_GROUP,
@@ -133,29 +145,25 @@ export function createNotificationService(
           options.batchConsumers === false ? { batch: false } : {},
         );
 
-        const { kafka: k, delivery: d } = { kafka, delivery };
-        http = createProbeServer({
+        const http = createProbeServer({
           host: options.host,
           port: options.port,
-          routes: { '/metrics': metricsRoute(database) },
+          routes: { '/metrics': metricsRoute(notificationMetrics(database)) },
           readiness: async () => {
             const checks = {
-              database: (await running.database.ping()) ? 'ok' : 'unreachable',
-              kafka: k.ready() ? 'ok' : 'not ready',
-              mail: d.ready() ? 'ok' : `retrying (${transport?.description})`,
+              database: (await database.ping()) ? 'ok' : 'unreachable',
+              kafka: kafka.ready() ? 'ok' : 'not ready',
+              mail: delivery.ready() ? 'ok' : `retrying (${transport.description})`,
             };
             return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
           },
         });
         const { port } = await http.start();
+        lifecycle.defer('http', () => http.stop());
         const url = `http://${options.host}:${port}`;
         log.info('notification service ready', { url, mail: transport.description });
-        return { url, ...running, kafka, delivery };
-      } catch (error) {
-        await stop().catch(() => undefined);
-        throw error;
-      }
-    },
+        return { url, database, transport, kafka, delivery };
+      }),
     stop,
   };
 }

@@ -14,6 +14,8 @@ import { GraphQLError, parse } from 'graphql';
 import type { DatabaseConfig, KafkaConfig } from '../../config';
 import { openDatabase, type Database } from '../../lib/database';
 import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
+import { Lifecycle } from '../../lib/lifecycle';
+import { createMetricsRegistry, metricsRoute } from '../../lib/metrics';
 import { silentLogger, type Logger } from '../../lib/logger';
 import {
   KafkaService,
@@ -147,45 +149,49 @@ export function createSubgraph<TContext extends object>(
   options: SubgraphOptions,
 ): Subgraph {
   const log = (options.logger ?? silentLogger).child({ subgraph: definition.name });
-  let database: Database | undefined;
-  let kafka: KafkaService | undefined;
-  let relay: OutboxRelay | undefined;
-  let apollo: ApolloServer<TContext> | undefined;
-  let http: GraphQLHttpServer | undefined;
+  const lifecycle = new Lifecycle(log);
 
   const stop = async () => {
-    await http?.stop();
-    await apollo?.stop();
-    await relay?.stop();
-    await kafka?.stop();
-    await database?.close();
+    await lifecycle.stop();
     log.info('subgraph stopped');
   };
 
   return {
-    async start() {
-      assertInternalTokenSecret(options.internalTokenSecret);
-      try {
-        database = await openDatabase({
-          name: definition.name,
-          config: options.database,
-          entities: definition.entities,
-          migrations: definition.migrations,
-          logger: log,
-        });
-        kafka = KafkaService.fromConfig(
-          definition.service,
-          { ...options.kafka, topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix },
-          log,
+    start: () =>
+      lifecycle.starting(async () => {
+        assertInternalTokenSecret(options.internalTokenSecret);
+        const database = lifecycle.use(
+          'database',
+          await openDatabase({
+            name: definition.name,
+            config: options.database,
+            entities: definition.entities,
+            migrations: definition.migrations,
+            logger: log,
+          }),
+          (d) => d.close(),
+        );
+        const kafka = lifecycle.use(
+          'kafka',
+          KafkaService.fromConfig(
+            definition.service,
+            { ...options.kafka, topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix },
+            log,
+          ),
+          (k) => k.stop(),
         );
         await kafka.start();
         // Replicas of this subgraph share the database: the one holding the lease relays.
-        relay = createOutboxRelay({
-          database,
-          kafka,
-          logger: log,
-          lease: createLease({ database, name: 'outbox-relay', holder: replicaId() }),
-        });
+        const relay = lifecycle.use(
+          'outbox relay',
+          createOutboxRelay({
+            database,
+            kafka,
+            logger: log,
+            lease: createLease({ database, name: 'outbox-relay', holder: replicaId() }),
+          }),
+          (r) => r.stop(),
+        );
         relay.start();
         const deps: ConsumerDeps = { database, logger: log, eventsCommitted: relay.notify };
         for (const consumer of definition.consumers?.(deps) ?? []) {
@@ -196,7 +202,7 @@ export function createSubgraph<TContext extends object>(
         }
 
         const typeDefs = parse(readFileSync(definition.schemaPath, 'utf8'));
-        apollo = new ApolloServer<TContext>({
+        const apollo = new ApolloServer<TContext>({
           schema: buildSubgraphSchema({
             typeDefs,
             resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
@@ -212,33 +218,37 @@ export function createSubgraph<TContext extends object>(
           csrfPrevention: false,
         });
         await apollo.start();
+        lifecycle.defer('apollo', () => apollo.stop());
 
-        const { database: db, kafka: k, relay: r } = { database, kafka, relay };
-        http = createGraphQLHttpServer<TContext>({
+        const metrics = createMetricsRegistry('subgraph');
+        metrics.setDefaultLabels({ subgraph: definition.name });
+        const http = createGraphQLHttpServer<TContext>({
           apollo,
+          routes: { '/metrics': metricsRoute(metrics) },
           host: options.host,
           port: options.port,
           context: async (req: IncomingMessage) => {
             const identity = await identityOr401(req, options.internalTokenSecret);
-            return definition.context({ em: db.fork(), identity, eventsCommitted: committedTo(r) });
+            return definition.context({
+              em: database.fork(),
+              identity,
+              eventsCommitted: committedTo(relay),
+            });
           },
           readiness: async () => {
             const checks = {
-              database: (await db.ping()) ? 'ok' : 'unreachable',
-              kafka: k.ready() ? 'ok' : 'not ready',
-              outbox: r.ready() ? 'ok' : 'retrying',
+              database: (await database.ping()) ? 'ok' : 'unreachable',
+              kafka: kafka.ready() ? 'ok' : 'not ready',
+              outbox: relay.ready() ? 'ok' : 'retrying',
             };
             return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
           },
         });
         const { url } = await http.start();
+        lifecycle.defer('http', () => http.stop());
         log.info('subgraph ready', { url });
-        return { url, database: db, kafka: k, relay: r };
-      } catch (error) {
-        await stop().catch(() => undefined);
-        throw error;
-      }
-    },
+        return { url, database, kafka, relay };
+      }),
     stop,
   };
 }

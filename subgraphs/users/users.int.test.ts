@@ -204,6 +204,18 @@ describe.each(testDatabases())('users subgraph on $label', ({ label, config }) =
     expect(dead.filter((m) => freshIds.has(parse(m).eventId))).toEqual([]);
   });
 
+  it('serves Prometheus metrics with HELP and TYPE lines, labelled with the subgraph', async () => {
+    const response = await fetch(new URL('/metrics', subgraph.url));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toContain('# HELP subgraph_process_resident_memory_bytes');
+    expect(text).toContain('# TYPE subgraph_process_resident_memory_bytes gauge');
+    expect(text).toMatch(
+      /^subgraph_process_resident_memory_bytes\{subgraph="users[^"]*"\} [1-9]\d*$/m,
+    );
+  });
+
   it('answers me: the profile, null before registration, UNAUTHENTICATED without identity', async () => {
     const { userId } = await register();
     expect((await me(userId)).data?.me?.id).toBe(userId);
