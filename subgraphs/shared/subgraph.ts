@@ -13,7 +13,7 @@ import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/co
 import { GraphQLError, parse } from 'graphql';
 import type { DatabaseConfig, KafkaConfig } from '../../config';
 import { openDatabase, type Database } from '../../lib/database';
-import { createGraphQLHttpServer, type GraphQLHttpServer } from '../../lib/http-server';
+import { createGraphQLHttpServer } from '../../lib/http-server';
 import { Lifecycle } from '../../lib/lifecycle';
 import { createMetricsRegistry, metricsRoute } from '../../lib/metrics';
 import { silentLogger, type Logger } from '../../lib/logger';
