@@ -1,0 +1,107 @@
+/**
+ * What `KafkaService` asks of the cluster's admin API: the topics it creates at start, with the
+ * platform's replication ({@link topicReplication}), and the offsets of a topic's partitions.
+ */
+import type { Admin } from 'kafkajs';
+import type { Logger } from '../../lib/logger';
+
+/** Replication settings the cluster cannot satisfy; thrown by `start`. */
+export class KafkaConfigurationError extends Error {
+  override readonly name = 'KafkaConfigurationError';
+}
+
+/** How the topics created at start are laid out (`KafkaServiceOptions` has the defaults). */
+export interface TopicLayout {
+  partitions: number;
+  replicationFactor: number | 'auto';
+  minInsyncReplicas: number | 'auto';
+}
+
+/** How long {@link fetchTopicOffsets} waits for a new topic's partitions to be known. */
+const TOPIC_METADATA_WAIT_MS = 10_000;
+
+/**
+ * Creates the topics `names` (physical) that are missing. Asks the broker to create them all and
+ * lets it answer "already exists", rather than listing topics first: a listing fails while
+ * another client deletes a topic, and two services starting together would race between list and
+ * create anyway.
+ * @throws {KafkaConfigurationError} when the cluster is too small for `layout`.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  names: string[],
+  layout: TopicLayout,
+  log: Logger,
+): Promise<void> {
+  const { brokers } = await admin.describeCluster();
+  const replication = topicReplication(
+    brokers.length,
+    layout.replicationFactor,
+    layout.minInsyncReplicas,
+  );
+  const created = await admin.createTopics({
+    waitForLeaders: true,
+    topics: names.map((topic) => ({
+      topic,
+      numPartitions: layout.partitions,
+      replicationFactor: replication.replicationFactor,
+      configEntries: [
+        { name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) },
+      ],
+    })),
+  });
+  if (created) log.info('created topics', { topics: names, ...replication });
+}
+
+/**
+ * The partitions of the physical topic `name` with their earliest (`low`) and next (`high`)
+ * offsets, as numbers (offsets stay far below 2^53), in partition order.
+ */
+export async function fetchTopicOffsets(
+  admin: Admin,
+  name: string,
+): Promise<{ partition: number; low: number; high: number }[]> {
+  // Right after another process created the topic, the broker asked may not know its partitions
+  // yet (on a cluster, metadata reaches each broker in turn): kafkajs then fails with a
+  // TypeError of its own. Asked again a moment later, it knows.
+  const deadline = Date.now() + TOPIC_METADATA_WAIT_MS;
+  let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>> | undefined;
+  while (offsets === undefined) {
+    try {
+      offsets = await admin.fetchTopicOffsets(name);
+    } catch (error) {
+      if (!(error instanceof TypeError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return offsets
+    .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+    .sort((a, b) => a.partition - b.partition);
+}
+
+/**
+ * The replication of topics the platform creates on a cluster of `brokers`: by default three
+ * copies, two of which must have a write before `acks=all` answers, so one broker may die without
+ * losing an acknowledged event or stopping producers; fewer on a smaller cluster.
+ * @throws {KafkaConfigurationError} for settings the cluster cannot satisfy.
+ */
+export function topicReplication(
+  brokers: number,
+  replicationFactor: number | 'auto',
+  minInsyncReplicas: number | 'auto',
+): { replicationFactor: number; minInsyncReplicas: number } {
+  const factor =
+    replicationFactor === 'auto' ? Math.max(1, Math.min(3, brokers)) : replicationFactor;
+  if (factor > brokers) {
+    throw new KafkaConfigurationError(
+      `KAFKA_REPLICATION_FACTOR ${factor} needs at least ${factor} brokers, but the cluster has ${brokers}: lower it or use auto.`,
+    );
+  }
+  const minIsr = minInsyncReplicas === 'auto' ? (factor >= 3 ? 2 : 1) : minInsyncReplicas;
+  if (minIsr > factor) {
+    throw new KafkaConfigurationError(
+      `KAFKA_MIN_INSYNC_REPLICAS ${minIsr} is more than the ${factor} replicas of each topic: no write could ever be acknowledged. Lower it or use auto.`,
+    );
+  }
+  return { replicationFactor: factor, minInsyncReplicas: minIsr };
+}
