@@ -1,12 +1,13 @@
 /**
- * The interviews domain: the lifecycle rules, input rules and authorization. One instance per
- * request, built from its {@link RequestScope}; resolvers only translate between GraphQL and
- * these methods.
+ * The interviews domain: the lifecycle rules, input rules and authorization of interviews, their
+ * questions and answers (preferences are `preferences-service.ts`). One instance per request,
+ * built from its {@link RequestScope}; resolvers only translate between GraphQL and these methods.
  *
  * Every action runs in one transaction that re-reads the interview, checks the caller and the
  * lifecycle, applies the change and enqueues exactly one event in the outbox; a refused action
- * writes and publishes nothing. Reads go through per-request batch loaders, so a listing with
- * questions and answers costs one query per level, not one per interview.
+ * writes and publishes nothing. Reads go through the request's batch loaders (`loaders.ts`), so a
+ * listing with questions and answers costs one query per level, not one per interview; listings
+ * are keyset-paginated (`../shared/pagination.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,9 +15,7 @@ import {
   UniqueConstraintViolationException,
   type EntityManager,
   type FilterQuery,
-  type QueryOrderMap,
 } from '@mikro-orm/core';
-import { z } from 'zod';
 import type { EventEnvelope, EventOn } from '../../events/catalog';
 import { InterviewEventFactory } from '../../events/factories';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
@@ -33,15 +32,11 @@ import {
   requireSelfOrAdmin,
   type Identity,
 } from '../../contracts/identity';
+import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
-import {
-  AnswerEntity,
-  defaultPreferences,
-  InterviewEntity,
-  InterviewPreferencesEntity,
-  QuestionEntity,
-} from './entities';
+import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
 import { transition, type Action, type Status } from './lifecycle';
+import type { InterviewLoaders } from './loaders';
 
 /** Input limits, in UTF-16 code units (JavaScript's `length`, as the event schemas count). */
 export const LIMITS = {
@@ -55,9 +50,10 @@ export const LIMITS = {
   pageSize: 100,
 } as const;
 
-/** `first` of a listing when the caller gives none. */
+/** `first` of a listing when the caller sends `null` (the schema's own default is the same). */
 export const DEFAULT_PAGE_SIZE = 20;
 
+/** `createInterview`'s input, before validation. */
 export interface CreateInterviewInput {
   title: string;
   position: string;
@@ -66,6 +62,7 @@ export interface CreateInterviewInput {
   questions: readonly string[];
 }
 
+/** `Query.interviews`' arguments. */
 export interface ListOptions {
   /** Only interviews in one of these statuses; all when absent. */
   statuses?: readonly Status[] | null | undefined;
@@ -73,14 +70,13 @@ export interface ListOptions {
   candidateId?: string | null | undefined;
   /** @default DEFAULT_PAGE_SIZE */
   first?: number | null | undefined;
-  /** The `cursor` of the last edge already seen. */
+  /** The `cursor` of the last edge already seen (or `pageInfo.endCursor`). */
   after?: string | null | undefined;
 }
 
-export interface InterviewPage {
-  edges: { cursor: string; node: InterviewEntity }[];
-  hasNextPage: boolean;
-  endCursor: string | null;
+/** One page of `Query.interviews`: the `InterviewConnection` as the schema shapes it. */
+export interface InterviewPage extends Page<InterviewEntity> {
+  /** Every interview the filter matches, on all pages. */
   totalCount: number;
 }
 
@@ -93,108 +89,22 @@ type Apply = (
   now: Date,
 ) => InterviewEvent | Promise<InterviewEvent>;
 
+/** The interviews of one request's caller: reads, and the lifecycle's actions. */
 export class InterviewService {
   private readonly em: EntityManager;
   private readonly identity: Identity | null;
   private readonly eventsCommitted: (rows?: readonly OutboxMessage[]) => void;
+  private readonly loaders: InterviewLoaders;
 
-  private readonly byId = new BatchLoader<InterviewEntity | undefined>(
-    async (ids) => {
-      const rows = await this.em.find(InterviewEntity, { id: { $in: ids } });
-      return new Map(rows.map((row) => [row.id, row]));
-    },
-    () => undefined,
-  );
-
-  private readonly byCandidate = new BatchLoader<InterviewEntity[]>(
-    async (candidateIds) =>
-      groupBy(
-        await this.em.find(
-          InterviewEntity,
-          { candidateId: { $in: candidateIds } },
-          { orderBy: NEWEST_FIRST },
-        ),
-        (row) => row.candidateId,
-      ),
-    () => [],
-  );
-
-  private readonly questions = new BatchLoader<QuestionEntity[]>(
-    async (interviewIds) =>
-      groupBy(
-        await this.em.find(
-          QuestionEntity,
-          { interview: { $in: interviewIds } },
-          { orderBy: { position: 'asc' } },
-        ),
-        (row) => row.interview.id,
-      ),
-    () => [],
-  );
-
-  private readonly answers = new BatchLoader<AnswerEntity[]>(
-    async (interviewIds) =>
-      groupBy(
-        await this.em.find(
-          AnswerEntity,
-          { interview: { $in: interviewIds } },
-          { orderBy: { submittedAt: 'asc', id: 'asc' } },
-        ),
-        (row) => row.interview.id,
-      ),
-    () => [],
-  );
-
-  constructor(scope: RequestScope) {
+  /**
+   * @param scope The request's EntityManager fork, caller and outbox wake-up.
+   * @param loaders The request's loaders, reading through `scope.em`.
+   */
+  constructor(scope: RequestScope, loaders: InterviewLoaders) {
     this.em = scope.em;
     this.identity = scope.identity;
     this.eventsCommitted = scope.eventsCommitted;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Preferences
-
-  /** A user's interview preferences, for the user or an admin; null before registration. */
-  async preferencesOf(userId: string): Promise<InterviewPreferencesEntity | null> {
-    requireSelfOrAdmin(this.identity, userId);
-    return this.em.findOne(InterviewPreferencesEntity, { userId });
-  }
-
-  /** Changes the caller's preferences (created with defaults first if registration lags). */
-  async updatePreferences(input: {
-    timezone?: string | null | undefined;
-    reminderMinutesBefore?: number | null | undefined;
-    autoResume?: boolean | null | undefined;
-  }): Promise<InterviewPreferencesEntity> {
-    const who = requireIdentity(this.identity);
-    const changes: Partial<InterviewPreferencesEntity> = {};
-    if (input.timezone != null) {
-      if (!isTimeZone(input.timezone)) {
-        throw new InvalidInputError(
-          'input.timezone',
-          `"${input.timezone}" is not an IANA time zone`,
-        );
-      }
-      changes.timezone = input.timezone;
-    }
-    if (input.reminderMinutesBefore != null) {
-      const minutes = input.reminderMinutesBefore;
-      if (!Number.isInteger(minutes) || minutes < 0 || minutes > 10_080) {
-        throw new InvalidInputError('input.reminderMinutesBefore', 'must be 0-10080 (a week)');
-      }
-      changes.reminderMinutesBefore = minutes;
-    }
-    if (input.autoResume != null) changes.autoResume = input.autoResume;
-    return this.em.transactional(async (em) => {
-      const now = new Date();
-      let preferences = await em.findOne(InterviewPreferencesEntity, { userId: who.userId });
-      if (!preferences) {
-        preferences = defaultPreferences(who.userId, now);
-        em.persist(preferences);
-      }
-      Object.assign(preferences, changes, { updatedAt: now });
-      return preferences;
-    });
+    this.loaders = loaders;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -203,7 +113,7 @@ export class InterviewService {
   /** The interview, for its candidate or an admin. */
   async interview(id: string): Promise<InterviewEntity> {
     const who = requireIdentity(this.identity);
-    const interview = await this.byId.load(id);
+    const interview = await this.loaders.byId.load(id);
     if (!interview) throw new NotFoundError('Interview', id);
     authorize(who, interview);
     return interview;
@@ -215,7 +125,7 @@ export class InterviewService {
    */
   async reference(id: string): Promise<InterviewEntity | null> {
     const who = requireIdentity(this.identity);
-    const interview = await this.byId.load(id);
+    const interview = await this.loaders.byId.load(id);
     if (!interview) return null;
     authorize(who, interview);
     return interview;
@@ -224,10 +134,10 @@ export class InterviewService {
   /** Newest first, keyset-paginated. Non-admins get only their own interviews. */
   async list(options: ListOptions = {}): Promise<InterviewPage> {
     const who = requireIdentity(this.identity);
-    const first = options.first ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSize) {
-      throw new InvalidInputError('first', `must be 1-${LIMITS.pageSize}, got ${first}`);
-    }
+    const first = pageSize('first', options.first ?? DEFAULT_PAGE_SIZE, {
+      min: 1,
+      max: LIMITS.pageSize,
+    });
     let candidateId = options.candidateId ?? undefined;
     if (!isAdmin(who)) {
       if (candidateId !== undefined && candidateId !== who.userId) {
@@ -237,56 +147,36 @@ export class InterviewService {
       }
       candidateId = who.userId;
     }
-    const after = options.after == null ? undefined : decodeCursor(options.after);
-
     const where: FilterQuery<InterviewEntity> = {};
     if (candidateId !== undefined) where.candidateId = candidateId;
     if (options.statuses) where.status = { $in: [...options.statuses] };
-    const page: FilterQuery<InterviewEntity> = after
-      ? {
-          $and: [
-            where,
-            {
-              $or: [
-                { createdAt: { $lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { $lt: after.id } },
-              ],
-            },
-          ],
-        }
-      : where;
+    const page = keysetQuery(where, { first, after: options.after, direction: 'desc' });
     const [totalCount, rows] = await Promise.all([
       this.em.count(InterviewEntity, where),
-      this.em.find(InterviewEntity, page, { orderBy: NEWEST_FIRST, limit: first + 1 }),
+      this.em.find(InterviewEntity, page.where, page.options),
     ]);
-    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node), node }));
-    return {
-      edges,
-      hasNextPage: rows.length > first,
-      endCursor: edges.at(-1)?.cursor ?? null,
-      totalCount,
-    };
+    return { ...toPage(rows, first), totalCount };
   }
 
   /** A candidate's interviews, newest first: for the candidate or an admin. */
   async interviewsOf(candidateId: string): Promise<InterviewEntity[]> {
     requireSelfOrAdmin(this.identity, candidateId);
-    return this.byCandidate.load(candidateId);
+    return this.loaders.byCandidate.load(candidateId);
   }
 
   /** The questions of an interview the caller already got, in order. */
   questionsOf(interview: InterviewEntity): Promise<QuestionEntity[]> {
-    return this.questions.load(interview.id);
+    return this.loaders.questions.load(interview.id);
   }
 
   /** The answers of an interview the caller already got, in submission order. */
   answersOf(interview: InterviewEntity): Promise<AnswerEntity[]> {
-    return this.answers.load(interview.id);
+    return this.loaders.answers.load(interview.id);
   }
 
   /** The question an answer answers, from its interview's (batched) questions. */
   async questionOf(answer: AnswerEntity): Promise<QuestionEntity> {
-    const questions = await this.questions.load(answer.interview.id);
+    const questions = await this.loaders.questions.load(answer.interview.id);
     const question = questions.find((q) => q.id === answer.question.id);
     if (!question) throw new NotFoundError('Question', answer.question.id);
     return question;
@@ -363,7 +253,7 @@ export class InterviewService {
       },
       { clear: true },
     );
-    this.byCandidate.forget(candidateId);
+    this.loaders.byCandidate.clear(candidateId);
     this.eventsCommitted(row ? [row] : undefined);
     return interview;
   }
@@ -388,6 +278,7 @@ export class InterviewService {
     });
   }
 
+  /** Starts a SCHEDULED interview (or a DRAFT one, unscheduled) now. */
   async start(id: string): Promise<InterviewEntity> {
     return this.act(id, 'start', (interview, _em, now) => {
       interview.startedAt = now;
@@ -444,6 +335,7 @@ export class InterviewService {
     }
   }
 
+  /** Pauses an IN_PROGRESS interview, by hand (`reason: manual`). */
   async pause(id: string): Promise<InterviewEntity> {
     return this.act(id, 'pause', (interview, _em, now) => {
       interview.pausedAt = now;
@@ -454,6 +346,10 @@ export class InterviewService {
     });
   }
 
+  /**
+   * Resumes a PAUSED interview, by hand (`trigger: manual`); signing in resumes them too, when
+   * the candidate's preferences say so (`consumers/`).
+   */
   async resume(id: string): Promise<InterviewEntity> {
     return this.act(id, 'resume', (interview, _em, now) => {
       interview.pausedAt = null;
@@ -478,6 +374,7 @@ export class InterviewService {
     });
   }
 
+  /** Cancels an interview that has not ended, with an optional reason for the record. */
   async cancel(id: string, reason?: string | null): Promise<InterviewEntity> {
     requireIdentity(this.identity);
     const why = reason == null ? undefined : boundedText('reason', reason, LIMITS.cancelReason);
@@ -538,9 +435,9 @@ export class InterviewService {
       throw error;
     }
     // What this request loaded before is stale now.
-    this.byId.forget(id);
-    this.byCandidate.forget(interview.candidateId);
-    this.answers.forget(id);
+    this.loaders.byId.clear(id);
+    this.loaders.byCandidate.clear(interview.candidateId);
+    this.loaders.answers.clear(id);
     this.eventsCommitted(row ? [row] : undefined);
     return interview;
   }
@@ -548,9 +445,6 @@ export class InterviewService {
 
 // -----------------------------------------------------------------------------------------------
 // Helpers
-
-/** The listings' order; `id` breaks ties between interviews created in the same millisecond. */
-const NEWEST_FIRST: QueryOrderMap<InterviewEntity>[] = [{ createdAt: 'desc' }, { id: 'desc' }];
 
 function authorize(who: Identity, interview: InterviewEntity): void {
   if (interview.candidateId !== who.userId && !isAdmin(who)) {
@@ -577,15 +471,6 @@ function boundedText(field: string, value: string, max: number): string {
   return text;
 }
 
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return zone.length <= 64;
-  } catch {
-    return false;
-  }
-}
-
 function countWords(text: string): number {
   return text.split(/\s+/u).filter(Boolean).length;
 }
@@ -603,86 +488,4 @@ function event<T extends InterviewEvent['eventType']>(
     ...fields,
   } as EventEnvelope<T>['payload'];
   return InterviewEventFactory.create(type, payload, { timestamp: now }) as InterviewEvent;
-}
-
-function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const group = groups.get(k);
-    if (group) group.push(row);
-    else groups.set(k, [row]);
-  }
-  return groups;
-}
-
-// An opaque cursor: base64url of `[createdAt in ms, id]`, the listing's sort key.
-const cursorSchema = z.tuple([z.number().int().nonnegative(), z.string().min(1)]);
-
-function encodeCursor(interview: InterviewEntity): string {
-  return Buffer.from(JSON.stringify([interview.createdAt.getTime(), interview.id])).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    json = undefined;
-  }
-  const parsed = cursorSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new InvalidInputError('after', 'not a cursor from this listing; pass an edge `cursor`');
-  }
-  const [ms, id] = parsed.data;
-  return { createdAt: new Date(ms), id };
-}
-
-/**
- * Collects the keys asked for while GraphQL resolves one level of a response and loads them
- * with one query; results are memoized for the request (the idea of DataLoader, in the few
- * lines this service needs). Dispatches on `setImmediate`, after every pending promise job, so
- * one batch spans all the sibling fields of a level.
- */
-class BatchLoader<V> {
-  private readonly cache = new Map<string, Promise<V>>();
-  private queue: { key: string; resolve: (value: V) => void; reject: (error: unknown) => void }[] =
-    [];
-
-  constructor(
-    private readonly fetch: (keys: string[]) => Promise<Map<string, V>>,
-    private readonly missing: () => V,
-  ) {}
-
-  load(key: string): Promise<V> {
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-    const promise = new Promise<V>((resolve, reject) => {
-      if (this.queue.length === 0) setImmediate(() => void this.dispatch());
-      this.queue.push({ key, resolve, reject });
-    });
-    this.cache.set(key, promise);
-    return promise;
-  }
-
-  /** Drops a memoized value, e.g. after a write. */
-  forget(key: string): void {
-    this.cache.delete(key);
-  }
-
-  private async dispatch(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      const found = await this.fetch(batch.map((entry) => entry.key));
-      for (const entry of batch) entry.resolve(found.get(entry.key) ?? this.missing());
-    } catch (error) {
-      for (const entry of batch) {
-        this.cache.delete(entry.key);
-        entry.reject(error);
-      }
-    }
-  }
 }

@@ -30,5 +30,5 @@ export const Answer: AnswerResolvers = {
 export const User: UserResolvers = {
   __resolveReference: ({ id }) => userReference(id),
   interviews: (user, _args, { interviews }) => interviews.interviewsOf(user.id),
-  interviewPreferences: (user, _args, { interviews }) => interviews.preferencesOf(user.id),
+  interviewPreferences: (user, _args, { preferences }) => preferences.of(user.id),
 };

@@ -27,6 +27,5 @@ export const Mutation: MutationResolvers = {
 
   cancelInterview: (_root, { id, reason }, { interviews }) => interviews.cancel(id, reason),
 
-  updateInterviewPreferences: (_root, { input }, { interviews }) =>
-    interviews.updatePreferences(input),
+  updateInterviewPreferences: (_root, { input }, { preferences }) => preferences.update(input),
 };
