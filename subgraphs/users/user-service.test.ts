@@ -1,11 +1,9 @@
 import { InvalidInputError } from '../../contracts/errors';
+import { pageSize } from '../shared/pagination';
 import {
   ACTIVITY_PAGE_SIZE,
   USERS_PAGE_SIZE,
-  decodeCursor,
   diffProfile,
-  encodeCursor,
-  pageSize,
   parseProfileInput,
 } from './user-service';
 
@@ -65,8 +63,9 @@ describe('diffProfile', () => {
   });
 });
 
-describe('pageSize', () => {
-  it('accepts the bounds and refuses what lies outside, or null', () => {
+// Cursors and pageSize itself are tested in ../shared/pagination.test.ts.
+describe('page sizes', () => {
+  it('bound users(first) to 1-100 and recentActivity(first) to 1-50', () => {
     expect(pageSize('first', 1, USERS_PAGE_SIZE)).toBe(1);
     expect(pageSize('first', 100, USERS_PAGE_SIZE)).toBe(100);
     expect(pageSize('first', 50, ACTIVITY_PAGE_SIZE)).toBe(50);
@@ -75,30 +74,5 @@ describe('pageSize', () => {
       expect(error.message).toBe(`first: must be between 1 and 100, got ${String(value)}`);
     }
     expect(() => pageSize('first', 51, ACTIVITY_PAGE_SIZE)).toThrow(InvalidInputError);
-  });
-});
-
-describe('cursors', () => {
-  it('round-trip (createdAt, id) opaquely', () => {
-    const user = { createdAt: new Date('2026-11-26T10:00:00.123Z'), id: 'u-1' };
-    const cursor = encodeCursor(user);
-    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCursor(cursor)).toEqual(user);
-  });
-
-  it('refuses anything this API did not make, on `after`', () => {
-    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    for (const cursor of [
-      'garbage!',
-      '',
-      encode({ createdAt: '2026-11-26T10:00:00.000Z', id: 'u-1' }),
-      encode(['2026-11-26T10:00:00.000Z']),
-      encode(['yesterday', 'u-1']),
-      encode(['2026-11-26T10:00:00.000Z', '']),
-      encode(['2026-11-26T10:00:00.000Z', 7]),
-    ]) {
-      const error = thrown(() => decodeCursor(cursor));
-      expect(error.details).toEqual({ field: 'after' });
-    }
   });
 });

@@ -3,14 +3,14 @@
  * announces a change. Request-scoped: one instance per GraphQL request, built from its
  * {@link RequestScope} (its own EntityManager fork and the caller's identity).
  *
- * The pure rules (input validation, diffing, cursors, page sizes) are exported functions, so
- * they are unit-tested without a database.
+ * The pure rules (input validation, diffing) are exported functions, so they are unit-tested
+ * without a database; cursors and page sizes are the shared `../shared/pagination.ts`.
  */
-import type { FilterQuery } from '@mikro-orm/core';
 import { UserEventFactory } from '../../events';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
 import { DomainError, InvalidInputError } from '../../contracts/errors';
 import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../../contracts/identity';
+import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
 import { PROFILE_FIELDS, User, UserActivity, newActivity, type ProfileField } from './entities';
 
@@ -27,6 +27,7 @@ export type ProfileInput = { readonly [F in ProfileField]?: string | null | unde
 /** Validated changes: only the fields the caller sent, trimmed. */
 export type ProfileChanges = Partial<Record<ProfileField, string | null>>;
 
+/** Profile fields with their values, e.g. before and after a change. */
 export type ProfileValues = Partial<Record<ProfileField, string | null>>;
 
 /** What actually changes; the payload of `user.profile_updated`. */
@@ -82,57 +83,9 @@ export function diffProfile(
   return diff.updatedFields.length > 0 ? diff : null;
 }
 
-/**
- * A page size argument within bounds. `null` (sent explicitly, overriding the default) is
- * refused like any other out-of-range value.
- * @throws {InvalidInputError}
- */
-export function pageSize(
-  argument: string,
-  value: number | null | undefined,
-  bounds: { readonly min: number; readonly max: number },
-): number {
-  if (value === null || value === undefined || value < bounds.min || value > bounds.max) {
-    throw new InvalidInputError(
-      argument,
-      `must be between ${bounds.min} and ${bounds.max}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Where a page of `users` starts: after this (createdAt, id). */
-export interface UserCursor {
-  createdAt: Date;
-  id: string;
-}
-
-/** An opaque cursor: clients pass it back, they do not read it. */
-export function encodeCursor(user: Pick<User, 'createdAt' | 'id'>): string {
-  return Buffer.from(JSON.stringify([user.createdAt.toISOString(), user.id])).toString('base64url');
-}
-
-/** @throws {InvalidInputError} on `after` when the cursor was not made by {@link encodeCursor}. */
-export function decodeCursor(cursor: string): UserCursor {
-  const invalid = () =>
-    new InvalidInputError('after', 'is not a cursor returned by this API (use pageInfo.endCursor)');
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 2) throw invalid();
-  const [at, id] = decoded as unknown[];
-  if (typeof at !== 'string' || typeof id !== 'string' || id === '') throw invalid();
-  const createdAt = new Date(at);
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) throw invalid();
-  return { createdAt, id };
-}
-
-export interface UserPage {
-  users: { cursor: string; user: User }[];
-  hasNextPage: boolean;
+/** One page of `Query.users`: the `UserConnection` as the schema shapes it. */
+export interface UserPage extends Page<User> {
+  /** Every user, on all pages. */
   totalCount: number;
 }
 
@@ -147,7 +100,9 @@ export class ProfileNotFoundError extends DomainError {
   }
 }
 
+/** Profiles on behalf of one request's caller. */
 export class UserService {
+  /** @param scope The request's EntityManager fork, caller and outbox wake-up. */
   constructor(private readonly scope: RequestScope) {}
 
   /** The caller's profile, or `null` before their registration has been handled. */
@@ -165,30 +120,21 @@ export class UserService {
     return this.scope.em.findOne(User, { id });
   }
 
-  /** All users, oldest first, for admins; keyset-paginated on (createdAt, id). */
-  async users(args: { first: number | null | undefined; after: string | null }): Promise<UserPage> {
+  /**
+   * All users, oldest first, for admins; keyset-paginated on (createdAt, id).
+   * @throws {InvalidInputError} on `first` out of {@link USERS_PAGE_SIZE}, or a malformed `after`.
+   */
+  async users(args: {
+    first: number | null | undefined;
+    /** The `cursor` of the last edge already seen (or `pageInfo.endCursor`). */
+    after?: string | null | undefined;
+  }): Promise<UserPage> {
     requireAdmin(this.scope.identity);
     const first = pageSize('first', args.first, USERS_PAGE_SIZE);
-    const after = args.after === null ? null : decodeCursor(args.after);
-    const where: FilterQuery<User> = after
-      ? {
-          $or: [
-            { createdAt: { $gt: after.createdAt } },
-            { createdAt: after.createdAt, id: { $gt: after.id } },
-          ],
-        }
-      : {};
-    const rows = await this.scope.em.find(User, where, {
-      orderBy: { createdAt: 'asc', id: 'asc' },
-      limit: first + 1,
-    });
+    const page = keysetQuery<User>({}, { first, after: args.after, direction: 'asc' });
+    const rows = await this.scope.em.find(User, page.where, page.options);
     const totalCount = await this.scope.em.count(User, {});
-    const page = rows.slice(0, first);
-    return {
-      users: page.map((user) => ({ cursor: encodeCursor(user), user })),
-      hasNextPage: rows.length > first,
-      totalCount,
-    };
+    return { ...toPage(rows, first), totalCount };
   }
 
   /** A user's latest activity, most recent first; self or admin. */
