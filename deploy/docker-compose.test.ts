@@ -1,18 +1,47 @@
 /**
  * Keeps docker-compose.yml consistent with the code's configuration and with itself. No Docker
- * engine runs where the tests run, so this reads the file instead: every check below is a
- * function returning the problems it finds, run once on the real file and once on a broken copy
- * (so each check is known to be able to fail).
+ * engine runs where the tests run, so this reads the file instead: first against the compose
+ * specification's JSON schema (structure and types, deploy/compose-check.ts), then with the
+ * platform's own checks below, each a function returning the problems it finds, run once on the
+ * real file and once on a broken copy (so each check is known to be able to fail).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { parse } from 'yaml';
-import { z } from 'zod';
 import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
+import {
+  SERVICES,
+  service as serviceNamed,
+  type PortVariable,
+  type ServiceDefinition,
+} from '../config/services';
 import { TOPICS, deadLetterTopic } from '../events/topics';
-import { GATEWAY_NODE_FLAGS } from '../config/services';
+import {
+  ComposeSchemaError,
+  REQUIRED_VARIABLE,
+  commandWords,
+  composeSchemaProblems,
+  dependencies,
+  dependsOn,
+  dockerStages,
+  dockerfileOf,
+  envOf,
+  healthcheckWords,
+  imageLayout,
+  imageTag,
+  instructionWords,
+  interpolateDefaults,
+  loadCompose,
+  mounts,
+  optionValue,
+  parseComposeYaml,
+  parseListeners,
+  parsePort,
+  type ComposeFile,
+  type ComposeService,
+  type DockerStage,
+} from './compose-check';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
@@ -20,56 +49,20 @@ const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
 /** What `npm run build` compiles into dist/, which the image runs. */
 const BUILD_TSCONFIG = path.join(ROOT, 'tsconfig.build.json');
 
-/**
- * Each service of the platform but the gateway owns one PostgreSQL database, named after the
- * service and created by the init scripts: the subgraphs and the notification service.
- */
-const SERVICE_DATABASES = ['users', 'interviews', 'reporting', 'notifications'] as const;
-
-type PortVariable =
-  'USERS_PORT' | 'INTERVIEWS_PORT' | 'REPORTING_PORT' | 'NOTIFICATIONS_PORT' | 'GATEWAY_PORT';
-
-/** An application service, with the entry point and port `npm start` gives it (scripts/start.ts). */
-interface AppSpec {
-  /** The source of the entry point; the image runs it compiled (`compiledEntry`). */
-  entry: string;
-  port: PortVariable;
-  /** Signs or checks the gateway's identity tokens, so it needs INTERNAL_TOKEN_SECRET. */
-  internalToken: boolean;
-  /** Node.js flags before the entry point, as `npm start` gives them. @default [] */
-  nodeFlags?: readonly string[];
-}
-
-/** The subgraphs: the gateway routes to each of them. */
-const SUBGRAPHS: Record<Exclude<(typeof SERVICE_DATABASES)[number], 'notifications'>, AppSpec> = {
-  users: { entry: 'subgraphs/users/main.ts', port: 'USERS_PORT', internalToken: true },
-  interviews: {
-    entry: 'subgraphs/interviews/main.ts',
-    port: 'INTERVIEWS_PORT',
-    internalToken: true,
-  },
-  reporting: { entry: 'subgraphs/reporting/main.ts', port: 'REPORTING_PORT', internalToken: true },
-};
+/** The platform's processes (config/services.ts): the file must run each of them. */
+const SUBGRAPHS = SERVICES.filter((s) => s.kind === 'subgraph');
 /**
  * The notification service: Kafka consumers, a database and /health and /ready, but no GraphQL
  * (the gateway does not route to it) and no requests from the gateway (no identity tokens).
  */
-const NOTIFICATIONS = {
-  name: 'notifications',
-  entry: 'notifications/main.ts',
-  port: 'NOTIFICATIONS_PORT',
-  internalToken: false,
-} as const satisfies AppSpec & { name: (typeof SERVICE_DATABASES)[number] };
-const GATEWAY = {
-  entry: 'gateway/main.ts',
-  port: 'GATEWAY_PORT',
-  internalToken: true,
-  nodeFlags: GATEWAY_NODE_FLAGS,
-} as const satisfies AppSpec;
+const NOTIFICATIONS = serviceNamed('notifications');
+const GATEWAY = serviceNamed('gateway');
+/** Each owns a PostgreSQL database named after it, created by the init scripts. */
+const SERVICE_DATABASES = SERVICES.filter((s) => s.database).map((s) => s.name);
 
-/** `node [flags] dist/<entry>.js`: how the image runs an entry point. */
-function nodeCommand({ entry, nodeFlags = [] }: AppSpec): string {
-  return ['node', ...nodeFlags, compiledEntry(entry)].join(' ');
+/** `node [flags] dist/<entry>.js`: how the image runs an entry point, compiled. */
+function nodeCommand({ entry, nodeFlags }: Pick<ServiceDefinition, 'entry' | 'nodeFlags'>): string {
+  return ['node', ...nodeFlags, path.posix.join('dist', `${entry}.js`)].join(' ');
 }
 
 /** Variables the gateway needs in production: sign-in (README "Identity") and the webhook. */
@@ -81,86 +74,10 @@ const GATEWAY_REQUIRED = [
   'PUBLIC_URL',
 ] as const;
 
-// ---------------------------------------------------------------------------------------------
-// The part of the compose spec these checks read.
-
-const portSchema = z.union([
-  z.string(),
-  z.number(),
-  z.object({
-    target: z.union([z.number(), z.string()]),
-    published: z.union([z.number(), z.string()]).optional(),
-    host_ip: z.string().optional(),
-  }),
-]);
-
-const serviceSchema = z.object({
-  image: z.string().optional(),
-  build: z
-    .union([
-      z.string(),
-      z.object({ context: z.string().optional(), dockerfile: z.string().optional() }),
-    ])
-    .optional(),
-  command: z.union([z.string(), z.array(z.string())]).optional(),
-  hostname: z.string().optional(),
-  environment: z.union([z.record(z.string(), z.unknown()), z.array(z.string())]).optional(),
-  env_file: z
-    .union([
-      z.string(),
-      z.array(
-        z.union([z.string(), z.object({ path: z.string(), required: z.boolean().optional() })]),
-      ),
-    ])
-    .optional(),
-  ports: z.array(portSchema).optional(),
-  depends_on: z
-    .union([
-      z.array(z.string()),
-      z.record(z.string(), z.object({ condition: z.string().optional() }).nullable()),
-    ])
-    .optional(),
-  volumes: z
-    .array(
-      z.union([
-        z.string(),
-        z.object({
-          type: z.string().optional(),
-          source: z.string().optional(),
-          target: z.string(),
-        }),
-      ]),
-    )
-    .optional(),
-  healthcheck: z
-    .object({
-      test: z.union([z.string(), z.array(z.string())]).optional(),
-      disable: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-const composeSchema = z.looseObject({
-  services: z.record(z.string(), serviceSchema),
-  volumes: z.record(z.string(), z.unknown()).nullable().optional(),
-});
-
-type Service = z.infer<typeof serviceSchema>;
-
-interface ComposeFile {
-  text: string;
-  doc: z.infer<typeof composeSchema>;
-  /** The folder relative paths in the file are resolved against. */
-  dir: string;
-}
-
-function loadCompose(text: string, dir = ROOT): ComposeFile {
-  // `merge`: compose honours YAML merge keys (`<<: *anchor`), YAML 1.2 does not by default.
-  return { text, doc: composeSchema.parse(parse(text, { merge: true })), dir };
-}
+const load = (text: string): ComposeFile => loadCompose(text, ROOT);
 
 // ---------------------------------------------------------------------------------------------
-// Small readers.
+// Small readers of this platform's file (the generic ones: deploy/compose-check.ts).
 
 type Kind = 'kafka' | 'postgres' | 'authentik' | 'app';
 
@@ -171,52 +88,27 @@ const THIRD_PARTY_IMAGES: [Exclude<Kind, 'app'>, RegExp][] = [
   ['authentik', /^(ghcr\.io\/)?goauthentik\/server(:|@|$)/],
 ];
 
-function kindOf(service: Service): Kind {
+function kindOf(service: ComposeService): Kind {
   const image = service.image === undefined ? '' : interpolateDefaults(service.image);
   return THIRD_PARTY_IMAGES.find(([, pattern]) => pattern.test(image))?.[0] ?? 'app';
 }
 
-function servicesOf(file: ComposeFile, kind: Kind): [string, Service][] {
+function servicesOf(file: ComposeFile, kind: Kind): [string, ComposeService][] {
   return Object.entries(file.doc.services).filter(([, service]) => kindOf(service) === kind);
 }
 
-/** Replaces `${NAME:-default}` and `${NAME-default}` by their default, as compose does when unset. */
-function interpolateDefaults(value: string): string {
-  return value.replace(/\$\{\w+:?-([^}]*)\}/g, '$1');
-}
-
-function imageTag(image: string): string | undefined {
-  const name = interpolateDefaults(image).split('@')[0] ?? '';
-  const colon = name.lastIndexOf(':');
-  return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : undefined;
-}
-
-/** The service's `environment`, values as compose passes them (`undefined`: taken from the host). */
-function envOf(service: Service): Map<string, string | undefined> {
-  const env = new Map<string, string | undefined>();
-  if (Array.isArray(service.environment)) {
-    for (const entry of service.environment) {
-      const eq = entry.indexOf('=');
-      env.set(eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? undefined : entry.slice(eq + 1));
-    }
-  } else {
-    for (const [key, value] of Object.entries(service.environment ?? {})) {
-      env.set(key, value === null || value === undefined ? undefined : String(value));
-    }
-  }
-  return env;
-}
-
-/** Variable names set by the service's `env_file`s; a missing required file is a problem. */
-function envFileKeys(file: ComposeFile, name: string, service: Service): [string[], string[]] {
-  const entries = service.env_file === undefined ? [] : [service.env_file].flat();
+/** Variable names set by the service's `env_file`s; a missing file is a problem. */
+function envFileKeys(
+  file: ComposeFile,
+  name: string,
+  service: ComposeService,
+): [string[], string[]] {
   const keys: string[] = [];
   const problems: string[] = [];
-  for (const entry of entries) {
-    const { path: envPath, required = true } = typeof entry === 'string' ? { path: entry } : entry;
+  for (const envPath of [service.env_file ?? []].flat()) {
     const full = path.resolve(file.dir, envPath);
     if (!fs.existsSync(full)) {
-      if (required) problems.push(`${name}: env_file ${envPath} does not exist`);
+      problems.push(`${name}: env_file ${envPath} does not exist`);
       continue;
     }
     for (const line of fs.readFileSync(full, 'utf8').split('\n')) {
@@ -227,76 +119,12 @@ function envFileKeys(file: ComposeFile, name: string, service: Service): [string
   return [keys, problems];
 }
 
-function healthcheckWords(service: Service): string[] {
-  const test = service.healthcheck?.test;
-  if (test === undefined) return [];
-  return (typeof test === 'string' ? [test] : test).flatMap((part) => part.split(/\s+/));
-}
-
-/** The value of `--name=value`, `--name value` or `-n value` in a command line. */
-function optionValue(words: string[], ...names: string[]): string | undefined {
-  for (const [i, word] of words.entries()) {
-    for (const name of names) {
-      if (word === name) return words[i + 1];
-      if (word.startsWith(`${name}=`)) return word.slice(name.length + 1);
-    }
-  }
-  return undefined;
-}
-
-interface PortMapping {
-  hostIp: string | undefined;
-  /** `undefined`: compose picks a free host port. */
-  host: number | undefined;
-  container: number;
-}
-
-function parsePort(entry: z.infer<typeof portSchema>): PortMapping | string {
-  if (typeof entry === 'number') return { hostIp: undefined, host: undefined, container: entry };
-  if (typeof entry === 'object') {
-    const published =
-      entry.published === undefined ? undefined : interpolateDefaults(String(entry.published));
-    const container = Number(interpolateDefaults(String(entry.target)));
-    const host = published === undefined ? undefined : Number(published);
-    if (!Number.isInteger(container) || (host !== undefined && !Number.isInteger(host))) {
-      return `port ${JSON.stringify(entry)} is not a single port`;
-    }
-    return { hostIp: entry.host_ip, host, container };
-  }
-  const spec = interpolateDefaults(entry).replace(/\/(tcp|udp)$/, '');
-  const ipv6 = /^\[([^\]]+)\]:(.*)$/.exec(spec);
-  const parts = ipv6 ? [ipv6[1] ?? '', ...(ipv6[2] ?? '').split(':')] : spec.split(':');
-  if (parts.length > 3 || parts.some((p, i) => i >= parts.length - 2 && !/^\d+$/.test(p))) {
-    return `port "${entry}" is not [ip:]host:container with single ports`;
-  }
-  const container = Number(parts[parts.length - 1]);
-  const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : undefined;
-  return { hostIp: parts.length === 3 ? parts[0] : undefined, host, container };
-}
-
-interface Listener {
-  name: string;
-  host: string;
-  port: number;
-}
-
-/** `NAME://host:port,...` as in KAFKA_LISTENERS and KAFKA_ADVERTISED_LISTENERS. */
-function parseListeners(value: string | undefined): Listener[] {
-  return (value ?? '')
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => {
-      const match = /^\s*([A-Za-z_]\w*):\/\/([^:]*):(\d+)\s*$/.exec(s);
-      return { name: match?.[1] ?? s, host: match?.[2] ?? '', port: Number(match?.[3] ?? NaN) };
-    });
-}
-
-function postgresPort(service: Service): number {
+function postgresPort(service: ComposeService): number {
   return Number(envOf(service).get('PGPORT') ?? 5432);
 }
 
 /** The ports a service listens on inside its container, as far as the file tells. */
-function listeningPorts(service: Service): number[] {
+function listeningPorts(service: ComposeService): number[] {
   const env = envOf(service);
   switch (kindOf(service)) {
     case 'kafka':
@@ -304,7 +132,7 @@ function listeningPorts(service: Service): number[] {
     case 'postgres':
       return [postgresPort(service)];
     case 'authentik': {
-      const command = [service.command ?? []].flat().join(' ');
+      const command = commandWords(service.command).join(' ');
       if (!/\bserver\b/.test(command)) return []; // the worker serves nothing worth publishing
       const portOf = (variable: string, fallback: number) =>
         Number(/:(\d+)$/.exec(env.get(variable) ?? '')?.[1] ?? fallback);
@@ -318,37 +146,6 @@ function listeningPorts(service: Service): number[] {
     }
   }
 }
-
-function dependencies(service: Service): [string, string | undefined][] {
-  const deps = service.depends_on;
-  if (deps === undefined) return [];
-  if (Array.isArray(deps)) return deps.map((d) => [d, undefined]);
-  return Object.entries(deps).map(([d, options]) => [d, options?.condition]);
-}
-
-interface Mount {
-  type: 'volume' | 'bind' | 'other';
-  source: string | undefined;
-  target: string;
-}
-
-function mounts(service: Service): Mount[] {
-  return (service.volumes ?? []).map((entry) => {
-    if (typeof entry !== 'string') {
-      const type = entry.type ?? 'volume';
-      return {
-        type: type === 'volume' || type === 'bind' ? type : 'other',
-        source: entry.source,
-        target: entry.target,
-      };
-    }
-    const [first = '', second] = entry.split(':');
-    if (second === undefined) return { type: 'volume', source: undefined, target: first }; // anonymous
-    const isPath = /^[./~]/.test(first) || first.startsWith('$');
-    return { type: isPath ? 'bind' : 'volume', source: first, target: second };
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // The checks. Each returns one line per problem; the real file must have none.
 
@@ -437,14 +234,6 @@ function appEnvironmentProblems(file: ComposeFile): string[] {
   return problems;
 }
 
-/** `${NAME:?message}`: compose refuses to start while NAME is unset. */
-const REQUIRED_VARIABLE = /^\$\{(\w+):\?([^}]+)\}$/;
-
-/** `gateway/main.ts` → `dist/gateway/main.js`: where `npm run build` puts a source file. */
-function compiledEntry(entry: string): string {
-  return path.posix.join('dist', entry.replace(/\.ts$/, '.js'));
-}
-
 const buildSourcesCache = new Map<string, Set<string>>();
 
 /** The source files tsconfig.build.json compiles, relative to the repository. */
@@ -463,35 +252,20 @@ function buildSources(tsconfig = BUILD_TSCONFIG): Set<string> {
   return sources;
 }
 
-function commandWords(service: Service): string[] {
-  const command = service.command ?? [];
-  return typeof command === 'string' ? command.split(/\s+/) : command;
-}
-
 /** The port an application service listens on: its port variable, or that variable's default. */
-function appPort(service: Service, variable: PortVariable): number {
+function appPort(service: ComposeService, variable: PortVariable): number {
   return Number(envOf(service).get(variable) ?? CONFIG_DEFAULTS[variable]);
-}
-
-function dependsOn(service: Service, dep: string, condition: string): boolean {
-  return dependencies(service).some(([d, c]) => d === dep && c === condition);
-}
-
-/** The Dockerfile the service builds its image from; `undefined` when it builds none. */
-function dockerfileOf(file: ComposeFile, service: Service): string | undefined {
-  const build = typeof service.build === 'string' ? { context: service.build } : service.build;
-  if (build === undefined) return undefined;
-  return path.resolve(file.dir, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
 }
 
 /** What every application service needs: image, entry point, environment, healthcheck. */
 function appServiceProblems(
   file: ComposeFile,
   name: string,
-  service: Service,
-  spec: AppSpec,
+  service: ComposeService,
+  spec: ServiceDefinition,
 ): string[] {
-  const { entry, port: portVariable, internalToken } = spec;
+  const { portVariable, internalToken } = spec;
+  const entry = `${spec.entry}.ts`;
   const problems: string[] = [];
   if (kindOf(service) !== 'app') problems.push(`${name}: must run the application image`);
   const dockerfile = dockerfileOf(file, service);
@@ -501,7 +275,7 @@ function appServiceProblems(
     problems.push(`${name}: ${path.relative(file.dir, dockerfile)} does not exist`);
   }
   // The compiled entry point with plain node: no TypeScript compiler in a production process.
-  const command = commandWords(service).join(' ');
+  const command = commandWords(service.command).join(' ');
   const run = nodeCommand(spec);
   if (command !== run) {
     problems.push(`${name}: command "${command}" is not "${run}" (${entry} compiled)`);
@@ -562,7 +336,7 @@ function appServiceProblems(
  * PostgreSQL: postgres://user:${PASSWORD:?}@host:port/database, all as the postgres service says,
  * and the database the service's own (SERVICE_DATABASES), as every service owns one.
  */
-function databaseProblems(file: ComposeFile, name: string, service: Service): string[] {
+function databaseProblems(file: ComposeFile, name: string, service: ComposeService): string[] {
   const problems: string[] = [];
   const url = envOf(service).get('DATABASE_URL') ?? '';
   const match = /^postgres(?:ql)?:\/\/([^:@/]+):(.*)@([^:@/]+)(?::(\d+))?\/(\w+)$/.exec(url);
@@ -591,7 +365,8 @@ function databaseProblems(file: ComposeFile, name: string, service: Service): st
 
 function subgraphServiceProblems(file: ComposeFile): string[] {
   const problems: string[] = [];
-  for (const [name, spec] of Object.entries(SUBGRAPHS)) {
+  for (const spec of SUBGRAPHS) {
+    const { name } = spec;
     const service = file.doc.services[name];
     if (service === undefined) {
       problems.push(`no service ${name}`);
@@ -603,105 +378,6 @@ function subgraphServiceProblems(file: ComposeFile): string[] {
     problems.push(...databaseProblems(file, name, service));
   }
   return problems;
-}
-
-/** What a Dockerfile leaves behind, as far as these checks need it. */
-interface ImageLayout {
-  workdir: string;
-  /** The user the container runs as (USER). */
-  user: string;
-  /** Owner of each folder the build creates or chowns, by absolute path. */
-  owners: Map<string, string>;
-}
-
-/** A Dockerfile's instructions, one per line: continuations joined, comments and blanks dropped. */
-function instructionLines(dockerfile: string): string[] {
-  return dockerfile
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-/** Reads WORKDIR, USER and the `mkdir`/`chown` commands of RUN instructions (shell form). */
-function imageLayout(dockerfile: string): ImageLayout {
-  const layout: ImageLayout = { workdir: '/', user: 'root', owners: new Map() };
-  const lines = instructionLines(dockerfile);
-  for (const line of lines) {
-    const [instruction = '', ...args] = line.split(/\s+/);
-    switch (instruction.toUpperCase()) {
-      case 'FROM':
-        // A new stage starts from its base image: only the last one is the image that runs.
-        layout.workdir = '/';
-        layout.user = 'root';
-        layout.owners = new Map();
-        break;
-      case 'WORKDIR':
-        layout.workdir = path.posix.resolve(layout.workdir, args.join(' '));
-        break;
-      case 'USER':
-        layout.user = (args[0] ?? 'root').split(':')[0] ?? 'root';
-        break;
-      case 'RUN':
-        for (const command of args.join(' ').split(/&&|;/)) {
-          const [program, ...words] = command.trim().split(/\s+/);
-          const flags = words.filter((w) => w.startsWith('-')).join(' ');
-          const operands = words.filter((w) => !w.startsWith('-'));
-          const resolve = (p: string) => path.posix.resolve(layout.workdir, p);
-          if (program === 'mkdir') {
-            for (const dir of operands.map(resolve)) {
-              // -p creates the missing parents too; new folders belong to the user running RUN.
-              const created = /-\w*p/.test(flags) ? ancestorsOf(dir) : [dir];
-              for (const d of created) if (!layout.owners.has(d)) layout.owners.set(d, layout.user);
-            }
-          } else if (program === 'chown') {
-            const [owner = '', ...targets] = operands;
-            const user = owner.split(':')[0] ?? '';
-            for (const target of targets.map(resolve)) {
-              layout.owners.set(target, user);
-              if (!/-\w*R/.test(flags)) continue;
-              for (const d of layout.owners.keys())
-                if (d.startsWith(`${target}/`)) layout.owners.set(d, user);
-            }
-          }
-        }
-        break;
-    }
-  }
-  return layout;
-}
-
-/** A stage of a Dockerfile: its `AS` name and its instructions, continuation lines joined. */
-interface DockerStage {
-  name: string | undefined;
-  instructions: { instruction: string; args: string }[];
-}
-
-function dockerStages(dockerfile: string): DockerStage[] {
-  const stages: DockerStage[] = [];
-  const lines = instructionLines(dockerfile);
-  for (const line of lines) {
-    const [word = '', ...rest] = line.split(/\s+/);
-    const instruction = word.toUpperCase();
-    const args = rest.join(' ');
-    if (instruction === 'FROM') {
-      stages.push({ name: /\sAS\s+(\S+)\s*$/i.exec(` ${args}`)?.[1], instructions: [] });
-    } else {
-      stages.at(-1)?.instructions.push({ instruction, args });
-    }
-  }
-  return stages;
-}
-
-/** The words of an exec-form (`["node", "x.js"]`) or shell-form instruction. */
-function instructionWords(args: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(args);
-    if (Array.isArray(parsed)) return parsed.map(String);
-  } catch {
-    // shell form
-  }
-  return args.split(/\s+/);
 }
 
 /**
@@ -787,12 +463,6 @@ function dockerfileProblems(file: ComposeFile): string[] {
   return problems;
 }
 
-/** `/a/b/c` and its parents but `/`: `/a`, `/a/b`, `/a/b/c`. */
-function ancestorsOf(dir: string): string[] {
-  const parts = dir.split('/').filter((p) => p !== '');
-  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
-}
-
 /** Variables of sign-in and of the gateway's tokens: the notification service needs none. */
 const IDENTITY_VARIABLE = /^(OIDC_|AUTHENTIK_)|SECRET|^PUBLIC_URL$/;
 
@@ -801,7 +471,7 @@ const IDENTITY_VARIABLE = /^(OIDC_|AUTHENTIK_)|SECRET|^PUBLIC_URL$/;
  * it is unset, `.eml` files in MAIL_DIR, which must outlive the container (a named volume) and
  * be writable by the image's user (a new volume takes the owner of the folder it is mounted on).
  */
-function mailProblems(file: ComposeFile, name: string, service: Service): string[] {
+function mailProblems(file: ComposeFile, name: string, service: ComposeService): string[] {
   const env = envOf(service);
   const smtpUrl = env.get('SMTP_URL') ?? '';
   if (/\/\/[^/@:]*:[^@]+@/.test(smtpUrl.replace(/\$\{[^}]*\}/g, ''))) {
@@ -854,8 +524,10 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
   if (service === undefined) return ['no service gateway'];
   const problems = appServiceProblems(file, 'gateway', service, GATEWAY);
   const env = envOf(service);
+  // Optional: sessions in memory without it, but then one gateway alone can hold them.
+  if (env.has('DATABASE_URL')) problems.push(...databaseProblems(file, 'gateway', service));
 
-  const port = appPort(service, GATEWAY.port);
+  const port = appPort(service, GATEWAY.portVariable);
   const published = (service.ports ?? []).map(parsePort).filter((p) => typeof p !== 'string');
   if (!published.some((p) => p.container === port && p.host === port)) {
     problems.push(`gateway: must publish ${port}:${port} (GATEWAY_PORT)`);
@@ -868,7 +540,7 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
       .filter((e) => e.trim() !== '')
       .map((e) => [e.slice(0, e.indexOf('=')).trim(), e.slice(e.indexOf('=') + 1).trim()]),
   );
-  for (const [name, { port: variable }] of Object.entries(SUBGRAPHS)) {
+  for (const { name, portVariable: variable } of SUBGRAPHS) {
     const target = file.doc.services[name];
     const expected = target && `http://${name}:${appPort(target, variable)}/graphql`;
     if (routes.get(name) !== expected) {
@@ -880,9 +552,9 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
       problems.push(`gateway: must wait for ${name} to be healthy`);
   }
   for (const name of routes.keys()) {
-    if (!(name in SUBGRAPHS)) {
-      const why =
-        name === NOTIFICATIONS.name ? ' (the notification service serves no GraphQL)' : '';
+    if (!SUBGRAPHS.some((s) => s.name === name)) {
+      const other = SERVICES.find((s) => s.name === name);
+      const why = other ? ` (${name} is the ${other.kind}: it serves no GraphQL)` : '';
       problems.push(`gateway: GATEWAY_SUBGRAPH_URLS names no subgraph ${name}${why}`);
     }
   }
@@ -942,16 +614,14 @@ function environmentValueProblems(file: ComposeFile): string[] {
   for (const [name, service] of Object.entries(file.doc.services)) {
     if (!Array.isArray(service.environment)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        // Compose refuses booleans and objects here: quote them.
-        if (value !== null && typeof value !== 'string' && typeof value !== 'number') {
-          problems.push(
-            `${name}: ${key} must be a string or a number, not ${JSON.stringify(value)}`,
-          );
-        }
+        // The spec lets a boolean through (objects it does not), and compose passes it on as
+        // True or true depending on the version: quote it, so the value is the one written.
+        if (typeof value === 'boolean')
+          problems.push(`${name}: ${key} must be a string or a number, not ${value}`);
       }
     }
     for (const [key, value] of envOf(service)) {
-      if (/PASSWORD|SECRET/.test(key) && !/^\$\{\w+:\?[^}]+\}$/.test(value ?? '')) {
+      if (/PASSWORD|SECRET/.test(key) && !REQUIRED_VARIABLE.test(value ?? '')) {
         problems.push(`${name}: ${key} must come from a required variable, \${NAME:?message}`);
       }
     }
@@ -960,7 +630,7 @@ function environmentValueProblems(file: ComposeFile): string[] {
 }
 
 /** Every database named in the postgres init scripts mounted into /docker-entrypoint-initdb.d. */
-function initDatabases(file: ComposeFile, service: Service): string[] {
+function initDatabases(file: ComposeFile, service: ComposeService): string[] {
   const databases: string[] = [];
   for (const mount of mounts(service)) {
     if (mount.type !== 'bind' || mount.source === undefined) continue;
@@ -1191,6 +861,13 @@ function volumeProblems(file: ComposeFile): string[] {
   return problems;
 }
 
+/** Every service on the application image is a process of config/services.ts. */
+function serviceListProblems(file: ComposeFile): string[] {
+  return servicesOf(file, 'app')
+    .filter(([name]) => !SERVICES.some((s) => s.name === name))
+    .map(([name]) => `${name}: runs the application image, but config/services.ts has no ${name}`);
+}
+
 function fileProblems(file: ComposeFile): string[] {
   return 'version' in file.doc ? ['the compose spec has no `version:` key; remove it'] : [];
 }
@@ -1211,12 +888,23 @@ const CHECKS = {
   portProblems,
   dependsOnProblems,
   volumeProblems,
+  serviceListProblems,
   fileProblems,
   dockerfileProblems,
 } satisfies Record<string, (file: ComposeFile) => string[]>;
 
 describe('docker-compose.yml', () => {
-  const compose = loadCompose(fs.readFileSync(COMPOSE_PATH, 'utf8'));
+  const text = fs.readFileSync(COMPOSE_PATH, 'utf8');
+
+  it('follows the compose specification', () => {
+    expect(composeSchemaProblems(parseComposeYaml(text))).toEqual([]);
+  });
+
+  let compose: ComposeFile;
+  beforeAll(() => {
+    // Throws with the schema's findings, if any, failing each test below with them.
+    compose = load(text);
+  });
 
   it.each(Object.entries(CHECKS))('has no %s', (_name, check) => {
     expect(check(compose)).toEqual([]);
@@ -1243,19 +931,19 @@ describe('the docker-compose.yml checks', () => {
   /** The real file with `from` (which must occur in it) replaced by `to`. */
   function broken(from: string | RegExp, to: string): ComposeFile {
     expect(text).toMatch(from);
-    return loadCompose(text.replace(from, to));
+    return load(text.replace(from, to));
   }
 
   /** The real file with an application service added. */
-  function withApp(service: Record<string, unknown>): ComposeFile {
-    const file = loadCompose(text);
-    file.doc.services['gateway'] = serviceSchema.parse({ build: '.', ...service });
+  function withApp(service: ComposeService): ComposeFile {
+    const file = load(text);
+    file.doc.services['gateway'] = { build: '.', ...service };
     return file;
   }
 
   /** The real file with its parsed services changed by `edit`. */
-  function edited(edit: (services: Record<string, Service>) => void): ComposeFile {
-    const file = loadCompose(text);
+  function edited(edit: (services: Record<string, ComposeService>) => void): ComposeFile {
+    const file = load(text);
     edit(file.doc.services);
     return file;
   }
@@ -1819,7 +1507,7 @@ describe('the docker-compose.yml checks', () => {
           'reporting:4003/graphql,notifications=http://notifications:4004/graphql',
         ),
       gatewayServiceProblems,
-      'names no subgraph notifications (the notification service serves no GraphQL)',
+      'names no subgraph notifications (notifications is the worker: it serves no GraphQL)',
     ],
     [
       'a route to an unknown subgraph',
@@ -1870,8 +1558,96 @@ describe('the docker-compose.yml checks', () => {
       gatewayServiceProblems,
       'OIDC_ISSUER must name an Authentik server',
     ],
+    [
+      'a gateway in the database of a subgraph',
+      () => broken('@postgres:5432/gateway', '@postgres:5432/users'),
+      gatewayServiceProblems,
+      'gateway: DATABASE_URL names the database users, not its own gateway',
+    ],
+    [
+      'an application service config/services.ts does not list',
+      () => edited((services) => (services['audit'] = { build: '.' })),
+      serviceListProblems,
+      'audit: runs the application image, but config/services.ts has no audit',
+    ],
     ['a version key', () => broken(/^name:/m, "version: '3.8'\nname:"), fileProblems, 'version'],
   ];
+
+  // One of each kind of finding of the schema: the structure is the schema's alone.
+  it.each([
+    [
+      'a port of no type',
+      "- '9092:9092'",
+      '- true',
+      'services.kafka.ports[0]: must be number, string or object, not true',
+    ],
+    [
+      'a retry count that is no number',
+      'retries: 10',
+      'retries: ten',
+      'services.users.healthcheck.retries: must be number, not "ten"',
+    ],
+    [
+      'a variable that is an object',
+      'KAFKA_NODE_ID: 1',
+      'KAFKA_NODE_ID: { id: 1 }',
+      'services.kafka.environment.KAFKA_NODE_ID: must be string, number, boolean or null, not {"id":1}',
+    ],
+    [
+      'a key the spec does not know',
+      'image: postgres:17',
+      'image: postgres:17\n    restart_policy: always',
+      'services.postgres.restart_policy: is not in the compose specification',
+    ],
+    [
+      'a condition the spec does not know',
+      'condition: service_started',
+      'condition: started',
+      'services.gateway.depends_on.authentik-server.condition: must be one of service_started, service_healthy, service_completed_successfully, not "started"',
+    ],
+    [
+      'a dependency without condition',
+      /authentik-server:\n {8}condition: service_started/,
+      'authentik-server: {}',
+      "services.gateway.depends_on.authentik-server: must have required property 'condition'",
+    ],
+    [
+      'a duration that is none',
+      'interval: 10s',
+      'interval: 10 seconds',
+      'services.users.healthcheck.interval: must match format "duration", not "10 seconds"',
+    ],
+    [
+      'a port that is none',
+      "'4000:4000'",
+      "'4000:gateway'",
+      'services.gateway.ports[0]: must match format "ports", not "4000:gateway"',
+    ],
+    [
+      'a port published twice',
+      "- '9092:9092'",
+      "- '9092:9092'\n      - '9092:9092'",
+      'services.kafka.ports: must NOT have duplicate items',
+    ],
+    [
+      'a project name compose refuses',
+      'name: interview-graph',
+      'name: Interview Graph',
+      'name: must match pattern',
+    ],
+  ])('catch %s', (_what, from, to, expected) => {
+    expect(text).toMatch(from);
+    const problems = composeSchemaProblems(parseComposeYaml(text.replace(from, to)));
+    expect(problems.join('\n')).toContain(expected);
+  });
+
+  it('refuse to load a file outside the spec, listing every problem', () => {
+    const invalid = text.replace('retries: 10', 'retries: ten').replace("- '9092:9092'", '- true');
+    expect(() => load(invalid)).toThrow(ComposeSchemaError);
+    expect(() => load(invalid)).toThrow(
+      /services\.kafka\.ports\[0\]: must be .*\n(.*\n)*services\.users\.healthcheck\.retries/,
+    );
+  });
 
   it.each(cases)('catch %s', (_what, makeFile, check, expected) => {
     const problems = check(makeFile());
@@ -1879,18 +1655,18 @@ describe('the docker-compose.yml checks', () => {
   });
 
   it('catch an entry point missing from the repository', () => {
-    const file = loadCompose(text);
+    const file = load(text);
     const service = file.doc.services['users'] ?? {};
-    const spec = { ...SUBGRAPHS.users, entry: 'subgraphs/users/gone.ts' };
+    const spec = { ...serviceNamed('users'), entry: 'subgraphs/users/gone' };
     expect(appServiceProblems(file, 'users', service, spec).join('\n')).toContain(
       'subgraphs/users/gone.ts does not exist',
     );
   });
 
   it('catch an entry point the build does not compile', () => {
-    const file = loadCompose(text);
+    const file = load(text);
     const service = file.doc.services['users'] ?? {};
-    const spec = { ...SUBGRAPHS.users, entry: 'deploy/docker-compose.test.ts' };
+    const spec = { ...serviceNamed('users'), entry: 'deploy/docker-compose.test' };
     expect(appServiceProblems(file, 'users', service, spec).join('\n')).toContain(
       'users: npm run build does not compile deploy/docker-compose.test.ts',
     );
@@ -1911,7 +1687,7 @@ describe('the docker-compose.yml checks', () => {
       sql.replace(/^CREATE DATABASE notifications;\n/m, ''),
     );
     try {
-      const file = loadCompose(text.replace('./deploy/postgres/init:', `${init}:`));
+      const file = load(text.replace('./deploy/postgres/init:', `${init}:`));
       expect(postgresProblems(file).join('\n')).toContain(
         'postgres: no init script creates the database notifications',
       );
@@ -2021,7 +1797,7 @@ describe('the docker-compose.yml checks', () => {
   });
 
   it('need no mail volume once SMTP_URL is set', () => {
-    const file = loadCompose(
+    const file = load(
       text
         .replace('SMTP_URL: ${SMTP_URL:-}', 'SMTP_URL: ${SMTP_URL:?set SMTP_URL}')
         .replace(/^ *MAIL_DIR: .*\n/m, '')
@@ -2037,6 +1813,6 @@ describe('the docker-compose.yml checks', () => {
     const pom = fs
       .readFileSync(POM_PATH, 'utf8')
       .replace(/<kafka\.version>[^<]+/, '<kafka.version>9.9.9');
-    expect(pomProblems(loadCompose(text), pom).join('\n')).toContain('9.9.9');
+    expect(pomProblems(load(text), pom).join('\n')).toContain('9.9.9');
   });
 });
