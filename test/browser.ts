@@ -10,7 +10,7 @@ import {
   signWebhook,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
-} from '../gateway/auth/routes';
+} from '../gateway/auth/webhook';
 
 export class CookieJar {
   private readonly cookies = new Map<string, string>();

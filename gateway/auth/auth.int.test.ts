@@ -24,13 +24,14 @@ import { AccessTokenError, createAccessTokenVerifier } from './access-token';
 import { createRequestAuthenticator } from './authenticate';
 import { createDevProvider, type DevProvider } from '../../scripts/dev-idp';
 import { createOidcClient, OidcError, type OidcClient } from './oidc';
-import { createAuthRoutes, createSessionSweeper, signWebhook } from './routes';
+import { createAuthRoutes, createSessionSweeper } from './routes';
 import {
   createMemorySessionStore,
   SESSION_COOKIE,
   sessionRef,
   type SessionStore,
 } from './sessions';
+import { createWebhookRoutes, signWebhook } from './webhook';
 
 jest.setTimeout(90_000);
 
@@ -83,14 +84,10 @@ beforeAll(async () => {
     apollo,
     context: async () => ({}),
     port,
-    routes: createAuthRoutes({
-      oidc,
-      sessions,
-      kafka,
-      publicUrl,
-      webhookSecret: WEBHOOK_SECRET,
-      logger: silentLogger,
-    }),
+    routes: {
+      ...createAuthRoutes({ oidc, sessions, kafka, publicUrl, logger: silentLogger }),
+      ...createWebhookRoutes({ secret: WEBHOOK_SECRET, kafka }),
+    },
   });
   await http.start();
 });
@@ -247,7 +244,7 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
       headers: { cookie: `${SESSION_COOKIE}=${sessionId}` },
     });
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ error: 'refresh_rejected' });
+    expect(await res.json()).toMatchObject({ error: 'REFRESH_REJECTED' });
     const events = await eventsUpToNow('dev-user', forSession(sessionId));
     expect(events.map((e) => e.payload['reason'] ?? e.payload['authMethod'])).toEqual([
       'oauth2',
@@ -267,7 +264,7 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
     expect(a.status).toBe(400);
     expect(a.headers.getSetCookie()).toEqual([]);
     expect(await a.json()).toMatchObject({
-      error: 'invalid_state',
+      error: 'BAD_CALLBACK',
       message: expect.stringMatching(/state/),
     });
 
@@ -277,7 +274,7 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
     expect(b.status).toBe(401);
     expect(b.headers.getSetCookie()).toEqual([]);
     expect(await b.json()).toMatchObject({
-      error: 'invalid_grant',
+      error: 'IDP_REFUSED',
       message: expect.stringMatching(/refused the authorization code/),
     });
     // the state is single-use: a second try with it is refused before the IdP is asked
@@ -302,7 +299,7 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OidcError);
-    expect(error).toMatchObject({ code: 'nonce_mismatch', status: 401 });
+    expect(error).toMatchObject({ code: 'IDP_REFUSED', reason: 'nonce_mismatch', status: 401 });
   });
 });
 
@@ -433,7 +430,7 @@ describe('POST /webhooks/authentik', () => {
 
     const replay = await post(body, headers);
     expect(replay.status).toBe(401);
-    expect(await replay.json()).toMatchObject({ error: 'replayed' });
+    expect(await replay.json()).toMatchObject({ error: 'WEBHOOK_REPLAYED' });
 
     const events = await eventsUpToNow(userId, (e) => e.payload['userId'] === userId);
     expect(events).toEqual([
@@ -458,15 +455,15 @@ describe('POST /webhooks/authentik', () => {
 
     const tampered = await post(body.replace('eve@', 'mallory@'), signed(body));
     expect(tampered.status).toBe(401);
-    expect(await tampered.json()).toMatchObject({ error: 'bad_signature' });
+    expect(await tampered.json()).toMatchObject({ error: 'BAD_WEBHOOK_SIGNATURE' });
 
     const unsigned = await post(body, {});
     expect(unsigned.status).toBe(401);
-    expect(await unsigned.json()).toMatchObject({ error: 'unsigned' });
+    expect(await unsigned.json()).toMatchObject({ error: 'BAD_WEBHOOK_SIGNATURE' });
 
     const stale = await post(body, signed(body, String(Math.floor(Date.now() / 1000) - 600)));
     expect(stale.status).toBe(401);
-    expect(await stale.json()).toMatchObject({ error: 'stale_timestamp' });
+    expect(await stale.json()).toMatchObject({ error: 'BAD_WEBHOOK_TIMESTAMP' });
 
     const invalid = JSON.stringify({ userId, email: 'not-an-email', nickname: 'x' });
     const bad = await post(invalid, signed(invalid));

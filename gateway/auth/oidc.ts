@@ -5,6 +5,7 @@
  * routes answer with a clear message instead of a stack.
  */
 import * as client from 'openid-client';
+import { ERROR_CODES, type ErrorCode } from '../../contracts/errors';
 
 export interface OidcClientOptions {
   /** Issuer URL; its discovery document is fetched on first use. */
@@ -46,7 +47,8 @@ export interface OidcLogin {
   claims: Record<string, unknown>;
 }
 
-export type OidcErrorCode =
+/** What went wrong with the IdP, in more detail than the {@link OidcErrorCode}. */
+export type OidcErrorReason =
   | 'state_mismatch'
   | 'nonce_mismatch'
   | 'invalid_grant'
@@ -55,16 +57,36 @@ export type OidcErrorCode =
   | 'invalid_response'
   | 'unavailable';
 
-/** A refused or failed exchange with the IdP. `status` is what the gateway answers with. */
+/** The registry's codes of an {@link OidcError} (contracts/errors.ts). */
+export type OidcErrorCode = Extract<ErrorCode, 'BAD_CALLBACK' | 'IDP_REFUSED' | 'IDP_UNAVAILABLE'>;
+
+const CODE_OF_REASON: Record<OidcErrorReason, OidcErrorCode> = {
+  state_mismatch: 'BAD_CALLBACK',
+  missing_code: 'BAD_CALLBACK',
+  nonce_mismatch: 'IDP_REFUSED',
+  invalid_grant: 'IDP_REFUSED',
+  idp_error: 'IDP_REFUSED',
+  invalid_response: 'IDP_REFUSED',
+  unavailable: 'IDP_UNAVAILABLE',
+};
+
+/**
+ * A refused or failed exchange with the IdP: `code` is what a client is answered with (and
+ * `status`, the registry's HTTP status of it), `reason` what happened, for logs and for the
+ * routes' own decisions (`invalid_grant` ends a session).
+ */
 export class OidcError extends Error {
   override readonly name = 'OidcError';
+  readonly code: OidcErrorCode;
+  readonly status: number;
   constructor(
-    readonly code: OidcErrorCode,
+    readonly reason: OidcErrorReason,
     message: string,
-    readonly status: 400 | 401 | 502,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.code = CODE_OF_REASON[reason];
+    this.status = ERROR_CODES[this.code].httpStatus;
   }
 }
 
@@ -112,7 +134,6 @@ export function toOidcError(error: unknown, during: 'code' | 'refresh' | 'revoke
     return new OidcError(
       'idp_error',
       `The identity provider refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
-      401,
       { cause: error },
     );
   }
@@ -122,7 +143,6 @@ export function toOidcError(error: unknown, during: 'code' | 'refresh' | 'revoke
     return new OidcError(
       error.error === 'invalid_grant' ? 'invalid_grant' : 'idp_error',
       `The identity provider refused the ${what}: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
-      401,
       { cause: error },
     );
   }
@@ -144,17 +164,13 @@ export function toOidcError(error: unknown, during: 'code' | 'refresh' | 'revoke
       return new OidcError(
         'nonce_mismatch',
         'The ID token nonce does not match this sign-in (replayed or mixed-up response)',
-        401,
         { cause: error },
       );
     }
     if (claim === 'state' || /"state"/.test(said)) {
-      return new OidcError(
-        'state_mismatch',
-        'The state parameter does not match this sign-in',
-        400,
-        { cause: error },
-      );
+      return new OidcError('state_mismatch', 'The state parameter does not match this sign-in', {
+        cause: error,
+      });
     }
     if (
       error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
@@ -163,25 +179,18 @@ export function toOidcError(error: unknown, during: 'code' | 'refresh' | 'revoke
       return new OidcError(
         'unavailable',
         `The identity provider is unavailable: ${error.message}`,
-        502,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     return new OidcError(
       'invalid_response',
       `Invalid response from the identity provider: ${said}`,
-      401,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   return new OidcError(
     'unavailable',
     `Could not reach the identity provider: ${error instanceof Error ? error.message : String(error)}`,
-    502,
     { cause: error },
   );
 }
@@ -207,7 +216,6 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         throw new OidcError(
           'unavailable',
           `OpenID discovery failed for ${issuer.href}: ${error instanceof Error ? error.message : String(error)}`,
-          502,
           { cause: error },
         );
       });
@@ -236,14 +244,10 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     async exchangeCode(callbackUrl, expected) {
       const config = await discover();
       if (callbackUrl.searchParams.get('state') !== expected.state) {
-        throw new OidcError(
-          'state_mismatch',
-          'The state parameter does not match this sign-in',
-          400,
-        );
+        throw new OidcError('state_mismatch', 'The state parameter does not match this sign-in');
       }
       if (!callbackUrl.searchParams.has('code') && !callbackUrl.searchParams.has('error')) {
-        throw new OidcError('missing_code', 'The callback carries no authorization code', 400);
+        throw new OidcError('missing_code', 'The callback carries no authorization code');
       }
       try {
         const response = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -253,7 +257,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
           idTokenExpected: true,
         });
         const claims = response.claims();
-        if (!claims) throw new OidcError('invalid_response', 'The IdP returned no ID token', 401);
+        if (!claims) throw new OidcError('invalid_response', 'The IdP returned no ID token');
         return {
           tokens: tokensOf(response),
           userId: claims.sub,

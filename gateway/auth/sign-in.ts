@@ -1,6 +1,7 @@
 /**
  * OpenID Connect sign-in at the gateway, assembled: the openid-client login flow, server-side
- * sessions, the JWT access-token verifier, the `/auth/*` and `/webhooks/authentik` routes, and
+ * sessions, the JWT access-token verifier, the `/auth/*` routes (routes.ts) and
+ * `/webhooks/authentik` (webhook.ts), and
  * the sweeper that announces expired sessions. `gateway/main.ts` and the end-to-end tests use
  * this one factory, so the wiring exists once.
  */
@@ -13,8 +14,10 @@ import { createRequestAuthenticator } from './authenticate';
 import { createOidcClient } from './oidc';
 import { createAuthRoutes, createSessionSweeper, type EventPublisher } from './routes';
 import { createMemorySessionStore, type SessionStore } from './sessions';
-import type { SignInStateStore, SignInStores } from './sign-in-state';
+import { createMemorySignInState, type SignInStateStore, type SignInStores } from './sign-in-state';
+import { createWebhookRoutes } from './webhook';
 
+/** What {@link createSignIn} is configured with. */
 export interface SignInOptions {
   identity: IdentityConfig & { issuer: string; clientSecret: string };
   /** Publishes the user events (`user.authenticated`, `user.logged_out`, `user.registered`). */
@@ -34,17 +37,24 @@ export interface SignInOptions {
   sweepIntervalMs?: number;
 }
 
+/** Sign-in, assembled: its routes, the `Authenticate` of requests, and its lifecycle. */
 export interface SignIn {
+  /** `/auth/*` and `/webhooks/authentik`. */
   routes: Record<string, Route>;
   authenticate: Authenticate;
+  /** Starts the session sweeper and the stores' publishing (the outbox relay). */
   start(): void;
   stop(): Promise<void>;
 }
 
+/**
+ * Sign-in from the identity configuration: the OpenID client, the access-token verifier (on the
+ * same discovery), the routes, and the sweeper of expired sessions.
+ */
 export function createSignIn(options: SignInOptions): SignIn {
   const { identity, logger, stores } = options;
   const sessions: SessionStore = stores?.sessions ?? createMemorySessionStore();
-  const state: SignInStateStore | undefined = stores?.state;
+  const state: SignInStateStore = stores?.state ?? createMemorySignInState();
   const kafka: EventPublisher = stores?.kafka ?? options.kafka;
   const oidc = createOidcClient({
     issuer: identity.issuer,
@@ -58,16 +68,18 @@ export function createSignIn(options: SignInOptions): SignIn {
     groupsClaim: identity.groupsClaim,
     ...(options.accessTokenType ? { typ: options.accessTokenType } : {}),
   });
-  const routes = createAuthRoutes({
-    oidc,
-    sessions,
-    ...(state ? { state } : {}),
-    kafka,
-    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
-    publicUrl: identity.publicUrl,
-    webhookSecret: identity.webhookSecret,
-    logger: logger.child({ component: 'sign-in' }),
-  });
+  const routes = {
+    ...createAuthRoutes({
+      oidc,
+      sessions,
+      state,
+      kafka,
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+      publicUrl: identity.publicUrl,
+      logger: logger.child({ component: 'sign-in' }),
+    }),
+    ...createWebhookRoutes({ secret: identity.webhookSecret, state, kafka }),
+  };
   const sweeper = createSessionSweeper({
     sessions,
     kafka,
