@@ -89,7 +89,7 @@ function loader<V>(
       // DataLoader's default dispatches once the promise jobs queued so far have run, so keys
       // asked for at the end of longer promise chains of the same level (async resolvers that
       // await another loader first) would make a second batch. `setImmediate` waits until no
-      // promise job is left: one batch per level, as the hand-written loader before it did.
+      // promise job is left, so each level of a response is one batch.
       batchScheduleFn: (dispatch) => setImmediate(dispatch),
     },
   );

@@ -5,11 +5,13 @@
 import type { RequestScope } from '../shared/subgraph';
 import { UserService } from './user-service';
 
+/** What every resolver of the subgraph gets. */
 export interface SubgraphContext {
   /** The request-scoped domain service: every resolver goes through it. */
   users: UserService;
 }
 
+/** Builds the context of one request (the shared runtime calls it with a fresh EntityManager fork). */
 export function createContext(scope: RequestScope): SubgraphContext {
   return { users: new UserService(scope) };
 }

@@ -1,5 +1,6 @@
 import type { MutationResolvers } from '../generated/resolvers-types';
 
+/** Every mutation is one service call: the lifecycle's actions and the preferences. */
 export const Mutation: MutationResolvers = {
   createInterview: (_root, { input }, { interviews }) =>
     interviews.create({

@@ -1,6 +1,7 @@
 import { fromGraphQLStatus } from './status';
 import type { QueryResolvers } from '../generated/resolvers-types';
 
+/** `interview` and the keyset-paginated `interviews` (the service returns the connection). */
 export const Query: QueryResolvers = {
   interview: (_root, { id }, { interviews }) => interviews.interview(id),
 

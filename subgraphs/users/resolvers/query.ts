@@ -1,5 +1,6 @@
 import type { QueryResolvers } from '../generated/resolvers-types';
 
+/** The caller, a user by id, and the keyset-paginated `users` (the service returns the connection). */
 export const Query: QueryResolvers = {
   me: (_parent, _args, { users }) => users.me(),
   user: (_parent, { id }, { users }) => users.user(id),
