@@ -1,36 +1,27 @@
 /**
  * deploy/docker-compose.replicas.yml (the platform scaled out on top of docker-compose.yml) kept
- * consistent with the base file and deploy/haproxy.cfg, since no Docker engine runs here: every
- * HAProxy backend names a service with as many replicas, on the port it listens on; the gateway
+ * consistent with the base file and deploy/haproxy.cfg, since no Docker engine runs here: it
+ * follows the compose specification (its JSON schema, deploy/compose-check.ts); every HAProxy
+ * backend names a service with as many replicas, on the port it listens on; the gateway
  * routes the interviews subgraph through HAProxy and trusts only its address; the three Kafka
  * nodes form one quorum and every service bootstraps from all of them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse, type Tags } from 'yaml';
+import {
+  composeSchemaProblems,
+  envOf,
+  loadCompose,
+  parseComposeYaml,
+  type ComposeService,
+} from './compose-check';
 
 const ROOT = path.resolve(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 
-/** Compose's merge tags, read as the sequences they carry. */
-const COMPOSE_TAGS: Tags = ['!reset', '!override'].map((tag) => ({
-  tag,
-  collection: 'seq' as const,
-  resolve: (value: unknown) => value,
-}));
-
-type Service = {
-  image?: string;
-  ports?: string[];
-  environment?: Record<string, string | number>;
-  deploy?: { replicas?: number };
-  networks?: { default?: { ipv4_address?: string } };
-};
-type Compose = { services: Record<string, Service> };
-
-const env = (service: Service | undefined, key: string) =>
-  service?.environment?.[key] === undefined ? undefined : String(service.environment[key]);
+const env = (service: ComposeService | undefined, key: string) =>
+  service && envOf(service).get(key);
 
 /** Frontends (name -> bound port) and backends (name -> server templates) of an HAProxy file. */
 function readHaproxy(text: string) {
@@ -57,8 +48,8 @@ function readHaproxy(text: string) {
 /** Every inconsistency between the three files, one line each. */
 function replicaProblems(baseText: string, overrideText: string, haproxyText: string): string[] {
   const problems: string[] = [];
-  const base = parse(baseText, { merge: true }) as Compose;
-  const over = parse(overrideText, { merge: true, customTags: COMPOSE_TAGS }) as Compose;
+  const base = loadCompose(baseText, ROOT).doc;
+  const over = loadCompose(overrideText, path.join(ROOT, 'deploy')).doc;
   const { frontends, templates } = readHaproxy(haproxyText);
   const haproxy = over.services['haproxy'];
   if (!haproxy) return ['the override runs no haproxy service'];
@@ -72,7 +63,7 @@ function replicaProblems(baseText: string, overrideText: string, haproxyText: st
     const replicas = over.services[host]?.deploy?.replicas ?? 1;
     if (replicas !== count)
       problems.push(`haproxy backend ${backend}: ${count} servers, but ${host} runs ${replicas}`);
-    const listens = Object.entries(service.environment ?? {}).find(([k]) => k.endsWith('_PORT'));
+    const listens = [...envOf(service)].find(([k]) => k.endsWith('_PORT'));
     if (Number(listens?.[1]) !== port)
       problems.push(`haproxy backend ${backend}: ${host} listens on ${listens?.[1]}, not ${port}`);
   }
@@ -87,7 +78,8 @@ function replicaProblems(baseText: string, overrideText: string, haproxyText: st
   )?.[1];
   if (interviewsRoute !== `http://haproxy:${frontends.get('interviews')}/graphql`)
     problems.push(`the gateway routes interviews to ${interviewsRoute}, not HAProxy's frontend`);
-  const address = haproxy.networks?.default?.ipv4_address;
+  const networks = haproxy.networks ?? [];
+  const address = Array.isArray(networks) ? undefined : networks['default']?.ipv4_address;
   if (env(gateway, 'TRUSTED_PROXIES') !== address)
     problems.push(
       `the gateway trusts ${env(gateway, 'TRUSTED_PROXIES')}, not HAProxy (${address})`,
@@ -133,6 +125,15 @@ describe('the replicas override of docker-compose', () => {
       read('deploy/docker-compose.replicas.yml'),
       read('deploy/haproxy.cfg'),
     ] as const;
+
+  it('follows the compose specification', () => {
+    const [, override] = files();
+    expect(composeSchemaProblems(parseComposeYaml(override))).toEqual([]);
+    const broken = override.replace('replicas: 2', 'replicas: two');
+    expect(composeSchemaProblems(parseComposeYaml(broken))).toEqual([
+      'services.interviews.deploy.replicas: must be integer, not "two"',
+    ]);
+  });
 
   it('agrees with docker-compose.yml and deploy/haproxy.cfg', () => {
     expect(replicaProblems(...files())).toEqual([]);
