@@ -3,6 +3,7 @@
  * Nothing reaches a handler or the broker without going through it.
  */
 import type { z } from 'zod';
+import type { ErrorCode } from '../contracts/errors';
 import { type DomainEvent, catalog, definitionOf, isEventType } from './catalog';
 import { envelopeSchema } from './envelope';
 import type { Topic } from './topics';
@@ -13,13 +14,18 @@ export interface FieldIssue {
   message: string;
 }
 
+/** What {@link validateEvent} found: the typed event, or every failing field. */
 export type ValidationResult =
   { ok: true; event: DomainEvent } | { ok: false; issues: FieldIssue[] };
 
-/** Thrown when an event does not match its contract; `issues` lists every failing field. */
+/**
+ * Thrown when an event does not match its contract; `issues` lists every failing field. Its code
+ * is the registry's `INVALID_EVENT` (contracts/errors.ts), which is not retriable: `isRetriable`
+ * says so, and a consumer whose handler throws it dead-letters the event at once.
+ */
 export class EventValidationError extends Error {
   override readonly name = 'EventValidationError';
-  readonly code = 'INVALID_EVENT';
+  readonly code = 'INVALID_EVENT' satisfies ErrorCode;
   constructor(
     readonly issues: FieldIssue[],
     context = 'invalid event',

@@ -1,11 +1,21 @@
 /**
- * A valid event's way through its handler: a handler that throws is tried again after a delay
- * that doubles from `retryMs` (capped at 10 s), up to `retries` times, with heartbeats between;
- * when it still fails, the event is dead-lettered (dead-letter.ts) with the last error as its
- * reason, and the consumer moves on. Stopping cuts a retry's wait short and leaves the event
- * unhandled, so it is delivered again.
+ * A valid event's way through its handler. A handler that throws an error worth retrying is
+ * tried again up to `retries` times, with heartbeats between, after a delay that doubles from
+ * `retryMs` (capped at 10 s) with equal jitter (lib/backoff.ts: between half of that and all of
+ * it, so consumers that failed together on a shared dependency do not retry in step); when it
+ * still fails, the event is dead-lettered (dead-letter.ts) with the last error as its reason, and
+ * the consumer moves on.
+ *
+ * An error that retrying cannot help (`isRetriable` of contracts/errors.ts is false: a
+ * `DomainError` with a non-retriable code, an `EventValidationError`, anything with
+ * `retriable: false`) is dead-lettered at the first attempt, the same way (`dlq-attempts` 1),
+ * instead of blocking its partition through the retries.
+ *
+ * Stopping cuts a retry's wait short and leaves the event unhandled, so it is delivered again.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { isRetriable } from '../../contracts/errors';
+import { backoffDelay } from '../../lib/backoff';
 import type { Logger } from '../../lib/logger';
 import type { EventOn } from '../catalog';
 import type { Topic } from '../topics';
@@ -16,7 +26,10 @@ import type { DeadLetter } from './dead-letter';
 export interface RetryPolicy {
   /** Attempts after the first failure before the event is dead-lettered. */
   retries: number;
-  /** Delay before the first retry; it doubles each attempt, capped at 10 s. */
+  /**
+   * The ceiling of the first retry's delay; it doubles each attempt, capped at 10 s, and each
+   * delay is jittered between half of its ceiling and all of it.
+   */
   retryMs: number;
 }
 
@@ -44,7 +57,10 @@ export type RunHandler = <T extends Topic>(run: HandlerRun<T>) => Promise<void>;
 
 const MAX_RETRY_DELAY_MS = 10_000;
 
-/** Runs handlers with `policy`'s retries, then dead-letters with `deadLetter`. */
+/**
+ * Runs handlers with `policy`'s retries, then dead-letters with `deadLetter`; a non-retriable
+ * error is dead-lettered at once.
+ */
 export function createHandlerRunner(policy: RetryPolicy, deadLetter: DeadLetter): RunHandler {
   const maxAttempts = policy.retries + 1;
   return async ({ event, context, groupId, handler, message, heartbeat, stopping, log }) => {
@@ -56,12 +72,20 @@ export function createHandlerRunner(policy: RetryPolicy, deadLetter: DeadLetter)
         const reason = `handler failed: ${errorMessage(error)}`;
         // Stopping mid-retry: leave the offset unresolved so the message is delivered again.
         if (stopping.aborted) throw error;
-        if (attempt >= maxAttempts) {
+        const retriable = isRetriable(error);
+        if (!retriable || attempt >= maxAttempts) {
+          if (!retriable) {
+            log.warn('handler failed; not retriable', { eventId: event.eventId, attempt, error });
+          }
           await deadLetter({ context, message, groupId, reason, attempts: attempt, event }, log);
           return;
         }
         log.warn('handler failed, will retry', { eventId: event.eventId, attempt, error });
-        const delay = Math.min(policy.retryMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+        const delay = backoffDelay(attempt, {
+          initialMs: policy.retryMs,
+          maxMs: MAX_RETRY_DELAY_MS,
+          jitter: 'equal',
+        });
         await sleep(delay, stopping);
         await heartbeat();
       }

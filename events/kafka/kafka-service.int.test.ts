@@ -3,6 +3,7 @@
  * and closes every service and client it opens.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { InvalidInputError } from '../../contracts/errors';
 import {
   DEAD_LETTER_HEADERS,
   EVENT_HEADERS,
@@ -296,6 +297,56 @@ describe('KafkaService against a real broker', () => {
         deadLetterTopic: kafka.deadLetterTopicName('user-events'),
       },
     });
+  });
+
+  it('dead-letters an event at once when its handler fails with a non-retriable error, and still retries a plain one', async () => {
+    const kafka = await startService({ handlerRetries: 2 });
+    // One key, so one partition: the three events reach the handler in this order.
+    const refused = UserEventFactory.createUserLoggedOut('u-10', 'refused');
+    const flaky = UserEventFactory.createUserLoggedOut('u-10', 'flaky');
+    const after = UserEventFactory.createUserLoggedOut('u-10', 'after');
+    const calls = new Map<string, number>();
+    const groupId = randomName('g');
+    await kafka.subscribe('user-events', groupId, async (event) => {
+      calls.set(event.eventId, (calls.get(event.eventId) ?? 0) + 1);
+      if (event.eventId === refused.eventId) {
+        throw new InvalidInputError('payload.sessionId', 'names no session');
+      }
+      if (event.eventId === flaky.eventId) throw new Error('database is on fire');
+    });
+    for (const event of [refused, flaky, after]) await kafka.publishEvent('user-events', event);
+
+    await waitFor('the event after the failing ones', () => calls.has(after.eventId));
+    expect(calls.get(refused.eventId)).toBe(1);
+    expect(calls.get(flaky.eventId)).toBe(3);
+
+    const dead = await readTopic(kafka.deadLetterTopicName('user-events'), (m) => m.length >= 2);
+    const headersOf = (eventId: string) =>
+      readHeaders(dead.find((m) => json(m).eventId === eventId)?.headers);
+    expect(headersOf(refused.eventId)).toMatchObject({
+      [DEAD_LETTER_HEADERS.reason]: 'handler failed: payload.sessionId: names no session',
+      [DEAD_LETTER_HEADERS.originalTopic]: kafka.topicName('user-events'),
+      [DEAD_LETTER_HEADERS.groupId]: kafka.groupName(groupId),
+      [DEAD_LETTER_HEADERS.service]: 'api-gateway',
+      [DEAD_LETTER_HEADERS.attempts]: '1',
+    });
+    expect(headersOf(refused.eventId)[DEAD_LETTER_HEADERS.originalOffset]).toMatch(/^\d+$/);
+    expect(headersOf(flaky.eventId)).toMatchObject({
+      [DEAD_LETTER_HEADERS.reason]: 'handler failed: database is on fire',
+      [DEAD_LETTER_HEADERS.attempts]: '3',
+    });
+
+    const system = await readTopic(
+      kafka.topicName('system-events'),
+      (m) => m.filter((x) => x.value?.toString().includes('handler.failed')).length >= 2,
+    );
+    const failed = system.map(json).filter((e) => JSON.stringify(e).includes('handler.failed'));
+    expect(failed).toContainEqual(
+      expect.objectContaining({
+        eventType: 'handler.failed',
+        payload: expect.objectContaining({ eventId: refused.eventId, attempts: 1 }),
+      }),
+    );
   });
 
   it('resumes after the last committed offset when a consumer is stopped and restarted', async () => {

@@ -4,15 +4,18 @@
  * This class owns the client and the lifecycle and wires the parts, one module per concern:
  * producer.ts (the batched, idempotent producer and the wire form of events), admin.ts (topics,
  * replication, offsets), consumer.ts (subscriptions and their consumer loop), handler-retry.ts
- * (retries of a failing handler) and dead-letter.ts (the dead-letter topics).
+ * (retries of a failing handler) and dead-letter.ts (the dead-letter topics and `handler.failed`).
  *
  * Guarantees:
  * - publishing validates the event first and sends nothing when it is invalid;
  * - messages are keyed by the event's aggregate id and carry type/version/source headers;
  * - the producer is idempotent and waits for all in-sync replicas;
- * - a consumer validates each message before its handler sees it; invalid messages and messages
- *   whose handler still fails after bounded retries go to the topic's dead-letter topic, and the
- *   consumer moves on;
+ * - a consumer validates each message before its handler sees it; invalid messages, and messages
+ *   whose handler still fails after bounded retries (with jittered exponential backoff), go to
+ *   the topic's dead-letter topic, and the consumer moves on; a handler error that retrying
+ *   cannot help (`isRetriable` of contracts/errors.ts is false: a `DomainError` with a
+ *   non-retriable code, an invalid event, `retriable: false`) is dead-lettered at the first
+ *   attempt;
  * - offsets are committed only for messages whose handler succeeded or that were dead-lettered;
  * - `subscribeBatch` hands a handler all valid events of a fetched partition batch at once (one
  *   database transaction per batch, see `events/consumers/batch.ts`) and resolves the batch's
@@ -101,9 +104,15 @@ export interface KafkaServiceOptions {
    * `auto`: 2 with 3 or more replicas, else 1. @default 'auto'
    */
   minInsyncReplicas?: number | 'auto';
-  /** Attempts after the first failure before a message is dead-lettered. @default 3 */
+  /**
+   * Attempts after the first failure before a message is dead-lettered; an error `isRetriable`
+   * (contracts/errors.ts) calls non-retriable is dead-lettered at once. @default 3
+   */
   handlerRetries?: number;
-  /** Delay before the first retry; doubles each attempt, capped at 10 s. @default 200 */
+  /**
+   * The ceiling of the first retry's delay; it doubles each attempt, capped at 10 s, and each
+   * delay is jittered between half of its ceiling and all of it. @default 200
+   */
   handlerRetryMs?: number;
   /** Publish `service.started`, `service.stopped` and `handler.failed` on system-events. @default true */
   announce?: boolean;
