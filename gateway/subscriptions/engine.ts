@@ -21,6 +21,8 @@
  * - Every result carries `extensions.eventId` and `extensions.cursor` (cursor.ts). Subscribing
  *   with `extensions: { cursor }` first delivers the missed events (from memory, or from Kafka
  *   when they are older), in order and without duplicates, then live ones.
+ *
+ * Streams are in stream.ts, subscribers in subscriber.ts; this file holds what owns them.
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { KafkaService, Topic } from '../../events';
@@ -28,14 +30,17 @@ import type { Logger } from '../../lib/logger';
 import type { Identity } from '../../contracts/identity';
 import { graphQLError } from '../errors';
 import type { GatewayContext } from '../subgraph-client';
-import { covers, CursorCodec, InvalidCursorError, maxPositions, type Positions } from './cursor';
-import { TopicFeed, type Delivery, type Listener } from './feed';
+import { CursorCodec, InvalidCursorError, type Positions } from './cursor';
+import { TopicFeed, type Delivery } from './feed';
 import { LIVE_FIELDS, liveTopics, type LookupAsCaller } from './fields';
 import type { CompiledSubscription, SubscriptionPlanner } from './plan';
-import { SubscriberQueue, type QueueOwner, type ResultSink } from './queue';
+import type { ResultSink, SubscriberQueue } from './queue';
 import { PreparedResult } from './result';
 import { replayFromKafka } from './replay';
+import { identityKey, Stream, type StreamHost } from './stream';
+import { Subscriber, type SubscriberHost } from './subscriber';
 
+/** What live subscriptions read, plan and execute with, and their bounds. */
 export interface LiveSubscriptionsOptions {
   kafka: KafkaService;
   planner: SubscriptionPlanner;
@@ -71,6 +76,7 @@ export interface LiveRequest {
   extensions?: Record<string, unknown> | null | undefined;
 }
 
+/** What `/metrics` reports of live subscriptions ({@link LiveSubscriptions.stats}). */
 export interface LiveSubscriptionStats {
   subscribers: number;
   streams: number;
@@ -87,250 +93,11 @@ export interface LiveSubscriptionStats {
   feeds: Record<string, { ready: boolean; routed: number; invalid: number }>;
 }
 
-/** How long a stream reuses one signed internal token (they live 60 s). */
-const CONTEXT_TTL_MS = 30_000;
-
-class Subscriber implements QueueOwner {
-  readonly queue: SubscriberQueue;
-  /** Next offset per partition this subscriber has considered. */
-  floor: number[];
-  /** Live results held back while missed events are replayed. */
-  private held: { result: PreparedResult; delivery: Delivery }[] | undefined;
-
-  constructor(
-    private readonly engine: LiveSubscriptions,
-    readonly stream: Stream,
-    readonly audience: Audience,
-    sink: ResultSink,
-    queueLimit: number,
-    floor: Positions,
-    catchingUp: boolean,
-    private readonly topic: string,
-  ) {
-    this.queue = new SubscriberQueue(queueLimit, sink, this);
-    this.floor = floor.slice();
-    this.held = catchingUp ? [] : undefined;
-  }
-
-  queueClosed(): void {
-    this.engine.release(this);
-  }
-
-  resultDropped(): void {
-    this.engine.counters.dropped++;
-  }
-
-  offer(result: PreparedResult, delivery: Delivery): void {
-    if (this.held) {
-      this.held.push({ result, delivery });
-      if (this.held.length > this.queue.limit) {
-        this.held.shift();
-        this.queue.countDrop();
-      }
-      return;
-    }
-    this.deliver(result, delivery);
-  }
-
-  /** Results held for this subscriber: queued, or held back during a catch-up. */
-  get waiting(): number {
-    return this.queue.size + (this.held?.length ?? 0);
-  }
-
-  /** Ends the catch-up: held live results go out, minus those the replay already delivered. */
-  goLive(replayedTo: Positions): void {
-    this.floor = maxPositions(this.floor, replayedTo);
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const { result, delivery } of held) this.deliver(result, delivery);
-  }
-
-  deliver(result: PreparedResult, delivery: Delivery): void {
-    const { partition, offset } = delivery;
-    if (offset < (this.floor[partition] ?? 0)) return; // delivered already, or before the cursor
-    this.floor[partition] = offset + 1;
-    let cursor: string;
-    // Nearly always: the subscriber has seen every event before this one, so the event's cursor,
-    // signed once, is its cursor too (and the payload serialized once is its payload).
-    if (delivery.positions && covers(delivery.positions, this.floor)) {
-      delivery.cursor ??= this.engine.codec.encode({
-        topic: this.topic,
-        positions: delivery.positions,
-      });
-      cursor = delivery.cursor;
-    } else {
-      const positions = delivery.positions
-        ? maxPositions(this.floor, delivery.positions)
-        : this.floor;
-      cursor = this.engine.codec.encode({ topic: this.topic, positions });
-    }
-    this.engine.counters.delivered++;
-    this.queue.push(result, cursor);
-  }
-}
-
 /**
- * The subscribers of a stream that share one identity, hence one visibility per event. Arrays,
- * not Sets, here and in the stream: most streams have one audience of one subscriber, and an
- * idle subscriber should cost as little memory as it can.
+ * The gateway's live subscriptions: a feed per topic, the streams subscribers share, resumes from
+ * a cursor, and the counters of `/metrics`; `start`, `ready` and `stop` are its lifecycle.
  */
-class Audience {
-  readonly subscribers: Subscriber[] = [];
-  constructor(
-    readonly key: string,
-    readonly identity: Identity,
-  ) {}
-}
-
-/** Removes `item` from `list` (order kept); false when it was not there. */
-function removeFrom<T>(list: T[], item: T): boolean {
-  const at = list.indexOf(item);
-  if (at === -1) return false;
-  list.splice(at, 1);
-  return true;
-}
-
-/** An identity's key: callers with the same user and roles see the same events. */
-function identityKey(identity: Identity): string {
-  return `${identity.userId}\u0000${[...identity.roles].sort().join(',')}`;
-}
-
-class Stream implements Listener {
-  /** Subscribers by identity. One, unless the selection is answered from the event alone. */
-  readonly audiences: Audience[] = [];
-  private size = 0;
-  private readonly pending: Delivery[] = [];
-  /** Executions started, in event order; delivered in that order as they finish. */
-  private readonly window: { delivery: Delivery; result: Promise<ExecutionResult> }[] = [];
-  private flushing = false;
-  private context: { value: GatewayContext; at: number } | undefined;
-  private feed: { feed: TopicFeed; key: string } | undefined;
-
-  constructor(
-    readonly key: string,
-    private readonly engine: LiveSubscriptions,
-    readonly compiled: CompiledSubscription,
-    readonly args: Record<string, unknown>,
-    readonly variables: Record<string, unknown>,
-    /** Whose internal token the stream's subgraph requests carry. */
-    private readonly identity: Identity,
-    private readonly pendingLimit: number,
-    private readonly concurrency: number,
-  ) {}
-
-  get subscriberCount(): number {
-    return this.size;
-  }
-
-  *subscribers(): Iterable<Subscriber> {
-    for (const audience of this.audiences) yield* audience.subscribers;
-  }
-
-  /** The audience of `identity`, created when it is the first of its kind. */
-  audienceOf(identity: Identity): Audience {
-    const key = identityKey(identity);
-    let audience = this.audiences.find((a) => a.key === key);
-    if (!audience) {
-      audience = new Audience(key, identity);
-      this.audiences.push(audience);
-    }
-    return audience;
-  }
-
-  add(subscriber: Subscriber): void {
-    subscriber.audience.subscribers.push(subscriber);
-    this.size++;
-  }
-
-  /** Removes a subscriber; true when the stream has none left. */
-  remove(subscriber: Subscriber): boolean {
-    const { audience } = subscriber;
-    if (removeFrom(audience.subscribers, subscriber)) this.size--;
-    if (audience.subscribers.length === 0) removeFrom(this.audiences, audience);
-    return this.size === 0;
-  }
-
-  attach(feed: TopicFeed, routingKey: string): void {
-    this.feed = { feed, key: routingKey };
-    feed.listen(routingKey, this);
-  }
-
-  detach(): void {
-    this.feed?.feed.unlisten(this.feed.key, this);
-    this.feed = undefined;
-    this.pending.length = 0;
-  }
-
-  visible(delivery: Delivery, identity: Identity): boolean {
-    return this.compiled.field.visible(delivery.event as never, this.args, identity);
-  }
-
-  onDelivery(delivery: Delivery): void {
-    let seen = false;
-    for (const audience of this.audiences) {
-      if (this.visible(delivery, audience.identity)) {
-        seen = true;
-        break;
-      }
-    }
-    if (!seen) return;
-    this.pending.push(delivery);
-    // Events waiting for a slow subgraph are bounded too; subscribers see the gap as dropped.
-    if (this.pending.length > this.pendingLimit) {
-      this.pending.shift();
-      for (const subscriber of this.subscribers()) subscriber.queue.countDrop();
-    }
-    this.startExecutions();
-  }
-
-  /**
-   * Resolves up to `concurrency` events at once (the subgraph round trips overlap) and delivers
-   * the results strictly in event order.
-   */
-  private startExecutions(): void {
-    while (this.window.length < this.concurrency && this.pending.length > 0) {
-      const delivery = this.pending.shift() as Delivery;
-      this.window.push({ delivery, result: this.execute(delivery) });
-    }
-    if (!this.flushing && this.window.length > 0) void this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.window.length > 0) {
-        const { delivery, result } = this.window[0] as (typeof this.window)[number];
-        const prepared = new PreparedResult(await result, delivery.event.eventId);
-        this.window.shift();
-        for (const audience of this.audiences) {
-          if (!this.visible(delivery, audience.identity)) continue;
-          const { subscribers } = audience;
-          for (let i = 0; i < subscribers.length; i++) {
-            (subscribers[i] as Subscriber).offer(prepared, delivery);
-          }
-        }
-        this.startExecutions();
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** Resolves one event for this stream; never rejects. */
-  async execute(delivery: Delivery): Promise<ExecutionResult> {
-    return this.engine.resolve(this.compiled, delivery, this.variables, await this.contextValue());
-  }
-
-  private async contextValue(): Promise<GatewayContext> {
-    const now = Date.now();
-    if (!this.context || now - this.context.at > CONTEXT_TTL_MS) {
-      this.context = { value: await this.engine.options.context(this.identity), at: now };
-    }
-    return this.context.value;
-  }
-}
-
-export class LiveSubscriptions {
+export class LiveSubscriptions implements StreamHost, SubscriberHost {
   readonly counters = { delivered: 0, dropped: 0, executions: 0, memory: 0, kafka: 0 };
   private readonly feeds = new Map<Topic, TopicFeed>();
   private readonly streams = new Map<string, Stream>();
@@ -361,6 +128,7 @@ export class LiveSubscriptions {
     await Promise.all([...this.feeds.values()].map((feed) => feed.start()));
   }
 
+  /** Whether every feed routes events (false before start, after a feed's crash, once stopped). */
   ready(): boolean {
     return !this.stopped && [...this.feeds.values()].every((feed) => feed.ready());
   }
@@ -375,6 +143,7 @@ export class LiveSubscriptions {
     await Promise.allSettled([...this.feeds.values()].map((feed) => feed.stop()));
   }
 
+  /** The counters and sizes `/metrics` reports. */
   stats(): LiveSubscriptionStats {
     const feeds: LiveSubscriptionStats['feeds'] = {};
     for (const [topic, feed] of this.feeds) feeds[topic] = { ready: feed.ready(), ...feed.counts };
