@@ -146,6 +146,7 @@ function listeningPorts(service: ComposeService): number[] {
     }
   }
 }
+
 // ---------------------------------------------------------------------------------------------
 // The checks. Each returns one line per problem; the real file must have none.
 
