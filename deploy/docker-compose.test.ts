@@ -49,7 +49,7 @@ const POM_PATH = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
 /** What `npm run build` compiles into dist/, which the image runs. */
 const BUILD_TSCONFIG = path.join(ROOT, 'tsconfig.build.json');
 
-/** The platform's processes (config/services.ts): the file must run each of them. */
+/** The processes of config/services.ts the gateway routes GraphQL to. */
 const SUBGRAPHS = SERVICES.filter((s) => s.kind === 'subgraph');
 /**
  * The notification service: Kafka consumers, a database and /health and /ready, but no GraphQL
