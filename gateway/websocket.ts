@@ -51,6 +51,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { decodeJwt } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
 import {
@@ -483,12 +484,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false,
   });
   // Thousands of sockets often send the same operation: one parsed document serves them all.
-  const documents = new Map<string, DocumentNode>();
+  const documents = new LRUCache<string, DocumentNode>({ max: 1000 });
   const parseCached = (query: string): DocumentNode => {
     let document = documents.get(query);
     if (!document) {
       document = parse(query);
-      if (documents.size >= 1000) documents.delete(documents.keys().next().value as string);
       documents.set(query, document);
     }
     return document;

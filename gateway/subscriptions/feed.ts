@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer } from 'kafkajs';
+import { LRUCache } from 'lru-cache';
 import { decodeEvent, type DomainEvent, type KafkaService, type Topic } from '../../events';
 import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import type { Logger } from '../../lib/logger';
@@ -69,11 +70,11 @@ export class TopicFeed {
   /** Events routed and messages skipped as invalid since start. */
   readonly counts = { routed: 0, invalid: 0, duplicates: 0 };
   /**
-   * Event ids of the last events routed, oldest first. Publishing is at least once (an outbox
-   * relay retrying a publish whose acknowledgement it never saw sends the event again, at a later
-   * offset): a repeat of an event seen recently is skipped, as every consumer group skips it.
+   * Event ids of the last events routed. Publishing is at least once (an outbox relay retrying a
+   * publish whose acknowledgement it never saw sends the event again, at a later offset): a
+   * repeat of an event seen recently is skipped, as every consumer group skips it.
    */
-  private readonly seenIds = new Set<string>();
+  private readonly seenIds = new LRUCache<string, true>({ max: SEEN_IDS });
 
   constructor(private readonly options: TopicFeedOptions) {
     this.topic = options.topic;
@@ -216,10 +217,7 @@ export class TopicFeed {
       this.counts.duplicates++;
       return;
     }
-    this.seenIds.add(eventId);
-    if (this.seenIds.size > SEEN_IDS) {
-      this.seenIds.delete(this.seenIds.values().next().value as string);
-    }
+    this.seenIds.set(eventId, true);
     const delivery: Delivery = {
       event: decoded.event,
       partition,

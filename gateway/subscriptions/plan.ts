@@ -40,6 +40,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
+import { LRUCache } from 'lru-cache';
 import { EVENTS_SUBGRAPH, eventsSubgraphSchema } from '../../events/subgraph';
 import type { ErrorCode } from '../../contracts/errors';
 import type { Logger } from '../../lib/logger';
@@ -90,8 +91,8 @@ export class SubscriptionPlanner {
   private readonly supergraphSchema: GraphQLSchema;
   private readonly planner: QueryPlanner;
   private readonly serviceMap: ServiceMap;
-  private readonly cache = new Map<string, CompiledSubscription | readonly GraphQLError[]>();
-  private readonly cacheSize: number;
+  /** Compiled operations and refusals by operation name and text. */
+  private readonly cache: LRUCache<string, CompiledSubscription | readonly GraphQLError[]>;
   private readonly rules: readonly ValidationRule[];
   private readonly logger: Logger;
 
@@ -105,7 +106,7 @@ export class SubscriptionPlanner {
     for (const [name, source] of Object.entries(options.dataSources)) {
       this.serviceMap[name] = namingFailures(name, source);
     }
-    this.cacheSize = options.cacheSize ?? 1000;
+    this.cache = new LRUCache({ max: options.cacheSize ?? 1000 });
     this.rules = [...specifiedRules, ...options.validationRules];
     this.logger = options.logger;
   }
@@ -120,16 +121,9 @@ export class SubscriptionPlanner {
   ): CompiledSubscription | readonly GraphQLError[] {
     const cacheKey = `${operationName ?? ''}\u0000${query}`;
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) {
-      this.cache.delete(cacheKey);
-      this.cache.set(cacheKey, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const compiled = this.compileUncached(query, operationName);
     this.cache.set(cacheKey, compiled);
-    if (this.cache.size > this.cacheSize) {
-      this.cache.delete(this.cache.keys().next().value as string);
-    }
     return compiled;
   }
 
@@ -284,10 +278,14 @@ function namingFailures(name: string, source: GraphQLDataSource): GraphQLDataSou
   };
 }
 
+/** Parsed primary fetches the `events` data source keeps (it parses each on every event else). */
+const PRIMARY_DOCUMENTS = 10_000;
+
 /** The data source of the `events` subgraph: answers the primary fetch from the event. */
 function eventsDataSource(): GraphQLDataSource {
   const schema = eventsSubgraphSchema();
-  const documents = new Map<string, DocumentNode>();
+  // One entry per distinct primary fetch, so about as many as the planner's cache holds.
+  const documents = new LRUCache<string, DocumentNode>({ max: PRIMARY_DOCUMENTS });
   return {
     async process(options) {
       const query = options.request.query;
@@ -295,8 +293,6 @@ function eventsDataSource(): GraphQLDataSource {
       let document = documents.get(query);
       if (!document) {
         document = parse(query);
-        // One entry per distinct primary fetch; bounded by the planner's cache in practice.
-        if (documents.size > 10_000) documents.clear();
         documents.set(query, document);
       }
       const context = options.context as Partial<ExecutionContext>;
