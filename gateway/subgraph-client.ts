@@ -7,11 +7,12 @@
  * subgraph call than the call itself on a local network, and `RemoteGraphQLDataSource` only needs
  * the small `Fetcher` surface of @apollo/utils.fetcher.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { Agent, type Dispatcher } from 'undici';
 
+/** The limits and timeouts of {@link createSubgraphAgent}. */
 export interface SubgraphAgentOptions {
   /** Most connections per subgraph origin. @default 128 */
   connections?: number;
@@ -39,6 +40,7 @@ export function createSubgraphAgent(options: SubgraphAgentOptions = {}): Agent {
 
 /** A `Fetcher` for `RemoteGraphQLDataSource` on top of an undici dispatcher. */
 export function createUndiciFetcher(dispatcher: Dispatcher): Fetcher {
+  // By subgraph URL: as many entries as the supergraph has subgraphs, so no eviction.
   const targets = new Map<string, { origin: string; path: string }>();
   const target = (url: string) => {
     let found = targets.get(url);
@@ -65,19 +67,6 @@ export function createUndiciFetcher(dispatcher: Dispatcher): Fetcher {
   };
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 function textResponse(
   url: string,
   status: number,
@@ -95,7 +84,7 @@ function textResponse(
     redirected: false,
     status,
     ok: status >= 200 && status < 300,
-    statusText: STATUS_TEXT[status] ?? '',
+    statusText: STATUS_CODES[status] ?? '',
     headers,
     text: async () => text,
     json: async (): Promise<unknown> => JSON.parse(text),
