@@ -3,10 +3,12 @@
  * issuer's published keys (`jose` `createRemoteJWKSet`, which caches and re-fetches on an unknown
  * `kid`). Checks signature, issuer, audience and expiry, and maps the claims to the platform's
  * {@link Identity}. Every refusal is an {@link AccessTokenError} saying what was wrong.
+ *
+ * Where the keys are comes from the issuer's discovery metadata that openid-client already
+ * fetched for sign-in (oidc.ts `serverMetadata()`), so the issuer is asked once, not twice.
  */
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import { z } from 'zod';
 import type { Identity } from '../../contracts/identity';
 
 export type AccessTokenErrorReason =
@@ -33,15 +35,26 @@ export class AccessTokenError extends Error {
   }
 }
 
-export interface AccessTokenVerifierOptions {
-  /** Issuer URL; the JWKS location comes from its discovery document unless `jwksUri` is given. */
+/** What the verifier reads of the issuer's discovery metadata (openid-client's `ServerMetadata`). */
+export interface IssuerMetadata {
+  /** The `iss` access tokens must carry. */
   issuer: string;
+  /** Where the issuer publishes its signing keys. */
+  jwks_uri?: string | undefined;
+}
+
+/** How {@link createAccessTokenVerifier} checks tokens. */
+export interface AccessTokenVerifierOptions {
+  /**
+   * The issuer's discovery metadata, e.g. `() => oidc.serverMetadata()` (oidc.ts). Asked on the
+   * first verification; when it fails (the issuer unreachable), that verification fails with
+   * `keys_unavailable` and the next one asks again.
+   */
+  issuerMetadata: () => Promise<IssuerMetadata>;
   /** Expected `aud` (config.identity.audience). */
   audience: string;
   /** Claim holding the groups; `admin` grants the admin role. @default 'groups' */
   groupsClaim?: string;
-  /** Skips discovery. */
-  jwksUri?: string;
   /**
    * Required JOSE `typ` header, e.g. `at+jwt` (RFC 9068) so an ID token, which has the same
    * `aud`, is not accepted as an access token. Authentik signs access tokens with `typ: JWT`.
@@ -54,37 +67,10 @@ export interface AccessTokenVerifierOptions {
   clock?: () => Date;
 }
 
+/** Verifies access tokens; see {@link createAccessTokenVerifier}. */
 export interface AccessTokenVerifier {
   /** The caller's identity, or an {@link AccessTokenError}. */
   verify(token: string): Promise<Identity>;
-}
-
-const discoverySchema = z.object({ issuer: z.string().min(1), jwks_uri: z.url() });
-
-async function discover(issuer: string): Promise<z.output<typeof discoverySchema>> {
-  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { accept: 'application/json' } });
-  } catch (error) {
-    throw new AccessTokenError('keys_unavailable', `Cannot reach the issuer at ${url}`, {
-      cause: error,
-    });
-  }
-  if (!response.ok) {
-    throw new AccessTokenError(
-      'keys_unavailable',
-      `Issuer discovery at ${url} answered ${response.status}`,
-    );
-  }
-  const parsed = discoverySchema.safeParse(await response.json());
-  if (!parsed.success) {
-    throw new AccessTokenError(
-      'keys_unavailable',
-      `Issuer discovery at ${url} has no valid jwks_uri`,
-    );
-  }
-  return parsed.data;
 }
 
 function refusal(error: unknown): AccessTokenError {
@@ -159,6 +145,11 @@ function refusal(error: unknown): AccessTokenError {
   });
 }
 
+/**
+ * The platform's identity of verified claims: `sub` the user, `email` when present, and the
+ * `admin` role when `groupsClaim` lists the `admin` group.
+ * @throws {AccessTokenError} `missing_claim` without `sub`.
+ */
 export function identityFromClaims(payload: JWTPayload, groupsClaim: string): Identity {
   if (!payload.sub) throw new AccessTokenError('missing_claim', 'Access token has no "sub" claim');
   const email = payload['email'];
@@ -173,6 +164,10 @@ export function identityFromClaims(payload: JWTPayload, groupsClaim: string): Id
   };
 }
 
+/**
+ * A verifier of the issuer's access tokens: signature (RS256, PS256, ES256 or EdDSA, by the
+ * issuer's published keys), issuer, audience, expiry and `sub`, and `typ` when asked for.
+ */
 export function createAccessTokenVerifier(
   options: AccessTokenVerifierOptions,
 ): AccessTokenVerifier {
@@ -180,10 +175,27 @@ export function createAccessTokenVerifier(
   let keys: Promise<{ issuer: string; jwks: ReturnType<typeof createRemoteJWKSet> }> | undefined;
   const load = () => {
     keys ??= (async () => {
-      const meta = options.jwksUri
-        ? { issuer: options.issuer, jwks_uri: options.jwksUri }
-        : await discover(options.issuer);
-      return { issuer: meta.issuer, jwks: createRemoteJWKSet(new URL(meta.jwks_uri)) };
+      let meta: IssuerMetadata;
+      try {
+        meta = await options.issuerMetadata();
+      } catch (error) {
+        throw new AccessTokenError(
+          'keys_unavailable',
+          `Cannot load the issuer's metadata: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      }
+      let jwksUri: URL;
+      try {
+        jwksUri = new URL(meta.jwks_uri ?? '');
+      } catch (error) {
+        throw new AccessTokenError(
+          'keys_unavailable',
+          `The discovery metadata of ${meta.issuer} has no valid jwks_uri`,
+          { cause: error },
+        );
+      }
+      return { issuer: meta.issuer, jwks: createRemoteJWKSet(jwksUri) };
     })().catch((error: unknown) => {
       keys = undefined;
       throw error;

@@ -303,9 +303,12 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
   });
 });
 
+/** The issuer's metadata as sign-in's discovery got it, where the verifier finds the keys. */
+const issuerMetadata = () => oidc.serverMetadata();
+
 describe('access tokens', () => {
   const verifier = () =>
-    createAccessTokenVerifier({ issuer: provider.issuer, audience: CLIENT_ID, typ: 'at+jwt' });
+    createAccessTokenVerifier({ issuerMetadata, audience: CLIENT_ID, typ: 'at+jwt' });
 
   async function accessTokenOf(email: string, password: string): Promise<string> {
     const { sessionId } = await signIn(email, password);
@@ -340,7 +343,7 @@ describe('access tokens', () => {
     const { kid } = decodeProtectedHeader(token);
 
     const later = createAccessTokenVerifier({
-      issuer: provider.issuer,
+      issuerMetadata,
       audience: CLIENT_ID,
       clock: () => new Date(Date.now() + 2 * 3600 * 1000),
     });
@@ -357,7 +360,7 @@ describe('access tokens', () => {
     );
 
     const elsewhere = createAccessTokenVerifier({
-      issuer: provider.issuer,
+      issuerMetadata,
       audience: 'another-api',
     });
     expect(await reasonOf(elsewhere.verify(token))).toMatch(/^wrong_audience: /);
@@ -373,7 +376,7 @@ describe('access tokens', () => {
 describe('request authentication (for the GraphQL context)', () => {
   it('accepts a Bearer token or the session cookie, is anonymous without, and 401s bad ones', async () => {
     const authenticate = createRequestAuthenticator({
-      verifier: createAccessTokenVerifier({ issuer: provider.issuer, audience: CLIENT_ID }),
+      verifier: createAccessTokenVerifier({ issuerMetadata, audience: CLIENT_ID }),
       sessions,
     });
     const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;

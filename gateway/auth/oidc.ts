@@ -93,6 +93,8 @@ export class OidcError extends Error {
 export interface OidcClient {
   /** Fetches the discovery document (once; retried after a failure). */
   discover(): Promise<client.Configuration>;
+  /** The discovery document's metadata (`issuer`, `jwks_uri`, ...), as {@link discover} got it. */
+  serverMetadata(): Promise<client.ServerMetadata>;
   /** A fresh authorization request: URL plus the state, nonce and PKCE verifier to keep. */
   authorizationRequest(extra?: Record<string, string>): Promise<AuthorizationRequest>;
   /** Exchanges the code in `callbackUrl`, checking state, nonce and the ID token. */
@@ -224,6 +226,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
 
   return {
     discover,
+    serverMetadata: async () => (await discover()).serverMetadata(),
     async authorizationRequest(extra = {}) {
       const config = await discover();
       const codeVerifier = client.randomPKCECodeVerifier();

@@ -63,7 +63,7 @@ export function createSignIn(options: SignInOptions): SignIn {
     redirectUri: `${identity.publicUrl}/auth/callback`,
   });
   const verifier = createAccessTokenVerifier({
-    issuer: identity.issuer,
+    issuerMetadata: () => oidc.serverMetadata(),
     audience: identity.audience,
     groupsClaim: identity.groupsClaim,
     ...(options.accessTokenType ? { typ: options.accessTokenType } : {}),
