@@ -98,6 +98,17 @@ describe('createAccessTokenVerifier', () => {
     });
   });
 
+  it('fails with keys_unavailable, not malformed, while the keys cannot be fetched', async () => {
+    const verifier = createAccessTokenVerifier({
+      issuerMetadata: async () => ({ issuer: ISSUER, jwks_uri: 'http://127.0.0.1:9/jwks' }),
+      audience: AUDIENCE,
+    });
+    await expect(verifier.verify(await token())).rejects.toMatchObject({
+      reason: 'keys_unavailable',
+    });
+    await expect(verifier.verify('a.b.c')).rejects.toMatchObject({ reason: 'malformed' });
+  });
+
   it('makes the request 503 SERVICE_UNAVAILABLE meanwhile, not 401', async () => {
     const { issuerMetadata } = flakyIssuer();
     const authenticate = createRequestAuthenticator({

@@ -140,6 +140,12 @@ function refusal(error: unknown): AccessTokenError {
       },
     );
   }
+  if (!(error instanceof errors.JOSEError)) {
+    // Not jose's verdict on the token: fetching the keys failed (`fetch failed`, the issuer down).
+    return new AccessTokenError('keys_unavailable', "Cannot load the issuer's signing keys", {
+      cause: error,
+    });
+  }
   return new AccessTokenError('malformed', 'Access token is not a well-formed signed JWT', {
     cause: error,
   });
