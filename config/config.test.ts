@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from './index';
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadConfig,
+  loadGatewayConfig,
+  loadNotificationsConfig,
+  loadSubgraphConfig,
+} from './index';
 
 describe('loadConfig', () => {
   it('gives working defaults for an empty environment', () => {
@@ -83,6 +91,80 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/KAFKA_TOPIC_PARTITIONS.*"many"/);
     expect(problems.join('\n')).toMatch(/LOG_LEVEL.*"loud"/);
     expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+});
+
+describe('configuration per process', () => {
+  const SECRET = 's'.repeat(32);
+  /** The lines of the ConfigError `load(env)` throws. */
+  const problems = (load: (env: NodeJS.ProcessEnv) => unknown, env: NodeJS.ProcessEnv) => {
+    try {
+      load(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('the configuration was accepted');
+  };
+
+  it('a subgraph needs KAFKA_BROKERS and INTERNAL_TOKEN_SECRET, each named with the reason', () => {
+    expect(problems(loadSubgraphConfig, {})).toEqual([
+      expect.stringMatching(/^KAFKA_BROKERS: required: the Kafka brokers/),
+      expect.stringMatching(/^INTERNAL_TOKEN_SECRET: required: the key of the tokens/),
+    ]);
+    const config = loadSubgraphConfig({ KAFKA_BROKERS: 'k:9092', INTERNAL_TOKEN_SECRET: SECRET });
+    expect(config.kafka.brokers).toEqual(['k:9092']);
+    expect(config.identity.internalTokenSecret).toBe(SECRET);
+  });
+
+  it('the notification service needs KAFKA_BROKERS only', () => {
+    expect(problems(loadNotificationsConfig, {})).toEqual([
+      expect.stringMatching(/^KAFKA_BROKERS: required/),
+    ]);
+    expect(loadNotificationsConfig({ KAFKA_BROKERS: 'k:9092' }).kafka.brokers).toEqual(['k:9092']);
+  });
+
+  it('the gateway needs INTERNAL_TOKEN_SECRET, and sign-in in production', () => {
+    expect(problems(loadGatewayConfig, {})).toEqual([
+      expect.stringMatching(/^INTERNAL_TOKEN_SECRET: required/),
+    ]);
+    expect(loadGatewayConfig({ INTERNAL_TOKEN_SECRET: SECRET }).kafka.brokers).toBeUndefined();
+    expect(
+      problems(loadGatewayConfig, { NODE_ENV: 'production', INTERNAL_TOKEN_SECRET: SECRET }),
+    ).toEqual([expect.stringMatching(/^OIDC_ISSUER: required in production/)]);
+  });
+
+  it('the gateway refuses sign-in without its secret and Kafka, and workers with memory sessions', () => {
+    expect(
+      problems(loadGatewayConfig, {
+        INTERNAL_TOKEN_SECRET: SECRET,
+        OIDC_ISSUER: 'https://idp.example.com/',
+        GATEWAY_WORKERS: '2',
+        SIGN_IN_STORE: 'memory',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^OIDC_CLIENT_SECRET: required with OIDC_ISSUER/),
+      expect.stringMatching(/^KAFKA_BROKERS: required with OIDC_ISSUER/),
+      expect.stringMatching(/^SIGN_IN_STORE: must be database with GATEWAY_WORKERS > 1.*"memory"/),
+    ]);
+    const config = loadGatewayConfig({
+      INTERNAL_TOKEN_SECRET: SECRET,
+      OIDC_ISSUER: 'https://idp.example.com/',
+      OIDC_CLIENT_SECRET: 'client-secret',
+      KAFKA_BROKERS: 'k:9092',
+      GATEWAY_WORKERS: '2',
+    });
+    expect(config.identity.issuer).toBe('https://idp.example.com/');
+  });
+
+  it('the whole platform (npm start) requires none of them, and lists every port', () => {
+    expect(loadConfig({}).ports).toEqual({
+      users: 4001,
+      interviews: 4002,
+      reporting: 4003,
+      notifications: 4004,
+      gateway: 4000,
+    });
   });
 });
 

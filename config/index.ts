@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SERVICES, type ServiceName } from './services';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -248,96 +249,6 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof en
 /** The defaults applied to an unset variable, e.g. to compare deployment files with. */
 export const CONFIG_DEFAULTS = envSchema.parse({});
 
-export interface KafkaConfig {
-  /** `undefined` means: no cluster configured, use (or start) the local broker. */
-  brokers: string[] | undefined;
-  topicPrefix: string;
-  topicPartitions: number;
-  /** `auto`: decided from the cluster's size when the topics are created. */
-  replicationFactor: number | 'auto';
-  minInsyncReplicas: number | 'auto';
-  handlerRetries: number;
-  handlerRetryMs: number;
-}
-
-export interface LocalKafkaConfig {
-  version: string;
-  port: number;
-  /** Nodes of the local cluster. */
-  nodes: number;
-  dataDir: string;
-  heapMb: number;
-}
-
-export interface DatabaseConfig {
-  /** `undefined`: SQLite files in `dataDir`. */
-  url: string | undefined;
-  dataDir: string;
-  /** SQLite only. @default 'normal' */
-  sqliteSynchronous?: 'normal' | 'full';
-}
-
-export interface GatewayConfig {
-  port: number;
-  supergraphPath: string;
-  maxDepth: number;
-  maxFields: number;
-  maxBodyBytes: number;
-  subscriptionQueueLimit: number;
-  subscriptionRecentEvents: number;
-  webSocketKeepAliveMs: number;
-  /** Processes sharing the port. */
-  workers: number;
-  /** `false`: that limit is off (0 in the environment). */
-  rateLimits: {
-    routes: { perSecond: number; burst: number } | false;
-    subscribe: { perSecond: number; burst: number } | false;
-  };
-  /** Load balancers whose `X-Forwarded-For` names the client (TRUSTED_PROXIES). */
-  trustedProxies: string[];
-  corsOrigins: string[];
-  /** @apollo/gateway's telemetry to Apollo (APOLLO_TELEMETRY_DISABLED=false). */
-  apolloTelemetry: boolean;
-  /** Routing URL overrides by subgraph name. */
-  subgraphUrls: Record<string, string>;
-}
-
-export interface IdentityConfig {
-  /** `undefined`: no issuer configured (development IdP in `npm start`). */
-  issuer: string | undefined;
-  clientId: string;
-  clientSecret: string | undefined;
-  audience: string;
-  groupsClaim: string;
-  /** Unset: `database` in production, `memory` otherwise. */
-  signInStore: 'database' | 'memory' | undefined;
-  publicUrl: string;
-  internalTokenSecret: string | undefined;
-  webhookSecret: string | undefined;
-}
-
-export interface MailConfig {
-  /** `undefined`: write `.eml` files to `dir`. */
-  smtpUrl: string | undefined;
-  from: string;
-  dir: string;
-}
-
-export interface PlatformConfig {
-  identity: IdentityConfig;
-  kafka: KafkaConfig;
-  localKafka: LocalKafkaConfig;
-  database: DatabaseConfig;
-  gateway: GatewayConfig;
-  /** Ports of the subgraphs. */
-  subgraphs: { users: number; interviews: number; reporting: number };
-  notifications: { port: number };
-  mail: MailConfig;
-  host: string;
-  environment: 'development' | 'production' | 'test';
-  logLevel: (typeof LOG_LEVELS)[number];
-}
-
 /** Thrown by {@link loadConfig}; `problems` holds one line per invalid variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -346,42 +257,34 @@ export class ConfigError extends Error {
   }
 }
 
+/** The variables, parsed: what every process's schema starts from. */
+type Env = z.output<typeof envSchema>;
+
 /**
- * Parses the environment into typed, validated configuration.
- * Empty strings count as unset, so `KAFKA_BROKERS=` behaves like no variable at all.
- * @throws {ConfigError} listing every invalid variable.
+ * The typed slices of `e` that the entry points hand their components; a process whose schema
+ * makes a variable required narrows its slice (see {@link loadSubgraphConfig}).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
-  );
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = issue.path.join('.');
-        const value = present[String(issue.path[0])];
-        return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
-      }),
-    );
-  }
-  const e = parsed.data;
+function slices(e: Env) {
   return {
     identity: {
+      /** `undefined`: no issuer configured (development IdP in `npm start`). */
       issuer: e.OIDC_ISSUER,
       clientId: e.OIDC_CLIENT_ID,
       clientSecret: e.OIDC_CLIENT_SECRET,
       audience: e.OIDC_AUDIENCE ?? e.OIDC_CLIENT_ID,
       groupsClaim: e.OIDC_GROUPS_CLAIM,
+      /** Unset: `database` in production or with several workers, `memory` otherwise. */
       signInStore: e.SIGN_IN_STORE,
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.GATEWAY_PORT}`).replace(/\/$/, ''),
       internalTokenSecret: e.INTERNAL_TOKEN_SECRET,
       webhookSecret: e.AUTHENTIK_WEBHOOK_SECRET,
     },
     kafka: {
+      /** `undefined`: no cluster configured, use (or start) the local broker. */
       brokers: e.KAFKA_BROKERS,
       topicPrefix: e.KAFKA_TOPIC_PREFIX ?? '',
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+      /** `auto`: decided from the cluster's size when the topics are created. */
       replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       minInsyncReplicas: e.KAFKA_MIN_INSYNC_REPLICAS,
       handlerRetries: e.KAFKA_HANDLER_RETRIES,
@@ -395,12 +298,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       heapMb: e.LOCAL_KAFKA_HEAP_MB,
     },
     database: {
+      /** `undefined`: SQLite files in `dataDir`. */
       url: e.DATABASE_URL,
       dataDir: e.DATA_DIR,
       sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     },
     gateway: {
-      port: e.GATEWAY_PORT,
       supergraphPath: e.SUPERGRAPH_PATH,
       maxDepth: e.GATEWAY_MAX_DEPTH,
       maxFields: e.GATEWAY_MAX_FIELDS,
@@ -408,35 +311,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       subscriptionQueueLimit: e.SUBSCRIPTION_QUEUE_LIMIT,
       subscriptionRecentEvents: e.SUBSCRIPTION_RECENT_EVENTS,
       webSocketKeepAliveMs: e.WS_KEEPALIVE_MS,
+      /** Processes sharing the port. */
       workers: e.GATEWAY_WORKERS,
+      /** Load balancers whose `X-Forwarded-For` names the client (TRUSTED_PROXIES). */
       trustedProxies: (e.TRUSTED_PROXIES ?? '')
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean),
+      /** `false`: that limit is off (0 in the environment). */
       rateLimits: {
         routes:
           e.RATE_LIMIT_AUTH_PER_MINUTE === 0
-            ? false
+            ? (false as const)
             : { perSecond: e.RATE_LIMIT_AUTH_PER_MINUTE / 60, burst: e.RATE_LIMIT_AUTH_BURST },
         subscribe:
           e.RATE_LIMIT_SUBSCRIBE_PER_SECOND === 0
-            ? false
+            ? (false as const)
             : { perSecond: e.RATE_LIMIT_SUBSCRIBE_PER_SECOND, burst: e.RATE_LIMIT_SUBSCRIBE_BURST },
       },
+      /** @apollo/gateway's telemetry to Apollo (APOLLO_TELEMETRY_DISABLED=false). */
       apolloTelemetry: !e.APOLLO_TELEMETRY_DISABLED,
       corsOrigins: e.CORS_ORIGINS.split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+      /** Routing URL overrides by subgraph name. */
       subgraphUrls: Object.fromEntries(
         e.GATEWAY_SUBGRAPH_URLS.map((entry) => {
           const at = entry.indexOf('=');
           return [entry.slice(0, at), entry.slice(at + 1)];
         }),
-      ),
+      ) as Record<string, string>,
     },
-    subgraphs: { users: e.USERS_PORT, interviews: e.INTERVIEWS_PORT, reporting: e.REPORTING_PORT },
-    notifications: { port: e.NOTIFICATIONS_PORT },
+    /** The port of each process of config/services.ts. */
+    ports: Object.fromEntries(SERVICES.map((s) => [s.name, e[s.portVariable]])) as Record<
+      ServiceName,
+      number
+    >,
     mail: {
+      /** `undefined`: write `.eml` files to `dir`. */
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM,
       dir: e.MAIL_DIR ?? join(e.DATA_DIR, 'mail'),
@@ -447,13 +359,150 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   };
 }
 
+/** The whole platform's configuration (`npm start`, tools and tests). */
+export type PlatformConfig = ReturnType<typeof slices>;
+export type KafkaConfig = PlatformConfig['kafka'];
+export type LocalKafkaConfig = PlatformConfig['localKafka'];
+/** `sqliteSynchronous` may be left out (tests): `normal`. */
+export type DatabaseConfig = Omit<PlatformConfig['database'], 'sqliteSynchronous'> &
+  Partial<Pick<PlatformConfig['database'], 'sqliteSynchronous'>>;
+export type GatewayConfig = PlatformConfig['gateway'];
+export type IdentityConfig = PlatformConfig['identity'];
+export type MailConfig = PlatformConfig['mail'];
+
+/** `schema`, but a missing variable is refused with "required: `why`". */
+function required<T extends z.ZodType>(schema: T, why: string) {
+  return z
+    .unknown()
+    .refine((value) => value !== undefined, { message: `required: ${why}`, abort: true })
+    .pipe(schema as unknown as z.ZodType<z.output<T>, NonNullable<unknown> | null>);
+}
+
+const NEEDS_KAFKA =
+  'the Kafka brokers, e.g. 127.0.0.1:9092 (`npm start` starts a local broker and sets it)';
+const NEEDS_SECRET =
+  'the key of the tokens the gateway signs for the subgraphs (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one';
+
 /**
- * {@link loadConfig} for entry points: a bad environment prints every problem and exits 1,
- * without a stack trace.
+ * The gateway's variables: INTERNAL_TOKEN_SECRET is required; sign-in (OIDC_ISSUER) is required
+ * in production and needs OIDC_CLIENT_SECRET and KAFKA_BROKERS (its user events); several
+ * workers share sessions only through the database.
  */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+const gatewayEnvSchema = envSchema
+  .extend({
+    INTERNAL_TOKEN_SECRET: required(
+      identitySchema.shape.INTERNAL_TOKEN_SECRET.unwrap(),
+      NEEDS_SECRET,
+    ),
+  })
+  .superRefine((e, ctx) => {
+    const problem = (variable: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [variable], message });
+    if (e.NODE_ENV === 'production' && !e.OIDC_ISSUER)
+      problem(
+        'OIDC_ISSUER',
+        'required in production: sign-in (with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET)',
+      );
+    if (e.OIDC_ISSUER && !e.OIDC_CLIENT_SECRET)
+      problem(
+        'OIDC_CLIENT_SECRET',
+        'required with OIDC_ISSUER: the client secret registered at the issuer',
+      );
+    if (e.OIDC_ISSUER && !e.KAFKA_BROKERS)
+      problem(
+        'KAFKA_BROKERS',
+        `required with OIDC_ISSUER: sign-in publishes user events; ${NEEDS_KAFKA}`,
+      );
+    if (e.OIDC_ISSUER && e.GATEWAY_WORKERS > 1 && e.SIGN_IN_STORE === 'memory')
+      problem(
+        'SIGN_IN_STORE',
+        "must be database with GATEWAY_WORKERS > 1: a session kept in one worker's memory is unknown to the others",
+      );
+  });
+
+/** A subgraph's variables: Kafka (its outbox and consumers) and the gateway's token key. */
+const subgraphEnvSchema = envSchema.extend({
+  KAFKA_BROKERS: required(kafkaSchema.shape.KAFKA_BROKERS.unwrap(), NEEDS_KAFKA),
+  INTERNAL_TOKEN_SECRET: required(
+    identitySchema.shape.INTERNAL_TOKEN_SECRET.unwrap(),
+    NEEDS_SECRET,
+  ),
+});
+
+/** The notification service's variables: Kafka (its consumers). */
+const notificationsEnvSchema = envSchema.extend({
+  KAFKA_BROKERS: required(kafkaSchema.shape.KAFKA_BROKERS.unwrap(), NEEDS_KAFKA),
+});
+
+/**
+ * `env` parsed by `schema`. Empty strings count as unset, so `KAFKA_BROKERS=` behaves like no
+ * variable at all.
+ * @throws {ConfigError} listing every invalid variable.
+ */
+function parseEnv<S extends z.ZodType<Env>>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = present[String(issue.path[0])];
+        return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The whole platform's configuration, every variable optional or defaulted (`npm start`, which
+ * fills in what the processes need, tools and tests).
+ * @throws {ConfigError} listing every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  return slices(parseEnv(envSchema, env));
+}
+
+/** The gateway's configuration (see {@link gatewayEnvSchema}). @throws {ConfigError} */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(gatewayEnvSchema, env);
+  const config = slices(e);
+  return {
+    ...config,
+    identity: { ...config.identity, internalTokenSecret: e.INTERNAL_TOKEN_SECRET },
+  };
+}
+
+/** A subgraph's configuration: Kafka and INTERNAL_TOKEN_SECRET required. @throws {ConfigError} */
+export function loadSubgraphConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(subgraphEnvSchema, env);
+  const config = slices(e);
+  return {
+    ...config,
+    kafka: { ...config.kafka, brokers: e.KAFKA_BROKERS },
+    identity: { ...config.identity, internalTokenSecret: e.INTERNAL_TOKEN_SECRET },
+  };
+}
+
+/** The notification service's configuration: Kafka required. @throws {ConfigError} */
+export function loadNotificationsConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = parseEnv(notificationsEnvSchema, env);
+  const config = slices(e);
+  return { ...config, kafka: { ...config.kafka, brokers: e.KAFKA_BROKERS } };
+}
+
+/**
+ * `load` (by default {@link loadConfig}) for entry points: a bad environment prints every
+ * problem and exits 1, without a stack trace.
+ */
+export function loadConfigOrExit<T = PlatformConfig>(
+  load: (env: NodeJS.ProcessEnv) => T = loadConfig as unknown as (env: NodeJS.ProcessEnv) => T,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   try {
-    return loadConfig(env);
+    return load(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

@@ -12,7 +12,7 @@
  * access) and `/graphiql` shows GraphiQL served from node_modules (works offline).
  */
 import cluster from 'node:cluster';
-import { loadConfigOrExit } from '../config';
+import { loadConfigOrExit, loadGatewayConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { KafkaService } from '../events';
@@ -25,18 +25,12 @@ import { runMain, stopOnSignals } from '../lib/process';
 import { reportReady, runWorkers } from './workers';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(loadGatewayConfig);
   if (config.gateway.workers > 1 && cluster.isPrimary) {
     runWorkers(config.gateway.workers, createLogger(config.logLevel, { service: 'gateway' }));
     return;
   }
   const internalTokenSecret = config.identity.internalTokenSecret;
-  if (!internalTokenSecret) {
-    console.error(
-      'The gateway needs INTERNAL_TOKEN_SECRET, the key it signs its tokens for the subgraphs with (the same value for the gateway and every subgraph, at least 32 characters); `npm start` generates one.',
-    );
-    process.exit(1);
-  }
   const logger = createLogger(config.logLevel, { service: 'gateway' });
   let supergraphSdl: string;
   try {
@@ -71,13 +65,9 @@ async function main(): Promise<void> {
   } else {
     logger.warn('KAFKA_BROKERS is not set: subscriptions are not available');
   }
-  if (issuer) {
-    if (!clientSecret || !kafka) {
-      console.error(
-        'Sign-in needs OIDC_CLIENT_SECRET (the client secret registered at OIDC_ISSUER) and KAFKA_BROKERS (for the user events); `npm start` sets both in development.',
-      );
-      process.exit(1);
-    }
+  // The configuration's schema makes OIDC_CLIENT_SECRET and KAFKA_BROKERS required with
+  // OIDC_ISSUER, and OIDC_ISSUER required in production.
+  if (issuer && clientSecret && kafka) {
     // Sessions, pending sign-ins, webhook deliveries and the user events' outbox: in the
     // gateway's database, shared by every instance of the deployment and kept across restarts;
     // in memory for one development instance, unless SIGN_IN_STORE says otherwise.
@@ -85,12 +75,6 @@ async function main(): Promise<void> {
     const store =
       config.identity.signInStore ??
       (production || config.gateway.workers > 1 ? 'database' : 'memory');
-    if (store === 'memory' && config.gateway.workers > 1) {
-      console.error(
-        "GATEWAY_WORKERS > 1 needs SIGN_IN_STORE=database: a session kept in one worker's memory is unknown to the others.",
-      );
-      process.exit(1);
-    }
     let stores: SignInStores | undefined;
     if (store === 'database') {
       // Loaded only here: MikroORM and its drivers cost a gateway ~20 MB of RSS.
@@ -111,16 +95,11 @@ async function main(): Promise<void> {
       logger,
     });
     signIn.start();
-  } else if (production) {
-    console.error(
-      'Production needs sign-in: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.',
-    );
-    process.exit(1);
   }
   const gateway = createGateway({
     supergraphSdl,
     host: config.host,
-    port: config.gateway.port,
+    port: config.ports.gateway,
     maxDepth: config.gateway.maxDepth,
     maxFields: config.gateway.maxFields,
     maxBodyBytes: config.gateway.maxBodyBytes,

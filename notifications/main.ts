@@ -5,26 +5,19 @@
  * (`npm start` provides it), and stops cleanly on SIGINT/SIGTERM, giving up with exit 1 when a
  * stop hangs.
  */
-import { loadConfigOrExit } from '../config';
+import { loadConfigOrExit, loadNotificationsConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, stopOnSignals } from '../lib/process';
 import { createNotificationService } from './service';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const brokers = config.kafka.brokers;
-  if (!brokers) {
-    console.error(
-      'The notification service needs Kafka: set KAFKA_BROKERS (e.g. KAFKA_BROKERS=127.0.0.1:9092), or use `npm start`, which starts a local broker',
-    );
-    process.exit(1);
-  }
+  const config = loadConfigOrExit(loadNotificationsConfig);
   const logger = createLogger(config.logLevel, { service: 'notifications' });
   const service = createNotificationService({
     host: config.host,
-    port: config.notifications.port,
+    port: config.ports.notifications,
     database: config.database,
-    kafka: { ...config.kafka, brokers },
+    kafka: config.kafka,
     mail: config.mail,
     logger,
   });

@@ -18,50 +18,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { loadConfigOrExit, type PlatformConfig } from '../config';
+import { loadConfigOrExit } from '../config';
 import type { DevProvider } from './dev-idp';
-import { GATEWAY_NODE_FLAGS } from '../config/services';
+import { SERVICES, SUBGRAPH_NAMES, type ServiceDefinition } from '../config/services';
+import { Lifecycle } from '../lib/lifecycle';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
 import { LocalKafkaError } from './kafka/errors';
 
 const READY_TIMEOUT_MS = 90_000;
 
-interface Service {
-  name: string;
-  /** Entry point without extension, relative to the project (or dist/) root. */
-  entry: string;
-  port: number;
-  /** Node.js flags before the entry point. @default [] */
-  nodeFlags?: readonly string[];
-}
-
 interface Running {
-  service: Service;
+  service: ServiceDefinition;
+  port: number;
   child: ChildProcess;
-}
-
-function services(config: PlatformConfig): Service[] {
-  return [
-    { name: 'users', entry: 'subgraphs/users/main', port: config.subgraphs.users },
-    {
-      name: 'interviews',
-      entry: 'subgraphs/interviews/main',
-      port: config.subgraphs.interviews,
-    },
-    { name: 'reporting', entry: 'subgraphs/reporting/main', port: config.subgraphs.reporting },
-    {
-      name: 'notifications',
-      entry: 'notifications/main',
-      port: config.notifications.port,
-    },
-    {
-      name: 'gateway',
-      entry: 'gateway/main',
-      port: config.gateway.port,
-      nodeFlags: GATEWAY_NODE_FLAGS,
-    },
-  ];
 }
 
 /**
@@ -92,7 +62,7 @@ function pipeWithPrefix(
 }
 
 async function waitUntilReady(running: Running, host: string): Promise<void> {
-  const url = `http://${host}:${running.service.port}/ready`;
+  const url = `http://${host}:${running.port}/ready`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = '';
   while (Date.now() < deadline) {
@@ -128,7 +98,8 @@ async function stopChild(running: Running): Promise<void> {
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
 
-  const started: Running[] = [];
+  // Stopped in reverse: the gateway first, the subgraphs, then the IdP and Kafka.
+  const lifecycle = new Lifecycle();
   let kafka: LocalKafkaCluster | undefined;
   let idp: DevProvider | undefined;
   let stopping = false;
@@ -137,9 +108,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping...');
-    for (const running of [...started].reverse()) await stopChild(running);
-    await idp?.stop();
-    await kafka?.stop();
+    await lifecycle.stop().catch((error: unknown) => console.error(error));
     console.log('Stopped.');
     process.exit(code);
   };
@@ -153,10 +122,14 @@ async function main(): Promise<void> {
       console.log(
         `Starting a local Kafka ${config.localKafka.version} ${nodes === 1 ? 'broker' : `cluster of ${nodes} nodes`}...`,
       );
-      kafka = await startLocalKafkaCluster({
-        ...config.localKafka,
-        log: (line) => console.log(`[kafka] ${line}`),
-      });
+      kafka = lifecycle.use(
+        'kafka',
+        await startLocalKafkaCluster({
+          ...config.localKafka,
+          log: (line) => console.log(`[kafka] ${line}`),
+        }),
+        (k) => k.stop(),
+      );
       brokers = kafka.brokers;
     }
     // Without an issuer, a development OpenID provider (oidc-provider) with two accounts.
@@ -174,8 +147,8 @@ async function main(): Promise<void> {
         audience: config.identity.audience,
         groupsClaim: config.identity.groupsClaim,
       });
-      idp = provider;
       const { issuer } = await provider.start();
+      idp = lifecycle.use('development IdP', provider, (p) => p.stop());
       signIn.OIDC_ISSUER = issuer;
       signIn.OIDC_CLIENT_SECRET = clientSecret;
       signIn.AUTHENTIK_WEBHOOK_SECRET =
@@ -189,20 +162,20 @@ async function main(): Promise<void> {
       INTERNAL_TOKEN_SECRET:
         config.identity.internalTokenSecret ?? randomBytes(48).toString('base64url'),
       // The checked-in supergraph routes to the default ports; follow the configured ones.
-      GATEWAY_SUBGRAPH_URLS: Object.entries(config.subgraphs)
-        .map(([name, port]) => `${name}=${subgraphUrl(port)}`)
-        .join(','),
+      GATEWAY_SUBGRAPH_URLS: SUBGRAPH_NAMES.map(
+        (name) => `${name}=${subgraphUrl(config.ports[name])}`,
+      ).join(','),
     };
 
-    for (const service of services(config)) {
-      const args = [...(service.nodeFlags ?? []), ...entryArgs(service.entry)];
+    for (const service of SERVICES) {
+      const args = [...service.nodeFlags, ...entryArgs(service.entry)];
       const child = spawn(process.execPath, args, {
         cwd: PROJECT_ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const running = { service, child };
-      started.push(running);
+      const running = { service, port: config.ports[service.name], child };
+      lifecycle.defer(service.name, () => stopChild(running));
       pipeWithPrefix(child.stdout, service.name, process.stdout);
       pipeWithPrefix(child.stderr, service.name, process.stderr);
       child.on('exit', (code, signal) => {
@@ -226,12 +199,12 @@ async function main(): Promise<void> {
   const base = (port: number) => `http://${config.host}:${port}`;
   console.log(`
 Interview Graph is running.
-  GraphQL (gateway)   ${base(config.gateway.port)}/graphql
-  Subscriptions       ws://${config.host}:${config.gateway.port}/graphql (graphql-transport-ws)
-  GraphiQL (offline)  ${base(config.gateway.port)}/graphiql
-  Health / readiness  ${base(config.gateway.port)}/health, /ready, /metrics
-  Subgraphs           users ${base(config.subgraphs.users)}/graphql, interviews ${base(config.subgraphs.interviews)}/graphql, reporting ${base(config.subgraphs.reporting)}/graphql
-  Notifications       ${base(config.notifications.port)}/ready; emails ${config.mail.smtpUrl ? `via ${new URL(config.mail.smtpUrl).host} (SMTP_URL)` : `written to ${path.resolve(config.mail.dir)}/*.eml`}
+  GraphQL (gateway)   ${base(config.ports.gateway)}/graphql
+  Subscriptions       ws://${config.host}:${config.ports.gateway}/graphql (graphql-transport-ws)
+  GraphiQL (offline)  ${base(config.ports.gateway)}/graphiql
+  Health / readiness  ${base(config.ports.gateway)}/health, /ready, /metrics
+  Subgraphs           users ${base(config.ports.users)}/graphql, interviews ${base(config.ports.interviews)}/graphql, reporting ${base(config.ports.reporting)}/graphql
+  Notifications       ${base(config.ports.notifications)}/ready; emails ${config.mail.smtpUrl ? `via ${new URL(config.mail.smtpUrl).host} (SMTP_URL)` : `written to ${path.resolve(config.mail.dir)}/*.eml`}
   Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log${kafka.nodes.length === 1 ? '' : 's'}: ${kafka.nodes.map((n) => n.logFile).join(', ')})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
   Sign in             ${config.identity.publicUrl}/auth/login${
     idp

@@ -6,6 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import {
+  SERVICES,
+  SUBGRAPH_NAMES,
+  type ServiceDefinition,
+  type ServiceName,
+} from '../config/services';
 import { startLoadBalancer, type LoadBalancer } from './haproxy';
 import { freePort, testBrokers, waitFor } from './helpers';
 import { TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
@@ -129,18 +135,14 @@ export async function spawnGatewayProcess(
 export interface PlatformProcesses {
   /** The first gateway replica. */
   gateway: ServiceProcess;
+  /** The first replica of each subgraph. */
   users: ServiceProcess;
-  /** The first interviews replica. */
   interviews: ServiceProcess;
   reporting: ServiceProcess;
   /** The first notification replica. */
   notifications: ServiceProcess;
   /** Every replica, by service (one each unless `replicas` asked for more). */
-  replicas: {
-    gateway: ServiceProcess[];
-    interviews: ServiceProcess[];
-    notifications: ServiceProcess[];
-  };
+  replicas: Record<ServiceName, ServiceProcess[]>;
   /** Where clients go: HAProxy's gateway frontend with several gateways, else the gateway. */
   gatewayUrl: string;
   /** HAProxy, when a service has several replicas. */
@@ -161,43 +163,34 @@ export interface PlatformProcessesOptions {
   /** Added to every process's environment (sign-in settings, retries, ...). */
   env?: Record<string, string>;
   /**
-   * Processes per service; a gateway or interviews with more than one sit behind HAProxy (the
-   * gateway routes to the interviews frontend). Replicas share a database: give DATABASE_URL.
+   * Processes per service; a gateway or subgraph with more than one sits behind HAProxy (the
+   * gateway routes to the subgraph's frontend). Replicas share a database: give DATABASE_URL.
    */
-  replicas?: { gateway?: number; interviews?: number; notifications?: number };
+  replicas?: Partial<Record<ServiceName, number>>;
 }
 
 /**
- * The three subgraphs and the notification service, then the gateway routed to them: every
- * process of `npm start` but the broker, which the tests share.
+ * Every process of `npm start` (config/services.ts) but the broker, which the tests share: the
+ * subgraphs and the notification service, then the gateway routed to them.
  */
 export async function startPlatformProcesses(
   options: PlatformProcessesOptions,
 ): Promise<PlatformProcesses> {
-  const count = {
-    gateway: options.replicas?.gateway ?? 1,
-    interviews: options.replicas?.interviews ?? 1,
-    notifications: options.replicas?.notifications ?? 1,
-  };
+  const count = (name: ServiceName) => options.replicas?.[name] ?? 1;
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
-  const balanced = count.gateway > 1 || count.interviews > 1;
+  const balanced = SERVICES.some((s) => s.kind !== 'worker' && count(s.name) > 1);
   const entryPort = options.gatewayPort ?? (await freePort());
-  const replicaPorts = {
-    users: await freePort(),
-    reporting: await freePort(),
-    interviews: await ports(count.interviews),
-    notifications: await ports(count.notifications),
-    gateway: count.gateway > 1 ? await ports(count.gateway) : [entryPort],
-  };
-  const frontends = {
-    gateway: count.gateway > 1 ? entryPort : undefined,
-    interviews: count.interviews > 1 ? await freePort() : undefined,
-  };
-  const subgraphPort = {
-    users: replicaPorts.users,
-    interviews: frontends.interviews ?? replicaPorts.interviews[0]!,
-    reporting: replicaPorts.reporting,
-  };
+  const replicaPorts = {} as Record<ServiceName, number[]>;
+  for (const { name } of SERVICES) {
+    replicaPorts[name] =
+      name === 'gateway' && count(name) === 1 ? [entryPort] : await ports(count(name));
+  }
+  /** HAProxy's port in front of a gateway or subgraph with several replicas. */
+  const frontends: Partial<Record<ServiceName, number>> = {};
+  for (const { name, kind } of SERVICES) {
+    if (kind === 'worker' || count(name) === 1) continue;
+    frontends[name] = name === 'gateway' ? entryPort : await freePort();
+  }
   const env: Record<string, string> = {
     NODE_ENV: 'development',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'warn',
@@ -205,11 +198,9 @@ export async function startPlatformProcesses(
     KAFKA_TOPIC_PREFIX: options.prefix,
     DATA_DIR: options.dataDir,
     INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
-    USERS_PORT: String(replicaPorts.users),
-    REPORTING_PORT: String(replicaPorts.reporting),
-    GATEWAY_SUBGRAPH_URLS: (['users', 'interviews', 'reporting'] as const)
-      .map((name) => `${name}=http://127.0.0.1:${subgraphPort[name]}/graphql`)
-      .join(','),
+    GATEWAY_SUBGRAPH_URLS: SUBGRAPH_NAMES.map(
+      (name) => `${name}=http://127.0.0.1:${frontends[name] ?? replicaPorts[name][0]}/graphql`,
+    ).join(','),
     // HAProxy is the gateway's only peer that may set X-Forwarded-For.
     ...(balanced ? { TRUSTED_PROXIES: '127.0.0.1' } : {}),
     ...options.env,
@@ -220,66 +211,54 @@ export async function startPlatformProcesses(
     await loadBalancer?.stop();
     for (const service of started.reverse()) await service.stop();
   };
-  const spawnAll = async (
-    services: { name: string; entry: string; port: number; env: Record<string, string> }[],
-  ) => {
+  /** Every replica of `services`, at once; the replicas by service once all are ready. */
+  const spawnAll = async (services: readonly ServiceDefinition[]) => {
+    const replicas = services.flatMap((s) =>
+      replicaPorts[s.name].map((port, i) => ({
+        service: s,
+        name: count(s.name) === 1 ? s.name : `${s.name}-${i + 1}`,
+        port,
+      })),
+    );
     const spawned = await Promise.allSettled(
-      services.map((s) => spawnService(s.name, s.entry, s.port, { ...env, ...s.env })),
+      replicas.map(({ service, name, port }) =>
+        spawnService(name, `${service.entry}.ts`, port, {
+          ...env,
+          [service.portVariable]: String(port),
+        }),
+      ),
     );
     for (const result of spawned) if (result.status === 'fulfilled') started.push(result.value);
     const failed = spawned.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return spawned.map((r) => (r as PromiseFulfilledResult<ServiceProcess>).value);
+    const processes = spawned.map((r) => (r as PromiseFulfilledResult<ServiceProcess>).value);
+    return services.map((s) => processes.filter((_, i) => replicas[i]!.service === s));
+  };
+  /** (Re)starts HAProxy with a frontend for each of `names` that has several replicas. */
+  const backends: Record<string, { port: number; replicas: number[] }> = {};
+  const balance = async (names: readonly ServiceName[]) => {
+    const added = names.filter((name) => frontends[name] !== undefined);
+    if (added.length === 0) return;
+    for (const name of added)
+      backends[name] = { port: frontends[name]!, replicas: replicaPorts[name] };
+    await loadBalancer?.stop();
+    loadBalancer = await startLoadBalancer(backends, options.dataDir);
   };
   try {
-    const [users, reporting, ...rest] = await spawnAll([
-      { name: 'users', entry: 'subgraphs/users/main.ts', port: replicaPorts.users, env: {} },
-      {
-        name: 'reporting',
-        entry: 'subgraphs/reporting/main.ts',
-        port: replicaPorts.reporting,
-        env: {},
-      },
-      ...replicaPorts.interviews.map((port, i) => ({
-        name: `interviews-${i + 1}`,
-        entry: 'subgraphs/interviews/main.ts',
-        port,
-        env: { INTERVIEWS_PORT: String(port) },
-      })),
-      ...replicaPorts.notifications.map((port, i) => ({
-        name: `notifications-${i + 1}`,
-        entry: 'notifications/main.ts',
-        port,
-        env: { NOTIFICATIONS_PORT: String(port) },
-      })),
-    ]);
-    const interviews = rest.slice(0, count.interviews);
-    const notifications = rest.slice(count.interviews);
-    const backends: Record<string, { port: number; replicas: number[] }> = {};
-    if (frontends.interviews !== undefined) {
-      backends.interviews = { port: frontends.interviews, replicas: replicaPorts.interviews };
-      loadBalancer = await startLoadBalancer(backends, options.dataDir);
-    }
-    const gateways = await spawnAll(
-      replicaPorts.gateway.map((port, i) => ({
-        name: `gateway-${i + 1}`,
-        entry: 'gateway/main.ts',
-        port,
-        env: { GATEWAY_PORT: String(port) },
-      })),
-    );
-    if (frontends.gateway !== undefined) {
-      await loadBalancer?.stop();
-      backends.gateway = { port: frontends.gateway, replicas: replicaPorts.gateway };
-      loadBalancer = await startLoadBalancer(backends, options.dataDir);
-    }
+    const backendServices = SERVICES.filter((s) => s.kind !== 'gateway');
+    const gatewayService = SERVICES.filter((s) => s.kind === 'gateway');
+    const replicas = {} as Record<ServiceName, ServiceProcess[]>;
+    (await spawnAll(backendServices)).forEach((r, i) => (replicas[backendServices[i]!.name] = r));
+    await balance(SUBGRAPH_NAMES);
+    replicas.gateway = (await spawnAll(gatewayService))[0]!;
+    await balance(['gateway']);
     return {
-      gateway: gateways[0]!,
-      users: users!,
-      interviews: interviews[0]!,
-      reporting: reporting!,
-      notifications: notifications[0]!,
-      replicas: { gateway: gateways, interviews, notifications },
+      gateway: replicas.gateway[0]!,
+      users: replicas.users[0]!,
+      interviews: replicas.interviews[0]!,
+      reporting: replicas.reporting[0]!,
+      notifications: replicas.notifications[0]!,
+      replicas,
       gatewayUrl: `http://127.0.0.1:${entryPort}`,
       ...(loadBalancer ? { loadBalancer } : {}),
       stop,
