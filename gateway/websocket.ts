@@ -23,19 +23,22 @@
  * Subscriptions are live, fed by Kafka (gateway/subscriptions); a gateway without Kafka answers
  * them with the error `SUBSCRIPTIONS_NOT_AVAILABLE` and the socket stays open.
  *
- * **Close codes** ({@link WebSocketCloseCode}):
- * - `4401` Unauthorized: no credentials, invalid credentials, the access token expired during
+ * **Close codes** ({@link WebSocketCloseCode}; those of errors are the registry's `closeCode`,
+ * contracts/errors.ts):
+ * - `4401` Unauthorized (`UNAUTHENTICATED`): no credentials, invalid credentials, the access token expired during
  *   the connection, or `subscribe` before `connection_ack`; the reason says which. Sign in or
  *   refresh, then reconnect.
- * - `4403` Forbidden: reserved for authorization failures of the connection as a whole (a
+ * - `4403` Forbidden (`FORBIDDEN`): reserved for authorization failures of the connection as a whole (a
  *   subscription the caller may not see is refused per operation, with `FORBIDDEN`).
- * - `1013` Try again later: the issuer's signing keys cannot be loaded right now.
+ * - `1013` Try again later (`SERVICE_UNAVAILABLE`): the issuer's signing keys cannot be loaded
+ *   right now.
  * - the protocol's: `4400` a message that is not one of the protocol's (the reason says what is
  *   wrong), `4406` subprotocol other than `graphql-transport-ws`, `4408` no `connection_init`
  *   in time, `4409` an operation id already in use, `4429` a second `connection_init` or more
- *   `subscribe` messages than `subscribeRateLimit` allows (the reason says which), `4500`
- *   internal error; `1012` (service restart) when the gateway stops: reconnect, to another
- *   instance behind the same address, and resume with the last cursor.
+ *   `subscribe` messages than `subscribeRateLimit` allows (`RATE_LIMITED`; the reason says
+ *   which), `4500` internal error; `1012` (service restart, `GATEWAY_STOPPING`) when the gateway
+ *   stops: reconnect, to another instance behind the same address, and resume with the last
+ *   cursor.
  */
 import { IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
@@ -99,6 +102,7 @@ export const WebSocketCloseCode = {
   ServiceRestart: ERROR_CODES.GATEWAY_STOPPING.closeCode,
 } as const;
 
+/** What {@link attachGraphQLWebSocket} serves with. */
 export interface GraphQLWebSocketOptions {
   /** The gateway's HTTP server; its `upgrade` requests on `path` become GraphQL sockets. */
   server: Server;
@@ -129,6 +133,7 @@ export interface GraphQLWebSocketOptions {
   live?: LiveSubscriptions;
 }
 
+/** The gateway's GraphQL WebSocket, attached to its HTTP server. */
 export interface GraphQLWebSocket {
   /** Closes every socket (`1012`, service restart), stops accepting upgrades. */
   close(): Promise<void>;
@@ -468,6 +473,10 @@ function at(time: number, run: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/**
+ * Serves `graphql-transport-ws` on the `upgrade` requests of `options.server` to `path`: see the
+ * module's comment for authentication, operations and close codes.
+ */
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocket {
   const path = options.path ?? '/graphql';
   const { logger } = options;

@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Identity } from '../../contracts/identity';
 
+/** Why an access token was refused: the `reason` of the 401 `UNAUTHENTICATED`. */
 export type AccessTokenErrorReason =
   | 'malformed'
   | 'expired'

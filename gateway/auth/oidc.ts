@@ -1,12 +1,14 @@
 /**
  * The gateway's OpenID Connect client (`openid-client` 6): discovery, authorization requests with
  * PKCE (S256), state and nonce, the code exchange with ID token validation, refresh, revocation
- * and RP-initiated logout. Failures become {@link OidcError}s with a code and an HTTP status, so
- * routes answer with a clear message instead of a stack.
+ * and RP-initiated logout. Failures become {@link OidcError}s with a code of the registry
+ * (contracts/errors.ts, hence an HTTP status) and a reason, so routes answer with a clear message
+ * instead of a stack.
  */
 import * as client from 'openid-client';
 import { ERROR_CODES, type ErrorCode } from '../../contracts/errors';
 
+/** The relying party's registration at the issuer. */
 export interface OidcClientOptions {
   /** Issuer URL; its discovery document is fetched on first use. */
   issuer: string;
@@ -31,6 +33,7 @@ export interface AuthorizationRequest {
   codeVerifier: string;
 }
 
+/** The tokens of a sign-in or a refresh, as a session keeps them. */
 export interface OidcTokens {
   accessToken: string;
   refreshToken: string | undefined;
@@ -39,6 +42,7 @@ export interface OidcTokens {
   expiresAt: number;
 }
 
+/** A completed sign-in: the tokens and who signed in. */
 export interface OidcLogin {
   tokens: OidcTokens;
   /** From the validated ID token. */
@@ -90,6 +94,7 @@ export class OidcError extends Error {
   }
 }
 
+/** The gateway's side of the OpenID Connect flows; failures are {@link OidcError}s. */
 export interface OidcClient {
   /** Fetches the discovery document (once; retried after a failure). */
   discover(): Promise<client.Configuration>;

@@ -40,6 +40,7 @@ export interface Listener {
   onDelivery(delivery: Delivery): void;
 }
 
+/** The topic a {@link TopicFeed} reads, the fields that route its events, and its memory. */
 export interface TopicFeedOptions {
   kafka: KafkaService;
   topic: Topic;
@@ -53,6 +54,7 @@ export interface TopicFeedOptions {
   joinTimeoutMs?: number;
 }
 
+/** One topic's live events for this gateway instance: see the module's comment. */
 export class TopicFeed {
   readonly topic: Topic;
   /** By key; nearly always one listener per key, so an array, not a Set. */
@@ -87,6 +89,7 @@ export class TopicFeed {
     return this.current;
   }
 
+  /** Whether the feed routes events (started, and its consumer not crashed for good). */
   ready(): boolean {
     return this.live;
   }
@@ -153,6 +156,7 @@ export class TopicFeed {
     logger.info('live feed started', { topic: this.topic, groupId, positions: this.current });
   }
 
+  /** Leaves the group and forgets every listener. */
   async stop(): Promise<void> {
     this.live = false;
     const consumer = this.consumer;
@@ -168,6 +172,7 @@ export class TopicFeed {
     else if (!list.includes(listener)) list.push(listener);
   }
 
+  /** Stops routing the events of `key` to `listener`. */
   unlisten(key: string, listener: Listener): void {
     const list = this.listeners.get(key);
     if (!list) return;

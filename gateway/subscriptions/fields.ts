@@ -11,7 +11,7 @@
  */
 import type { GraphQLError } from 'graphql';
 import { eventValue } from '../../events/subgraph';
-import type { DomainEvent, EventOn } from '../../events';
+import type { EventOn } from '../../events';
 import type { Topic } from '../../events';
 import { isAdmin, type Identity } from '../../contracts/identity';
 import { graphQLError } from '../errors';
@@ -29,6 +29,7 @@ export type LookupAsCaller = (
   variables: Record<string, unknown>,
 ) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly GraphQLError[] }>;
 
+/** A subscription field the gateway serves live, reading topic `T`. */
 export interface LiveField<T extends Topic = Topic> {
   name: string;
   topic: T;
@@ -121,5 +122,3 @@ export const LIVE_FIELDS: ReadonlyMap<string, LiveField> = new Map(
 export function liveTopics(): Topic[] {
   return [...new Set([...LIVE_FIELDS.values()].map((f) => f.topic))];
 }
-
-export type AnyEvent = DomainEvent;

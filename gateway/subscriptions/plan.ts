@@ -74,6 +74,7 @@ interface ExecutionContext extends GatewayContext {
   eventRoot: Record<string, unknown>;
 }
 
+/** What {@link SubscriptionPlanner} plans against and executes with. */
 export interface SubscriptionPlannerOptions {
   supergraphSdl: string;
   /** Data sources of the other subgraphs, by name (the gateway's own). */
@@ -85,6 +86,10 @@ export interface SubscriptionPlannerOptions {
   cacheSize?: number;
 }
 
+/**
+ * Compiles subscription operations (parse, validate, plan; cached) and executes a compiled one
+ * for an event: see the module's comment.
+ */
 export class SubscriptionPlanner {
   readonly apiSchema: GraphQLSchema;
   private readonly api: Schema;

@@ -12,6 +12,7 @@ import { graphQLError } from '../errors';
 import type { Positions } from './cursor';
 import { byTime, type Delivery } from './feed';
 
+/** Bounds of a replay, and which events it keeps. */
 export interface ReplayOptions {
   /** Most events read (matching or not) before giving up. @default 100_000 */
   maxEvents?: number;
@@ -26,6 +27,12 @@ export function replayError(message: string): GraphQLError {
   return graphQLError('CURSOR_EXPIRED', message);
 }
 
+/**
+ * The events of `topic` in [from, to) of every partition that `keep` keeps, read from Kafka, in
+ * timestamp order across partitions, each once.
+ * @throws {GraphQLError} `CURSOR_EXPIRED` when Kafka no longer has them, when there are more than
+ * `maxEvents`, or when reading takes longer than `timeoutMs`.
+ */
 export async function replayFromKafka(
   kafka: KafkaService,
   topic: Topic,
