@@ -55,7 +55,7 @@ const kafkaSchema = z.object({
   KAFKA_MIN_INSYNC_REPLICAS: autoOr(int(1, 10)),
   /** Handler attempts after the first failure before a message is dead-lettered. @default 3 */
   KAFKA_HANDLER_RETRIES: int(0, 20).default(3),
-  /** First retry delay; doubles each attempt. @default 200 */
+  /** Ceiling of the first retry's delay, doubled each attempt; each wait is jittered (lib/backoff.ts). @default 200 */
   KAFKA_HANDLER_RETRY_MS: int(0, 60_000).default(200),
 });
 

@@ -1,10 +1,12 @@
 /**
- * Who is calling. The gateway authenticates the caller and forwards the identity to subgraphs
- * in a short-lived token it signs (`internal-token.ts`); subgraphs never see end-user
- * credentials, and read the identity from nothing else.
+ * Who is calling: the contract between the gateway and the subgraphs. The gateway authenticates
+ * the caller (a Bearer access token or the sign-in session, gateway/auth/) and forwards the
+ * identity to subgraphs in a short-lived token it signs (`internal-token.ts`); subgraphs never
+ * see end-user credentials, read the identity from nothing else, and authorize with the
+ * `require*` helpers below.
  *
- * `x-identity` (plain JSON, see {@link parseIdentityHeader}) is how a development client tells
- * the gateway who it is until OpenID Connect sign-in lands; the gateway accepts it only outside
+ * `x-identity` (plain JSON, see {@link parseIdentityHeader}) lets a development client or test
+ * tell the gateway who it is without signing in; the gateway accepts it only outside
  * production, and subgraphs ignore it.
  */
 import { z } from 'zod';
@@ -28,6 +30,7 @@ export class InvalidIdentityError extends UnauthenticatedError {
   }
 }
 
+/** The `x-identity` header's value for `identity`. */
 export function encodeIdentity(identity: Identity): string {
   return JSON.stringify(identity);
 }
@@ -51,6 +54,7 @@ export function parseIdentityHeader(raw: string | string[] | undefined): Identit
   return parsed.data;
 }
 
+/** Whether `identity` has the admin role. */
 export const isAdmin = (identity: Identity | null): boolean =>
   identity?.roles.includes('admin') ?? false;
 

@@ -198,6 +198,8 @@ describe.each(testDatabases())('users subgraph on $label', ({ label, config }) =
     expect(readHeaders(letters[0]?.headers)['dlq-reason']).toContain(
       `email ${taken} already belongs`,
     );
+    // CONFLICT: retrying cannot help, so it was dead-lettered at its first attempt.
+    expect(readHeaders(letters[0]?.headers)['dlq-attempts']).toBe('1');
     expect(await em().count(User, { id: thief.payload.userId })).toBe(0);
     expect(await em().count(UserActivity, { userId: ids, kind: 'REGISTRATION' })).toBe(30);
     const freshIds = new Set(fresh.map((e) => e.eventId));

@@ -4,16 +4,27 @@
  * event (same eventId) changes nothing.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { DomainError } from '../../../contracts/errors';
 import type { EventEnvelope, EventOn } from '../../../events';
 import { inRuns, type BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
 import { User, UserActivity, newActivity, newUser } from '../entities';
 
-/** Thrown when a registration names an email another user already has: it goes to the DLQ. */
-export class EmailTakenError extends Error {
+/**
+ * Thrown when a registration names an email another user already has: `CONFLICT`, which
+ * retrying cannot mend, so the consumer dead-letters the event at its first attempt.
+ */
+export class EmailTakenError extends DomainError {
   override readonly name = 'EmailTakenError';
   constructor(userId: string, email: string, owner: string) {
-    super(`cannot register user ${userId}: email ${email} already belongs to user ${owner}`);
+    super(
+      'CONFLICT',
+      `cannot register user ${userId}: email ${email} already belongs to user ${owner}`,
+      {
+        userId,
+        owner,
+      },
+    );
   }
 }
 
