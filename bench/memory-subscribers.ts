@@ -9,8 +9,17 @@
  */
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnClients, type ClientProcess } from './subscriptions/protocol';
+import { poll } from './lib/wait';
+import { metric } from './subscriptions/platform';
+import {
+  closeAll,
+  countAll,
+  openAll,
+  spawnClients,
+  type ClientProcess,
+} from './subscriptions/protocol';
 
+/** What `measureSubscribers` read. */
 export interface SubscribersReading {
   /** Connections asked for. */
   requested: number;
@@ -25,6 +34,7 @@ export interface SubscribersReading {
   problems: string[];
 }
 
+/** What `measureSubscribers` opens, where, and how it reads the gateway's RSS. */
 export interface SubscribersOptions {
   /** The gateway's `http://host:port`. */
   gatewayUrl: string;
@@ -52,27 +62,6 @@ export function openFilesLimit(): number | undefined {
   }
 }
 
-/** `gateway_subscriptions` from the gateway's `/metrics`. */
-async function gatewaySubscriptions(gatewayUrl: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', gatewayUrl))).text();
-  const line = text.split('\n').find((l) => /^gateway_subscriptions[ {]/.test(l));
-  if (line === undefined) throw new Error(`no gateway_subscriptions at ${gatewayUrl}/metrics`);
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-async function poll(
-  condition: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 200,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-}
-
 /** Client processes still running, for the bench's clean-up on an error or a signal. */
 const running = new Set<ClientProcess>();
 
@@ -82,6 +71,11 @@ export async function stopAllClients(): Promise<void> {
   running.clear();
 }
 
+/**
+ * Opens `count` idle subscribers on the gateway, reads its RSS with them all subscribed, closes
+ * them and reads it again once the gateway has let them go. Problems (failed connections,
+ * subscribers missing at the gateway or closed by it) are listed in the reading, not thrown.
+ */
 export async function measureSubscribers(options: SubscribersOptions): Promise<SubscribersReading> {
   const n = options.count;
   const processes = Math.max(1, Math.min(options.clientProcesses ?? 2, n));
@@ -93,33 +87,21 @@ export async function measureSubscribers(options: SubscribersOptions): Promise<S
   });
   try {
     const started = Date.now();
-    const timeoutMs = 60_000 + n * 20;
-    const opened = await Promise.all(
-      clients.map((client, p) => {
-        const reply = client.next('opened', timeoutMs);
-        const identities = [];
-        for (let i = p; i < n; i += processes) identities.push({ userId: `mem-${i}`, roles: [] });
-        client.send({
-          type: 'open',
-          url: `${options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
-          query: 'subscription { myInterviewEvents { eventId eventType } }',
-          variables: {},
-          identities,
-          concurrency: options.concurrency ?? 64,
-          eventTag: 'ffffffff',
-        });
-        return reply;
-      }),
-    );
-    const subscribed = opened.reduce((sum, o) => sum + o.subscribed, 0);
-    const failed = opened.reduce((sum, o) => sum + o.failed, 0);
+    const identities = Array.from({ length: n }, (_, i) => ({ userId: `mem-${i}`, roles: [] }));
+    const opened = await openAll(clients, identities, {
+      url: `${options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
+      query: 'subscription { myInterviewEvents { eventId eventType } }',
+      variables: {},
+      concurrency: options.concurrency ?? 64,
+      eventTag: 'ffffffff',
+    });
+    const { subscribed, failed } = opened;
     if (failed > 0) {
-      const first = opened.find((o) => o.firstFailure !== undefined)?.firstFailure ?? '?';
-      problems.push(`${failed} connections failed, first: ${first}`);
+      problems.push(`${failed} connections failed, first: ${opened.firstFailure ?? '?'}`);
     }
     let atGateway = 0;
     const all = await poll(async () => {
-      atGateway = await gatewaySubscriptions(options.gatewayUrl);
+      atGateway = await metric(options.gatewayUrl, 'gateway_subscriptions');
       return atGateway >= subscribed;
     }, 60_000);
     if (!all) problems.push(`gateway_subscriptions reached ${atGateway} of ${subscribed}`);
@@ -130,34 +112,18 @@ export async function measureSubscribers(options: SubscribersOptions): Promise<S
     // Let the last subscriptions' garbage settle, then read.
     await sleep(2_000);
     const rssWithMb = await options.rssMb();
-    atGateway = await gatewaySubscriptions(options.gatewayUrl).catch(() => atGateway);
-    const counts = await Promise.all(
-      clients.map((client) => {
-        const reply = client.next('count', 10_000);
-        client.send({ type: 'count' });
-        return reply;
-      }),
-    );
-    const closedByServer = counts.reduce((sum, c) => sum + c.closed, 0);
-    const ended = counts.reduce((sum, c) => sum + c.ended, 0);
-    if (closedByServer > 0 || ended > 0) {
+    atGateway = await metric(options.gatewayUrl, 'gateway_subscriptions').catch(() => atGateway);
+    const counts = await countAll(clients);
+    if (counts.closed > 0 || counts.ended > 0) {
       problems.push(
-        `${closedByServer} sockets closed by the gateway, ${ended} subscriptions ended`,
+        `${counts.closed} sockets closed by the gateway, ${counts.ended} subscriptions ended`,
       );
     }
 
-    await Promise.all(
-      clients.map(async (client) => {
-        const closed = client.next('closed', 30_000);
-        client.send({ type: 'close' });
-        await closed.catch(() => undefined);
-        await client.stop();
-        running.delete(client);
-      }),
-    );
+    await closeAll(clients, (client) => running.delete(client));
     let left = -1;
     const dropped = await poll(async () => {
-      left = await gatewaySubscriptions(options.gatewayUrl);
+      left = await metric(options.gatewayUrl, 'gateway_subscriptions');
       return left === 0;
     }, 30_000);
     if (!dropped) problems.push(`${left} subscriptions still at the gateway after close`);

@@ -2,8 +2,8 @@
  * The whole live path as deployed: `npm run bench:pipeline [-- --subscribers N --rate R
  * --seconds S]`.
  *
- * Processes, each started from its `main.ts` as `npm start` starts it (bench/pipeline/
- * processes.ts): the users, interviews and reporting subgraphs, the notification service and the
+ * Processes, each started from its `main.ts` as `npm start` starts it (test/processes.ts's
+ * `spawnService`): the users, interviews and reporting subgraphs, the notification service and the
  * gateway (development mode: callers by the `x-identity` header, no sign-in), a local Kafka
  * broker unless KAFKA_BROKERS names one, `--client-processes` subscriber processes
  * (bench/subscriptions/clients.ts), and this one, which seeds and drives.
@@ -28,15 +28,34 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
 import { KafkaService } from '../events';
 import type { Identity } from '../contracts/identity';
-import { startLocalKafka } from '../scripts/kafka/local-kafka';
-import { deleteWithPrefix } from './platform/broker';
-import { freePort, sampleProcess, spawnService, type ServiceProcess } from './pipeline/processes';
-import { gatewayQuery, metric, registerCandidate, waitFor } from './subscriptions/platform';
-import { spawnClients, wallClock, type ClientProcess } from './subscriptions/protocol';
+import { freePort } from '../test/helpers';
+import { spawnService, type ServiceProcess } from '../test/processes';
+import { integerFlag, parseFlags } from './lib/args';
+import { wallClock } from './lib/clock';
+import { fixed } from './lib/format';
+import { sleepUntil } from './lib/pace';
+import { mergeSorted, percentile } from './lib/stats';
+import { markdownTable as table } from './lib/table';
+import { createTeardown } from './lib/teardown';
+import { sampleEvery, sampleProcess } from './lib/usage';
+import { waitFor } from './lib/wait';
+import { startRunBroker } from './platform/broker';
+import {
+  gatewayQuery,
+  metric,
+  registerCandidate,
+  startInterview,
+  waitForReport,
+} from './subscriptions/platform';
+import {
+  awaitResults,
+  collectAll,
+  openAll,
+  spawnClients,
+  type ClientProcess,
+} from './subscriptions/protocol';
 import { runBench } from './run';
 
 interface Options {
@@ -55,8 +74,8 @@ interface Options {
 const QUESTIONS_PER_INTERVIEW = 50;
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
+  const values = parseFlags(
+    {
       subscribers: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
@@ -65,57 +84,31 @@ function parseOptions(): Options {
       'client-processes': { type: 'string' },
       concurrency: { type: 'string' },
       federated: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(
-      'usage: npm run bench:pipeline -- [--subscribers N=1000] [--rate MUTATIONS_PER_S=100]\n' +
-        '         [--seconds S=10] [--warmup MUTATIONS=50] [--drain S=15] [--client-processes N=2]\n' +
-        '         [--concurrency N=64]\n' +
-        '         [--federated]\n' +
-        '  environment, used when the flag is not given: BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS\n',
-    );
-    process.exit(0);
-  }
+    'usage: npm run bench:pipeline -- [--subscribers N=1000] [--rate MUTATIONS_PER_S=100]\n' +
+      '         [--seconds S=10] [--warmup MUTATIONS=50] [--drain S=15] [--client-processes N=2]\n' +
+      '         [--concurrency N=64]\n' +
+      '         [--federated]\n' +
+      '  environment, used when the flag is not given: BENCH_SUBSCRIBERS, BENCH_RATE, BENCH_SECONDS\n',
+  );
   const env = process.env;
-  const integer = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
-    }
-    return value;
-  };
   return {
-    subscribers: integer('subscribers', values.subscribers ?? env.BENCH_SUBSCRIBERS, 1_000),
-    rate: integer('rate', values.rate ?? env.BENCH_RATE, 100),
-    seconds: integer('seconds', values.seconds ?? env.BENCH_SECONDS, 10),
-    warmup: integer('warmup', values.warmup, 50, 0),
-    drain: integer('drain', values.drain, 15),
-    clientProcesses: integer('client-processes', values['client-processes'], 2),
-    concurrency: integer('concurrency', values.concurrency, 64),
-    federated: values.federated === true,
+    subscribers: integerFlag('subscribers', values.subscribers ?? env.BENCH_SUBSCRIBERS, 1_000),
+    rate: integerFlag('rate', values.rate ?? env.BENCH_RATE, 100),
+    seconds: integerFlag('seconds', values.seconds ?? env.BENCH_SECONDS, 10),
+    warmup: integerFlag('warmup', values.warmup, 50, 0),
+    drain: integerFlag('drain', values.drain, 15),
+    clientProcesses: integerFlag('client-processes', values['client-processes'], 2),
+    concurrency: integerFlag('concurrency', values.concurrency, 64),
+    federated: values.federated,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup: steps run last-registered first
 
-const cleanup: (() => Promise<void>)[] = [];
-let tearingDown: Promise<void> | undefined;
-
-function teardown(): Promise<void> {
-  tearingDown ??= (async () => {
-    for (let step = cleanup.pop(); step !== undefined; step = cleanup.pop()) {
-      await step().catch((error: unknown) =>
-        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    }
-  })();
-  return tearingDown;
-}
+const cleanup = createTeardown();
+const teardown = (): Promise<void> => cleanup.run();
 
 // ---------------------------------------------------------------------------------------------
 // The platform
@@ -131,33 +124,16 @@ interface Pipeline {
 
 async function startPipeline(log: (line: string) => void): Promise<Pipeline> {
   const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-pipeline-'));
-  cleanup.push(() => fsp.rm(dir, { recursive: true, force: true }));
-  const config = loadConfig();
-
-  let brokers = config.kafka.brokers;
-  let brokerPid: number | undefined;
-  let brokerDescription = `external (KAFKA_BROKERS=${brokers?.join(',') ?? ''})`;
-  if (brokers === undefined) {
-    log(`  KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version}`);
-    const local = await startLocalKafka({
-      version: config.localKafka.version,
-      port: 0,
-      dataDir: join(dir, 'kafka'),
-      heapMb: config.localKafka.heapMb,
-      log: (line) => log(`  ${line}`),
-    });
-    cleanup.push(() => local.stop());
-    brokers = local.brokers;
-    brokerPid = local.pid;
-    brokerDescription = `local Kafka ${config.localKafka.version} on ${brokers.join(',')}`;
-  }
-  const brokerList = brokers;
-  const prefix = `bench-pipeline-${randomBytes(4).toString('hex')}.`;
-  cleanup.push(async () => {
-    const { groups, topics } = await deleteWithPrefix(brokerList, prefix);
-    log(`deleted under ${prefix}: ${groups.length} groups, ${topics.length} topics`);
+  cleanup.defer(() => fsp.rm(dir, { recursive: true, force: true }));
+  const { broker, topicPrefix: prefix } = await startRunBroker({
+    dataDir: join(dir, 'kafka'),
+    name: 'bench-pipeline',
+    log,
+    defer: cleanup.defer,
   });
-  log(`  broker: ${brokerDescription}, topic prefix ${prefix}`);
+  const brokerList = broker.brokers;
+  const brokerPid = broker.pid;
+  const brokerDescription = broker.description;
 
   const ports = {
     users: await freePort(),
@@ -185,7 +161,7 @@ async function startPipeline(log: (line: string) => void): Promise<Pipeline> {
       .join(','),
   };
   const services: ServiceProcess[] = [];
-  cleanup.push(async () => {
+  cleanup.defer(async () => {
     for (const service of [...services].reverse()) await service.stop();
   });
   const started = await Promise.allSettled([
@@ -211,7 +187,7 @@ async function startPipeline(log: (line: string) => void): Promise<Pipeline> {
     announce: false,
   });
   await publisher.start();
-  cleanup.push(() => publisher.stop());
+  cleanup.defer(() => publisher.stop());
   return {
     services,
     gateway,
@@ -239,52 +215,19 @@ async function seed(pipeline: Pipeline, count: number): Promise<Seeded> {
   await registerCandidate(url, pipeline.publisher, candidate);
   const interviews: Seeded['interviews'] = [];
   for (let i = 0; i < count; i++) {
-    const { createInterview } = await gatewayQuery<{
-      createInterview: { id: string; questions: { id: string }[] };
-    }>(
-      url,
-      'mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }',
-      {
-        input: {
-          title: `Pipeline benchmark ${i + 1}`,
-          position: 'Backend engineer',
-          questions: Array.from({ length: QUESTIONS_PER_INTERVIEW }, (_, q) => `Question ${q + 1}`),
-        },
-      },
-      candidate,
+    interviews.push(
+      await startInterview(url, candidate, `Pipeline benchmark ${i + 1}`, QUESTIONS_PER_INTERVIEW),
     );
-    await gatewayQuery(
-      url,
-      'mutation ($id: ID!) { startInterview(id: $id) { status } }',
-      { id: createInterview.id },
-      candidate,
-    );
-    interviews.push({
-      id: createInterview.id,
-      questionIds: createInterview.questions.map((q) => q.id),
-    });
   }
   // The seed's own events (created, started) must be through the pipeline before subscribers
   // open, or they would count as results: wait until reporting has projected the last start.
   const last = interviews[interviews.length - 1];
   if (last !== undefined) {
-    await waitFor(
+    await waitForReport(
+      url,
+      last.id,
+      candidate,
       'the reporting read model to show the last interview in progress',
-      async () => {
-        const { interview } = await gatewayQuery<{
-          interview: { status: string; report: { status: string } | null } | null;
-        }>(
-          url,
-          'query ($id: ID!) { interview(id: $id) { status report { status } } }',
-          { id: last.id },
-          candidate,
-        );
-        return (
-          interview?.report?.status !== undefined &&
-          interview.report.status.toUpperCase() === interview.status.toUpperCase()
-        );
-      },
-      60_000,
     );
   }
   await sleep(1_000);
@@ -304,45 +247,27 @@ async function openSubscribers(
     : 'eventId eventType timestamp';
   const count = Math.min(options.clientProcesses, options.subscribers);
   const clients = Array.from({ length: count }, () => spawnClients());
-  cleanup.push(async () => {
+  cleanup.defer(async () => {
     await Promise.all(clients.map((c) => c.stop()));
   });
-  const opened = await Promise.all(
-    clients.map((client, i) => {
-      const share =
-        Math.floor(options.subscribers / count) + (i < options.subscribers % count ? 1 : 0);
-      const reply = client.next('opened', 60_000 + share * 20);
-      client.send({
-        type: 'open',
-        url: pipeline.gatewayUrl.replace(/^http/, 'ws'),
-        query: `subscription { myInterviewEvents { ${selection} } }`,
-        variables: {},
-        identities: Array.from({ length: share }, () => candidate),
-        concurrency: options.concurrency,
-        eventTag: '',
-        timing: 'timestamp',
-      });
-      return reply;
-    }),
+  const opened = await openAll(
+    clients,
+    Array.from({ length: options.subscribers }, () => candidate),
+    {
+      url: pipeline.gatewayUrl.replace(/^http/, 'ws'),
+      query: `subscription { myInterviewEvents { ${selection} } }`,
+      variables: {},
+      concurrency: options.concurrency,
+      eventTag: '',
+      timing: 'timestamp',
+    },
   );
-  const first = opened.find((o) => o.firstFailure !== undefined)?.firstFailure;
   return {
     clients,
-    subscribed: opened.reduce((sum, o) => sum + o.subscribed, 0),
-    failed: opened.reduce((sum, o) => sum + o.failed, 0),
-    ...(first === undefined ? {} : { first }),
+    subscribed: opened.subscribed,
+    failed: opened.failed,
+    ...(opened.firstFailure === undefined ? {} : { first: opened.firstFailure }),
   };
-}
-
-async function received(clients: ClientProcess[]): Promise<number> {
-  const replies = await Promise.all(
-    clients.map((client) => {
-      const reply = client.next('count', 10_000);
-      client.send({ type: 'count' });
-      return reply;
-    }),
-  );
-  return replies.reduce((sum, r) => sum + r.received, 0);
 }
 
 interface Driven {
@@ -377,8 +302,7 @@ async function drive(
   let firstSend = 0;
   let lastSend = 0;
   for (let k = 0; k < total; k++) {
-    const wait = first + k * interval - wallClock();
-    if (wait > 0) await sleep(wait);
+    await sleepUntil(first + k * interval);
     while (outstanding.size >= 2_000) await Promise.race(outstanding);
     const n = from + k;
     const interview = seeded.interviews[Math.floor(n / QUESTIONS_PER_INTERVIEW)];
@@ -452,29 +376,6 @@ async function warmUp(pipeline: Pipeline, seeded: Seeded, options: Options): Pro
 }
 
 // ---------------------------------------------------------------------------------------------
-// Output
-
-function percentile(sorted: Float64Array, p: number, total = sorted.length): number {
-  if (total === 0) return Number.NaN;
-  const i = Math.min(total - 1, Math.max(0, Math.ceil((p / 100) * total) - 1));
-  return i < sorted.length ? (sorted[i] ?? Number.NaN) : Infinity;
-}
-
-const fixed = (value: number, digits = 1) =>
-  value === Infinity ? '∞' : Number.isFinite(value) ? value.toFixed(digits) : '-';
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const options = parseOptions();
@@ -523,15 +424,11 @@ async function main(): Promise<void> {
   });
   const before = sampleAll();
   const rssPeak = processes.map(() => 0);
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      sampleAll().samples.forEach((s, i) => {
-        rssPeak[i] = Math.max(rssPeak[i] ?? 0, s.rssBytes);
-      });
-      await sleep(1_000);
-    }
-  })();
+  const sampler = sampleEvery(1_000, () => {
+    sampleAll().samples.forEach((s, i) => {
+      rssPeak[i] = Math.max(rssPeak[i] ?? 0, s.rssBytes);
+    });
+  });
 
   // Where the time goes before the gateway: a plain consumer of interview-events (a group of its
   // own, from the end) notes, per answer event, its Kafka timestamp (set when the relay handed it
@@ -572,45 +469,22 @@ async function main(): Promise<void> {
   }
 
   const expected = opened.subscribed * driven.succeeded;
-  let got = 0;
-  let lastChange = wallClock();
-  for (;;) {
-    const now = await received(opened.clients);
-    if (now !== got) lastChange = wallClock();
-    got = now;
-    if (got >= expected) break;
-    const stalled = wallClock() - lastChange > 5_000;
-    if (stalled || wallClock() - lastSend > options.drain * 1000) {
-      problems.push(
-        `${stalled ? 'nothing arrived for 5 s' : `waited ${options.drain} s after the last mutation`}: ${got} of ${expected} results delivered; the rest count as undelivered in the percentiles`,
-      );
-      break;
-    }
-    await sleep(100);
+  const drained = await awaitResults(opened.clients, expected, lastSend, options.drain * 1000);
+  if (drained.gaveUp !== undefined) {
+    problems.push(
+      `${drained.gaveUp === 'stalled' ? 'nothing arrived for 5 s' : `waited ${options.drain} s after the last mutation`}: ${drained.received} of ${expected} results delivered; the rest count as undelivered in the percentiles`,
+    );
   }
   const after = sampleAll();
-  sampling = false;
-  await sampler;
+  await sampler.stop();
   await probe.disconnect();
   const gatewayDelivered = await metric(
     pipeline.gatewayUrl,
     'gateway_subscription_results_delivered_total',
   ).catch(() => Number.NaN);
 
-  const collected = await Promise.all(
-    opened.clients.map((client) => {
-      const reply = client.next('collected', 60_000);
-      client.send({ type: 'collect', publishTimes: new Float64Array(0), from: 0, to: 0 });
-      return reply;
-    }),
-  );
-  const latencies = new Float64Array(collected.reduce((sum, c) => sum + c.latencies.length, 0));
-  let offset = 0;
-  for (const c of collected) {
-    latencies.set(c.latencies, offset);
-    offset += c.latencies.length;
-  }
-  latencies.sort();
+  const collected = await collectAll(opened.clients, new Float64Array(0), 0, 0);
+  const latencies = mergeSorted(collected.map((c) => c.latencies));
   const mismatches = collected.reduce((sum, c) => sum + c.mismatches + c.unknown, 0);
   const firstProblem = collected.find((c) => c.firstProblem !== undefined)?.firstProblem;
   if (mismatches > 0) problems.push(`${mismatches} results with errors or without a timestamp`);

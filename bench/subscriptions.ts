@@ -56,11 +56,20 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { InterviewEventFactory, KafkaService } from '../events';
 import type { Identity } from '../contracts/identity';
-import { spawnChild, type Child } from './gateways-benchmark/processes';
-import { deleteWithPrefix, startBenchBroker } from './platform/broker';
+import { childStats, spawnChild, type Child } from './gateways-benchmark/processes';
+import { integerFlag, parseFlags } from './lib/args';
+import { wallClock } from './lib/clock';
+import { fixed } from './lib/format';
+import { ask } from './lib/ipc';
+import { sleepUntil } from './lib/pace';
+import { mergeSorted, percentile } from './lib/stats';
+import { markdownTable as table } from './lib/table';
+import { createTeardown } from './lib/teardown';
+import { sampleEvery } from './lib/usage';
+import { waitFor } from './lib/wait';
+import { startRunBroker } from './platform/broker';
 import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from './platform/supergraph';
 import {
   composeLiveSupergraph,
@@ -68,19 +77,22 @@ import {
   gatewayQuery,
   metric,
   seedInterview,
-  waitFor,
   type SeededInterview,
 } from './subscriptions/platform';
 import {
+  awaitResults,
+  closeAll,
+  collectAll,
+  countAll,
   eventId,
+  openAll,
   spawnBaseline,
   spawnClients,
-  wallClock,
   type BaselineKind,
   type BaselineProcess,
   type ClientProcess,
   type Collected,
-  type Counted,
+  type OpenedAll,
 } from './subscriptions/protocol';
 import { openFilesLimit } from './memory-subscribers';
 import { runBench } from './run';
@@ -117,8 +129,8 @@ interface Options {
 const TARGET = { connections: 10_000, rssMb: 200, p50: 15, p99: 50 };
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
+  const values = parseFlags(
+    {
       quick: { type: 'boolean', default: false },
       connections: { type: 'string' },
       subscribers: { type: 'string' },
@@ -131,33 +143,18 @@ function parseOptions(): Options {
       concurrency: { type: 'string' },
       runs: { type: 'string' },
       profile: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(
-      'usage: npm run bench:subscriptions -- [--quick] [--connections N=10000] [--subscribers N=1000]\n' +
-        '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=10] [--warmup S=2]\n' +
-        '         [--drain S=10]\n' +
-        '         [--client-processes N=2] [--concurrency N=64]\n' +
-        `         [--runs ${RUNS.join(',')}] [--profile DIR]\n` +
-        '  --profile: CPU profiles (node --cpu-prof) of the gateway and the subgraphs into DIR\n' +
-        '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n' +
-        '  environment, used when the flag is not given: BENCH_CONNECTIONS, BENCH_SUBSCRIBERS,\n' +
-        '  BENCH_RATE, BENCH_SECONDS, BENCH_RUNS\n',
-    );
-    process.exit(0);
-  }
-  const quick = values.quick === true;
-  const integer = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
-    }
-    return value;
-  };
+    'usage: npm run bench:subscriptions -- [--quick] [--connections N=10000] [--subscribers N=1000]\n' +
+      '         [--identities N=10] [--rate EVENTS_PER_S=100] [--seconds S=10] [--warmup S=2]\n' +
+      '         [--drain S=10]\n' +
+      '         [--client-processes N=2] [--concurrency N=64]\n' +
+      `         [--runs ${RUNS.join(',')}] [--profile DIR]\n` +
+      '  --profile: CPU profiles (node --cpu-prof) of the gateway and the subgraphs into DIR\n' +
+      '  --quick: 500 connections, 100 subscribers, 5 s (flags given as well win)\n' +
+      '  environment, used when the flag is not given: BENCH_CONNECTIONS, BENCH_SUBSCRIBERS,\n' +
+      '  BENCH_RATE, BENCH_SECONDS, BENCH_RUNS\n',
+  );
+  const quick = values.quick;
   // Scale from the environment too (flags win), for runs driven by scripts.
   const env = process.env;
   const fromEnv = {
@@ -173,15 +170,15 @@ function parseOptions(): Options {
     throw new Error(`--runs takes some of ${RUNS.join(',')} (got ${fromEnv.runs ?? ''})`);
   }
   return {
-    connections: integer('connections', fromEnv.connections, quick ? 500 : 10_000),
-    subscribers: integer('subscribers', fromEnv.subscribers, quick ? 100 : 1_000),
-    identities: integer('identities', values.identities, 10),
-    rate: integer('rate', fromEnv.rate, 100),
-    seconds: integer('seconds', fromEnv.seconds, quick ? 5 : 10),
-    warmup: integer('warmup', values.warmup, quick ? 1 : 2, 0),
-    drain: integer('drain', values.drain, quick ? 5 : 10),
-    clientProcesses: integer('client-processes', values['client-processes'], 2),
-    concurrency: integer('concurrency', values.concurrency, 64),
+    connections: integerFlag('connections', fromEnv.connections, quick ? 500 : 10_000),
+    subscribers: integerFlag('subscribers', fromEnv.subscribers, quick ? 100 : 1_000),
+    identities: integerFlag('identities', values.identities, 10),
+    rate: integerFlag('rate', fromEnv.rate, 100),
+    seconds: integerFlag('seconds', fromEnv.seconds, quick ? 5 : 10),
+    warmup: integerFlag('warmup', values.warmup, quick ? 1 : 2, 0),
+    drain: integerFlag('drain', values.drain, quick ? 5 : 10),
+    clientProcesses: integerFlag('client-processes', values['client-processes'], 2),
+    concurrency: integerFlag('concurrency', values.concurrency, 64),
     runs: RUNS.filter((r) => runs.includes(r)),
     quick,
     profile: values.profile === undefined ? undefined : resolve(values.profile),
@@ -196,7 +193,10 @@ interface Stoppable {
 }
 const children = new Set<Stoppable>();
 /** Cleanup steps (topics, broker, temp folder), run last-registered first after the children. */
-const deferred: (() => Promise<void>)[] = [];
+const cleanup = createTeardown({
+  before: () => Promise.all([...children].map(stop)).then(() => undefined),
+});
+const teardown = (): Promise<void> => cleanup.run();
 
 function track<T extends Stoppable>(child: T): T {
   children.add(child);
@@ -206,28 +206,6 @@ function track<T extends Stoppable>(child: T): T {
 async function stop(child: Stoppable): Promise<void> {
   await child.stop();
   children.delete(child);
-}
-
-let tearingDown: Promise<void> | undefined;
-
-function teardown(): Promise<void> {
-  tearingDown ??= (async () => {
-    await Promise.all([...children].map(stop));
-    for (let step = deferred.pop(); step !== undefined; step = deferred.pop()) {
-      await step().catch((error: unknown) =>
-        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    }
-  })().finally(() => {
-    tearingDown = undefined;
-  });
-  return tearingDown;
-}
-
-async function stats(child: Child): Promise<{ rssBytes: number; cpuMicros: number }> {
-  const reply = child.next('stats', 10_000);
-  child.send({ type: 'stats' });
-  return reply;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,21 +255,16 @@ async function startPlatform(
 ): Promise<Platform> {
   const profileArgs = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile];
   const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-subscriptions-'));
-  deferred.push(() => fsp.rm(dir, { recursive: true, force: true }));
+  cleanup.defer(() => fsp.rm(dir, { recursive: true, force: true }));
   const secretFile = join(dir, 'internal-token-secret');
   await fsp.writeFile(secretFile, randomBytes(48).toString('base64url'), { mode: 0o600 });
 
-  const broker = await startBenchBroker(join(dir, 'kafka'), (line) => log(`  ${line}`));
-  deferred.push(async () => {
-    await broker.stop();
-    log(`stopped the broker (${broker.description})`);
+  const { broker, topicPrefix } = await startRunBroker({
+    dataDir: join(dir, 'kafka'),
+    name: 'bench-subscriptions',
+    log,
+    defer: cleanup.defer,
   });
-  const topicPrefix = `bench-subscriptions-${randomBytes(4).toString('hex')}.`;
-  deferred.push(async () => {
-    const { groups, topics } = await deleteWithPrefix(broker.brokers, topicPrefix);
-    log(`deleted under ${topicPrefix}: ${groups.length} groups, ${topics.length} topics`);
-  });
-  log(`  broker: ${broker.description}, topic prefix ${topicPrefix}`);
 
   const subgraphs = track(
     spawnChild(
@@ -386,7 +359,7 @@ async function startPlatform(
 // ---------------------------------------------------------------------------------------------
 // Subscriber processes
 
-/** Splits `identities` over the client processes and opens them all; resolves once opened. */
+/** Spreads `identities` over new client processes and opens them all; resolves once opened. */
 async function openSubscribers(
   url: string,
   options: Options,
@@ -397,58 +370,16 @@ async function openSubscribers(
     expectedData?: string;
     eventTag: string;
   },
-): Promise<{
-  clients: ClientProcess[];
-  subscribed: number;
-  failed: number;
-  firstFailure?: string;
-  slowestHandshakeMs: number;
-}> {
+): Promise<OpenedAll & { clients: ClientProcess[] }> {
   const count = Math.min(options.clientProcesses, request.identities.length);
   const clients = Array.from({ length: count }, () => track(spawnClients()));
-  const shares = clients.map((_, i) => request.identities.filter((_, k) => k % count === i));
-  const timeoutMs = 60_000 + request.identities.length * 20;
-  const opened = await Promise.all(
-    clients.map((client, i) => {
-      const reply = client.next('opened', timeoutMs);
-      client.send({
-        type: 'open',
-        url: url.replace(/^http/, 'ws'),
-        query: request.query,
-        variables: request.variables,
-        identities: shares[i] ?? [],
-        concurrency: options.concurrency,
-        eventTag: request.eventTag,
-        ...(request.expectedData === undefined ? {} : { expectedData: request.expectedData }),
-      });
-      return reply;
-    }),
-  );
-  const firstFailure = opened.find((o) => o.firstFailure !== undefined)?.firstFailure;
-  return {
-    clients,
-    subscribed: opened.reduce((sum, o) => sum + o.subscribed, 0),
-    failed: opened.reduce((sum, o) => sum + o.failed, 0),
-    ...(firstFailure === undefined ? {} : { firstFailure }),
-    slowestHandshakeMs: Math.max(...opened.map((o) => o.slowestHandshakeMs)),
-  };
-}
-
-async function counts(clients: ClientProcess[]): Promise<Counted> {
-  const replies = await Promise.all(
-    clients.map((client) => {
-      const reply = client.next('count', 10_000);
-      client.send({ type: 'count' });
-      return reply;
-    }),
-  );
-  return {
-    type: 'count',
-    received: replies.reduce((sum, r) => sum + r.received, 0),
-    closed: replies.reduce((sum, r) => sum + r.closed, 0),
-    ended: replies.reduce((sum, r) => sum + r.ended, 0),
-    cpuMicros: replies.reduce((sum, r) => sum + r.cpuMicros, 0),
-  };
+  const { identities, ...rest } = request;
+  const opened = await openAll(clients, identities, {
+    ...rest,
+    url: url.replace(/^http/, 'ws'),
+    concurrency: options.concurrency,
+  });
+  return { clients, ...opened };
 }
 
 /** Closes every subscriber, stops the processes, waits until the server has let them go. */
@@ -456,14 +387,7 @@ async function closeSubscribers(
   target: Pick<Target, 'connections'>,
   clients: ClientProcess[],
 ): Promise<void> {
-  await Promise.all(
-    clients.map(async (client) => {
-      const closed = client.next('closed', 30_000);
-      client.send({ type: 'close' });
-      await closed.catch(() => undefined);
-      await stop(client);
-    }),
-  );
+  await closeAll(clients, (client) => children.delete(client));
   await waitFor(
     'the server to drop every subscriber',
     async () => (await target.connections()) === 0,
@@ -494,7 +418,7 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
   const n = options.connections;
   console.log(`\nconnections: ${n} sockets, one myInterviewEvents subscription each ...`);
   await sleep(1_000);
-  const before = await stats(platform.gateway);
+  const before = await childStats(platform.gateway);
   const width = String(n).length;
   const identities = Array.from({ length: n }, (_, i) => ({
     userId: `bench-conn-${String(i + 1).padStart(width, '0')}`,
@@ -529,11 +453,11 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
   );
   // Let the last subscriptions' garbage settle, then sample.
   await sleep(2_000);
-  const withAll = await stats(platform.gateway);
+  const withAll = await childStats(platform.gateway);
   const metrics = await gatewayMetrics(platform.gatewayUrl);
   const streams = metrics.get('gateway_subscription_streams') ?? 0;
   atGateway = metrics.get('gateway_subscriptions') ?? atGateway;
-  const clientCounts = await counts(opened.clients);
+  const clientCounts = await countAll(opened.clients);
   if (clientCounts.closed > 0 || clientCounts.ended > 0) {
     problems.push(
       `${clientCounts.closed} sockets closed by the gateway, ${clientCounts.ended} subscriptions ended`,
@@ -541,7 +465,7 @@ async function connectionsRun(platform: Platform, options: Options): Promise<Con
   }
   await closeSubscribers(gatewayTarget(platform), opened.clients);
   await sleep(1_000);
-  const after = await stats(platform.gateway);
+  const after = await childStats(platform.gateway);
   const mb = (bytes: number) => bytes / 1024 / 1024;
   return {
     connections: n,
@@ -611,16 +535,6 @@ const EVENT_ONLY_SELECTION = 'id';
 const BASELINE_SUBSCRIPTION =
   'subscription ($id: ID!) { interviewEvents(interviewId: $id) { eventId eventType timestamp interviewId questionId answerId wordCount answeredQuestions totalQuestions } }';
 
-/**
- * The `p`th percentile of `total` values of which `sorted` are the known ones, in order; the
- * others (results never delivered) count as infinitely late.
- */
-function percentile(sorted: Float64Array, p: number, total = sorted.length): number {
-  if (total === 0) return Number.NaN;
-  const i = Math.min(total - 1, Math.max(0, Math.ceil((p / 100) * total) - 1));
-  return i < sorted.length ? (sorted[i] ?? Number.NaN) : Infinity;
-}
-
 /** What a latency run subscribes to and measures: the gateway, or a baseline server. */
 interface Target {
   /** `http://.../graphql`; subscribers connect to its `ws:` form. */
@@ -640,7 +554,7 @@ interface Target {
 function gatewayTarget(platform: Platform): Target {
   return {
     url: platform.gatewayUrl,
-    stats: () => stats(platform.gateway),
+    stats: () => childStats(platform.gateway),
     subscriptions: () => metric(platform.gatewayUrl, 'gateway_subscriptions'),
     connections: () => metric(platform.gatewayUrl, 'gateway_subscriptions'),
     metrics: () => gatewayMetrics(platform.gatewayUrl),
@@ -657,7 +571,7 @@ async function workersTarget(platform: Platform, workers: number): Promise<Targe
   const { child, url } = await platform.spawnGateway(workers);
   return {
     url,
-    stats: () => stats(child),
+    stats: () => childStats(child),
     // A scrape reaches one worker: the subscriptions are the sum over as many scrapes as it
     // takes to have seen every worker, in turn.
     subscriptions: () => workersMetric(url, workers, 'gateway_subscriptions'),
@@ -692,12 +606,8 @@ async function baselineTarget(platform: Platform, kind: BaselineKind): Promise<T
     ),
   );
   const { url } = await server.next('listening', 120_000);
-  const serverStats = async () => {
-    // A saturated baseline answers late: its event loop is busy sending.
-    const reply = server.next('stats', 60_000);
-    server.send({ type: 'stats' });
-    return reply;
-  };
+  // A saturated baseline answers late: its event loop is busy sending.
+  const serverStats = () => ask(server, { type: 'stats' }, 'stats', 60_000);
   return {
     url,
     stats: serverStats,
@@ -824,23 +734,19 @@ async function measureLatency(
   if (kind !== 'bare-ws') platform.kafkaHop.start(tag, publishTimes, warmupEvents);
 
   // Server RSS peak, sampled every second.
-  let sampling = true;
   let rssPeak = 0;
-  const sampler = (async () => {
-    while (sampling) {
-      // A saturated server may answer late or not at all; the peak is what it answered.
-      const sample = await target.stats().catch(() => undefined);
-      if (sample) rssPeak = Math.max(rssPeak, sample.rssBytes);
-      await sleep(1_000);
-    }
-  })();
+  const sampler = sampleEvery(1_000, async () => {
+    // A saturated server may answer late or not at all; the peak is what it answered.
+    const sample = await target.stats().catch(() => undefined);
+    if (sample) rssPeak = Math.max(rssPeak, sample.rssBytes);
+  });
 
   // CPU over the measured window: from the first measured publish until delivery ends.
   const sampleCpu = async () => {
     const [server, subgraphs, clientCounts, metrics] = await Promise.all([
       target.stats(),
-      stats(platform.subgraphs),
-      counts(clients),
+      childStats(platform.subgraphs),
+      countAll(clients),
       target.metrics(),
     ]);
     return {
@@ -868,8 +774,7 @@ async function measureLatency(
       interval,
       total,
     });
-    const untilMeasured = first + warmupEvents * interval - wallClock();
-    if (untilMeasured > 0) await sleep(untilMeasured);
+    await sleepUntil(first + warmupEvents * interval);
     windowStart = sampleCpu();
     // Awaited below; a failure then, not an unhandled rejection now.
     windowStart.catch(() => undefined);
@@ -881,8 +786,7 @@ async function measureLatency(
   } else {
     const acks: Promise<void>[] = [];
     for (let seq = 0; seq < total; seq++) {
-      const wait = first + seq * interval - wallClock();
-      if (wait > 0) await sleep(wait);
+      await sleepUntil(first + seq * interval);
       const answered = (seq % interview.questionIds.length) + 1;
       const event = InterviewEventFactory.create(
         'interview.answer_submitted',
@@ -922,35 +826,18 @@ async function measureLatency(
 
   // Until every subscriber has every event, nothing arrives for 5 s, or --drain s have passed.
   const expectedAll = opened.subscribed * total;
-  let received = 0;
-  let lastChange = wallClock();
-  for (;;) {
-    const now = (await counts(clients)).received;
-    if (now !== received) lastChange = wallClock();
-    received = now;
-    if (received >= expectedAll) break;
-    const stalled = wallClock() - lastChange > 5_000;
-    if (stalled || wallClock() - lastPublish > options.drain * 1000) {
-      problems.push(
-        `${stalled ? 'nothing arrived for 5 s' : `waited ${options.drain} s after the last publish`}: ${received} of ${expectedAll} results delivered (warm-up included); the rest count as undelivered in the percentiles`,
-      );
-      break;
-    }
-    await sleep(100);
+  const drained = await awaitResults(clients, expectedAll, lastPublish, options.drain * 1000);
+  if (drained.gaveUp !== undefined) {
+    problems.push(
+      `${drained.gaveUp === 'stalled' ? 'nothing arrived for 5 s' : `waited ${options.drain} s after the last publish`}: ${drained.received} of ${expectedAll} results delivered (warm-up included); the rest count as undelivered in the percentiles`,
+    );
   }
   const windowEnd = await sampleCpu();
-  sampling = false;
-  await sampler.catch(() => undefined);
+  await sampler.stop();
   const endMetrics = await target.metrics();
 
-  const collected = await Promise.all(
-    clients.map((client) => {
-      const reply = client.next('collected', 60_000);
-      client.send({ type: 'collect', publishTimes, from: warmupEvents, to: total });
-      return reply;
-    }),
-  );
-  const clientCounts = await counts(clients);
+  const collected = await collectAll(clients, publishTimes, warmupEvents, total);
+  const clientCounts = await countAll(clients);
   // A server still busy with a backlog may be slow to let go; its figures are taken already.
   await closeSubscribers(target, clients).catch((error: unknown) =>
     problems.push(
@@ -958,13 +845,7 @@ async function measureLatency(
     ),
   );
 
-  const merged = new Float64Array(collected.reduce((sum, c) => sum + c.latencies.length, 0));
-  let offset = 0;
-  for (const c of collected) {
-    merged.set(c.latencies, offset);
-    offset += c.latencies.length;
-  }
-  merged.sort();
+  const merged = mergeSorted(collected.map((c) => c.latencies));
   const sum = (key: keyof Omit<Collected, 'type' | 'latencies' | 'firstProblem'>) =>
     collected.reduce((total, c) => total + c[key], 0);
   const mismatches = sum('mismatches');
@@ -1025,21 +906,6 @@ async function measureLatency(
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/** A Markdown table, the first `left` columns left-aligned, the others right-aligned. */
-function table(head: string[], rows: string[][], left = 1): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i < left ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i < left ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n');
-}
-
-/** `∞` for results never delivered (see `percentile`), `-` for no value. */
-const fixed = (value: number, digits = 1) =>
-  value === Infinity ? '∞' : Number.isFinite(value) ? value.toFixed(digits) : '-';
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
 function reportConnections(r: ConnectionsResult): void {
@@ -1212,7 +1078,7 @@ function reportLatency(results: LatencyResult[], options: Options): void {
           ? '-'
           : `${fixed(r.executionsPerSecond, 0)} (${fixed(r.rate * r.streams, 0)})`,
       ]),
-      2,
+      { left: 2 },
     ),
   );
   const spread = results.find((r) => r.kind === 'spread');

@@ -13,11 +13,12 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { Child } from '../gateways-benchmark/processes';
-import { deleteWithPrefix, startBenchBroker } from './broker';
+import { startRunBroker } from './broker';
 import { seedPlatform } from './seed';
 import { composePlatformSupergraph, PLATFORM_SUBGRAPHS } from './supergraph';
 import { dashboardWorkload } from './workload';
 
+/** What `preparePlatformGraph` needs of its caller. */
 export interface PlatformGraphDeps {
   /** Starts `file` as a child (see processes.ts `spawnChild`), tracked by the caller. */
   spawn(file: string, args: string[]): Child;
@@ -28,6 +29,7 @@ export interface PlatformGraphDeps {
   users: number;
 }
 
+/** The platform graph, ready for gateways and load: what `preparePlatformGraph` resolves. */
 export interface PlatformGraph {
   /** The subgraphs' process (for its CPU time). */
   subgraphs: Child;
@@ -37,6 +39,10 @@ export interface PlatformGraph {
   loadArgs: string[];
 }
 
+/**
+ * Starts the broker and the subgraphs, seeds them, and fetches the reference answers of the
+ * dashboard workload through a plain @apollo/gateway; see the file's header.
+ */
 export async function preparePlatformGraph(deps: PlatformGraphDeps): Promise<PlatformGraph> {
   const { log } = deps;
   const dir = await fsp.mkdtemp(join(os.tmpdir(), 'bench-gateway-platform-'));
@@ -48,18 +54,12 @@ export async function preparePlatformGraph(deps: PlatformGraphDeps): Promise<Pla
   await fsp.writeFile(secretFile, internalTokenSecret, { mode: 0o600 });
   const secretArgs = ['--internal-token-secret-file', secretFile];
 
-  const broker = await startBenchBroker(join(dir, 'kafka'), (line) => log(`  ${line}`));
-  deps.defer(async () => {
-    await broker.stop();
-    log(`stopped the broker (${broker.description})`);
+  const { broker, topicPrefix } = await startRunBroker({
+    dataDir: join(dir, 'kafka'),
+    name: 'bench-gateway',
+    log,
+    defer: deps.defer,
   });
-  const topicPrefix = `bench-gateway-${randomBytes(4).toString('hex')}.`;
-  deps.defer(async () => {
-    const { groups, topics } = await deleteWithPrefix(broker.brokers, topicPrefix);
-    const names = (list: string[]) => list.map((n) => n.slice(topicPrefix.length)).join(', ');
-    log(`deleted under ${topicPrefix}: groups ${names(groups)}; topics ${names(topics)}`);
-  });
-  log(`  broker: ${broker.description}, topic prefix ${topicPrefix}`);
 
   const subgraphs = deps.spawn(join(__dirname, 'subgraphs.ts'), [
     '--brokers',

@@ -8,10 +8,10 @@
  *  3. waits until the events have reached the reporting read model (`platformStats`) and every
  *     user's activity log in the users subgraph.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaService, UserEventFactory } from '../../events';
 import type { Identity } from '../../contracts/identity';
 import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../contracts/internal-token';
+import { waitFor } from '../lib/wait';
 import type { PlatformSubgraphName } from './supergraph';
 
 export const INTERVIEWS_PER_USER = 3;
@@ -72,23 +72,8 @@ async function graphql<T>(
   return body.data;
 }
 
-/** Polls `condition` every 100 ms until it holds; fails naming `what` after `timeoutMs`. */
-async function waitFor(
-  what: string | (() => string),
-  condition: () => Promise<boolean>,
-  timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await sleep(100);
-  }
-}
+/** How long the seed waits for its events to be projected. */
+const PROJECTED_WITHIN_MS = 120_000;
 
 /** `count` words, so answers (and so scores) differ between users and questions. */
 const words = (count: number) =>
@@ -207,9 +192,11 @@ export async function seedPlatform(options: {
     users: { totalCount: number; edges: { node: { id: string; recentActivity: unknown[] } }[] };
   };
   const listUsers = () => graphql<Users>(urls.users, usersQuery, { first: 100 }, ADMIN);
-  await waitFor(`${users.length} users registered in the users subgraph`, async () => {
-    return (await listUsers()).users.totalCount >= users.length;
-  });
+  await waitFor(
+    `${users.length} users registered in the users subgraph`,
+    async () => (await listUsers()).users.totalCount >= users.length,
+    PROJECTED_WITHIN_MS,
+  );
   log(`  ${users.length} users registered (user.registered events) in ${Date.now() - started} ms`);
 
   const t = Date.now();
@@ -253,11 +240,15 @@ export async function seedPlatform(options: {
         (key) => last?.[key] === expected[key],
       );
     },
+    PROJECTED_WITHIN_MS,
   );
-  await waitFor(`${ACTIVITIES_PER_USER} activities per user in the users subgraph`, async () =>
-    (await listUsers()).users.edges.every(
-      (e) => e.node.recentActivity.length >= ACTIVITIES_PER_USER,
-    ),
+  await waitFor(
+    `${ACTIVITIES_PER_USER} activities per user in the users subgraph`,
+    async () =>
+      (await listUsers()).users.edges.every(
+        (e) => e.node.recentActivity.length >= ACTIVITIES_PER_USER,
+      ),
+    PROJECTED_WITHIN_MS,
   );
   log(`  events projected (reporting: ${JSON.stringify(last)}) ${Date.now() - started} ms in all`);
   return users;

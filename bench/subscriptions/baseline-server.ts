@@ -41,7 +41,9 @@ import { withFilter } from 'graphql-subscriptions';
 import { useServer } from 'graphql-ws/use/ws';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import WebSocket, { WebSocketServer } from 'ws';
-import { wallClock, type BaselineFromParent, type BaselineToParent } from './protocol';
+import { wallClock } from '../lib/clock';
+import { ownUsage } from '../lib/usage';
+import type { BaselineFromParent, BaselineToParent } from './protocol';
 
 function send(message: BaselineToParent): Promise<void> {
   return new Promise((resolve) => {
@@ -298,17 +300,14 @@ async function main(): Promise<void> {
 
   process.on('message', (message: BaselineFromParent) => {
     switch (message.type) {
-      case 'stats': {
-        const cpu = process.cpuUsage();
+      case 'stats':
         void send({
           type: 'stats',
-          rssBytes: process.memoryUsage.rss(),
-          cpuMicros: cpu.user + cpu.system,
+          ...ownUsage(),
           subscriptions: subscriptions(),
           connections: wss.clients.size,
         });
         return;
-      }
       case 'broadcast':
         if (bare === undefined) {
           void send({ type: 'error', message: 'broadcast is for --kind bare-ws only' });

@@ -17,13 +17,8 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import type { Identity } from '../../contracts/identity';
-import {
-  wallClock,
-  type Collected,
-  type FromClients,
-  type OpenRequest,
-  type ToClients,
-} from './protocol';
+import { wallClock } from '../lib/clock';
+import type { Collected, FromClients, OpenRequest, ToClients } from './protocol';
 
 interface Connection {
   ws: WebSocket;

@@ -25,6 +25,7 @@ import { createGateway } from '../../gateway/gateway';
 import { developmentIdentityHeader } from '../../gateway/identity';
 import { createLogger } from '../../lib/logger';
 import { serveParent, toParent } from '../gateways-benchmark/processes';
+import { ownUsage } from '../lib/usage';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     // The primary asks for stats and says when to stop, over the cluster channel.
     process.on('message', (message: { type?: string }) => {
-      if (message.type === 'stats') process.send?.(ownStats());
+      if (message.type === 'stats') process.send?.({ type: 'stats', ...ownUsage() });
       if (message.type === 'stop') void stop().then(() => process.exit(0));
     });
     const { url } = await gateway.start();
@@ -98,11 +99,6 @@ async function main(): Promise<void> {
   serveParent(stop);
   const { url } = await gateway.start();
   await toParent({ type: 'listening', url });
-}
-
-function ownStats() {
-  const cpu = process.cpuUsage();
-  return { type: 'stats', rssBytes: process.memoryUsage.rss(), cpuMicros: cpu.user + cpu.system };
 }
 
 /** The primary of `--workers N`: forks, reports when all listen, sums stats, stops them. */
@@ -127,7 +123,7 @@ async function runPrimary(count: number): Promise<void> {
         return (await reply) as { rssBytes: number; cpuMicros: number };
       }),
     ).then((replies) => {
-      const own = ownStats();
+      const own = ownUsage();
       void toParent({
         type: 'stats',
         rssBytes: replies.reduce((sum, r) => sum + r.rssBytes, own.rssBytes),

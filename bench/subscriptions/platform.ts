@@ -6,12 +6,12 @@
 import { get as httpGet } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { UserEventFactory, type KafkaService } from '../../events';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../../events/subgraph';
 import { IDENTITY_HEADER, encodeIdentity, type Identity } from '../../contracts/identity';
+import { waitFor } from '../lib/wait';
 import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from '../platform/supergraph';
 
 const SUBGRAPHS_DIR = resolve(__dirname, '../../subgraphs');
@@ -112,25 +112,7 @@ export async function metric(
   return value;
 }
 
-/** Polls `condition` every `everyMs` until it holds; fails naming `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string | (() => string),
-  condition: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await sleep(everyMs);
-  }
-}
-
+/** The interview `seedInterview` created and started, and its candidate. */
 export interface SeededInterview {
   id: string;
   questionIds: string[];
@@ -179,6 +161,28 @@ export async function seedInterview(
   candidate: Identity & { email: string },
 ): Promise<SeededInterview> {
   await registerCandidate(gatewayUrl, publisher, candidate);
+  const { id, questionIds } = await startInterview(
+    gatewayUrl,
+    candidate,
+    'Live subscriptions benchmark',
+    20,
+  );
+  await waitForReport(
+    gatewayUrl,
+    id,
+    candidate,
+    'the reporting read model to show the interview in progress',
+  );
+  return { id, questionIds, candidate };
+}
+
+/** Creates an interview of `questions` questions as `candidate` through the gateway, and starts it. */
+export async function startInterview(
+  gatewayUrl: string,
+  candidate: Identity,
+  title: string,
+  questions: number,
+): Promise<{ id: string; questionIds: string[] }> {
   const { createInterview } = await gatewayQuery<{
     createInterview: { id: string; questions: { id: string }[] };
   }>(
@@ -186,9 +190,9 @@ export async function seedInterview(
     `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
     {
       input: {
-        title: 'Live subscriptions benchmark',
+        title,
         position: 'Backend engineer',
-        questions: Array.from({ length: 20 }, (_, i) => `Question ${i + 1}`),
+        questions: Array.from({ length: questions }, (_, i) => `Question ${i + 1}`),
       },
     },
     candidate,
@@ -200,8 +204,21 @@ export async function seedInterview(
     { id },
     candidate,
   );
+  return { id, questionIds: createInterview.questions.map((q) => q.id) };
+}
+
+/**
+ * Waits (60 s at most) until the reporting read model's report of interview `id` has the
+ * interview's own status: the interview's events have been through Kafka and projected.
+ */
+export async function waitForReport(
+  gatewayUrl: string,
+  id: string,
+  identity: Identity,
+  what: string,
+): Promise<void> {
   await waitFor(
-    'the reporting read model to show the interview in progress',
+    what,
     async () => {
       const { interview } = await gatewayQuery<{
         interview: { status: string; report: { status: string } | null } | null;
@@ -209,7 +226,7 @@ export async function seedInterview(
         gatewayUrl,
         'query ($id: ID!) { interview(id: $id) { status report { status } } }',
         { id },
-        candidate,
+        identity,
       );
       const report = interview?.report;
       return (
@@ -222,5 +239,4 @@ export async function seedInterview(
     },
     60_000,
   );
-  return { id, questionIds: createInterview.questions.map((q) => q.id), candidate };
 }

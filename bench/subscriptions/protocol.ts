@@ -4,11 +4,11 @@
  * Float64Array instead of a million JSON numbers. A client process exits when the channel closes,
  * so a benchmark that dies leaves none behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Identity } from '../../contracts/identity';
-import { nextMessage, stopChild } from '../gateways-benchmark/processes';
+import { wallClock } from '../lib/clock';
+import { ask, spawnIpc, type IpcProcess } from '../lib/ipc';
 
 /** What every subscriber of one client process subscribes to. */
 export interface OpenRequest {
@@ -94,40 +94,129 @@ export function eventId(tag: string, seq: number): string {
   return `${tag}-0000-4000-8000-${seq.toString(16).padStart(12, '0')}`;
 }
 
-/** Wall-clock time in ms with sub-millisecond resolution, comparable across processes. */
-export const wallClock = (): number => performance.timeOrigin + performance.now();
-
-export interface ClientProcess {
-  readonly process: ChildProcess;
-  /** The next message of `type`; rejects if the process exits first or after `timeoutMs`. */
-  next<T extends FromClients['type']>(
-    type: T,
-    timeoutMs: number,
-  ): Promise<Extract<FromClients, { type: T }>>;
-  send(message: ToClients): void;
-  /** Closes the channel, then SIGTERM, then SIGKILL, 5 s apart; resolves once it is gone. */
-  stop(): Promise<void>;
-}
+/** A subscriber process (clients.ts). */
+export type ClientProcess = IpcProcess<FromClients, ToClients>;
 
 const CLIENTS_FILE = resolve(__dirname, 'clients.ts');
-const REPO_ROOT = resolve(__dirname, '../..');
 
+/** Starts a subscriber process; it opens nothing until sent an `open` request. */
 export function spawnClients(): ClientProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLIENTS_FILE], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
-  const exited = once(child, 'exit');
+  return spawnIpc<FromClients, ToClients>(CLIENTS_FILE, [], { serialization: 'advanced' });
+}
+
+/** What `openAll` opened, summed over the client processes. */
+export interface OpenedAll {
+  subscribed: number;
+  failed: number;
+  firstFailure?: string;
+  /** Longest `new WebSocket` to `connection_ack` of any process, ms. */
+  slowestHandshakeMs: number;
+}
+
+/**
+ * Opens one subscriber per identity, the identities dealt round-robin over `clients`, each
+ * process subscribing to `request`; resolves once every process has opened its share (within
+ * 60 s + 20 ms per subscriber).
+ */
+export async function openAll(
+  clients: ClientProcess[],
+  identities: Identity[],
+  request: Omit<OpenRequest, 'type' | 'identities'>,
+): Promise<OpenedAll> {
+  const timeoutMs = 60_000 + identities.length * 20;
+  const opened = await Promise.all(
+    clients.map((client, i) =>
+      ask(
+        client,
+        {
+          ...request,
+          type: 'open',
+          identities: identities.filter((_, k) => k % clients.length === i),
+        },
+        'opened',
+        timeoutMs,
+      ),
+    ),
+  );
+  const firstFailure = opened.find((o) => o.firstFailure !== undefined)?.firstFailure;
   return {
-    process: child,
-    next: (type, timeoutMs) =>
-      nextMessage<FromClients, typeof type>(child, 'clients.ts', type, timeoutMs),
-    send(message) {
-      if (child.connected) child.send(message, () => undefined);
-    },
-    stop: () => stopChild(child, exited),
+    subscribed: opened.reduce((sum, o) => sum + o.subscribed, 0),
+    failed: opened.reduce((sum, o) => sum + o.failed, 0),
+    ...(firstFailure === undefined ? {} : { firstFailure }),
+    slowestHandshakeMs: Math.max(...opened.map((o) => o.slowestHandshakeMs)),
   };
+}
+
+/** Every client process's counts, summed. */
+export async function countAll(clients: ClientProcess[]): Promise<Counted> {
+  const replies = await Promise.all(
+    clients.map((client) => ask(client, { type: 'count' }, 'count', 10_000)),
+  );
+  const sum = (key: 'received' | 'closed' | 'ended' | 'cpuMicros') =>
+    replies.reduce((total, r) => total + r[key], 0);
+  return {
+    type: 'count',
+    received: sum('received'),
+    closed: sum('closed'),
+    ended: sum('ended'),
+    cpuMicros: sum('cpuMicros'),
+  };
+}
+
+/** Every client process's `collect` answer (latencies of the events `from <= seq < to`). */
+export function collectAll(
+  clients: ClientProcess[],
+  publishTimes: Float64Array,
+  from: number,
+  to: number,
+): Promise<Collected[]> {
+  return Promise.all(
+    clients.map((client) =>
+      ask(client, { type: 'collect', publishTimes, from, to }, 'collected', 60_000),
+    ),
+  );
+}
+
+/**
+ * Closes every subscriber of every client process (each within 30 s, a process that does not
+ * answer is stopped anyway), then stops the processes; `stopped` is told of each.
+ */
+export async function closeAll(
+  clients: ClientProcess[],
+  stopped: (client: ClientProcess) => void = () => undefined,
+): Promise<void> {
+  await Promise.all(
+    clients.map(async (client) => {
+      await ask(client, { type: 'close' }, 'closed', 30_000).catch(() => undefined);
+      await client.stop();
+      stopped(client);
+    }),
+  );
+}
+
+/**
+ * Polls `clients` every 100 ms until they have received `expected` results in all; gives up
+ * when nothing has arrived for 5 s (`'stalled'`) or `drainMs` have passed since `lastSend`
+ * (wall clock; `'drain'`).
+ * @returns the results received, all subscribers together, and why it gave up, if it did.
+ */
+export async function awaitResults(
+  clients: ClientProcess[],
+  expected: number,
+  lastSend: number,
+  drainMs: number,
+): Promise<{ received: number; gaveUp?: 'stalled' | 'drain' }> {
+  let received = 0;
+  let lastChange = wallClock();
+  for (;;) {
+    const now = (await countAll(clients)).received;
+    if (now !== received) lastChange = wallClock();
+    received = now;
+    if (received >= expected) return { received };
+    if (wallClock() - lastChange > 5_000) return { received, gaveUp: 'stalled' };
+    if (wallClock() - lastSend > drainMs) return { received, gaveUp: 'drain' };
+    await sleep(100);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,50 +250,14 @@ export type BaselineToParent =
   | { type: 'broadcasted'; sendTimes: Float64Array }
   | { type: 'error'; message: string };
 
-export interface BaselineProcess {
-  readonly process: ChildProcess;
-  next<T extends BaselineToParent['type']>(
-    type: T,
-    timeoutMs: number,
-  ): Promise<Extract<BaselineToParent, { type: T }>>;
-  send(message: BaselineFromParent): void;
-  stop(): Promise<void>;
-}
+/** A baseline server process (baseline-server.ts). */
+export type BaselineProcess = IpcProcess<BaselineToParent, BaselineFromParent>;
 
 const BASELINE_FILE = resolve(__dirname, 'baseline-server.ts');
 
 /** Starts a baseline server (`args` after `--kind`, see baseline-server.ts). */
 export function spawnBaseline(kind: BaselineKind, args: string[] = []): BaselineProcess {
-  return spawnIpc<BaselineToParent, BaselineFromParent>(BASELINE_FILE, ['--kind', kind, ...args]);
-}
-
-/**
- * A TypeScript file as a child process with an `advanced`-serialization IPC channel, messages
- * with a `type`, `{ type: 'error' }` rejecting whoever waits.
- */
-function spawnIpc<In extends { type: string }, Out>(
-  file: string,
-  args: string[],
-): {
-  readonly process: ChildProcess;
-  next<T extends In['type']>(type: T, timeoutMs: number): Promise<Extract<In, { type: T }>>;
-  send(message: Out): void;
-  stop(): Promise<void>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  return spawnIpc<BaselineToParent, BaselineFromParent>(BASELINE_FILE, ['--kind', kind, ...args], {
     serialization: 'advanced',
   });
-  const exited = once(child, 'exit');
-  const name = file.slice(file.lastIndexOf('/') + 1);
-  return {
-    process: child,
-    next: <T extends In['type']>(type: T, timeoutMs: number) =>
-      nextMessage<In, T>(child, name, type, timeoutMs),
-    send(message) {
-      if (child.connected) child.send(message as object, () => undefined);
-    },
-    stop: () => stopChild(child, exited),
-  };
 }
