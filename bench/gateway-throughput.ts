@@ -23,10 +23,17 @@
  * Everything binds to 127.0.0.1, and every process, broker, topic and temp folder started or
  * created is stopped or deleted at the end (also on Ctrl-C or an error).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { spawnChild, type Child, type LoadResult } from './gateways-benchmark/processes';
+import {
+  childStats as stats,
+  spawnChild,
+  type Child,
+  type LoadResult,
+} from './gateways-benchmark/processes';
+import { integerFlag, parseFlags } from './lib/args';
+import { markdownTable } from './lib/table';
+import { createTeardown } from './lib/teardown';
+import { sampleEvery } from './lib/usage';
 import { preparePlatformGraph } from './platform/graph';
 import { runBench } from './run';
 
@@ -51,37 +58,23 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '20' },
-      warmup: { type: 'string', default: '5' },
-      connections: { type: 'string', default: '50' },
-      rounds: { type: 'string', default: '1' },
+  const values = parseFlags(
+    {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      rounds: { type: 'string' },
       only: { type: 'string' },
       graph: { type: 'string', default: 'both' },
-      users: { type: 'string', default: '20' },
+      users: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(
-      'usage: npm run bench:gateway -- [--graph public|platform|both=both] [--duration S=20]\n' +
-        '         [--warmup S=5] [--connections N=50] [--rounds N=1] [--only ours|plain]\n' +
-        '         [--users N=20] [--cpu-prof]\n' +
-        '  --users: users seeded in the platform graph (3 interviews each), queried in rotation\n' +
-        '  --cpu-prof writes V8 CPU profiles of each gateway process to .data/cpu-prof/<kind>-<time>/\n',
-    );
-    process.exit(0);
-  }
-  const positive = (name: string, raw: string, min = 1): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
-    }
-    return value;
-  };
+    'usage: npm run bench:gateway -- [--graph public|platform|both=both] [--duration S=20]\n' +
+      '         [--warmup S=5] [--connections N=50] [--rounds N=1] [--only ours|plain]\n' +
+      '         [--users N=20] [--cpu-prof]\n' +
+      '  --users: users seeded in the platform graph (3 interviews each), queried in rotation\n' +
+      '  --cpu-prof writes V8 CPU profiles of each gateway process to .data/cpu-prof/<kind>-<time>/\n',
+  );
   const only = values.only;
   if (only !== undefined && only !== 'ours' && only !== 'plain') {
     throw new Error(`--only must be ours or plain (got ${only})`);
@@ -91,14 +84,14 @@ function parseOptions(): Options {
     throw new Error(`--graph must be public, platform or both (got ${graph})`);
   }
   return {
-    duration: positive('duration', values.duration),
-    warmup: positive('warmup', values.warmup, 0),
-    connections: positive('connections', values.connections),
-    rounds: positive('rounds', values.rounds),
+    duration: integerFlag('duration', values.duration, 20),
+    warmup: integerFlag('warmup', values.warmup, 5, 0),
+    connections: integerFlag('connections', values.connections, 50),
+    rounds: integerFlag('rounds', values.rounds, 1),
     only: only === undefined ? ['ours', 'plain'] : [only],
     graphs: graph === 'both' ? ['public', 'platform'] : [graph],
-    users: positive('users', values.users),
-    cpuProf: values['cpu-prof'] === true,
+    users: integerFlag('users', values.users, 20),
+    cpuProf: values['cpu-prof'],
   };
 }
 
@@ -120,8 +113,6 @@ interface Run {
 
 const HERE = join(__dirname, 'gateways-benchmark');
 const children = new Set<Child>();
-/** Cleanup steps of a workload (broker, topics, temp folder), run last-registered first. */
-const deferred: (() => Promise<void>)[] = [];
 
 /** Starts a child process: `file` relative to gateways-benchmark/, or absolute. */
 function start(file: string, args: string[], nodeArgs: string[] = []): Child {
@@ -135,35 +126,16 @@ async function stop(child: Child): Promise<void> {
   children.delete(child);
 }
 
-async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(stop));
-}
-
-let tearingDown: Promise<void> | undefined;
-
 /**
- * Stops every child, then runs the deferred cleanup steps in reverse order; a failing step does
- * not skip the others. Calls made while one runs (Ctrl-C during a cleanup) share it.
+ * Stops every child, then runs the cleanup steps of a workload (broker, topics, temp folder) in
+ * reverse order; a failing step does not skip the others.
  */
-function teardown(): Promise<void> {
-  tearingDown ??= (async () => {
-    await stopAll();
-    for (let step = deferred.pop(); step !== undefined; step = deferred.pop()) {
-      await step().catch((error: unknown) =>
-        console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    }
-  })().finally(() => {
-    tearingDown = undefined;
-  });
-  return tearingDown;
-}
-
-async function stats(child: Child) {
-  const reply = child.next('stats', 10_000);
-  child.send({ type: 'stats' });
-  return reply;
-}
+const cleanup = createTeardown({
+  before: async () => {
+    await Promise.all([...children].map(stop));
+  },
+});
+const teardown = (): Promise<void> => cleanup.run();
 
 /** The subgraphs of one workload, running, and how to point a gateway and the load at them. */
 interface Workload {
@@ -200,11 +172,10 @@ async function measure(kind: GatewayKind, workload: Workload, options: Options):
     const result = load.next('result', (options.warmup + options.duration + 120) * 1000);
     // RSS peak and CPU time over the measured window (from the end of the warm-up).
     let rss = 0;
-    let sampling = true;
     let baseline: { cpuMicros: number; subgraphsCpuMicros: number; at: number } | undefined;
-    const sampler = (async () => {
-      await sleep(options.warmup * 1000);
-      while (sampling) {
+    const sampler = sampleEvery(
+      1000,
+      async () => {
         const sample = await stats(gateway);
         baseline ??= {
           cpuMicros: sample.cpuMicros,
@@ -212,15 +183,14 @@ async function measure(kind: GatewayKind, workload: Workload, options: Options):
           at: Date.now(),
         };
         rss = Math.max(rss, sample.rssBytes);
-        await sleep(1000);
-      }
-    })();
+      },
+      { delayMs: options.warmup * 1000 },
+    );
     let loadResult: LoadResult;
     try {
       loadResult = (await result).result;
     } finally {
-      sampling = false;
-      await sampler.catch(() => undefined);
+      await sampler.stop();
       await stop(load);
     }
     const after = await stats(gateway);
@@ -269,14 +239,7 @@ function table(runs: Run[]): string {
     r.cpuMsPerRequest.toFixed(1),
     r.subgraphsCpuPercent.toFixed(0),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n');
+  return markdownTable(head, rows);
 }
 
 /** Starts a workload's subgraphs (and for the platform: broker, seed data, supergraph). */
@@ -290,7 +253,7 @@ async function startWorkload(graph: Graph, options: Options): Promise<Workload> 
   const platform = await preparePlatformGraph({
     spawn: (file, args) => start(file, args),
     stop,
-    defer: (step) => deferred.push(step),
+    defer: cleanup.defer,
     log: (line) => console.log(line),
     users: options.users,
   });

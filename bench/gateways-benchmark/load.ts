@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { percentile } from '../lib/stats';
 import { toParent, type LoadResult } from './processes';
 import { BENCHMARK_DIR } from './subgraphs';
 
@@ -37,6 +38,7 @@ export interface Workload {
   cases: LoadCase[];
 }
 
+/** Where `runLoad` sends its load, how much, and for how long. */
 export interface LoadOptions {
   url: string;
   connections: number;
@@ -44,12 +46,6 @@ export interface LoadOptions {
   durationSeconds: number;
   /** @default the public benchmark's query and expected-response.json */
   workload?: Workload;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? NaN;
 }
 
 /** The public gateways benchmark: one query, one expected response. */
@@ -87,6 +83,10 @@ export function readWorkload(file: string): Workload {
   return { cases };
 }
 
+/**
+ * Runs `connections` closed loops against `url` for the warm-up and the measured window, every
+ * response checked against its case's expected body; see the file's header.
+ */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cases = (options.workload ?? publicWorkload()).cases.map((c) => ({
     headers: { ...c.headers, 'content-type': 'application/json', accept: 'application/json' },
