@@ -206,7 +206,8 @@ export const ERROR_CODES = defineCodes({
   },
   IDP_UNAVAILABLE: {
     kind: 'auth',
-    description: 'The identity provider could not be reached or answered nonsense; try again shortly.',
+    description:
+      'The identity provider could not be reached or answered nonsense; try again shortly.',
     httpStatus: 502,
     retriable: true,
   },
@@ -250,7 +251,13 @@ export const ERROR_CODES = defineCodes({
   },
 });
 
+/** A code of the registry. */
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Every code with its definition, in the registry's order (for documentation and checks). */
+export function listErrorCodes(): [ErrorCode, ErrorCodeDefinition][] {
+  return Object.entries(ERROR_CODES) as [ErrorCode, ErrorCodeDefinition][];
+}
 
 /** Whether `code` is one of the registry's. */
 export const isErrorCode = (code: unknown): code is ErrorCode =>

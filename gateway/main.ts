@@ -18,7 +18,7 @@ import { createGateway } from './gateway';
 import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
 import type { SignInStores } from './auth/sign-in-state';
-import type { Database } from '../lib/database';
+import { Lifecycle } from '../lib/lifecycle';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 import { runMain, stopOnSignals } from '../lib/process';
@@ -48,19 +48,24 @@ async function main(): Promise<void> {
 
   const production = config.environment === 'production';
   const { issuer, clientSecret } = config.identity;
+  // Stopped in reverse: the gateway, sign-in, its database, then Kafka.
+  const lifecycle = new Lifecycle(logger);
   let signIn: SignIn | undefined;
   let kafka: KafkaService | undefined;
-  let gatewayDatabase: Database | undefined;
   if (config.kafka.brokers) {
     // Publishes the user events of sign-in, and feeds the live subscriptions.
-    kafka = new KafkaService('api-gateway', {
-      brokers: config.kafka.brokers,
-      topicPrefix: config.kafka.topicPrefix,
-      partitions: config.kafka.topicPartitions,
-      replicationFactor: config.kafka.replicationFactor,
-      minInsyncReplicas: config.kafka.minInsyncReplicas,
-      logger,
-    });
+    kafka = lifecycle.use(
+      'kafka',
+      new KafkaService('api-gateway', {
+        brokers: config.kafka.brokers,
+        topicPrefix: config.kafka.topicPrefix,
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.replicationFactor,
+        minInsyncReplicas: config.kafka.minInsyncReplicas,
+        logger,
+      }),
+      (k) => k.stop(),
+    );
     await kafka.start();
   } else {
     logger.warn('KAFKA_BROKERS is not set: subscriptions are not available');
@@ -79,9 +84,13 @@ async function main(): Promise<void> {
     if (store === 'database') {
       // Loaded only here: MikroORM and its drivers cost a gateway ~20 MB of RSS.
       const { databaseSignInStores, openGatewayDatabase } = await import('./auth/store.js');
-      gatewayDatabase = await openGatewayDatabase(config.database, { logger });
+      const database = lifecycle.use(
+        'gateway database',
+        await openGatewayDatabase(config.database, { logger }),
+        (d) => d.close(),
+      );
       stores = databaseSignInStores({
-        database: gatewayDatabase,
+        database,
         secret: internalTokenSecret,
         kafka,
         logger: logger.child({ component: 'sign-in-outbox' }),
@@ -95,6 +104,7 @@ async function main(): Promise<void> {
       logger,
     });
     signIn.start();
+    lifecycle.defer('sign-in', () => signIn?.stop());
   }
   const gateway = createGateway({
     supergraphSdl,
@@ -124,6 +134,7 @@ async function main(): Promise<void> {
       : {}),
   });
   const { url } = await gateway.start();
+  lifecycle.defer('gateway', () => gateway.stop());
   if (cluster.isWorker) {
     reportReady(url);
     logger.info('gateway worker ready', { url, worker: cluster.worker?.id });
@@ -138,11 +149,7 @@ async function main(): Promise<void> {
 
   stopOnSignals(
     'gateway',
-    async () => {
-      await Promise.all([gateway.stop(), signIn?.stop()]);
-      await gatewayDatabase?.close();
-      await kafka?.stop();
-    },
+    () => lifecycle.stop(),
     logger,
     undefined,
     // A worker stops when its primary says so (SIGTERM); a terminal's Ctrl+C reaches the whole

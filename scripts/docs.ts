@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ERROR_CODES, type ErrorKind } from '../contracts/errors';
+import { listErrorCodes, type ErrorKind } from '../contracts/errors';
 import { PROJECT_ROOT } from '../lib/project-root';
 
 export const README_PATH = path.join(PROJECT_ROOT, 'README.md');
@@ -26,7 +26,7 @@ const KIND_TITLES: Record<ErrorKind, string> = {
 
 /** The markdown table of every registry code, grouped by kind in the registry's order. */
 export function renderErrorCodeTable(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, d]) => [
+  const rows = listErrorCodes().map(([code, d]) => [
     `\`${code}\``,
     KIND_TITLES[d.kind],
     String(d.httpStatus),
