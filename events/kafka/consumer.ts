@@ -399,18 +399,11 @@ async function consumeBatch<T extends Topic>(
   const valid: ConsumedEvent<T>[] = [];
   const invalid: Promise<void>[] = [];
   for (const message of messages) {
-    const context: EventContext = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key?.toString() ?? null,
-      headers: readHeaders(message.headers),
-      attempt: 1,
-    };
-    const decoded = decodeEvent(message.value, topic);
-    if (decoded.ok) valid.push({ event: decoded.event as EventOn<T>, context });
+    // Attempt 1: the batch handler is the first delivery (the fallback's retries count anew).
+    const read = readMessage(topic, partition, message, 1);
+    if (read.ok) valid.push({ event: read.event, context: read.context });
     else {
-      const reason = invalidReason(decoded.issues);
+      const { context, reason } = read;
       invalid.push(runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log));
     }
   }
@@ -464,23 +457,16 @@ async function consumeOne<T extends Topic>(
   stopping: AbortSignal,
   log: Logger,
 ): Promise<void> {
-  const context: EventContext = {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString() ?? null,
-    headers: readHeaders(message.headers),
-    attempt: 0,
-  };
-  const decoded = decodeEvent(message.value, topic);
-  if (!decoded.ok) {
-    const reason = invalidReason(decoded.issues);
+  // Attempt 0: the handler retries set it for each call.
+  const read = readMessage(topic, partition, message, 0);
+  if (!read.ok) {
+    const { context, reason } = read;
     await runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log);
     return;
   }
   await runtime.runHandler({
-    event: decoded.event as EventOn<T>,
-    context,
+    event: read.event,
+    context: read.context,
     groupId,
     handler,
     message,
@@ -488,4 +474,30 @@ async function consumeOne<T extends Topic>(
     stopping,
     log,
   });
+}
+
+/**
+ * Where a message came from and its event, validated against `topic`'s catalog entries; or,
+ * for a message that is no valid event, the dead-letter reason.
+ */
+function readMessage<T extends Topic>(
+  topic: T,
+  partition: number,
+  message: KafkaMessage,
+  attempt: number,
+):
+  | { ok: true; context: EventContext; event: EventOn<T> }
+  | { ok: false; context: EventContext; reason: string } {
+  const context: EventContext = {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    headers: readHeaders(message.headers),
+    attempt,
+  };
+  const decoded = decodeEvent(message.value, topic);
+  return decoded.ok
+    ? { ok: true, context, event: decoded.event as EventOn<T> }
+    : { ok: false, context, reason: invalidReason(decoded.issues) };
 }
