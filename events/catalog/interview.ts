@@ -11,8 +11,14 @@ const at = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time'
 const count = z.number().int().min(0);
 
 const base = { interviewId: id, candidateId: id };
-const sources = ['interview-service'] as const;
 const example = { interviewId: 'i-1', candidateId: 'u-1' };
+
+/** What every interview event shares: its topic, its one source, keyed by the interview. */
+const interviewEvent = {
+  topic: 'interview-events',
+  sources: ['interview-service'],
+  key: (p: { interviewId: string }) => p.interviewId,
+} as const;
 
 export const INTERVIEW_STATUSES = [
   'draft',
@@ -25,8 +31,7 @@ export const INTERVIEW_STATUSES = [
 
 export const interviewCreated = defineEvent({
   type: 'interview.created',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -36,7 +41,6 @@ export const interviewCreated = defineEvent({
       createdBy: id,
     }),
   },
-  key: (p) => p.interviewId,
   example: {
     ...example,
     title: 'Backend screen',
@@ -48,26 +52,21 @@ export const interviewCreated = defineEvent({
 
 export const interviewScheduled = defineEvent({
   type: 'interview.scheduled',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: { '1.0': z.strictObject({ ...base, scheduledFor: at }) },
-  key: (p) => p.interviewId,
   example: { ...example, scheduledFor: '2026-12-01T09:00:00.000Z' },
 });
 
 export const interviewStarted = defineEvent({
   type: 'interview.started',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: { '1.0': z.strictObject({ ...base, startedAt: at }) },
-  key: (p) => p.interviewId,
   example: { ...example, startedAt: '2026-12-01T09:01:00.000Z' },
 });
 
 export const interviewAnswerSubmitted = defineEvent({
   type: 'interview.answer_submitted',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -78,7 +77,6 @@ export const interviewAnswerSubmitted = defineEvent({
       totalQuestions: count,
     }),
   },
-  key: (p) => p.interviewId,
   example: {
     ...example,
     questionId: 'q-1',
@@ -91,8 +89,7 @@ export const interviewAnswerSubmitted = defineEvent({
 
 export const interviewPaused = defineEvent({
   type: 'interview.paused',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -100,14 +97,12 @@ export const interviewPaused = defineEvent({
       reason: z.enum(['manual', 'timeout', 'logged_out']),
     }),
   },
-  key: (p) => p.interviewId,
   example: { ...example, pausedAt: '2026-12-01T09:10:00.000Z', reason: 'manual' },
 });
 
 export const interviewResumed = defineEvent({
   type: 'interview.resumed',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -115,14 +110,12 @@ export const interviewResumed = defineEvent({
       trigger: z.enum(['manual', 'user_authenticated']),
     }),
   },
-  key: (p) => p.interviewId,
   example: { ...example, resumedAt: '2026-12-01T09:20:00.000Z', trigger: 'user_authenticated' },
 });
 
 export const interviewCompleted = defineEvent({
   type: 'interview.completed',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -132,7 +125,6 @@ export const interviewCompleted = defineEvent({
       durationSeconds: count,
     }),
   },
-  key: (p) => p.interviewId,
   example: {
     ...example,
     completedAt: '2026-12-01T09:40:00.000Z',
@@ -144,8 +136,7 @@ export const interviewCompleted = defineEvent({
 
 export const interviewCancelled = defineEvent({
   type: 'interview.cancelled',
-  topic: 'interview-events',
-  sources,
+  ...interviewEvent,
   versions: {
     '1.0': z.strictObject({
       ...base,
@@ -154,7 +145,6 @@ export const interviewCancelled = defineEvent({
       reason: z.string().min(1).max(500).optional(),
     }),
   },
-  key: (p) => p.interviewId,
   example: { ...example, cancelledAt: '2026-12-01T08:00:00.000Z', previousStatus: 'scheduled' },
 });
 

@@ -6,10 +6,16 @@ import { defineEvent } from './define';
 const service = z.enum(SOURCES);
 const id = z.string().min(1, 'must not be empty');
 
-export const serviceStarted = defineEvent({
-  type: 'service.started',
+/** What every system event shares: its topic, any service may send it, keyed by that service. */
+const systemEvent = {
   topic: 'system-events',
   sources: SOURCES,
+  key: (p: { service: string }) => p.service,
+} as const;
+
+export const serviceStarted = defineEvent({
+  type: 'service.started',
+  ...systemEvent,
   versions: {
     '1.0': z.strictObject({
       service,
@@ -18,14 +24,12 @@ export const serviceStarted = defineEvent({
       pid: z.number().int().positive(),
     }),
   },
-  key: (p) => p.service,
   example: { service: 'user-service', instanceId: 'user-service-1', hostname: 'host', pid: 4242 },
 });
 
 export const serviceStopped = defineEvent({
   type: 'service.stopped',
-  topic: 'system-events',
-  sources: SOURCES,
+  ...systemEvent,
   versions: {
     '1.0': z.strictObject({
       service,
@@ -34,7 +38,6 @@ export const serviceStopped = defineEvent({
       uptimeSeconds: z.number().min(0),
     }),
   },
-  key: (p) => p.service,
   example: {
     service: 'user-service',
     instanceId: 'user-service-1',
@@ -45,8 +48,7 @@ export const serviceStopped = defineEvent({
 
 export const handlerFailed = defineEvent({
   type: 'handler.failed',
-  topic: 'system-events',
-  sources: SOURCES,
+  ...systemEvent,
   versions: {
     '1.0': z.strictObject({
       service,
@@ -62,7 +64,6 @@ export const handlerFailed = defineEvent({
       deadLetterTopic: id,
     }),
   },
-  key: (p) => p.service,
   example: {
     service: 'reporting-service',
     groupId: 'reporting-service-group',

@@ -6,9 +6,15 @@ const id = z.string().min(1, 'must not be empty');
 const email = z.email({ error: 'must be an email address' });
 const name = z.string().min(1).max(200);
 
+/** What every user event shares: its topic, keyed by the user. */
+const userEvent = {
+  topic: 'user-events',
+  key: (p: { userId: string }) => p.userId,
+} as const;
+
 export const userAuthenticated = defineEvent({
   type: 'user.authenticated',
-  topic: 'user-events',
+  ...userEvent,
   sources: ['api-gateway'],
   versions: {
     '1.0': z.strictObject({
@@ -20,7 +26,6 @@ export const userAuthenticated = defineEvent({
       userAgent: z.string().min(1).optional(),
     }),
   },
-  key: (p) => p.userId,
   example: {
     userId: 'u-1',
     email: 'ada@example.com',
@@ -33,7 +38,7 @@ export const userAuthenticated = defineEvent({
 
 export const userRegistered = defineEvent({
   type: 'user.registered',
-  topic: 'user-events',
+  ...userEvent,
   sources: ['api-gateway'],
   versions: {
     '1.0': z.strictObject({
@@ -45,7 +50,6 @@ export const userRegistered = defineEvent({
       company: name.optional(),
     }),
   },
-  key: (p) => p.userId,
   example: {
     userId: 'u-1',
     email: 'ada@example.com',
@@ -58,7 +62,7 @@ export const userRegistered = defineEvent({
 
 export const userLoggedOut = defineEvent({
   type: 'user.logged_out',
-  topic: 'user-events',
+  ...userEvent,
   sources: ['api-gateway'],
   versions: {
     '1.0': z.strictObject({
@@ -67,7 +71,6 @@ export const userLoggedOut = defineEvent({
       reason: z.enum(['manual', 'timeout', 'security']),
     }),
   },
-  key: (p) => p.userId,
   example: { userId: 'u-1', sessionId: 's-1', reason: 'manual' },
 });
 
@@ -79,7 +82,7 @@ const profileValues = z.record(
 
 export const userProfileUpdated = defineEvent({
   type: 'user.profile_updated',
-  topic: 'user-events',
+  ...userEvent,
   sources: ['user-service'],
   versions: {
     '1.0': z.strictObject({
@@ -89,7 +92,6 @@ export const userProfileUpdated = defineEvent({
       newValues: profileValues.optional(),
     }),
   },
-  key: (p) => p.userId,
   example: {
     userId: 'u-1',
     updatedFields: ['company'],
