@@ -44,14 +44,8 @@ export interface PlatformFigures {
   eventsProcessed: number;
 }
 
-interface Totals {
-  interviews: number;
-  inProgress: number;
-  completed: number;
-  cancelled: number;
-  answers: number;
-  averageScore: number | null;
-}
+/** What one aggregate query over reports gives: the platform figures but the events. */
+type Totals = Omit<PlatformFigures, 'eventsProcessed'>;
 
 /** Aggregates come back as numbers (SQLite) or strings (PostgreSQL bigint/numeric). */
 const toNumber = (value: unknown): number => (value === null ? 0 : Number(value));
@@ -96,10 +90,6 @@ export class ReportService {
     };
   }
 
-  /**
-   * Platform-wide figures, for admins only.
-   * @throws UNAUTHENTICATED without an identity; FORBIDDEN for non-admins.
-   */
   /** The audit trail, oldest first; admins only. */
   async auditTrail(options: {
     actor?: string | null | undefined;
@@ -120,6 +110,10 @@ export class ReportService {
     });
   }
 
+  /**
+   * Platform-wide figures, for admins only.
+   * @throws UNAUTHENTICATED without an identity; FORBIDDEN for non-admins.
+   */
   async platformStats(): Promise<PlatformFigures> {
     requireAdmin(this.scope.identity);
     const totals = await this.totals({});
