@@ -8,6 +8,14 @@ export class CreateInterviewTables extends PortableMigration {
     // schema of their own, which is not on the connection's search path.
     const name = this.config.get('schema');
     const table = (t: string) => (name ? `${name}.${t}` : t);
+    /** A required column holding the id of a row of `target`, deleted with that row. */
+    const belongsTo = (t: Knex.CreateTableBuilder, column: string, target: string) =>
+      t
+        .string(column, 36)
+        .notNullable()
+        .references('id')
+        .inTable(table(target))
+        .onDelete('CASCADE');
     return schema
       .createTable('interviews', (t) => {
         t.string('id', 36).primary();
@@ -33,27 +41,15 @@ export class CreateInterviewTables extends PortableMigration {
       })
       .createTable('questions', (t) => {
         t.string('id', 36).primary();
-        t.string('interview_id', 36)
-          .notNullable()
-          .references('id')
-          .inTable(table('interviews'))
-          .onDelete('CASCADE');
+        belongsTo(t, 'interview_id', 'interviews');
         t.integer('position').notNullable();
         t.text('text').notNullable();
         t.unique(['interview_id', 'position'], { indexName: 'questions_interview_position_uq' });
       })
       .createTable('answers', (t) => {
         t.string('id', 36).primary();
-        t.string('interview_id', 36)
-          .notNullable()
-          .references('id')
-          .inTable(table('interviews'))
-          .onDelete('CASCADE');
-        t.string('question_id', 36)
-          .notNullable()
-          .references('id')
-          .inTable(table('questions'))
-          .onDelete('CASCADE');
+        belongsTo(t, 'interview_id', 'interviews');
+        belongsTo(t, 'question_id', 'questions');
         t.text('content').notNullable();
         t.integer('word_count').notNullable();
         t.timestamp('submitted_at', { useTz: true }).notNullable();
