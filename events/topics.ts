@@ -1,5 +1,6 @@
 /** Topics and consumer groups of the event design. */
 
+/** Every logical topic, in no particular order. */
 export const TOPICS = ['user-events', 'interview-events', 'system-events'] as const;
 /** A logical topic name. Deployments and tests may map it to another physical name. */
 export type Topic = (typeof TOPICS)[number];
@@ -18,6 +19,7 @@ export const CONSUMER_GROUPS = {
   audit: 'audit-service-group',
 } as const;
 
+/** Whether `value` is one of the logical {@link TOPICS} (not a physical name mapped to one). */
 export function isTopic(value: string): value is Topic {
   return (TOPICS as readonly string[]).includes(value);
 }

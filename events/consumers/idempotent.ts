@@ -8,6 +8,7 @@ import type { Knex } from '@mikro-orm/knex';
 import { type Database, PortableMigration } from '../../lib/database';
 import type { DomainEvent } from '../catalog';
 
+/** That consumer group `groupId` handled event `eventId`: the row {@link handleOnce} checks. */
 export class ProcessedEvent {
   eventId!: string;
   groupId!: string;
@@ -15,6 +16,7 @@ export class ProcessedEvent {
   processedAt!: Date;
 }
 
+/** The MikroORM mapping of {@link ProcessedEvent} (`processed_event`, keyed by event and group). */
 export const ProcessedEventSchema = new EntitySchema<ProcessedEvent>({
   class: ProcessedEvent,
   tableName: 'processed_event',
@@ -41,7 +43,12 @@ export class CreateProcessedEventTable extends PortableMigration {
 
 /**
  * Runs `effect` in a transaction on a fresh EntityManager, unless this group already handled
- * the event. Resolves to `false` for a duplicate.
+ * the event; the {@link ProcessedEvent} record commits with the effect's writes.
+ * @param groupId the consumer group: each group handles an event once.
+ * @param effect writes through the `em` it is given; it must not commit on its own.
+ * @returns `true` when `effect` ran and committed, `false` for a duplicate.
+ * @throws whatever `effect` or the database throws; the transaction is then rolled back, the
+ * event is not recorded, and a redelivery runs `effect` again.
  */
 export async function handleOnce(
   database: Database,

@@ -21,6 +21,7 @@ import type { Knex } from '@mikro-orm/knex';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { PortableMigration, type Database } from '../../lib/database';
 
+/** Creates the `relay_leases` table; every service whose relay takes a lease lists it. */
 export class CreateRelayLeaseTable extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     return schema.createTable('relay_leases', (t) => {
@@ -36,6 +37,7 @@ export function replicaId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+/** What {@link createLease} takes. */
 export interface LeaseOptions {
   database: Database;
   /** e.g. `outbox-relay` */
@@ -48,6 +50,7 @@ export interface LeaseOptions {
   now?: () => number;
 }
 
+/** One replica's view of a named lease: see the module's comment. */
 export interface Lease {
   readonly holder: string;
   /**
@@ -67,6 +70,12 @@ export interface Lease {
 /** How often the holder looks for standby replicas. */
 const STANDBY_LOOK_MS = 1_000;
 
+/**
+ * A lease named `options.name`, held by `options.holder` while it renews it (`hold()`); creates
+ * its row on the first `hold()`. Nothing runs in the background: unless the caller calls `hold()`
+ * well within `ttlMs` (the relay does, every round), the lease expires and another replica may
+ * take it.
+ */
 export function createLease(options: LeaseOptions): Lease {
   const { database, name, holder } = options;
   const ttlMs = options.ttlMs ?? 10_000;

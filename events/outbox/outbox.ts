@@ -11,6 +11,7 @@ import type { DomainEvent, EventOn } from '../catalog';
 import type { Topic } from '../topics';
 import { aggregateKey, parseEvent } from '../validate';
 
+/** One event waiting in (or published from) the outbox: a row of `outbox`. */
 export class OutboxMessage {
   /** Insertion order, which is publish order. */
   id!: number;
@@ -26,6 +27,7 @@ export class OutboxMessage {
   lastError: string | null = null;
 }
 
+/** The MikroORM mapping of {@link OutboxMessage}. */
 export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
   class: OutboxMessage,
   tableName: 'outbox',

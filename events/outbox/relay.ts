@@ -34,6 +34,7 @@ import type { KafkaService, SerializedEvent } from '../kafka/kafka-service';
 import type { Lease } from './lease';
 import { OutboxMessage } from './outbox';
 
+/** What {@link createOutboxRelay} publishes from and to, and how often. */
 export interface OutboxRelayOptions {
   database: Database;
   kafka: Pick<KafkaService, 'publishSerialized'>;
@@ -51,6 +52,7 @@ export interface OutboxRelayOptions {
   lease?: Lease;
 }
 
+/** A service's outbox relay: see the module's comment. */
 export interface OutboxRelay {
   start(): void;
   /** Finishes the round in progress and the marking of what it sent, then stops. */
@@ -68,6 +70,11 @@ export interface OutboxRelay {
   pending(): Promise<number>;
 }
 
+/**
+ * The relay of `options.database`'s outbox to `options.kafka`; it does nothing until `start()`.
+ * A failed publish does not throw: it is logged, `ready()` turns false and the relay retries with
+ * backoff.
+ */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { database, kafka } = options;
   const batchSize = options.batchSize ?? 500;

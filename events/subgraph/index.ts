@@ -3,8 +3,9 @@
  *
  * It has no server. The gateway plans a subscription over the whole supergraph; the plan's
  * primary fetch goes to this subgraph, and the gateway answers it by executing that fetch against
- * {@link eventsSubgraphSchema} with {@link eventRoot} as the root value: graphql-js then applies
- * the client's aliases, fragments and `__typename`s. Everything else in the selection (the
+ * {@link eventsSubgraphSchema} with the event's {@link eventValue} under the field's name as the
+ * root value (`eventRoot`, gateway/subscriptions/plan.ts): graphql-js then applies the client's
+ * aliases, fragments and `__typename`s. Everything else in the selection (the
  * interview's title, the candidate's email, the report) comes from the other subgraphs.
  */
 import { readFileSync } from 'node:fs';
@@ -17,8 +18,13 @@ import type * as G from './generated/resolvers-types';
 /** The subgraph's name in `supergraph.yaml`. */
 export const EVENTS_SUBGRAPH = 'events';
 
+/** The subgraph's SDL, the subscription fields and the event types. */
 export const EVENTS_SCHEMA_FILE = path.join(__dirname, 'schema.graphql');
 
+/**
+ * The subgraph's executable schema, built from {@link EVENTS_SCHEMA_FILE} (read at each call).
+ * It has no resolvers: values come from {@link eventValue} as the root value.
+ */
 export function eventsSubgraphSchema(): GraphQLSchema {
   return buildSubgraphSchema({ typeDefs: parse(readFileSync(EVENTS_SCHEMA_FILE, 'utf8')) });
 }
@@ -28,7 +34,10 @@ type Value<T> = { __typename: string } & Omit<T, '__typename' | 'interview' | 'u
 
 const upper = <T extends string>(value: string) => value.toUpperCase() as T;
 
-/** The `InterviewEvent`, `UserEvent` or `SystemEvent` an event is, as a GraphQL value. */
+/**
+ * The `InterviewEvent`, `UserEvent` or `SystemEvent` an event is, as a GraphQL value: enums in
+ * upper case, related entities as `{ __typename, id }` references for the other subgraphs.
+ */
 export function eventValue(event: DomainEvent): Record<string, unknown> {
   const common = { eventId: event.eventId, eventType: event.eventType, timestamp: event.timestamp };
   switch (event.eventType) {
