@@ -61,6 +61,7 @@ import type { KafkaService } from '../events';
 export type { BuildRequestHeaders, GatewayContext } from './subgraph-client';
 export type { Authenticate } from './identity';
 
+/** What {@link createGateway} serves, and its limits. */
 export interface GatewayOptions {
   /** The composed supergraph SDL (see `readSupergraphFile`). */
   supergraphSdl: string;
@@ -124,8 +125,13 @@ export interface GatewayOptions {
   };
 }
 
+/** A gateway built by {@link createGateway}; nothing listens before `start()`. */
 export interface Gateway {
-  /** Loads the supergraph, probes the subgraphs once, listens. Resolves with the GraphQL URL. */
+  /**
+   * Loads the supergraph, probes the subgraphs once, listens. Resolves with the GraphQL URL.
+   * @throws when already started, or when a part fails to start (the port is taken, say); what
+   * had started is then stopped, and `start()` may be called again.
+   */
   start(): Promise<{ url: string }>;
   /** Stops accepting requests, waits for those in flight, closes subgraph connections. */
   stop(): Promise<void>;
@@ -148,6 +154,13 @@ function apolloLogger(logger: Logger): ApolloLogger {
 /** Sign-in and webhook requests per client address: 300 a minute, bursts of 100. */
 export const DEFAULT_ROUTES_RATE_LIMIT: RateLimit = { perSecond: 5, burst: 100 };
 
+/**
+ * Builds the gateway: see the module's comment. Starts nothing (no port, no probe) until
+ * `start()`; `stop()` stops in reverse order (accepting, sockets, requests in flight,
+ * subscriptions, Apollo, probes, the subgraph agent).
+ * @throws when the options are invalid: a weak `internalTokenSecret`, a rate limit that makes no
+ * sense, a supergraph SDL that does not parse or names no subgraph.
+ */
 export function createGateway(options: GatewayOptions): Gateway {
   const { production, logger } = options;
   const routesLimit =

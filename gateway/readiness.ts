@@ -9,6 +9,7 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import type { Logger } from '../lib/logger';
 import type { SubgraphEndpoint } from './supergraph';
 
+/** Which subgraphs {@link createSubgraphProbes} probes, and how often. */
 export interface SubgraphProbeOptions {
   subgraphs: SubgraphEndpoint[];
   fetcher: Fetcher;
@@ -28,6 +29,10 @@ interface State {
 
 const PROBE_BODY = JSON.stringify({ query: '{ __typename }' });
 
+/**
+ * Probes for `options.subgraphs`: see the module's comment. Nothing runs before `start()`; a
+ * failed probe never throws, it shows in `report()` and is logged when the outcome changes.
+ */
 export function createSubgraphProbes(options: SubgraphProbeOptions) {
   const intervalMs = options.intervalMs ?? 5_000;
   const maxAgeMs = options.maxAgeMs ?? 3 * intervalMs;
@@ -84,12 +89,13 @@ export function createSubgraphProbes(options: SubgraphProbeOptions) {
       };
       await tick();
     },
+    /** Ends the probing; resolves once the round in progress is done. */
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
       await running;
     },
-    /** Per subgraph: `ok`, or why it is not (`unreachable (ECONNREFUSED)`, `stale: ...`). */
+    /** Per subgraph: `ok`, or why it is not (`unreachable (ECONNREFUSED)`, `stale, ...`); `ready` when all are ok. */
     report(): { ready: boolean; checks: Record<string, string> } {
       const now = Date.now();
       const checks: Record<string, string> = {};

@@ -9,8 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { OidcTokens } from './oidc';
 
+/** The cookie that carries a browser's session id. */
 export const SESSION_COOKIE = 'ig_session';
 
+/** A signed-in browser's session: who, its tokens, and until when. */
 export interface Session {
   /** 32 random bytes, base64url: the cookie's value. Empty for a session taken as expired. */
   id: string;
@@ -25,8 +27,13 @@ export interface Session {
   expiresAt: number;
 }
 
+/** What a sign-in gives a store to create a session from; the store picks id and times. */
 export type NewSession = Pick<Session, 'userId' | 'email' | 'tokens'>;
 
+/**
+ * Where sessions live: in memory ({@link createMemorySessionStore}) or in the gateway's database
+ * (store.ts).
+ */
 export interface SessionStore {
   create(data: NewSession): Promise<Session>;
   /** The live session, or undefined when unknown or expired. */
@@ -46,11 +53,16 @@ export interface MemorySessionStoreOptions {
   now?: () => number;
 }
 
+/** A new session id: 32 random bytes, base64url (43 characters), the cookie's value. */
 export const newSessionId = (): string => randomBytes(32).toString('base64url');
 
 /** What names a session outside the cookie (events, logs, the database): SHA-256 of its id, hex. */
 export const sessionRef = (id: string): string => createHash('sha256').update(id).digest('hex');
 
+/**
+ * Sessions in this process's memory, for one gateway instance and tests: they are lost at a
+ * restart and unknown to other instances. Expired sessions stay until `takeExpired` takes them.
+ */
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
   const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
   const now = options.now ?? Date.now;

@@ -7,6 +7,7 @@
 import type { EventPublisher } from './routes';
 import type { SessionStore } from './sessions';
 
+/** A sign-in between the redirect to the issuer and its callback, keyed by its `state`. */
 export interface PendingLogin {
   nonce: string;
   codeVerifier: string;
@@ -24,6 +25,10 @@ export interface SignInStateStore {
   firstDelivery(signature: string, until: number): Promise<boolean>;
 }
 
+/**
+ * Pending sign-ins and seen webhook signatures in this process's memory, for one gateway
+ * instance and tests; expired entries are pruned on each write.
+ */
 export function createMemorySignInState(now: () => number = Date.now): SignInStateStore {
   const pending = new Map<string, PendingLogin>();
   const seen = new Map<string, number>();

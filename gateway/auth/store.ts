@@ -41,6 +41,7 @@ import type { PendingLogin, SignInStateStore, SignInStores } from './sign-in-sta
 // ---------------------------------------------------------------------------------------------
 // Entities and migrations
 
+/** A row of `sessions`: a {@link Session} keyed by its ref (SHA-256 of its id), tokens sealed. */
 export class StoredSession {
   idHash!: string;
   userId!: string;
@@ -51,6 +52,7 @@ export class StoredSession {
   expiresAt!: Date;
 }
 
+/** The MikroORM mapping of {@link StoredSession}. */
 export const StoredSessionSchema = new EntitySchema<StoredSession>({
   class: StoredSession,
   tableName: 'sessions',
@@ -64,6 +66,7 @@ export const StoredSessionSchema = new EntitySchema<StoredSession>({
   },
 });
 
+/** A row of `pending_logins`: a {@link PendingLogin} keyed by its `state`, sealed. */
 export class PendingLoginRow {
   state!: string;
   /** `{ nonce, codeVerifier, returnTo }`, sealed. */
@@ -71,6 +74,7 @@ export class PendingLoginRow {
   expiresAt!: Date;
 }
 
+/** The MikroORM mapping of {@link PendingLoginRow}. */
 export const PendingLoginSchema = new EntitySchema<PendingLoginRow>({
   class: PendingLoginRow,
   tableName: 'pending_logins',
@@ -81,11 +85,13 @@ export const PendingLoginSchema = new EntitySchema<PendingLoginRow>({
   },
 });
 
+/** A row of `webhook_deliveries`: a webhook signature already accepted, kept until it expires. */
 export class WebhookDelivery {
   signature!: string;
   expiresAt!: Date;
 }
 
+/** The MikroORM mapping of {@link WebhookDelivery}. */
 export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   class: WebhookDelivery,
   tableName: 'webhook_deliveries',
@@ -95,6 +101,7 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   },
 });
 
+/** Creates the `sessions`, `pending_logins` and `webhook_deliveries` tables. */
 export class CreateSignInTables extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     return schema
@@ -118,12 +125,18 @@ export class CreateSignInTables extends PortableMigration {
   }
 }
 
+/** The gateway database's migrations, in order; their names are recorded, so never renamed. */
 export const GATEWAY_MIGRATIONS = [
   { name: '0001-outbox', class: CreateOutboxTable },
   { name: '0002-sign-in', class: CreateSignInTables },
   { name: '0003-relay-lease', class: CreateRelayLeaseTable },
 ];
 
+/**
+ * Opens the gateway's database (`config`: SQLite file or PostgreSQL, schema `gateway`) and
+ * applies {@link GATEWAY_MIGRATIONS}.
+ * @throws when the database cannot be reached or a migration fails.
+ */
 export function openGatewayDatabase(
   config: DatabaseConfig,
   options: {
@@ -148,11 +161,16 @@ export function openGatewayDatabase(
 export class Sealer {
   private readonly key: Buffer;
 
+  /**
+   * @param purpose derives a key of its own: a value sealed for one purpose opens for no other.
+   * @throws when `secret` is shorter than 32 characters.
+   */
   constructor(secret: string, purpose: string) {
     if (secret.length < 32) throw new Error('The sealing secret must have at least 32 characters');
     this.key = Buffer.from(hkdfSync('sha256', secret, 'interview-graph', purpose, 32));
   }
 
+  /** `value` as JSON, encrypted and authenticated; a fresh IV each call. */
   seal(value: unknown): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
@@ -162,7 +180,11 @@ export class Sealer {
       .join('.');
   }
 
-  /** The sealed value; throws when it was altered or sealed with another secret. */
+  /**
+   * The value {@link Sealer.seal} sealed.
+   * @throws when `sealed` is not a sealed value, was altered, or was sealed with another secret or
+   * purpose.
+   */
   open<T>(sealed: string): T {
     const [version, iv, tag, data] = sealed.split('.');
     if (version !== 'v1' || !iv || !tag || data === undefined)
@@ -180,6 +202,7 @@ export class Sealer {
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
+/** What {@link createDatabaseSessionStore} takes. */
 export interface DatabaseSessionStoreOptions {
   database: Database;
   /** The deployment's shared secret (INTERNAL_TOKEN_SECRET): every instance must have the same. */
@@ -190,6 +213,11 @@ export interface DatabaseSessionStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Sessions in the gateway's database, shared by every instance and kept across restarts; tokens
+ * sealed with a key derived from `options.secret`. `takeExpired` takes up to 1,000 at a time.
+ * @throws when `options.secret` is shorter than 32 characters (see {@link Sealer}).
+ */
 export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions): SessionStore {
   const { database } = options;
   const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
@@ -269,9 +297,17 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
 // ---------------------------------------------------------------------------------------------
 // Pending logins and webhook deliveries
 
+/**
+ * Pending sign-ins (sealed) and seen webhook signatures in the gateway's database, shared by
+ * every instance: a pending sign-in is taken once, a signature accepted once, by any of them.
+ * Expired rows are deleted every hundredth write.
+ * @throws when `options.secret` is shorter than 32 characters (see {@link Sealer}).
+ */
 export function createDatabaseSignInState(options: {
   database: Database;
+  /** The deployment's shared secret (INTERNAL_TOKEN_SECRET): every instance must have the same. */
   secret: string;
+  /** @default Date.now */
   now?: () => number;
 }): SignInStateStore {
   const { database } = options;
