@@ -13,14 +13,17 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 /** How long `stop` waits for requests in flight before it cuts their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** A handler for one exact path; it answers `res` itself. A rejection becomes a 500. */
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/** What `/ready` answers: 200 when `ready`, else 503, with `checks` in the body. */
 export interface ReadinessReport {
   ready: boolean;
   /** Per-dependency state, shown on `/ready`, e.g. `{ database: 'ok', kafka: 'connecting' }`. */
   checks?: Record<string, string>;
 }
 
+/** What {@link createGraphQLHttpServer} serves, and where. */
 export interface GraphQLHttpServerOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
   /** Builds the per-request context (an EntityManager fork, the caller's identity, ...). */
@@ -37,15 +40,22 @@ export interface GraphQLHttpServerOptions<TContext extends BaseContext> {
   readiness?: () => ReadinessReport | Promise<ReadinessReport>;
   /** Extra routes by exact path (e.g. `/auth/login`), tried before GraphQL. */
   routes?: Record<string, Route>;
-  /** Called when the server is listening, with the upgraded `Server` (e.g. to attach WebSockets). */
+  /** Called once the server listens, with its `Server` (e.g. to attach WebSockets on `upgrade`). */
   onListening?: (server: Server) => void;
-  /** Keep-alive timeout for clients (the gateway keeps connections to subgraphs open). @default 65_000 */
+  /**
+   * Keep-alive timeout for clients (the gateway keeps connections to subgraphs open).
+   * @default 65_000
+   */
   keepAliveTimeoutMs?: number;
 }
 
+/** A server built by {@link createGraphQLHttpServer} or {@link createProbeServer}. */
 export interface GraphQLHttpServer {
   readonly server: Server;
-  /** Listens; resolves with the URL of the GraphQL endpoint. */
+  /**
+   * Listens; resolves with the URL of the GraphQL endpoint and the port.
+   * @throws the `listen` error, e.g. `EADDRINUSE` when the port is taken.
+   */
   start(): Promise<{ url: string; port: number }>;
   /**
    * Stops accepting new connections at once (a load balancer sees the port refuse and sends
@@ -100,6 +110,12 @@ export function sendGraphQLError(
   sendJson(res, status, { errors: [{ message, extensions: { code } }] });
 }
 
+/**
+ * Serves `options.apollo` on `options.path` (POST with a JSON body, or GET), `/health`, `/ready`
+ * and `options.routes` (exact paths); 404 for anything else. It listens only once `start()` is
+ * called. An oversized body gets 413 `PAYLOAD_TOO_LARGE`, invalid JSON 400 `BAD_REQUEST`, and an
+ * unexpected failure 500 `INTERNAL_SERVER_ERROR` without detail.
+ */
 export function createGraphQLHttpServer<TContext extends BaseContext>(
   options: GraphQLHttpServerOptions<TContext>,
 ): GraphQLHttpServer {
@@ -191,6 +207,7 @@ async function answerProbe(
   return true;
 }
 
+/** What {@link createProbeServer} takes: the listen address, readiness and extra routes. */
 export type ProbeServerOptions = Pick<
   GraphQLHttpServerOptions<BaseContext>,
   'host' | 'port' | 'readiness' | 'routes'

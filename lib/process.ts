@@ -7,6 +7,11 @@ import type { Logger } from './logger';
 /** How long a clean stop may take before the process gives up and exits 1. */
 export const STOP_DEADLINE_MS = 15_000;
 
+/**
+ * Installs the platform's stop handling on `signals`: the first runs `stop` once and exits 0, or
+ * 1 when it rejects or takes longer than `deadlineMs`; a second signal exits 1 at once.
+ * @param name - what stops, for the log lines (`stopping the gateway`).
+ */
 export function stopOnSignals(
   name: string,
   stop: () => Promise<unknown>,

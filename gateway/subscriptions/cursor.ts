@@ -17,6 +17,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** The next offset per partition (index = partition number). */
 export type Positions = readonly number[];
 
+/** A subscriber's place in one topic, decoded. */
 export interface Cursor {
   /** The physical topic name. */
   topic: string;
@@ -31,21 +32,29 @@ export class InvalidCursorError extends Error {
 const VERSION = 'c1';
 const TAG_BYTES = 16;
 
+/** Encodes and verifies cursors under one deployment secret: see the module's comment. */
 export class CursorCodec {
   private readonly key: Buffer;
 
-  /** @param secret - shared by every gateway instance (INTERNAL_TOKEN_SECRET); a key is derived. */
+  /**
+   * @param secret - shared by every gateway instance (INTERNAL_TOKEN_SECRET); a key is derived.
+   * @throws when `secret` is shorter than 32 characters.
+   */
   constructor(secret: string) {
     if (secret.length < 32) throw new Error('The cursor secret must have at least 32 characters');
     this.key = createHmac('sha256', secret).update('interview-graph subscription cursor').digest();
   }
 
+  /** The opaque, tagged text of `cursor` (`c1.<body>.<tag>`), as clients receive it. */
   encode(cursor: Cursor): string {
     const body = Buffer.from(`${cursor.topic}|${cursor.positions.join(',')}`).toString('base64url');
     return `${VERSION}.${body}.${this.tag(body).toString('base64url')}`;
   }
 
   /**
+   * The cursor a client handed back, verified.
+   * @param text - the client's `extensions.cursor`, of any type.
+   * @param topic - the physical topic of the subscription it resumes.
    * @throws {InvalidCursorError} for anything but an untampered cursor of `topic`.
    */
   decode(text: unknown, topic: string): Cursor {

@@ -49,6 +49,10 @@ export const DISCARD: ResultSink = {
   onDrain: () => undefined,
 };
 
+/**
+ * One subscriber's bounded queue in front of its {@link ResultSink}, and the async iterator the
+ * protocol adapter waits on: see the module's comment.
+ */
 export class SubscriberQueue implements AsyncIterableIterator<never>, DrainListener {
   private results: (PreparedResult | undefined)[] = [];
   private cursors: (string | undefined)[] = [];
@@ -67,6 +71,7 @@ export class SubscriberQueue implements AsyncIterableIterator<never>, DrainListe
    * @param limit - most results held while the transport has no room.
    * @param sink - the transport.
    * @param owner - told when the queue ends and when it drops a result.
+   * @throws when `limit` is not an integer of at least 1.
    */
   constructor(
     readonly limit: number,
@@ -81,6 +86,7 @@ export class SubscriberQueue implements AsyncIterableIterator<never>, DrainListe
     return this.results.length - this.head;
   }
 
+  /** True once the subscription ended (closed, cleared, or returned by the adapter). */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -150,6 +156,7 @@ export class SubscriberQueue implements AsyncIterableIterator<never>, DrainListe
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** Drops what is queued, ends the subscription, and rejects with `error` (as an `Error`). */
   throw(error?: unknown): Promise<IteratorResult<never>> {
     this.clear();
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -13,6 +13,10 @@
  */
 import type { ExecutionResult } from 'graphql';
 
+/**
+ * One event's result for a stream's subscribers, serialized once: see the module's comment.
+ * A transport calls {@link PreparedResult.encoded}; {@link PreparedResult.payload} gives the text.
+ */
 export class PreparedResult {
   /** `{"data":...,"errors":...` without its closing brace (just `{` when both are absent). */
   private body: string | undefined;
@@ -24,6 +28,10 @@ export class PreparedResult {
   /** The shared payload followed by a transport's suffix, by suffix. */
   private readonly shared = new Map<string, Buffer>();
 
+  /**
+   * @param result - serialized now; the instance keeps no reference to it.
+   * @param eventId - the event's id, added to every payload's `extensions`.
+   */
   constructor(
     result: ExecutionResult,
     readonly eventId: string,
@@ -42,8 +50,9 @@ export class PreparedResult {
 
   /**
    * The payload as UTF-8 followed by `suffix` (a transport's framing, e.g. `}` closing a
-   * graphql-transport-ws message): one buffer shared by every subscriber with the event's shared cursor
-   * (the first cursor asked for with nothing dropped), a new one for others.
+   * graphql-transport-ws message): one buffer shared by every subscriber with the event's shared
+   * cursor (the first cursor asked for with nothing dropped), a new one for others. The shared
+   * buffer must not be written to.
    */
   encoded(cursor: string, dropped: number, suffix: string): Buffer {
     if (dropped === 0) {
