@@ -13,6 +13,7 @@ import { createWorkLoop } from '../lib/work-loop';
 import { Email } from './entities';
 import { PermanentMailError, type MailTransport } from './mail';
 
+/** What {@link createDelivery} sends from and through, and how often. */
 export interface DeliveryOptions {
   database: Database;
   transport: MailTransport;
@@ -30,8 +31,10 @@ export interface DeliveryOptions {
   lease?: Lease;
 }
 
+/** The notification service's delivery loop: see the module's comment. */
 export interface Delivery {
   start(): void;
+  /** Finishes the round in progress, then gives the lease up (when there is one). */
   stop(): Promise<void>;
   /** Wakes the loop (after a transaction that queued an email commits). */
   notify(): void;
@@ -41,6 +44,11 @@ export interface Delivery {
   pending(): Promise<number>;
 }
 
+/**
+ * The delivery loop of `options.database`'s queued emails through `options.transport`; it does
+ * nothing until `start()`. A failed send does not throw: a transient one is logged and retried
+ * with backoff (`ready()` false meanwhile), a permanent one marks the email failed.
+ */
 export function createDelivery(options: DeliveryOptions): Delivery {
   const { database, transport } = options;
   const batchSize = options.batchSize ?? 50;

@@ -9,6 +9,7 @@ import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../lib/database';
 
+/** Someone the service can write to: who registered, with their latest name and address. */
 export class Recipient {
   userId!: string;
   email!: string;
@@ -87,8 +88,10 @@ export const EmailSchema = new EntitySchema<Email>({
   },
 });
 
+/** The service's MikroORM mappings, as `openDatabase` takes them. */
 export const entities = [RecipientSchema, KnownInterviewSchema, EmailSchema];
 
+/** Creates the `recipients`, `interviews` and `emails` tables. */
 export class CreateNotificationTables extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     return schema

@@ -9,6 +9,7 @@ import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createTransport, type NodemailerError, type SendMailOptions } from 'nodemailer';
 
+/** One email as a transport sends it. */
 export interface OutgoingEmail {
   /** The event that caused the email: the Message-ID, the file name, a header. */
   eventId: string;
@@ -21,6 +22,7 @@ export interface OutgoingEmail {
   date: Date;
 }
 
+/** Where emails go: {@link smtpTransport} or {@link fileTransport}. */
 export interface MailTransport {
   /** For logs and `/ready`: `smtp://mail.example.com:465` or `files in /path`. */
   readonly description: string;
@@ -30,6 +32,7 @@ export interface MailTransport {
    * @throws {PermanentMailError} when the server refuses the message for good.
    */
   send(email: OutgoingEmail): Promise<void>;
+  /** Closes the SMTP connections (or the file transport's composer). */
   close(): void;
 }
 
@@ -66,7 +69,11 @@ function message(email: OutgoingEmail, from: string): SendMailOptions {
   };
 }
 
-/** Writes each email to `dir` as an `.eml` file; an email already written is left as it is. */
+/**
+ * Writes each email to `dir` as an `.eml` file ({@link emlFileName}); an email already written is
+ * left as it is.
+ * @throws when `dir` cannot be created (it is created at once, and again before each email).
+ */
 export function fileTransport(dir: string, from: string): MailTransport {
   const composer = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   // At once, so the folder the README names exists from the start.
@@ -96,7 +103,10 @@ export function fileTransport(dir: string, from: string): MailTransport {
   };
 }
 
-/** Sends through the SMTP server at `url` (`smtp://` or `smtps://`, credentials in the URL). */
+/**
+ * Sends through the SMTP server at `url` (`smtp://` or `smtps://`, credentials in the URL).
+ * @throws when `url` is not a URL.
+ */
 export function smtpTransport(url: string, from: string): MailTransport {
   const transport = createTransport(url);
   const parsed = new URL(url);
@@ -121,6 +131,11 @@ export function smtpTransport(url: string, from: string): MailTransport {
   };
 }
 
+/**
+ * The configured transport: SMTP when `config.smtpUrl` is set, else `.eml` files in `config.dir`.
+ * @param config - `from` is the `From` address, whose domain also ends every Message-ID.
+ * @throws as {@link smtpTransport} or {@link fileTransport} does.
+ */
 export function mailTransport(config: {
   smtpUrl: string | undefined;
   dir: string;

@@ -2,18 +2,21 @@
  * The emails' words: pure functions from what the service knows to a subject, a plain-text body
  * and an HTML body. Every value from an event is escaped in the HTML.
  */
+/** An email's words: its subject and both bodies. */
 export interface MessageContent {
   subject: string;
   text: string;
   html: string;
 }
 
+/** Whom an email greets (by first name when known). */
 export interface Addressee {
   firstName: string | null;
   lastName: string | null;
   email: string;
 }
 
+/** What names an interview in subjects and bodies (from `interview.created`). */
 export interface InterviewFacts {
   title: string;
   position: string;
@@ -27,6 +30,7 @@ const ENTITIES: Record<string, string> = {
   "'": '&#39;',
 };
 
+/** `value` with `& < > " '` as HTML entities, safe in text and in quoted attributes. */
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
@@ -76,6 +80,7 @@ function compose(subject: string, paragraphs: string[]): MessageContent {
   };
 }
 
+/** The email after `user.registered`. */
 export function welcomeEmail(to: Addressee): MessageContent {
   return compose('Welcome to Interview Graph', [
     greeting(to),
@@ -83,6 +88,12 @@ export function welcomeEmail(to: Addressee): MessageContent {
   ]);
 }
 
+/**
+ * The email after `interview.scheduled`.
+ * @param interview - undefined when the service never saw its `interview.created`: the email
+ * then says "your interview".
+ * @param scheduledFor - ISO 8601, written out in UTC ({@link formatWhen}).
+ */
 export function interviewScheduledEmail(
   to: Addressee,
   interview: InterviewFacts | undefined,
@@ -98,6 +109,11 @@ export function interviewScheduledEmail(
   ]);
 }
 
+/**
+ * The email after `interview.completed`, with how many questions were answered and in how many
+ * minutes (at least one).
+ * @param interview - undefined when unknown: the email then says "your interview".
+ */
 export function interviewCompletedEmail(
   to: Addressee,
   interview: InterviewFacts | undefined,
@@ -114,6 +130,11 @@ export function interviewCompletedEmail(
   ]);
 }
 
+/**
+ * The email after `interview.cancelled`.
+ * @param interview - undefined when unknown: the email then says "your interview".
+ * @param reason - the cancellation's reason, after a colon, when given.
+ */
 export function interviewCancelledEmail(
   to: Addressee,
   interview: InterviewFacts | undefined,
