@@ -29,7 +29,6 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { loadConfig, type KafkaConfig } from '../config';
 import {
   CONSUMER_GROUPS,
@@ -56,7 +55,16 @@ import { interviewsSubgraph } from '../subgraphs/interviews/server';
 import { reportingSubgraph } from '../subgraphs/reporting/server';
 import { createSubgraph, type SubgraphDefinition } from '../subgraphs/shared/subgraph';
 import { usersSubgraph } from '../subgraphs/users/server';
+import { integerFlag, parseFlags } from './lib/args';
+import { msSince, nowNs } from './lib/clock';
+import { grouped as fmt } from './lib/format';
+import { pace } from './lib/pace';
+import { percentile } from './lib/stats';
+import { markdownTable as table } from './lib/table';
+import { createTeardown } from './lib/teardown';
+import { cpuMsSince } from './lib/usage';
 import { deleteWithPrefix } from './platform/broker';
+import { runBench } from './run';
 
 type Service = 'users' | 'interviews' | 'reporting' | 'notifications';
 type Flow = Service | 'relay';
@@ -80,8 +88,8 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
+  const values = parseFlags(
+    {
       quick: { type: 'boolean', default: false },
       flows: { type: 'string' },
       modes: { type: 'string' },
@@ -91,27 +99,14 @@ function parseOptions(): Options {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(
-      'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications,relay]\n' +
-        '                              [--modes batch,each] [--events N=3000] [--each-events N=events/3]\n' +
-        '                              [--rate EVENTS_PER_S=100]\n' +
-        '                              [--seconds S=5] [--warmup N=300] [--timeout S=120]\n' +
-        '  --quick: 500 events, 50/s for 2 s, 20 warm-up (flags given as well win)\n',
-    );
-    process.exit(0);
-  }
-  const quick = values.quick === true;
-  const integer = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
+    'usage: npm run bench:flows -- [--quick] [--flows users,interviews,reporting,notifications,relay]\n' +
+      '                              [--modes batch,each] [--events N=3000] [--each-events N=events/3]\n' +
+      '                              [--rate EVENTS_PER_S=100]\n' +
+      '                              [--seconds S=5] [--warmup N=300] [--timeout S=120]\n' +
+      '  --quick: 500 events, 50/s for 2 s, 20 warm-up (flags given as well win)\n',
+  );
+  const quick = values.quick;
   const list = <T extends string>(name: string, raw: string | undefined, known: readonly T[]) => {
     const items = (raw ?? known.join(','))
       .split(',')
@@ -126,22 +121,22 @@ function parseOptions(): Options {
     return items as T[];
   };
   const flows = list('flows', values.flows, FLOWS);
-  const events = integer('events', values.events, quick ? 500 : 3_000);
+  const events = integerFlag('events', values.events, quick ? 500 : 3_000);
   return {
     quick,
     services: flows.filter((f): f is Service => f !== 'relay'),
     relay: flows.includes('relay'),
     modes: list('modes', values.modes, MODES),
     events,
-    eachEvents: integer(
+    eachEvents: integerFlag(
       'each-events',
       values['each-events'],
       Math.max(100, Math.round(events / 3)),
     ),
-    rate: integer('rate', values.rate, quick ? 50 : 100),
-    seconds: integer('seconds', values.seconds, quick ? 2 : 5),
-    warmup: integer('warmup', values.warmup, quick ? 20 : 300, 0),
-    timeout: integer('timeout', values.timeout, 120),
+    rate: integerFlag('rate', values.rate, quick ? 50 : 100),
+    seconds: integerFlag('seconds', values.seconds, quick ? 2 : 5),
+    warmup: integerFlag('warmup', values.warmup, quick ? 20 : 300, 0),
+    timeout: integerFlag('timeout', values.timeout, 120),
   };
 }
 
@@ -184,9 +179,6 @@ const interviewsCreated: Feed = {
     });
   },
 };
-
-const nowNs = (): bigint => process.hrtime.bigint();
-const msSince = (start: bigint, end: bigint = nowNs()): number => Number(end - start) / 1e6;
 
 /** Polls `count` until it reaches `target` or `timeoutMs` passes. Resolves with the last count. */
 async function waitForCount(
@@ -257,12 +249,6 @@ const maxOf = (values: Iterable<number>): number => {
   return max;
 };
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
 /** Publishes all at once; resolves when every publish is acked. */
 async function publishAll(publisher: KafkaService, topic: Topic, events: DomainEvent[]) {
   await Promise.all(events.map((event) => publisher.publishEvent(topic, event as never)));
@@ -280,21 +266,15 @@ async function publishPaced(
 ): Promise<{ publishedAt: Map<string, number>; behindMs: number }> {
   const publishedAt = new Map<string, number>();
   const pending: Promise<void>[] = [];
-  let behindMs = 0;
-  const t0 = nowNs();
-  let issued = 0;
-  while (issued < count) {
-    const elapsedMs = msSince(t0);
-    const due = Math.min(count, Math.floor((elapsedMs * rate) / 1000) + 1);
-    if (due - issued > 1) behindMs = Math.max(behindMs, elapsedMs - (issued * 1000) / rate);
-    while (issued < due) {
+  const { behindMs } = await pace({
+    count,
+    rate,
+    issue: () => {
       const event = feed.next();
       publishedAt.set(event.eventId, Date.now());
       pending.push(publisher.publishEvent(feed.topic, event as never));
-      issued++;
-    }
-    await sleep(Math.max(0, (issued * 1000) / rate - msSince(t0)));
-  }
+    },
+  });
   await Promise.all(pending);
   return { publishedAt, behindMs };
 }
@@ -324,7 +304,8 @@ interface Context {
   root: string;
   log: Logger;
   info: (line: string) => void;
-  cleanups: Array<() => Promise<void>>;
+  /** Registers a clean-up step (run last-registered first). */
+  defer(step: () => Promise<void>): void;
 }
 
 async function startPublisher(ctx: Context, topicPrefix: string): Promise<KafkaService> {
@@ -444,7 +425,7 @@ async function run(ctx: Context, service: Service, mode: Mode): Promise<RunResul
     await running.stop();
     await publisher.stop();
   };
-  ctx.cleanups.push(stop);
+  ctx.defer(stop);
   info(`${label}: started (groups joined) in ${fmt(msSince(t))} ms`);
 
   const handledCount = (group: Group) => () =>
@@ -498,7 +479,7 @@ async function run(ctx: Context, service: Service, mode: Mode): Promise<RunResul
   total += backlog;
   await allHandled(total, 'burst');
   const wallMs = msSince(t);
-  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = cpuMsSince(cpu0);
   const burstHandled = await Promise.all(
     running.groups.map((g) => processedAtOf(g.database, g.groupId, ids)),
   );
@@ -550,7 +531,7 @@ async function run(ctx: Context, service: Service, mode: Mode): Promise<RunResul
     ...(mail ? { mail } : {}),
     ackedMs,
     behindMs: paced.behindMs,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs,
     wallMs,
   };
 }
@@ -620,7 +601,7 @@ async function relayFlow(ctx: Context, mode: RelayMode, round: number): Promise<
     await kafka.stop();
     await database.close();
   };
-  ctx.cleanups.push(stop);
+  ctx.defer(stop);
   const drained = (what: string) =>
     waitForCount(
       `relay ${what}`,
@@ -685,25 +666,6 @@ async function relayFlow(ctx: Context, mode: RelayMode, round: number): Promise<
 
 // ---------------------------------------------------------------------------------------------
 // Output
-
-function fmt(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return '-';
-  return n.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n');
-}
 
 const rateOf = (r: GroupResult | undefined): number =>
   r ? r.windowEvents / (r.windowMs / 1000) : Number.NaN;
@@ -833,105 +795,81 @@ function report(opts: Options, results: RunResult[], relays: RelayResult[], brok
 // ---------------------------------------------------------------------------------------------
 // Main
 
+const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const cleanup = createTeardown({
+  onError: (error) =>
+    info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`),
+});
+const teardown = (): Promise<void> => cleanup.run();
+
 async function main(): Promise<void> {
   const opts = parseOptions();
   const config = loadConfig();
   // Errors only: a fresh topic makes kafkajs warn about benign start-up races.
   const log = createLogger(config.logLevel === 'debug' ? 'debug' : 'error', { bench: 'flows' });
-  const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
-  const cleanups: Array<() => Promise<void>> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      for (const step of cleanups.reverse()) {
-        try {
-          await step();
-        } catch (error) {
-          info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
-    })());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    info(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'flows-bench-'));
+  cleanup.defer(() => fsp.rm(root, { recursive: true, force: true }));
 
-  try {
-    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'flows-bench-'));
-    cleanups.push(() => fsp.rm(root, { recursive: true, force: true }));
-
-    let broker = `external (KAFKA_BROKERS=${config.kafka.brokers?.join(',') ?? ''})`;
-    const startLocal = async (): Promise<string[]> => {
-      const dataDir = path.join(root, 'kafka');
-      await fsp.mkdir(dataDir);
-      info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version}`);
-      const local = await startLocalKafka({
-        version: config.localKafka.version,
-        port: 0,
-        dataDir,
-        heapMb: config.localKafka.heapMb,
-        log: info,
-      });
-      cleanups.push(() => local.stop());
-      broker = `local Kafka ${config.localKafka.version}, started by the bench`;
-      return local.brokers;
-    };
-    const brokers = config.kafka.brokers ?? (await startLocal());
-
-    const prefix = `bench-flows-${randomBytes(4).toString('hex')}.`;
-    cleanups.push(async () => {
-      const { groups, topics } = await deleteWithPrefix(brokers, prefix);
-      info(`deleted ${topics.length} topics and ${groups.length} consumer groups under ${prefix}`);
+  let broker = `external (KAFKA_BROKERS=${config.kafka.brokers?.join(',') ?? ''})`;
+  const startLocal = async (): Promise<string[]> => {
+    const dataDir = path.join(root, 'kafka');
+    await fsp.mkdir(dataDir);
+    info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version}`);
+    const local = await startLocalKafka({
+      version: config.localKafka.version,
+      port: 0,
+      dataDir,
+      heapMb: config.localKafka.heapMb,
+      log: info,
     });
+    cleanup.defer(() => local.stop());
+    broker = `local Kafka ${config.localKafka.version}, started by the bench`;
+    return local.brokers;
+  };
+  const brokers = config.kafka.brokers ?? (await startLocal());
 
-    const ctx: Context = {
-      opts,
+  const prefix = `bench-flows-${randomBytes(4).toString('hex')}.`;
+  cleanup.defer(async () => {
+    const { groups, topics } = await deleteWithPrefix(brokers, prefix);
+    info(`deleted ${topics.length} topics and ${groups.length} consumer groups under ${prefix}`);
+  });
+
+  const ctx: Context = {
+    opts,
+    brokers,
+    kafka: {
       brokers,
-      kafka: {
-        brokers,
-        topicPrefix: prefix,
-        topicPartitions: 3,
-        replicationFactor: 1,
-        minInsyncReplicas: 1,
-        handlerRetries: 3,
-        handlerRetryMs: 200,
-      },
-      prefix,
-      root,
-      log,
-      info,
-      cleanups,
-    };
-    info(
-      `services ${opts.services.join(', ')}, modes ${opts.modes.join(', ')}${opts.quick ? ' (--quick)' : ''}: ${opts.events} burst, ${opts.rate}/s for ${opts.seconds} s, ${opts.warmup} warm-up; topics under ${prefix}`,
-    );
-    const t = nowNs();
-    const results: RunResult[] = [];
-    for (const service of opts.services) {
-      for (const mode of opts.modes) results.push(await run(ctx, service, mode));
-    }
-    const relays: RelayResult[] = [];
-    if (opts.relay) {
-      // Twice each, alternating: the first runs also warm up the process.
-      for (const mode of ['serialized', 'validated', 'serialized', 'validated'] as const) {
-        relays.push(await relayFlow(ctx, mode, relays.length < 2 ? 1 : 2));
-      }
-    }
-    info(`all runs in ${fmt(msSince(t) / 1000, 1)} s`);
-    report(opts, results, relays, broker);
-  } finally {
-    await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+      topicPrefix: prefix,
+      topicPartitions: 3,
+      replicationFactor: 1,
+      minInsyncReplicas: 1,
+      handlerRetries: 3,
+      handlerRetryMs: 200,
+    },
+    prefix,
+    root,
+    log,
+    info,
+    defer: cleanup.defer,
+  };
+  info(
+    `services ${opts.services.join(', ')}, modes ${opts.modes.join(', ')}${opts.quick ? ' (--quick)' : ''}: ${opts.events} burst, ${opts.rate}/s for ${opts.seconds} s, ${opts.warmup} warm-up; topics under ${prefix}`,
+  );
+  const t = nowNs();
+  const results: RunResult[] = [];
+  for (const service of opts.services) {
+    for (const mode of opts.modes) results.push(await run(ctx, service, mode));
   }
+  const relays: RelayResult[] = [];
+  if (opts.relay) {
+    // Twice each, alternating: the first runs also warm up the process.
+    for (const mode of ['serialized', 'validated', 'serialized', 'validated'] as const) {
+      relays.push(await relayFlow(ctx, mode, relays.length < 2 ? 1 : 2));
+    }
+  }
+  info(`all runs in ${fmt(msSince(t) / 1000, 1)} s`);
+  report(opts, results, relays, broker);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('bench:flows', main, teardown);

@@ -18,12 +18,19 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config';
 import { InterviewEventFactory, KafkaService, type EventEnvelope } from '../events';
 import { createLogger } from '../lib/logger';
 import { startLocalKafka } from '../scripts/kafka/local-kafka';
+import { integerFlag, parseFlags } from './lib/args';
+import { msSince, nowNs } from './lib/clock';
+import { grouped } from './lib/format';
+import { pace } from './lib/pace';
+import { mean, percentile } from './lib/stats';
+import { createTeardown } from './lib/teardown';
+import { cpuMsSince } from './lib/usage';
+import { runBench } from './run';
 
 type Phase = 'warmup' | 'burst' | 'sequential' | 'paced';
 type AnswerSubmitted = EventEnvelope<'interview.answer_submitted'>;
@@ -40,33 +47,20 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
+  const values = parseFlags(
+    {
       events: { type: 'string' },
       sequential: { type: 'string' },
       rate: { type: 'string' },
       window: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
-  });
-  if (values.help === true) {
-    process.stdout.write(
-      'usage: npm run bench:kafka -- [--events N=10000] [--sequential N=1000] [--rate EVENTS_PER_S=1000] [--window N=1000]\n',
-    );
-    process.exit(0);
-  }
-  const positive = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
+    'usage: npm run bench:kafka -- [--events N=10000] [--sequential N=1000] [--rate EVENTS_PER_S=1000] [--window N=1000]\n',
+  );
   return {
-    events: positive('events', values.events, 10_000),
-    sequential: positive('sequential', values.sequential, 1_000),
-    rate: positive('rate', values.rate, 1_000),
-    window: positive('window', values.window, 1_000),
+    events: integerFlag('events', values.events, 10_000),
+    sequential: integerFlag('sequential', values.sequential, 1_000),
+    rate: integerFlag('rate', values.rate, 1_000),
+    window: integerFlag('window', values.window, 1_000),
   };
 }
 
@@ -89,9 +83,6 @@ function makeEvent(): AnswerSubmitted {
     totalQuestions: QUESTIONS_PER_INTERVIEW,
   });
 }
-
-const nowNs = (): bigint => process.hrtime.bigint();
-const msSince = (start: bigint, end: bigint = nowNs()): number => Number(end - start) / 1e6;
 
 /** Per-phase bookkeeping shared by publisher and subscriber. */
 class Tracker {
@@ -159,14 +150,6 @@ class ProduceStats {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 // ---------------------------------------------------------------------------------------------
 // Phases
 
@@ -210,14 +193,15 @@ async function publishPaced(
 ): Promise<{ behindMs: number }> {
   const pending = new Set<Promise<void>>();
   let failure: unknown;
-  let behindMs = 0;
-  const t0 = nowNs();
-  let issued = 0;
-  while (issued < count) {
-    const elapsedMs = msSince(t0);
-    const due = Math.min(count, Math.floor((elapsedMs * rate) / 1000) + 1);
-    if (due - issued > 1) behindMs = Math.max(behindMs, elapsedMs - (issued * 1000) / rate);
-    while (issued < due && pending.size < window) {
+  const paced = await pace({
+    count,
+    rate,
+    // Publishes settle only while `pace` sleeps: a failure is seen at the next tick.
+    ready: () => {
+      if (failure !== undefined) throw failure;
+      return pending.size < window;
+    },
+    issue: () => {
       const event = makeEvent();
       tracker.mark(event.eventId, 'paced');
       const p: Promise<void> = service.publishEvent(TOPIC, event).then(
@@ -228,15 +212,11 @@ async function publishPaced(
         },
       );
       pending.add(p);
-      issued++;
-    }
-    if (failure !== undefined) throw failure;
-    const nextDueMs = (issued * 1000) / rate;
-    await sleep(Math.max(0, nextDueMs - msSince(t0)));
-  }
+    },
+  });
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
-  return { behindMs };
+  return paced;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,13 +228,7 @@ interface Row {
   unit: string;
 }
 
-function fmt(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return 'n/a';
-  return n.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
+const fmt = (n: number, digits = 0): string => grouped(n, digits, 'n/a');
 
 function printTable(rows: Row[]): void {
   const header: Row = { metric: 'metric', value: 'value', unit: 'unit' };
@@ -276,259 +250,231 @@ function printTable(rows: Row[]): void {
 // ---------------------------------------------------------------------------------------------
 // Main
 
+const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const cleanup = createTeardown({
+  onError: (error) =>
+    info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`),
+});
+const teardown = (): Promise<void> => cleanup.run();
+
 async function main(): Promise<void> {
   const opts = parseOptions();
   const config = loadConfig();
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {
     bench: 'kafka-throughput',
   });
-  const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-
-  const cleanups: Array<() => Promise<void>> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      for (const step of cleanups.reverse()) {
-        try {
-          await step();
-        } catch (error) {
-          log.warn('cleanup step failed', { error });
-        }
-      }
-    })());
-  const onSignal = (signal: NodeJS.Signals): void => {
-    info(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
+  // --- broker
+  let brokerVersion = 'external';
+  const startLocal = async (): Promise<string[]> => {
+    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kafka-bench-'));
+    cleanup.defer(() => fsp.rm(dataDir, { recursive: true, force: true }));
+    info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version} in ${dataDir}`);
+    const t = nowNs();
+    const local = await startLocalKafka({
+      version: config.localKafka.version,
+      port: 0,
+      dataDir,
+      heapMb: config.localKafka.heapMb,
+      log: info,
+    });
+    cleanup.defer(() => local.stop());
+    info(`local broker ready on ${local.brokers.join(',')} in ${fmt(msSince(t) / 1000, 1)} s`);
+    brokerVersion = `${config.localKafka.version} (local, started by the bench)`;
+    return local.brokers;
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const brokers = config.kafka.brokers ?? (await startLocal());
 
-  try {
-    // --- broker
-    let brokerVersion = 'external';
-    const startLocal = async (): Promise<string[]> => {
-      const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kafka-bench-'));
-      cleanups.push(() => fsp.rm(dataDir, { recursive: true, force: true }));
-      info(
-        `KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version} in ${dataDir}`,
-      );
-      const t = nowNs();
-      const local = await startLocalKafka({
-        version: config.localKafka.version,
-        port: 0,
-        dataDir,
-        heapMb: config.localKafka.heapMb,
-        log: info,
-      });
-      cleanups.push(() => local.stop());
-      info(`local broker ready on ${local.brokers.join(',')} in ${fmt(msSince(t) / 1000, 1)} s`);
-      brokerVersion = `${config.localKafka.version} (local, started by the bench)`;
-      return local.brokers;
-    };
-    const brokers = config.kafka.brokers ?? (await startLocal());
+  // --- service, subscriber
+  const runId = randomBytes(4).toString('hex');
+  const produce = new ProduceStats();
+  const service = new KafkaService('interview-service', {
+    onProduceRequest: ({ durationMs }) => {
+      produce.requests++;
+      produce.durationsMs.push(durationMs);
+    },
+    brokers,
+    topicPrefix: `bench-${runId}.`,
+    topics: [TOPIC],
+    partitions: config.kafka.topicPartitions,
+    replicationFactor: config.kafka.replicationFactor,
+    announce: false,
+    logger: log,
+  });
+  const groupId = `bench-${runId}-group`;
+  const topics = [service.topicName(TOPIC), service.deadLetterTopicName(TOPIC)];
+  const admin = new Kafka({
+    clientId: `bench-${runId}-admin`,
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  cleanup.defer(() => admin.disconnect());
+  cleanup.defer(async () => {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.deleteTopics({ topics, timeout: 30_000 });
+    info(`deleted topics ${topics.join(', ')}`);
+  });
+  cleanup.defer(() => service.stop());
 
-    // --- service, subscriber
-    const runId = randomBytes(4).toString('hex');
-    const produce = new ProduceStats();
-    const service = new KafkaService('interview-service', {
-      onProduceRequest: ({ durationMs }) => {
-        produce.requests++;
-        produce.durationsMs.push(durationMs);
-      },
-      brokers,
-      topicPrefix: `bench-${runId}.`,
-      topics: [TOPIC],
-      partitions: config.kafka.topicPartitions,
-      replicationFactor: config.kafka.replicationFactor,
-      announce: false,
-      logger: log,
-    });
-    const groupId = `bench-${runId}-group`;
-    const topics = [service.topicName(TOPIC), service.deadLetterTopicName(TOPIC)];
-    const admin = new Kafka({
-      clientId: `bench-${runId}-admin`,
-      brokers,
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    cleanups.push(() => admin.disconnect());
-    cleanups.push(async () => {
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-      await admin.deleteTopics({ topics, timeout: 30_000 });
-      info(`deleted topics ${topics.join(', ')}`);
-    });
-    cleanups.push(() => service.stop());
+  let t = nowNs();
+  await service.start();
+  info(`service started (topics created) in ${fmt(msSince(t))} ms`);
 
-    let t = nowNs();
-    await service.start();
-    info(`service started (topics created) in ${fmt(msSince(t))} ms`);
+  const tracker = new Tracker();
+  t = nowNs();
+  await service.subscribe(
+    TOPIC,
+    groupId,
+    async (event: { eventId: string }) => {
+      tracker.handled(event.eventId);
+    },
+    { fromBeginning: true },
+  );
+  info(`subscribed (group joined) in ${fmt(msSince(t))} ms`);
 
-    const tracker = new Tracker();
-    t = nowNs();
-    await service.subscribe(
-      TOPIC,
-      groupId,
-      async (event: { eventId: string }) => {
-        tracker.handled(event.eventId);
-      },
-      { fromBeginning: true },
-    );
-    info(`subscribed (group joined) in ${fmt(msSince(t))} ms`);
-
-    // Warm-up, not measured: connections, metadata, and the JIT of both node and a fresh broker.
-    const warmup = Array.from({ length: 2 * opts.window }, makeEvent);
-    for (const event of warmup) tracker.mark(event.eventId, 'warmup');
-    await Promise.all(warmup.map((event) => service.publishEvent(TOPIC, event)));
-    for (const event of Array.from({ length: 100 }, makeEvent)) {
-      tracker.mark(event.eventId, 'warmup');
-      await service.publishEvent(TOPIC, event);
-    }
-    await tracker.waitFor('warmup', 2 * opts.window + 100, 60_000);
-    const rows: Row[] = [];
-    const sampleBytes = Buffer.byteLength(JSON.stringify(makeEvent()));
-
-    // --- event creation cost (factory: UUID, timestamp, zod validation)
-    t = nowNs();
-    const burstEvents = Array.from({ length: opts.events }, makeEvent);
-    const createMs = msSince(t);
-    const seqEvents = Array.from({ length: opts.sequential }, makeEvent);
-
-    // --- 1. burst
-    info(`burst: ${opts.events} events, window ${opts.window}`);
-    produce.reset();
-    const cpu0 = process.cpuUsage();
-    const burstStart = nowNs();
-    await publishWindowed(service, tracker, burstEvents, opts.window);
-    const burstAckMs = msSince(burstStart);
-    const burstProduce = {
-      requests: produce.requests,
-      durations: [...produce.durationsMs].sort((a, b) => a - b),
-    };
-    await tracker.waitFor('burst', opts.events, 60_000 + opts.events * 10);
-    const cpu = process.cpuUsage(cpu0);
-    const burstEndAt = tracker.lastHandledAt.burst ?? nowNs();
-    const burstE2eMs = msSince(burstStart, burstEndAt);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    const burstLat = [...tracker.latenciesMs.burst].sort((a, b) => a - b);
-
-    // --- 2. sequential
-    info(`sequential: ${opts.sequential} events`);
-    produce.reset();
-    const seqStart = nowNs();
-    for (const event of seqEvents) {
-      tracker.mark(event.eventId, 'sequential');
-      await service.publishEvent(TOPIC, event);
-    }
-    const seqMs = msSince(seqStart);
-    const seqProduce = [...produce.durationsMs].sort((a, b) => a - b);
-    await tracker.waitFor('sequential', opts.sequential, 60_000);
-
-    // --- 3. paced
-    info(`paced: ${opts.events} events at ${opts.rate}/s`);
-    produce.reset();
-    const paced = await publishPaced(service, tracker, opts.events, opts.rate, opts.window);
-    await tracker.waitFor('paced', opts.events, 60_000);
-    const pacedRequests = produce.requests;
-    const lat = [...tracker.latenciesMs.paced].sort((a, b) => a - b);
-
-    const rssMb = process.memoryUsage().rss / 2 ** 20;
-    const maxRssMb = process.resourceUsage().maxRSS / 1024;
-
-    rows.push(
-      { metric: 'event size (JSON value)', value: fmt(sampleBytes), unit: 'bytes' },
-      { metric: 'partitions', value: fmt(config.kafka.topicPartitions), unit: '' },
-      {
-        metric: 'factory create+validate',
-        value: fmt((createMs * 1000) / opts.events, 1),
-        unit: 'µs/event',
-      },
-      { metric: 'burst: events', value: fmt(opts.events), unit: `window ${opts.window}` },
-      {
-        metric: 'burst: produce throughput',
-        value: fmt(opts.events / (burstAckMs / 1000)),
-        unit: 'events/s (first publish → last ack)',
-      },
-      { metric: 'burst: produce time', value: fmt(burstAckMs), unit: 'ms' },
-      { metric: 'burst: produce requests', value: fmt(burstProduce.requests), unit: '' },
-      {
-        metric: 'burst: events per request',
-        value: fmt(opts.events / burstProduce.requests, 1),
-        unit: 'avg',
-      },
-      {
-        metric: 'burst: produce request p50/max',
-        value: `${fmt(percentile(burstProduce.durations, 50), 1)} / ${fmt(percentile(burstProduce.durations, 100), 1)}`,
-        unit: 'ms (kafkajs send → response)',
-      },
-      {
-        metric: 'burst: consume throughput',
-        value: fmt(opts.events / (burstE2eMs / 1000)),
-        unit: 'events/s (first publish → last handled)',
-      },
-      { metric: 'burst: end-to-end time', value: fmt(burstE2eMs), unit: 'ms' },
-      {
-        metric: 'burst: publish→handler p50/p99',
-        value: `${fmt(percentile(burstLat, 50), 1)} / ${fmt(percentile(burstLat, 99), 1)}`,
-        unit: 'ms',
-      },
-      {
-        metric: 'burst: process CPU',
-        value: fmt((cpuMs / burstE2eMs) * 100),
-        unit: `% of one core (${fmt((cpuMs * 1000) / opts.events, 1)} µs/event, produce+consume)`,
-      },
-      { metric: 'sequential: events', value: fmt(opts.sequential), unit: 'each awaited' },
-      {
-        metric: 'sequential: produce throughput',
-        value: fmt(opts.sequential / (seqMs / 1000)),
-        unit: 'events/s',
-      },
-      { metric: 'sequential: per publish', value: fmt(seqMs / opts.sequential, 2), unit: 'ms avg' },
-      {
-        metric: 'sequential: produce request',
-        value: fmt(seqProduce.length === 0 ? Number.NaN : mean(seqProduce), 2),
-        unit: 'ms avg (kafkajs send → response)',
-      },
-      { metric: 'paced: events', value: fmt(opts.events), unit: `at ${fmt(opts.rate)} events/s` },
-      {
-        metric: 'paced: events per request',
-        value: fmt(opts.events / pacedRequests, 1),
-        unit: `avg (${fmt(pacedRequests)} produce requests)`,
-      },
-      {
-        metric: 'paced: publish→handler p50',
-        value: fmt(percentile(lat, 50), 2),
-        unit: 'ms',
-      },
-      { metric: 'paced: publish→handler p90', value: fmt(percentile(lat, 90), 2), unit: 'ms' },
-      { metric: 'paced: publish→handler p99', value: fmt(percentile(lat, 99), 2), unit: 'ms' },
-      { metric: 'paced: publish→handler max', value: fmt(percentile(lat, 100), 2), unit: 'ms' },
-      {
-        metric: 'paced: max publisher lag',
-        value: fmt(paced.behindMs, 1),
-        unit: 'ms behind schedule',
-      },
-      { metric: 'RSS at end', value: fmt(rssMb, 1), unit: 'MiB' },
-      { metric: 'peak RSS', value: fmt(maxRssMb, 1), unit: 'MiB' },
-    );
-    if (tracker.unknown > 0) {
-      rows.push({ metric: 'redelivered/unknown events', value: fmt(tracker.unknown), unit: '' });
-    }
-
-    process.stdout.write('\n');
-    printTable(rows);
-    process.stdout.write(
-      `\nKafka broker: ${brokerVersion} | node ${process.version} | ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'})\n`,
-    );
-  } finally {
-    await cleanup();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  // Warm-up, not measured: connections, metadata, and the JIT of both node and a fresh broker.
+  const warmup = Array.from({ length: 2 * opts.window }, makeEvent);
+  for (const event of warmup) tracker.mark(event.eventId, 'warmup');
+  await Promise.all(warmup.map((event) => service.publishEvent(TOPIC, event)));
+  for (const event of Array.from({ length: 100 }, makeEvent)) {
+    tracker.mark(event.eventId, 'warmup');
+    await service.publishEvent(TOPIC, event);
   }
+  await tracker.waitFor('warmup', 2 * opts.window + 100, 60_000);
+  const rows: Row[] = [];
+  const sampleBytes = Buffer.byteLength(JSON.stringify(makeEvent()));
+
+  // --- event creation cost (factory: UUID, timestamp, zod validation)
+  t = nowNs();
+  const burstEvents = Array.from({ length: opts.events }, makeEvent);
+  const createMs = msSince(t);
+  const seqEvents = Array.from({ length: opts.sequential }, makeEvent);
+
+  // --- 1. burst
+  info(`burst: ${opts.events} events, window ${opts.window}`);
+  produce.reset();
+  const cpu0 = process.cpuUsage();
+  const burstStart = nowNs();
+  await publishWindowed(service, tracker, burstEvents, opts.window);
+  const burstAckMs = msSince(burstStart);
+  const burstProduce = {
+    requests: produce.requests,
+    durations: [...produce.durationsMs].sort((a, b) => a - b),
+  };
+  await tracker.waitFor('burst', opts.events, 60_000 + opts.events * 10);
+  const cpuMs = cpuMsSince(cpu0);
+  const burstEndAt = tracker.lastHandledAt.burst ?? nowNs();
+  const burstE2eMs = msSince(burstStart, burstEndAt);
+  const burstLat = [...tracker.latenciesMs.burst].sort((a, b) => a - b);
+
+  // --- 2. sequential
+  info(`sequential: ${opts.sequential} events`);
+  produce.reset();
+  const seqStart = nowNs();
+  for (const event of seqEvents) {
+    tracker.mark(event.eventId, 'sequential');
+    await service.publishEvent(TOPIC, event);
+  }
+  const seqMs = msSince(seqStart);
+  const seqProduce = [...produce.durationsMs].sort((a, b) => a - b);
+  await tracker.waitFor('sequential', opts.sequential, 60_000);
+
+  // --- 3. paced
+  info(`paced: ${opts.events} events at ${opts.rate}/s`);
+  produce.reset();
+  const paced = await publishPaced(service, tracker, opts.events, opts.rate, opts.window);
+  await tracker.waitFor('paced', opts.events, 60_000);
+  const pacedRequests = produce.requests;
+  const lat = [...tracker.latenciesMs.paced].sort((a, b) => a - b);
+
+  const rssMb = process.memoryUsage().rss / 2 ** 20;
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+
+  rows.push(
+    { metric: 'event size (JSON value)', value: fmt(sampleBytes), unit: 'bytes' },
+    { metric: 'partitions', value: fmt(config.kafka.topicPartitions), unit: '' },
+    {
+      metric: 'factory create+validate',
+      value: fmt((createMs * 1000) / opts.events, 1),
+      unit: 'µs/event',
+    },
+    { metric: 'burst: events', value: fmt(opts.events), unit: `window ${opts.window}` },
+    {
+      metric: 'burst: produce throughput',
+      value: fmt(opts.events / (burstAckMs / 1000)),
+      unit: 'events/s (first publish → last ack)',
+    },
+    { metric: 'burst: produce time', value: fmt(burstAckMs), unit: 'ms' },
+    { metric: 'burst: produce requests', value: fmt(burstProduce.requests), unit: '' },
+    {
+      metric: 'burst: events per request',
+      value: fmt(opts.events / burstProduce.requests, 1),
+      unit: 'avg',
+    },
+    {
+      metric: 'burst: produce request p50/max',
+      value: `${fmt(percentile(burstProduce.durations, 50), 1)} / ${fmt(percentile(burstProduce.durations, 100), 1)}`,
+      unit: 'ms (kafkajs send → response)',
+    },
+    {
+      metric: 'burst: consume throughput',
+      value: fmt(opts.events / (burstE2eMs / 1000)),
+      unit: 'events/s (first publish → last handled)',
+    },
+    { metric: 'burst: end-to-end time', value: fmt(burstE2eMs), unit: 'ms' },
+    {
+      metric: 'burst: publish→handler p50/p99',
+      value: `${fmt(percentile(burstLat, 50), 1)} / ${fmt(percentile(burstLat, 99), 1)}`,
+      unit: 'ms',
+    },
+    {
+      metric: 'burst: process CPU',
+      value: fmt((cpuMs / burstE2eMs) * 100),
+      unit: `% of one core (${fmt((cpuMs * 1000) / opts.events, 1)} µs/event, produce+consume)`,
+    },
+    { metric: 'sequential: events', value: fmt(opts.sequential), unit: 'each awaited' },
+    {
+      metric: 'sequential: produce throughput',
+      value: fmt(opts.sequential / (seqMs / 1000)),
+      unit: 'events/s',
+    },
+    { metric: 'sequential: per publish', value: fmt(seqMs / opts.sequential, 2), unit: 'ms avg' },
+    {
+      metric: 'sequential: produce request',
+      value: fmt(seqProduce.length === 0 ? Number.NaN : mean(seqProduce), 2),
+      unit: 'ms avg (kafkajs send → response)',
+    },
+    { metric: 'paced: events', value: fmt(opts.events), unit: `at ${fmt(opts.rate)} events/s` },
+    {
+      metric: 'paced: events per request',
+      value: fmt(opts.events / pacedRequests, 1),
+      unit: `avg (${fmt(pacedRequests)} produce requests)`,
+    },
+    {
+      metric: 'paced: publish→handler p50',
+      value: fmt(percentile(lat, 50), 2),
+      unit: 'ms',
+    },
+    { metric: 'paced: publish→handler p90', value: fmt(percentile(lat, 90), 2), unit: 'ms' },
+    { metric: 'paced: publish→handler p99', value: fmt(percentile(lat, 99), 2), unit: 'ms' },
+    { metric: 'paced: publish→handler max', value: fmt(percentile(lat, 100), 2), unit: 'ms' },
+    {
+      metric: 'paced: max publisher lag',
+      value: fmt(paced.behindMs, 1),
+      unit: 'ms behind schedule',
+    },
+    { metric: 'RSS at end', value: fmt(rssMb, 1), unit: 'MiB' },
+    { metric: 'peak RSS', value: fmt(maxRssMb, 1), unit: 'MiB' },
+  );
+  if (tracker.unknown > 0) {
+    rows.push({ metric: 'redelivered/unknown events', value: fmt(tracker.unknown), unit: '' });
+  }
+
+  process.stdout.write('\n');
+  printTable(rows);
+  process.stdout.write(
+    `\nKafka broker: ${brokerVersion} | node ${process.version} | ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'})\n`,
+  );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('bench:kafka', main, teardown);

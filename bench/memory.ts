@@ -48,6 +48,10 @@ import {
   stopAllClients,
   type SubscribersReading,
 } from './memory-subscribers';
+import { median } from './lib/stats';
+import { markdownTable } from './lib/table';
+import { createTeardown } from './lib/teardown';
+import { vmRssMb } from './lib/usage';
 import { deleteWithPrefix, startBenchBroker } from './platform/broker';
 
 interface Variant {
@@ -68,26 +72,6 @@ interface Sample {
 }
 
 const MB = 1024 * 1024;
-
-/** VmRSS of a running process, from /proc (Linux); undefined elsewhere. */
-function vmRssMb(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -120,13 +104,13 @@ async function main(): Promise<void> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-bench-memory-'));
   const prefix = `bench-${randomBytes(4).toString('hex')}.`;
-  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanups.defer(async () => fs.rmSync(dir, { recursive: true, force: true }));
   try {
     log('npm run build');
     await buildOnce();
     const broker = await startBenchBroker(path.join(dir, 'kafka'), log);
-    cleanups.unshift(() => broker.stop());
-    cleanups.unshift(() => deleteWithPrefix(broker.brokers, prefix));
+    cleanups.defer(() => broker.stop());
+    cleanups.defer(() => deleteWithPrefix(broker.brokers, prefix));
 
     const internalTokenSecret = randomBytes(48).toString('base64url');
     const ports = {
@@ -167,7 +151,7 @@ async function main(): Promise<void> {
       postLogoutRedirectUris: [publicUrl],
     });
     const { issuer } = await idp.start();
-    cleanups.unshift(() => idp.stop());
+    cleanups.defer(() => idp.stop());
     const gatewayEnv: Record<string, string> = {
       ...common,
       GATEWAY_PORT: String(gatewayPort),
@@ -260,19 +244,10 @@ async function main(): Promise<void> {
       'external',
       'modules',
     ];
-    const widths = header.map((h, i) =>
-      Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)),
-    );
-    const line = (cells: string[]) =>
-      `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
     console.log(
       `\nIdle gateway memory, ${settleMs / 1000} s after /ready, ${runs} run(s)${runs > 1 ? ' (medians)' : ''}; Kafka ${broker.description}; Node ${process.version}\n`,
     );
-    console.log(line(header));
-    console.log(
-      `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    );
-    for (const row of rows) console.log(line(row));
+    console.log(markdownTable(header, rows, { left: 2, markLeft: true }));
     const tsx = median((samples.get('tsx') ?? []).map((x) => x.rssMb));
     const now = median((samples.get('node + flags') ?? []).map((x) => x.rssMb));
     console.log(
@@ -333,34 +308,24 @@ function reportSubscribers(variants: Variant[], samples: Map<string, Sample[]>, 
     'open time',
     `target (< ${TARGET_MB} MB with ${TARGET_N})`,
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const text = (i: number) => i === 0 || i === header.length - 1;
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (text(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   console.log(
     `\nGateway RSS with ${n} idle subscribers (graphql-transport-ws, one myInterviewEvents subscription each, each as a user of its own, from 2 client processes), read 2 s after /metrics gateway_subscriptions showed them all; after close: once the gateway dropped them all, + 1 s\n`,
   );
-  console.log(line(header));
-  console.log(
-    `|${widths.map((w, i) => (text(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-  );
-  for (const row of rows) console.log(line(row));
+  console.log(markdownTable(header, rows, { left: text, markLeft: true }));
 }
 
-// What is running, for the clean-up at the end, on an error or on a signal.
+// What is running, for the clean-up at the end, on an error or on a signal: the subscriber
+// and gateway processes first, then the steps, last-registered first.
 const processes: SpawnedProcess[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-let tornDown: Promise<void> | undefined;
-
-function teardown(): Promise<void> {
-  tornDown ??= (async () => {
+const cleanups = createTeardown({
+  before: async () => {
     await stopAllClients();
     await Promise.all(processes.map((p) => p.stop()));
-    for (const cleanup of cleanups)
-      await cleanup().catch((e: unknown) => console.error(`[bench] cleanup: ${String(e)}`));
-  })();
-  return tornDown;
-}
+  },
+  onError: (e) => console.error(`[bench] cleanup: ${String(e)}`),
+});
+const teardown = (): Promise<void> => cleanups.run();
 
 const onSignal = () => void teardown().then(() => process.exit(130));
 process.once('SIGINT', onSignal);
