@@ -1,26 +1,17 @@
 import { KafkaConfigurationError, topicReplication } from './kafka-service';
 
+/** The replication of a cluster of `brokers` when both settings are left to the platform. */
+const auto = (brokers: number) => topicReplication(brokers, 'auto', 'auto');
+
 describe('the replication of the topics the platform creates', () => {
   it('keeps three copies, two in sync, on a cluster of three or more brokers', () => {
-    expect(topicReplication(3, 'auto', 'auto')).toEqual({
-      replicationFactor: 3,
-      minInsyncReplicas: 2,
-    });
-    expect(topicReplication(5, 'auto', 'auto')).toEqual({
-      replicationFactor: 3,
-      minInsyncReplicas: 2,
-    });
+    expect(auto(3)).toEqual({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(auto(5)).toEqual({ replicationFactor: 3, minInsyncReplicas: 2 });
   });
 
   it('keeps one copy per broker on a smaller cluster, and needs only one in sync', () => {
-    expect(topicReplication(1, 'auto', 'auto')).toEqual({
-      replicationFactor: 1,
-      minInsyncReplicas: 1,
-    });
-    expect(topicReplication(2, 'auto', 'auto')).toEqual({
-      replicationFactor: 2,
-      minInsyncReplicas: 1,
-    });
+    expect(auto(1)).toEqual({ replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(auto(2)).toEqual({ replicationFactor: 2, minInsyncReplicas: 1 });
   });
 
   it('takes numbers as given when the cluster can hold them', () => {
