@@ -1,5 +1,5 @@
 import { createLogger } from './logger';
-import { createWorkLoop } from './work-loop';
+import { createWorkLoop, type WorkLoop, type WorkLoopOptions } from './work-loop';
 
 /** Resolves once `condition` holds, polling every millisecond; fails after a second. */
 async function until(condition: () => boolean): Promise<void> {
@@ -10,29 +10,59 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
+/**
+ * A loop of `round` that polls only every minute, so within a test only `notify()`, a round
+ * that found more or a failure explain a further round. Backoff at most a second unless given.
+ */
+const loopOf = (round: WorkLoopOptions['round'], options: Partial<WorkLoopOptions> = {}) =>
+  createWorkLoop({ round, pollIntervalMs: 60_000, maxBackoffMs: 1000, ...options });
+
+/**
+ * Starts `loop`, runs `body`, and stops the loop even when `body` failed; `unblock` runs first,
+ * to let go of a round the test holds, so that stopping cannot wait on it.
+ */
+async function whileRunning(
+  loop: WorkLoop,
+  body: () => Promise<void>,
+  unblock: () => void = () => undefined,
+): Promise<void> {
+  loop.start();
+  try {
+    await body();
+  } finally {
+    unblock();
+    await loop.stop();
+  }
+}
+
+/** A round that fails `failures` times (the transport is down), then finds nothing to do. */
+function failingRound(failures: number): { round: () => Promise<boolean>; rounds(): number } {
+  let rounds = 0;
+  return {
+    round: async () => {
+      rounds++;
+      if (failures-- > 0) throw new Error('transport down');
+      return false;
+    },
+    rounds: () => rounds,
+  };
+}
+
 describe('the work loop', () => {
   it('runs rounds back to back while there is more, then sleeps until notified', async () => {
     let rounds = 0;
     let more = 3;
-    const loop = createWorkLoop({
-      round: async () => {
-        rounds++;
-        return more-- > 0;
-      },
-      // Long enough that only notify() can explain a further round.
-      pollIntervalMs: 60_000,
-      maxBackoffMs: 1000,
+    const loop = loopOf(async () => {
+      rounds++;
+      return more-- > 0;
     });
-    loop.start();
-    try {
+    await whileRunning(loop, async () => {
       // Three rounds that found more, one that found nothing.
       await until(() => rounds === 4);
       loop.notify();
       await until(() => rounds === 5);
       expect(loop.ready()).toBe(true);
-    } finally {
-      await loop.stop();
-    }
+    });
     expect(loop.ready()).toBe(false);
     expect(rounds).toBe(5);
   });
@@ -40,71 +70,45 @@ describe('the work loop', () => {
   it('keeps a notification that arrives during a round', async () => {
     let rounds = 0;
     let release: () => void = () => undefined;
-    const loop = createWorkLoop({
-      round: () =>
+    const loop = loopOf(
+      () =>
         new Promise<boolean>((resolve) => {
           rounds++;
           release = () => resolve(false);
         }),
-      pollIntervalMs: 60_000,
-      maxBackoffMs: 1000,
-    });
-    loop.start();
-    try {
-      await until(() => rounds === 1);
-      loop.notify();
-      release();
-      await until(() => rounds === 2);
-    } finally {
-      release();
-      await loop.stop();
-    }
+    );
+    await whileRunning(
+      loop,
+      async () => {
+        await until(() => rounds === 1);
+        loop.notify();
+        release();
+        await until(() => rounds === 2);
+      },
+      () => release(),
+    );
   });
 
   it('is not ready while rounds fail, retries with backoff, and recovers', async () => {
-    let failures = 2;
-    let rounds = 0;
-    const loop = createWorkLoop({
-      round: async () => {
-        rounds++;
-        if (failures-- > 0) throw new Error('transport down');
-        return false;
-      },
-      pollIntervalMs: 60_000,
-      maxBackoffMs: 5,
+    const { round, rounds } = failingRound(2);
+    const loop = loopOf(round, { maxBackoffMs: 5 });
+    await whileRunning(loop, async () => {
+      await until(() => rounds() >= 1 && !loop.ready());
+      await until(() => rounds() === 3 && loop.ready());
     });
-    loop.start();
-    try {
-      await until(() => rounds >= 1 && !loop.ready());
-      await until(() => rounds === 3 && loop.ready());
-    } finally {
-      await loop.stop();
-    }
   });
 
   it('waits longer after each failed round, up to maxBackoffMs, never less than half the wait', async () => {
-    let failures = 2;
-    let rounds = 0;
+    const { round, rounds } = failingRound(2);
     const waits: number[] = [];
-    const loop = createWorkLoop({
-      round: async () => {
-        rounds++;
-        if (failures-- > 0) throw new Error('transport down');
-        return false;
-      },
-      pollIntervalMs: 60_000,
+    const loop = loopOf(round, {
       maxBackoffMs: 250,
       logger: createLogger('warn', {}, (line) => {
         const { retryInMs } = JSON.parse(line) as { retryInMs?: number };
         if (retryInMs !== undefined) waits.push(retryInMs);
       }),
     });
-    loop.start();
-    try {
-      await until(() => rounds === 3 && loop.ready());
-    } finally {
-      await loop.stop();
-    }
+    await whileRunning(loop, () => until(() => rounds() === 3 && loop.ready()));
     // Ceilings 200 ms, then 400 ms capped at 250 ms; equal jitter keeps each in its upper half.
     expect(waits).toHaveLength(2);
     expect(waits[0]).toBeGreaterThanOrEqual(100);
@@ -124,15 +128,14 @@ describe('stopping the work loop', () => {
   it('does not sleep after a round that was running when stop() was called', async () => {
     let release: () => void = () => undefined;
     let started = false;
-    const loop = createWorkLoop({
-      round: () =>
+    const loop = loopOf(
+      () =>
         new Promise<boolean>((resolve) => {
           started = true;
           release = () => resolve(false);
         }),
-      pollIntervalMs: 60_000,
-      maxBackoffMs: 60_000,
-    });
+      { maxBackoffMs: 60_000 },
+    );
     loop.start();
     await until(() => started);
     const stopped = loop.stop();
