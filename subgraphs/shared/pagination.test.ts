@@ -6,6 +6,7 @@
 import { DateTimeType, EntitySchema, MikroORM } from '@mikro-orm/core';
 import { LibSqlDriver } from '@mikro-orm/libsql';
 import { InvalidInputError } from '../../contracts/errors';
+import { thrownInvalidInput } from '../../test/errors';
 import {
   afterKeyset,
   decodeCursor,
@@ -18,16 +19,6 @@ import {
   type KeysetQuery,
   type Page,
 } from './pagination';
-
-function thrown(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidInputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InvalidInputError');
-}
 
 class Row {
   id!: string;
@@ -75,7 +66,7 @@ describe('cursors', () => {
       encode([1_764_151_200_000, '']),
       encode([1_764_151_200_000, 7]),
     ]) {
-      const error = thrown(() => decodeCursor(cursor));
+      const error = thrownInvalidInput(() => decodeCursor(cursor));
       expect(error.code).toBe('BAD_USER_INPUT');
       expect(error.details).toEqual({ field: 'after' });
       expect(error.message).toBe(
@@ -85,7 +76,9 @@ describe('cursors', () => {
   });
 
   it('names the argument it came in', () => {
-    expect(thrown(() => decodeCursor('garbage!', 'before')).details).toEqual({ field: 'before' });
+    expect(thrownInvalidInput(() => decodeCursor('garbage!', 'before')).details).toEqual({
+      field: 'before',
+    });
   });
 
   it('is refused by keysetQuery before any query is built', () => {
@@ -102,7 +95,7 @@ describe('pageSize', () => {
     expect(pageSize('first', 1, bounds)).toBe(1);
     expect(pageSize('first', 100, bounds)).toBe(100);
     for (const value of [0, -1, 101, 1.5, Number.NaN, null, undefined]) {
-      const error = thrown(() => pageSize('first', value, bounds));
+      const error = thrownInvalidInput(() => pageSize('first', value, bounds));
       expect(error.details).toEqual({ field: 'first' });
       expect(error.message).toBe(`first: must be between 1 and 100, got ${String(value)}`);
     }

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../../contracts/errors';
+import { thrownInvalidInput } from '../../test/errors';
 import { pageSize } from '../shared/pagination';
 import {
   ACTIVITY_PAGE_SIZE,
@@ -6,16 +7,6 @@ import {
   diffProfile,
   parseProfileInput,
 } from './user-service';
-
-function thrown(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InvalidInputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InvalidInputError');
-}
 
 describe('parseProfileInput', () => {
   it('keeps only the fields sent: trimmed strings, and null to clear', () => {
@@ -29,7 +20,9 @@ describe('parseProfileInput', () => {
 
   it('refuses an empty or blank string, naming the field', () => {
     for (const value of ['', '   ', '\t\n']) {
-      const error = thrown(() => parseProfileInput({ firstName: 'Ada', lastName: value }));
+      const error = thrownInvalidInput(() =>
+        parseProfileInput({ firstName: 'Ada', lastName: value }),
+      );
       expect(error.code).toBe('BAD_USER_INPUT');
       expect(error.details).toEqual({ field: 'input.lastName' });
       expect(error.message).toBe('input.lastName: must not be empty; send null to clear it');
@@ -38,7 +31,7 @@ describe('parseProfileInput', () => {
 
   it('accepts 200 characters after trimming and refuses 201', () => {
     expect(parseProfileInput({ company: ` ${'x'.repeat(200)} ` }).company).toHaveLength(200);
-    const error = thrown(() => parseProfileInput({ company: 'x'.repeat(201) }));
+    const error = thrownInvalidInput(() => parseProfileInput({ company: 'x'.repeat(201) }));
     expect(error.details).toEqual({ field: 'input.company' });
     expect(error.message).toContain('at most 200 characters, got 201');
   });
@@ -70,7 +63,7 @@ describe('page sizes', () => {
     expect(pageSize('first', 100, USERS_PAGE_SIZE)).toBe(100);
     expect(pageSize('first', 50, ACTIVITY_PAGE_SIZE)).toBe(50);
     for (const value of [0, -1, 101, null, undefined]) {
-      const error = thrown(() => pageSize('first', value, USERS_PAGE_SIZE));
+      const error = thrownInvalidInput(() => pageSize('first', value, USERS_PAGE_SIZE));
       expect(error.message).toBe(`first: must be between 1 and 100, got ${String(value)}`);
     }
     expect(() => pageSize('first', 51, ACTIVITY_PAGE_SIZE)).toThrow(InvalidInputError);
