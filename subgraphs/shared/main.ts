@@ -10,6 +10,12 @@ import { createLogger } from '../../lib/logger';
 import { runMain, stopOnSignals } from '../../lib/process';
 import { createSubgraph, type SubgraphDefinition } from './subgraph';
 
+/**
+ * Runs the subgraph `name` as this process's entry point (see the module's comment); it returns
+ * at once, the process living on until a signal stops it. A failure to start prints one line and
+ * exits 1.
+ * @param name - picks the subgraph's port from the configuration, and names it in logs.
+ */
 export function runSubgraph<TContext extends object>(
   name: SubgraphName,
   definition: SubgraphDefinition<TContext>,

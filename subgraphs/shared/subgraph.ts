@@ -74,6 +74,7 @@ export interface ConsumerDeps {
   eventsCommitted: () => void;
 }
 
+/** What a subgraph's `server.ts` says of itself; {@link createSubgraph} wires the rest. */
 export interface SubgraphDefinition<TContext extends object> {
   /** `users`, `interviews`, `reporting`: also the database (file or schema) name. */
   name: string;
@@ -92,6 +93,7 @@ export interface SubgraphDefinition<TContext extends object> {
   consumers?: (deps: ConsumerDeps) => ConsumerDefinition[];
 }
 
+/** Where and with what a subgraph runs: its slice of the validated configuration. */
 export interface SubgraphOptions {
   host: string;
   /** 0 picks a free port. */
@@ -102,7 +104,7 @@ export interface SubgraphOptions {
   topicPrefix?: string;
   production: boolean;
   /**
-   * Key of the gateway's internal tokens (`internal-token.ts`). Every GraphQL request, `_service`
+   * Key of the gateway's internal tokens (contracts/internal-token.ts). Every GraphQL request, `_service`
    * and `_entities` included, needs a valid token signed with it; others get 401.
    */
   internalTokenSecret: string;
@@ -114,6 +116,7 @@ export interface SubgraphOptions {
   logger?: Logger;
 }
 
+/** A started subgraph: its GraphQL URL and its parts, for tests and benchmarks. */
 export interface RunningSubgraph {
   url: string;
   database: Database;
@@ -121,8 +124,15 @@ export interface RunningSubgraph {
   relay: OutboxRelay;
 }
 
+/** A subgraph built by {@link createSubgraph}. */
 export interface Subgraph {
+  /**
+   * Opens the database (applying migrations), starts Kafka, the relay and the consumers, then
+   * listens.
+   * @throws when a part fails to start; what had started is stopped first.
+   */
   start(): Promise<RunningSubgraph>;
+  /** Stops the parts in reverse order: HTTP (draining requests), Apollo, relay, Kafka, database. */
   stop(): Promise<void>;
 }
 
@@ -144,6 +154,12 @@ async function identityOr401(req: IncomingMessage, secret: string): Promise<Iden
   }
 }
 
+/**
+ * A subgraph from its definition: see the module's comment. Nothing opens or listens until
+ * `start()`; every GraphQL request needs the gateway's internal token (401 otherwise).
+ * @throws from `start()` when `options.internalTokenSecret` is too short, the database or Kafka
+ * cannot be reached, a migration fails, the SDL does not parse or the port is taken.
+ */
 export function createSubgraph<TContext extends object>(
   definition: SubgraphDefinition<TContext>,
   options: SubgraphOptions,

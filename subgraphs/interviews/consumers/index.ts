@@ -1,8 +1,8 @@
 /**
  * The interviews service's event consumers, in `interview-service-group`: a new user gets default
- * interview preferences (`user.registered`), and a user who signs in
- * gets their paused interviews back (`user.authenticated` resumes each, publishing its own
- * `interview.resumed` with trigger `user_authenticated`). A batch's effects, outbox events and
+ * interview preferences (`user.registered`), and a user who signs in gets their paused interviews
+ * back (`user.authenticated` resumes each, publishing its own `interview.resumed` with trigger
+ * `user_authenticated`). A batch's effects, outbox events and
  * processed-event records commit in one transaction, so a redelivered event changes nothing; the
  * relay is woken once the transaction that enqueued events committed.
  */
@@ -16,6 +16,7 @@ import type { ConsumerDefinition, ConsumerDeps } from '../../shared/subgraph';
 import { defaultPreferences, InterviewEntity, InterviewPreferencesEntity } from '../entities';
 import { transition } from '../lifecycle';
 
+/** The service's consumer group (`interview-service-group`). */
 export const INTERVIEWS_GROUP = CONSUMER_GROUPS.interviews;
 
 /** Sets up the default preferences of a new user, unless they exist. */
@@ -113,6 +114,11 @@ export function userEventsEffect(
     );
 }
 
+/**
+ * The service's consumers, for `createSubgraph`: one group on `user-events`, each batch handled
+ * in one transaction with its processed-event records.
+ * @param deps - `eventsCommitted` wakes the relay after a batch that resumed interviews commits.
+ */
 export function interviewsConsumers({
   database,
   logger,

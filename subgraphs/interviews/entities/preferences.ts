@@ -20,12 +20,14 @@ export const DEFAULT_PREFERENCES = {
   autoResume: true,
 } as const;
 
+/** New preferences of `userId`, not persisted: {@link DEFAULT_PREFERENCES}, both times `now`. */
 export function defaultPreferences(userId: string, now: Date): InterviewPreferencesEntity {
   const preferences = new InterviewPreferencesEntity();
   Object.assign(preferences, { userId, ...DEFAULT_PREFERENCES, createdAt: now, updatedAt: now });
   return preferences;
 }
 
+/** The MikroORM mapping of {@link InterviewPreferencesEntity} (`interview_preferences`). */
 export const InterviewPreferencesSchema = new EntitySchema<InterviewPreferencesEntity>({
   class: InterviewPreferencesEntity,
   tableName: 'interview_preferences',

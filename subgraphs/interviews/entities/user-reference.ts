@@ -7,6 +7,7 @@ export interface UserReference {
   id: string;
 }
 
+/** The {@link UserReference} of user `id`, for a field of type `User`. */
 export function userReference(id: string): UserReference {
   return { __typename: 'User', id };
 }

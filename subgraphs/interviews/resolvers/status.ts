@@ -19,6 +19,10 @@ const FROM_GRAPHQL: Readonly<Record<InterviewStatus, Status>> = {
   CANCELLED: 'cancelled',
 };
 
-/** Stored and event statuses are lowercase (`in_progress`); the GraphQL enum is `IN_PROGRESS`. */
+/**
+ * The GraphQL `InterviewStatus` of a stored status: stored and event statuses are lowercase
+ * (`in_progress`), the GraphQL enum is upper case (`IN_PROGRESS`).
+ */
 export const toGraphQLStatus = (status: Status): InterviewStatus => TO_GRAPHQL[status];
+/** The stored status of a GraphQL `InterviewStatus` (`IN_PROGRESS` to `in_progress`). */
 export const fromGraphQLStatus = (status: InterviewStatus): Status => FROM_GRAPHQL[status];
