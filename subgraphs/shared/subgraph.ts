@@ -104,8 +104,8 @@ export interface SubgraphOptions {
   topicPrefix?: string;
   production: boolean;
   /**
-   * Key of the gateway's internal tokens (contracts/internal-token.ts). Every GraphQL request, `_service`
-   * and `_entities` included, needs a valid token signed with it; others get 401.
+   * Key of the gateway's internal tokens (contracts/internal-token.ts). Every GraphQL request,
+   * `_service` and `_entities` included, needs a valid token signed with it; others get 401.
    */
   internalTokenSecret: string;
   /**
