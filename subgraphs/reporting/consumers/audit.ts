@@ -13,6 +13,7 @@ import { transactionalHandlers, type BatchEffect } from '../../../events/consume
 import type { Database } from '../../../lib/database';
 import { auditEntryOf } from '../entities/audit-entry';
 
+/** The audit consumer's group (`audit-service-group`). */
 export const AUDIT_GROUP = CONSUMER_GROUPS.audit;
 
 function auditEffect<T extends Topic>(topic: T): BatchEffect<EventOn<T>> {
@@ -22,6 +23,10 @@ function auditEffect<T extends Topic>(topic: T): BatchEffect<EventOn<T>> {
   };
 }
 
+/**
+ * The audit consumer's batch handlers for all three topics: each batch's audit entries
+ * commit with its processed-event records in one transaction of `database`.
+ */
 export function auditHandlers(database: Database): TopicBatchHandlers {
   return transactionalHandlers(database, AUDIT_GROUP, {
     'user-events': auditEffect('user-events'),

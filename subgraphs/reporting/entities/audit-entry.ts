@@ -5,6 +5,7 @@
 import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { DomainEvent } from '../../../events';
 
+/** One row of the audit trail (`audit_entries`), keyed by the event: see the module's comment. */
 export class AuditEntry {
   eventId!: string;
   topic!: string;
@@ -19,6 +20,7 @@ export class AuditEntry {
   recordedAt!: Date;
 }
 
+/** The MikroORM mapping of {@link AuditEntry}. */
 export const AuditEntrySchema = new EntitySchema<AuditEntry>({
   class: AuditEntry,
   tableName: 'audit_entries',
@@ -34,7 +36,11 @@ export const AuditEntrySchema = new EntitySchema<AuditEntry>({
   },
 });
 
-/** The audit entry of an event. */
+/**
+ * The audit entry of an event, not persisted: `actor` from the payload's `userId`, `candidateId`
+ * or `service`, `subject` from its `interviewId`, `sessionId` or `instanceId` (the first present).
+ * @param now - when it is recorded.
+ */
 export function auditEntryOf(topic: string, event: DomainEvent, now: Date): AuditEntry {
   const payload = event.payload as Record<string, unknown>;
   const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : null);

@@ -5,6 +5,7 @@
 import { EntitySchema, type Opt } from '@mikro-orm/core';
 import type { InterviewStatus, ReportState } from '../projection';
 
+/** One interview's report (`interview_report`): see the module's comment. */
 export class InterviewReport implements ReportState {
   interviewId!: string;
   candidateId!: string;
@@ -25,6 +26,7 @@ export class InterviewReport implements ReportState {
   version!: number & Opt;
 }
 
+/** The MikroORM mapping of {@link InterviewReport}, `version` as its optimistic lock. */
 export const InterviewReportSchema = new EntitySchema<InterviewReport>({
   class: InterviewReport,
   tableName: 'interview_report',
