@@ -8,6 +8,10 @@ import { userEventsEffect } from './user-events';
 /** The service's consumer group (`user-service-group`); it also keys processed-event records. */
 export const USERS_GROUP = CONSUMER_GROUPS.users;
 
+/**
+ * The service's consumers, for `createSubgraph`: one group on `user-events` and
+ * `interview-events`, each batch handled in one transaction with its processed-event records.
+ */
 export function usersConsumers({ database, logger }: ConsumerDeps): ConsumerDefinition[] {
   const log = logger.child({ consumer: USERS_GROUP });
   return [

@@ -37,6 +37,11 @@ export function describeInterviewEvent(event: EventOn<'interview-events'>): stri
   return `interview ${event.payload.interviewId} ${what}`;
 }
 
+/**
+ * Records one interview event as an INTERVIEW activity of its candidate, in `em`'s unit of work;
+ * a candidate without a profile here is skipped (logged at debug). The consumer uses the batch
+ * form, {@link interviewEventsEffect}.
+ */
 export async function onInterviewEvent(
   em: EntityManager,
   event: EventOn<'interview-events'>,

@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 
+/** What an activity is about; the `kind` column's check constraint lists the same. */
 export const ACTIVITY_KINDS = ['REGISTRATION', 'LOGIN', 'LOGOUT', 'PROFILE', 'INTERVIEW'] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
+/** One row of the activity log (`user_activity`): see the module's comment. */
 export class UserActivity {
   id!: string;
   userId!: string;
@@ -21,6 +23,7 @@ export class UserActivity {
   details: string | null = null;
 }
 
+/** The MikroORM mapping of {@link UserActivity}. */
 export const UserActivitySchema = new EntitySchema<UserActivity>({
   class: UserActivity,
   tableName: 'user_activity',
@@ -56,7 +59,10 @@ export function newActivity(fields: {
   return activity;
 }
 
-/** `UserActivity.details`: the payload's fields in order; strings as they are, others as JSON. */
+/**
+ * `UserActivity.details`: the payload's fields in order; strings as they are, others as JSON.
+ * @throws {SyntaxError} when the stored `details` is not JSON.
+ */
 export function activityDetails(
   activity: Pick<UserActivity, 'details'>,
 ): { name: string; value: string | null }[] {

@@ -8,6 +8,7 @@ import { EntitySchema } from '@mikro-orm/core';
 export const PROFILE_FIELDS = ['firstName', 'lastName', 'company'] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 
+/** A user's profile (`users`): see the module's comment. */
 export class User {
   id!: string;
   email!: string;
@@ -18,6 +19,7 @@ export class User {
   lastLoginAt: Date | null = null;
 }
 
+/** The MikroORM mapping of {@link User}. */
 export const UserSchema = new EntitySchema<User>({
   class: User,
   // `user` is a reserved word in PostgreSQL.
@@ -33,6 +35,7 @@ export const UserSchema = new EntitySchema<User>({
   },
 });
 
+/** A new profile, not persisted; names and company null unless given, never signed in. */
 export function newUser(fields: {
   id: string;
   email: string;

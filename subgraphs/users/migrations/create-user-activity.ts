@@ -1,6 +1,7 @@
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../../../lib/database';
 
+/** Creates `user_activity`, its rows deleted with their user; `details` came later (0005). */
 export class CreateUserActivityTable extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     // knex does not qualify a referenced table with the builder's schema, and PostgreSQL's

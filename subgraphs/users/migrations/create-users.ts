@@ -1,6 +1,7 @@
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../../../lib/database';
 
+/** Creates `users`: profiles keyed by the identity provider's id, one per email. */
 export class CreateUsersTable extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     return schema.createTable('users', (t) => {
