@@ -50,9 +50,14 @@ type Totals = Omit<PlatformFigures, 'eventsProcessed'>;
 /** Aggregates come back as numbers (SQLite) or strings (PostgreSQL bigint/numeric). */
 const toNumber = (value: unknown): number => (value === null ? 0 : Number(value));
 
+/**
+ * The reporting queries of one request, each checking the caller's identity first: see the
+ * module's comment.
+ */
 export class ReportService {
   private readonly em: SqlEntityManager;
 
+  /** @throws when `scope.em` is not an SQL EntityManager (neither libSQL nor PostgreSQL). */
   constructor(private readonly scope: Pick<RequestScope, 'em' | 'identity'>) {
     this.em = sqlManager(scope.em);
   }
@@ -90,7 +95,12 @@ export class ReportService {
     };
   }
 
-  /** The audit trail, oldest first; admins only. */
+  /**
+   * The audit trail, oldest first; admins only.
+   * @param options - `actor` and `eventTypes` filter; `first` caps the count (1-1000, default 100).
+   * @throws UNAUTHENTICATED without an identity; FORBIDDEN for non-admins; BAD_USER_INPUT when
+   * `first` is out of range.
+   */
   async auditTrail(options: {
     actor?: string | null | undefined;
     eventTypes?: readonly string[] | null | undefined;
