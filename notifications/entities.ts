@@ -19,6 +19,7 @@ export class Recipient {
   updatedAt!: Date;
 }
 
+/** The MikroORM mapping of {@link Recipient} (`recipients`). */
 export const RecipientSchema = new EntitySchema<Recipient>({
   class: Recipient,
   tableName: 'recipients',
@@ -40,6 +41,7 @@ export class KnownInterview {
   position!: string;
 }
 
+/** The MikroORM mapping of {@link KnownInterview} (`interviews`). */
 export const KnownInterviewSchema = new EntitySchema<KnownInterview>({
   class: KnownInterview,
   tableName: 'interviews',
@@ -69,6 +71,7 @@ export class Email {
   lastError: string | null = null;
 }
 
+/** The MikroORM mapping of {@link Email} (`emails`). */
 export const EmailSchema = new EntitySchema<Email>({
   class: Email,
   tableName: 'emails',

@@ -46,6 +46,7 @@ export interface SessionStore {
   takeExpired(now?: number): Promise<Session[]>;
 }
 
+/** What {@link createMemorySessionStore} takes. */
 export interface MemorySessionStoreOptions {
   /** Absolute session lifetime. @default 8 hours */
   ttlMs?: number;
@@ -108,6 +109,7 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
   };
 }
 
+/** How the session cookie is set, and cleared. */
 export interface CookieOptions {
   /** Set when the gateway's public URL is https. */
   secure: boolean;
