@@ -2,7 +2,6 @@
  * `interview-events`: each one becomes an INTERVIEW activity of its candidate, when the
  * candidate has a profile here.
  */
-import type { EntityManager } from '@mikro-orm/core';
 import type { EventOn } from '../../../events';
 import type { BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
@@ -35,29 +34,6 @@ export function describeInterviewEvent(event: EventOn<'interview-events'>): stri
     }
   })();
   return `interview ${event.payload.interviewId} ${what}`;
-}
-
-/**
- * Records one interview event as an INTERVIEW activity of its candidate, in `em`'s unit of work;
- * a candidate without a profile here is skipped (logged at debug). The consumer uses the batch
- * form, {@link interviewEventsEffect}.
- */
-export async function onInterviewEvent(
-  em: EntityManager,
-  event: EventOn<'interview-events'>,
-  log: Logger,
-): Promise<void> {
-  const userId = event.payload.candidateId;
-  if (!(await em.findOne(User, { id: userId }))) {
-    log.debug('interview event of a candidate without a profile; not recorded', {
-      userId,
-      eventId: event.eventId,
-    });
-    return;
-  }
-  em.persist(
-    newActivity({ userId, kind: 'INTERVIEW', event, description: describeInterviewEvent(event) }),
-  );
 }
 
 /**
