@@ -3,6 +3,7 @@
  * (or the cluster in KAFKA_BROKERS). Each test gets topics and groups of its own.
  */
 import { disconnectForGood } from '../events/kafka/kafkajs-fixes';
+import { KafkaService, type KafkaServiceOptions, type Source } from '../events';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig, type DatabaseConfig } from '../config';
+import type { Identity } from '../contracts/identity';
 
 export function testBrokers(): string[] {
   const brokers = loadConfig().kafka.brokers;
@@ -24,6 +26,38 @@ export function testBrokers(): string[] {
 /** A short random name part, so tests never share topics or groups. */
 export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A topic prefix no other test uses, e.g. `e2e-1a2b3c4d.`: delete its topics when done. */
+export function topicPrefix(label: string): string {
+  return `${randomName(label)}.`;
+}
+
+/**
+ * A `KafkaService` of `source` on the test brokers and `prefix`, announcing no lifecycle events,
+ * not started yet. `options` override (`topics` to create on start, retries, ...).
+ */
+export function testKafka(
+  source: Source,
+  prefix: string,
+  options: Partial<KafkaServiceOptions> = {},
+): KafkaService {
+  return new KafkaService(source, {
+    brokers: testBrokers(),
+    topicPrefix: prefix,
+    announce: false,
+    ...options,
+  });
+}
+
+/** A user no other test knows: id `<name>-…`, email `<name>@example.com`, no roles. */
+export function testUser(name: string): Identity {
+  return { userId: randomName(name), email: `${name}@example.com`, roles: [] };
+}
+
+/** An administrator no other test knows (`admin-…`, no email). */
+export function testAdmin(): Identity {
+  return { userId: randomName('admin'), roles: ['admin'] };
 }
 
 /** Polls `condition` until it holds; fails with `what` after `timeoutMs`. Never a fixed sleep. */
@@ -86,8 +120,11 @@ export function eventOf(message: KafkaMessage): {
 }
 
 /** Deletes every topic whose name starts with `prefix`. */
-export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
-  const admin = rawKafka().admin();
+export async function deleteTopicsWithPrefix(
+  prefix: string,
+  brokers = testBrokers(),
+): Promise<void> {
+  const admin = rawKafka(brokers).admin();
   await admin.connect();
   try {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));

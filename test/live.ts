@@ -14,12 +14,25 @@ export interface Closed {
   reason: string;
 }
 
-/** A graphql-ws client that connects at once, never retries, and records how it was closed. */
+/** A client of {@link liveClient}, with how its socket went so far. */
+export interface LiveConnection {
+  client: Client;
+  /** Each close of the socket, in order. */
+  closes: Closed[];
+  /** True once the server acknowledged `connection_init`. */
+  isConnected(): boolean;
+}
+
+/**
+ * A graphql-ws client that connects at once, never retries, and records how it was closed.
+ * Dispose its `client` when done (or open it through {@link liveClients}).
+ */
 export function liveClient(
   httpUrl: string,
   connectionParams: Record<string, unknown>,
-): { client: Client; closes: Closed[] } {
+): LiveConnection {
   const closes: Closed[] = [];
+  let connected = false;
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
@@ -28,6 +41,9 @@ export function liveClient(
     connectionParams,
     onNonLazyError: () => undefined,
     on: {
+      connected: () => {
+        connected = true;
+      },
       closed: (event) => {
         if (typeof event === 'object' && event !== null && 'code' in event) {
           const reason = 'reason' in event ? String(event.reason) : '';
@@ -36,7 +52,25 @@ export function liveClient(
       },
     },
   });
-  return { client, closes };
+  return { client, closes, isConnected: () => connected };
+}
+
+/**
+ * `liveClient` for a test file: `connect` opens a client as `liveClient` does and keeps it, and
+ * `disposeAll` (in `afterEach` or `afterAll`) disposes every client opened since.
+ */
+export function liveClients() {
+  const open: Client[] = [];
+  return {
+    connect(httpUrl: string, connectionParams: Record<string, unknown>): LiveConnection {
+      const connection = liveClient(httpUrl, connectionParams);
+      open.push(connection.client);
+      return connection;
+    },
+    async disposeAll(): Promise<void> {
+      await Promise.all(open.splice(0).map((client) => client.dispose()));
+    },
+  };
 }
 
 /** The development identity in `connection_init` (accepted outside production). */

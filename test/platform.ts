@@ -28,8 +28,22 @@ import {
   type Subgraph,
   type SubgraphDefinition,
 } from '../subgraphs/shared/subgraph';
-import { randomDatabaseName } from './helpers';
-import { dropSchema, TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
+import { UserEventFactory, type EventEnvelope } from '../events';
+import type { Identity } from '../contracts/identity';
+import {
+  deleteTopicsWithPrefix,
+  randomDatabaseName,
+  testBrokers,
+  testDatabases,
+  testKafka,
+  topicPrefix,
+} from './helpers';
+import {
+  dropSchema,
+  graphql,
+  TEST_INTERNAL_TOKEN_SECRET,
+  type GraphQLResponse,
+} from './subgraph-helpers';
 
 export interface TestPlatform {
   gatewayUrl: string;
@@ -39,6 +53,16 @@ export interface TestPlatform {
   subgraphs: Record<'users' | 'interviews' | 'reporting', RunningSubgraph>;
   /** Publishes as the gateway would (`api-gateway`), e.g. `user.registered`. */
   gatewayEvents: KafkaService;
+  /** The prefix of every topic and group of this platform. */
+  topicPrefix: string;
+  /**
+   * Registers `who` as the gateway does, with `user.registered` (its email, else
+   * `<userId>@example.com`); resolves once published, before the profile exists.
+   */
+  register(
+    who: Identity,
+    profile?: Parameters<typeof UserEventFactory.createUserRegistered>[2],
+  ): Promise<EventEnvelope<'user.registered'>>;
   /**
    * Another gateway instance of the same deployment: the same subgraphs, Kafka and (with
    * sign-in) the same sign-in database, its own process state. Stopped by `stop` if still running.
@@ -48,9 +72,15 @@ export interface TestPlatform {
 }
 
 export interface TestPlatformOptions {
-  brokers: string[];
-  database: DatabaseConfig;
-  topicPrefix: string;
+  /** @default testBrokers() */
+  brokers?: string[];
+  /** @default SQLite in a folder of its own */
+  database?: DatabaseConfig;
+  /**
+   * The prefix of the platform's topics and groups, whose topics are then the caller's to
+   * delete. @default a prefix of its own (`platform-…`), whose topics `stop` deletes
+   */
+  topicPrefix?: string;
   production?: boolean;
   /** Live subscription settings of the gateway (it always serves them). */
   subscriptions?: { queueLimit?: number; recentEvents?: number };
@@ -64,7 +94,16 @@ export interface TestPlatformOptions {
   };
 }
 
-export async function startTestPlatform(options: TestPlatformOptions): Promise<TestPlatform> {
+export async function startTestPlatform(
+  platformOptions: TestPlatformOptions = {},
+): Promise<TestPlatform> {
+  const ownTopics = platformOptions.topicPrefix === undefined;
+  const options = {
+    ...platformOptions,
+    brokers: platformOptions.brokers ?? testBrokers(),
+    database: platformOptions.database ?? testDatabases()[0]!.config,
+    topicPrefix: platformOptions.topicPrefix ?? topicPrefix('platform'),
+  };
   const config = loadConfig();
   const logger = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent');
   const definitions = {
@@ -94,6 +133,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       const schema = instance.running?.database.schema;
       if (schema && options.database.url) await dropSchema(options.database.url, schema);
     }
+    if (ownTopics) await deleteTopicsWithPrefix(options.topicPrefix, options.brokers);
   };
 
   try {
@@ -138,11 +178,7 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     ]);
     if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 
-    gatewayEvents = new KafkaService('api-gateway', {
-      brokers: options.brokers,
-      topicPrefix: options.topicPrefix,
-      announce: false,
-    });
+    gatewayEvents = testKafka('api-gateway', options.topicPrefix, { brokers: options.brokers });
     await gatewayEvents.start();
     if (options.signIn) {
       gatewayDatabase = await openGatewayDatabase(options.database, {
@@ -201,6 +237,13 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
       supergraphSdl: composed.supergraphSdl,
       subgraphs,
       gatewayEvents,
+      topicPrefix: options.topicPrefix,
+      async register(who, profile) {
+        const email = who.email ?? `${who.userId}@example.com`;
+        const event = UserEventFactory.createUserRegistered(who.userId, email, profile);
+        await events.publishEvent('user-events', event);
+        return event;
+      },
       async anotherGateway() {
         const other = instance(0);
         const { url } = await other.gateway.start();
@@ -220,4 +263,38 @@ export async function startTestPlatform(options: TestPlatformOptions): Promise<T
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** GraphQL at a gateway: `gql(query, variables?, who?)`, typed by its data. */
+export type GatewayCaller = <T = Record<string, unknown>>(
+  query: string,
+  variables?: Record<string, unknown>,
+  who?: Identity,
+) => Promise<GraphQLResponse<T>>;
+
+/**
+ * A {@link GatewayCaller} at the gateway `url()` names (read at each call, so it may name a
+ * platform started later, in `beforeAll`), as `defaultWho` unless a call says who.
+ */
+export function gatewayCaller(url: () => string, defaultWho: Identity): GatewayCaller {
+  return (query, variables = {}, who = defaultWho) => graphql(url(), query, variables, who);
+}
+
+/**
+ * Creates an interview through `gql` (as its default caller unless `who` is given), expecting
+ * no errors; returns its id and the ids of its questions, in order.
+ */
+export async function createInterview(
+  gql: GatewayCaller,
+  input: { title: string; position: string; questions: string[] },
+  who?: Identity,
+): Promise<{ id: string; questions: string[] }> {
+  const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
+    `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
+    { input },
+    who,
+  );
+  expect(created.errors).toBeUndefined();
+  const { id, questions } = created.data!.createInterview;
+  return { id, questions: questions.map((q) => q.id) };
 }

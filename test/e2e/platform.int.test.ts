@@ -5,16 +5,21 @@
 import type { KafkaMessage } from 'kafkajs';
 import { UserEventFactory } from '../../events';
 import {
-  deleteTopicsWithPrefix,
+  eventOf,
   groupCaughtUp,
   randomName,
   readTopic,
-  testBrokers,
+  testAdmin,
   testDatabases,
+  testUser,
   waitFor,
 } from '../helpers';
-import { startTestPlatform, type TestPlatform } from '../platform';
-import { graphql } from '../subgraph-helpers';
+import {
+  createInterview as create,
+  gatewayCaller,
+  startTestPlatform,
+  type TestPlatform,
+} from '../platform';
 import type { Identity } from '../../contracts/identity';
 
 jest.setTimeout(120_000);
@@ -24,50 +29,26 @@ const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).joi
 describe.each(testDatabases())('the platform on $label', ({ config }) => {
   let platform: TestPlatform;
   let prefix: string;
-  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
-  const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
-  const gql = <T = Record<string, unknown>>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    who = alice,
-  ) => graphql<T>(platform.gatewayUrl, query, variables, who);
+  const alice = testUser('alice');
+  const admin = testAdmin();
+  const gql = gatewayCaller(() => platform.gatewayUrl, alice);
 
   beforeAll(async () => {
-    prefix = `${randomName('e2e')}.`;
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: config,
-      topicPrefix: prefix,
-    });
-    await platform.gatewayEvents.publishEvent(
-      'user-events',
-      UserEventFactory.createUserRegistered(alice.userId, 'alice@example.com', {
-        firstName: 'Alice',
-      }),
-    );
+    platform = await startTestPlatform({ database: config });
+    prefix = platform.topicPrefix;
+    await platform.register(alice, { firstName: 'Alice' });
     await waitFor('the users service to create the profile', async () => {
       const response = await gql<{ me: { email: string } | null }>('{ me { email } }');
       return response.data?.me?.email === 'alice@example.com';
     });
   });
 
-  afterAll(async () => {
-    await platform?.stop();
-    await deleteTopicsWithPrefix(prefix);
-  });
+  afterAll(() => platform?.stop());
 
-  async function createInterview(
-    questions: string[],
-  ): Promise<{ id: string; questions: { id: string }[] }> {
-    const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
-      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
-      { input: { title: 'Backend screen', position: 'Engineer', questions } },
-    );
-    expect(created.errors).toBeUndefined();
-    return created.data!.createInterview;
-  }
+  const createInterview = (questions: string[]) =>
+    create(gql, { title: 'Backend screen', position: 'Engineer', questions });
 
-  /** Waits until a service group has committed everything published on the topic so far. */
+  /** An interview mutation of `id` (`startInterview`, ...), selecting the new status. */
   const act = (mutation: string, id: string) =>
     gql<Record<string, { status: string }>>(
       `mutation ($id: ID!) { ${mutation}(id: $id) { status } }`,
@@ -80,8 +61,8 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
       startInterview: { status: 'IN_PROGRESS' },
     });
     for (const [question, count] of [
-      [interview.questions[0]!.id, 50],
-      [interview.questions[1]!.id, 25],
+      [interview.questions[0]!, 50],
+      [interview.questions[1]!, 25],
     ] as const) {
       const answered = await gql(
         `mutation ($i: ID!, $q: ID!, $c: String!) { submitAnswer(interviewId: $i, questionId: $q, content: $c) { status } }`,
@@ -133,14 +114,8 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     await act('cancelInterview', interview.id);
     const eventsOf = (messages: KafkaMessage[]) =>
       messages
-        .map(
-          (m) =>
-            JSON.parse(m.value?.toString() ?? '{}') as {
-              eventType: string;
-              payload: { interviewId?: string };
-            },
-        )
-        .filter((e) => e.payload.interviewId === interview.id)
+        .map(eventOf)
+        .filter((e) => e.payload['interviewId'] === interview.id)
         .map((e) => e.eventType);
     const messages = await readTopic(`${prefix}interview-events`, (m) =>
       eventsOf(m).includes('interview.cancelled'),
@@ -168,13 +143,7 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
     });
     const resumedEvents = (messages: KafkaMessage[]) =>
       messages
-        .map(
-          (m) =>
-            JSON.parse(m.value?.toString() ?? '{}') as {
-              eventType: string;
-              payload: Record<string, unknown>;
-            },
-        )
+        .map(eventOf)
         .filter(
           (e) => e.eventType === 'interview.resumed' && e.payload['interviewId'] === interview.id,
         );

@@ -7,34 +7,31 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { SystemEventFactory, UserEventFactory } from '../../events';
+import { SystemEventFactory } from '../../events';
 import { createGateway, type Gateway } from '../../gateway/gateway';
 import { authenticator } from '../../gateway/identity';
 import { withSubgraphUrls } from '../../gateway/supergraph';
 import { loadConfig } from '../../config';
 import { silentLogger } from '../../lib/logger';
 import type { Identity } from '../../contracts/identity';
-import {
-  deleteTopicsWithPrefix,
-  freePort,
-  randomName,
-  testBrokers,
-  testDatabases,
-  waitFor,
-} from '../helpers';
+import { freePort, testAdmin, testUser, waitFor } from '../helpers';
 import {
   asIdentity,
-  liveClient,
+  liveClients,
   metric,
   pastCreation,
   recordings,
   subscribersAtLeast,
 } from '../live';
-import { startTestPlatform, type TestPlatform } from '../platform';
+import {
+  createInterview as create,
+  gatewayCaller,
+  startTestPlatform,
+  type TestPlatform,
+} from '../platform';
 import { spawnGatewayProcess } from '../processes';
-import { graphql, TEST_INTERNAL_TOKEN_SECRET } from '../subgraph-helpers';
+import { TEST_INTERNAL_TOKEN_SECRET } from '../subgraph-helpers';
 
 jest.setTimeout(180_000);
 
@@ -105,32 +102,17 @@ describe('live subscriptions across instances and failures', () => {
   let prefix: string;
   let dir: string;
   const stops: (() => Promise<void>)[] = [];
-  const clients: Client[] = [];
+  const clients = liveClients();
   const { subscribe, disposeAll } = recordings();
-  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
-  const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
+  const alice = testUser('alice');
+  const admin = testAdmin();
 
-  const gql = <T = Record<string, unknown>>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    who = alice,
-  ) => graphql<T>(platform.gatewayUrl, query, variables, who);
+  const gql = gatewayCaller(() => platform.gatewayUrl, alice);
 
-  const connect = (who: Identity, url: string) => {
-    const connection = liveClient(url, asIdentity(who));
-    clients.push(connection.client);
-    return connection.client;
-  };
+  const connect = (who: Identity, url: string) => clients.connect(url, asIdentity(who)).client;
 
-  async function createInterview(): Promise<{ id: string; questions: string[] }> {
-    const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
-      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
-      { input: { title: 'Live', position: 'Engineer', questions: ['One', 'Two', 'Three'] } },
-    );
-    expect(created.errors).toBeUndefined();
-    const { id, questions } = created.data!.createInterview;
-    return { id, questions: questions.map((q) => q.id) };
-  }
+  const createInterview = () =>
+    create(gql, { title: 'Live', position: 'Engineer', questions: ['One', 'Two', 'Three'] });
 
   const act = async (mutation: string, id: string) => {
     const response = await gql(`mutation ($id: ID!) { ${mutation}(id: $id) { status } }`, { id });
@@ -138,17 +120,10 @@ describe('live subscriptions across instances and failures', () => {
   };
 
   beforeAll(async () => {
-    prefix = `${randomName('live-instances')}.`;
     dir = mkdtempSync(path.join(tmpdir(), 'live-instances-'));
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: testDatabases()[0]!.config,
-      topicPrefix: prefix,
-    });
-    await platform.gatewayEvents.publishEvent(
-      'user-events',
-      UserEventFactory.createUserRegistered(alice.userId, 'alice@example.com', {}),
-    );
+    platform = await startTestPlatform();
+    prefix = platform.topicPrefix;
+    await platform.register(alice);
   });
 
   afterEach(() => {
@@ -156,10 +131,9 @@ describe('live subscriptions across instances and failures', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await clients.disposeAll();
     for (const stop of stops.reverse()) await stop();
     await platform?.stop();
-    await deleteTopicsWithPrefix(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 

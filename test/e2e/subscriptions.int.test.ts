@@ -3,81 +3,51 @@
  * consumers, the real broker, gateways serving graphql-ws, and real graphql-ws clients.
  * Mutations go over HTTP; their events come back through Kafka, resolved across subgraphs.
  */
-import type { Client } from 'graphql-ws';
 import { randomBytes } from 'node:crypto';
-import {
-  deleteTopicsWithPrefix,
-  rawKafka,
-  randomName,
-  readTopic,
-  testBrokers,
-  testDatabases,
-} from '../helpers';
+import { rawKafka, readTopic, testAdmin, testUser } from '../helpers';
 import {
   asIdentity,
-  liveClient,
+  liveClients,
   metric,
   pastCreation,
   recordings,
   subscribersAtLeast,
 } from '../live';
-import { startTestPlatform, type TestPlatform } from '../platform';
-import { graphql } from '../subgraph-helpers';
-import { UserEventFactory } from '../../events';
+import {
+  createInterview as create,
+  gatewayCaller,
+  startTestPlatform,
+  type TestPlatform,
+} from '../platform';
 import type { Identity } from '../../contracts/identity';
 
 jest.setTimeout(120_000);
 
-const [sqlite] = testDatabases();
-
 describe('live subscriptions', () => {
   let platform: TestPlatform;
   let prefix: string;
-  const clients: Client[] = [];
+  const clients = liveClients();
   const { subscribe, disposeAll } = recordings();
-  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
-  const bob: Identity = { userId: randomName('bob'), email: 'bob@example.com', roles: [] };
-  const admin: Identity = { userId: randomName('admin'), roles: ['admin'] };
+  const alice = testUser('alice');
+  const bob = testUser('bob');
+  const admin = testAdmin();
 
-  const gql = <T = Record<string, unknown>>(
-    query: string,
-    variables: Record<string, unknown> = {},
-    who = alice,
-  ) => graphql<T>(platform.gatewayUrl, query, variables, who);
+  const gql = gatewayCaller(() => platform.gatewayUrl, alice);
 
-  const connect = (who: Identity | Record<string, unknown>, url = platform.gatewayUrl) => {
-    const params = 'userId' in who ? asIdentity(who as Identity) : who;
-    const connection = liveClient(url, params);
-    clients.push(connection.client);
-    return connection;
-  };
+  /** A live client as `who` (an identity), or with these connection params. */
+  const connect = (who: Identity | Record<string, unknown>, url = platform.gatewayUrl) =>
+    clients.connect(url, 'userId' in who ? asIdentity(who as Identity) : who);
 
-  async function register(who: Identity): Promise<void> {
-    await platform.gatewayEvents.publishEvent(
-      'user-events',
-      UserEventFactory.createUserRegistered(who.userId, who.email ?? 'x@example.com', {}),
-    );
-  }
-
-  async function createInterview(
-    who: Identity,
-    questions = 6,
-  ): Promise<{ id: string; questions: string[] }> {
-    const created = await gql<{ createInterview: { id: string; questions: { id: string }[] } }>(
-      `mutation ($input: CreateInterviewInput!) { createInterview(input: $input) { id questions { id } } }`,
+  const createInterview = (who: Identity, questions = 6) =>
+    create(
+      gql,
       {
-        input: {
-          title: `Interview of ${who.userId}`,
-          position: 'Engineer',
-          questions: Array.from({ length: questions }, (_, i) => `Question ${i + 1}`),
-        },
+        title: `Interview of ${who.userId}`,
+        position: 'Engineer',
+        questions: Array.from({ length: questions }, (_, i) => `Question ${i + 1}`),
       },
       who,
     );
-    expect(created.errors).toBeUndefined();
-    const { id, questions: qs } = created.data!.createInterview;
-    return { id, questions: qs.map((q) => q.id) };
-  }
 
   const act = async (mutation: string, id: string, who = alice) => {
     const response = await gql(
@@ -98,14 +68,10 @@ describe('live subscriptions', () => {
   };
 
   beforeAll(async () => {
-    prefix = `${randomName('live')}.`;
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: sqlite!.config,
-      topicPrefix: prefix,
-    });
-    await register(alice);
-    await register(bob);
+    platform = await startTestPlatform();
+    prefix = platform.topicPrefix;
+    await platform.register(alice);
+    await platform.register(bob);
   });
 
   afterEach(() => {
@@ -113,9 +79,8 @@ describe('live subscriptions', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await clients.disposeAll();
     await platform?.stop();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it('delivers a mutation to a subscriber, resolved across the subgraphs', async () => {
