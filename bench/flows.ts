@@ -50,7 +50,6 @@ import { openDatabase, type Database } from '../lib/database';
 import { createLogger, type Logger } from '../lib/logger';
 import { Email } from '../notifications/entities';
 import { createNotificationService } from '../notifications/service';
-import { startLocalKafka } from '../scripts/kafka/local-kafka';
 import { interviewsSubgraph } from '../subgraphs/interviews/server';
 import { reportingSubgraph } from '../subgraphs/reporting/server';
 import { createSubgraph, type SubgraphDefinition } from '../subgraphs/shared/subgraph';
@@ -63,7 +62,7 @@ import { percentile } from './lib/stats';
 import { markdownTable as table } from './lib/table';
 import { createTeardown } from './lib/teardown';
 import { cpuMsSince } from './lib/usage';
-import { deleteWithPrefix } from './platform/broker';
+import { deleteWithPrefix, startBenchBroker } from './platform/broker';
 import { runBench } from './run';
 
 type Service = 'users' | 'interviews' | 'reporting' | 'notifications';
@@ -796,10 +795,7 @@ function report(opts: Options, results: RunResult[], relays: RelayResult[], brok
 // Main
 
 const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-const cleanup = createTeardown({
-  onError: (error) =>
-    info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`),
-});
+const cleanup = createTeardown();
 const teardown = (): Promise<void> => cleanup.run();
 
 async function main(): Promise<void> {
@@ -811,23 +807,10 @@ async function main(): Promise<void> {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'flows-bench-'));
   cleanup.defer(() => fsp.rm(root, { recursive: true, force: true }));
 
-  let broker = `external (KAFKA_BROKERS=${config.kafka.brokers?.join(',') ?? ''})`;
-  const startLocal = async (): Promise<string[]> => {
-    const dataDir = path.join(root, 'kafka');
-    await fsp.mkdir(dataDir);
-    info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version}`);
-    const local = await startLocalKafka({
-      version: config.localKafka.version,
-      port: 0,
-      dataDir,
-      heapMb: config.localKafka.heapMb,
-      log: info,
-    });
-    cleanup.defer(() => local.stop());
-    broker = `local Kafka ${config.localKafka.version}, started by the bench`;
-    return local.brokers;
-  };
-  const brokers = config.kafka.brokers ?? (await startLocal());
+  const bench = await startBenchBroker(path.join(root, 'kafka'), info);
+  cleanup.defer(() => bench.stop());
+  const { brokers } = bench;
+  const broker = bench.description;
 
   const prefix = `bench-flows-${randomBytes(4).toString('hex')}.`;
   cleanup.defer(async () => {

@@ -22,7 +22,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config';
 import { InterviewEventFactory, KafkaService, type EventEnvelope } from '../events';
 import { createLogger } from '../lib/logger';
-import { startLocalKafka } from '../scripts/kafka/local-kafka';
 import { integerFlag, parseFlags } from './lib/args';
 import { msSince, nowNs } from './lib/clock';
 import { grouped } from './lib/format';
@@ -30,6 +29,7 @@ import { pace } from './lib/pace';
 import { mean, percentile } from './lib/stats';
 import { createTeardown } from './lib/teardown';
 import { cpuMsSince } from './lib/usage';
+import { startBenchBroker } from './platform/broker';
 import { runBench } from './run';
 
 type Phase = 'warmup' | 'burst' | 'sequential' | 'paced';
@@ -251,10 +251,7 @@ function printTable(rows: Row[]): void {
 // Main
 
 const info = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-const cleanup = createTeardown({
-  onError: (error) =>
-    info(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`),
-});
+const cleanup = createTeardown();
 const teardown = (): Promise<void> => cleanup.run();
 
 async function main(): Promise<void> {
@@ -264,25 +261,13 @@ async function main(): Promise<void> {
     bench: 'kafka-throughput',
   });
   // --- broker
-  let brokerVersion = 'external';
-  const startLocal = async (): Promise<string[]> => {
-    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kafka-bench-'));
-    cleanup.defer(() => fsp.rm(dataDir, { recursive: true, force: true }));
-    info(`KAFKA_BROKERS unset: starting a local Kafka ${config.localKafka.version} in ${dataDir}`);
-    const t = nowNs();
-    const local = await startLocalKafka({
-      version: config.localKafka.version,
-      port: 0,
-      dataDir,
-      heapMb: config.localKafka.heapMb,
-      log: info,
-    });
-    cleanup.defer(() => local.stop());
-    info(`local broker ready on ${local.brokers.join(',')} in ${fmt(msSince(t) / 1000, 1)} s`);
-    brokerVersion = `${config.localKafka.version} (local, started by the bench)`;
-    return local.brokers;
-  };
-  const brokers = config.kafka.brokers ?? (await startLocal());
+  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kafka-bench-'));
+  cleanup.defer(() => fsp.rm(dataDir, { recursive: true, force: true }));
+  const t0 = nowNs();
+  const broker = await startBenchBroker(dataDir, info);
+  cleanup.defer(() => broker.stop());
+  info(`broker ready: ${broker.description}, in ${fmt(msSince(t0) / 1000, 1)} s`);
+  const { brokers } = broker;
 
   // --- service, subscriber
   const runId = randomBytes(4).toString('hex');
@@ -473,7 +458,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   printTable(rows);
   process.stdout.write(
-    `\nKafka broker: ${brokerVersion} | node ${process.version} | ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'})\n`,
+    `\nKafka broker: ${broker.description} | node ${process.version} | ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'})\n`,
   );
 }
 

@@ -70,7 +70,7 @@ import { createTeardown } from './lib/teardown';
 import { sampleEvery } from './lib/usage';
 import { waitFor } from './lib/wait';
 import { startRunBroker } from './platform/broker';
-import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from './platform/supergraph';
+import { startPlatformSubgraphs } from './platform/graph';
 import {
   composeLiveSupergraph,
   gatewayMetrics,
@@ -266,30 +266,10 @@ async function startPlatform(
     defer: cleanup.defer,
   });
 
-  const subgraphs = track(
-    spawnChild(
-      join(__dirname, 'platform', 'subgraphs.ts'),
-      [
-        '--brokers',
-        broker.brokers.join(','),
-        '--topic-prefix',
-        topicPrefix,
-        '--data-dir',
-        join(dir, 'data'),
-        '--internal-token-secret-file',
-        secretFile,
-      ],
-      profileArgs,
-    ),
+  const { subgraphs, urls } = await startPlatformSubgraphs(
+    (file, args) => track(spawnChild(file, args, profileArgs)),
+    { brokers: broker.brokers, topicPrefix, dataDir: join(dir, 'data'), secretFile },
   );
-  const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
-  const urls = Object.fromEntries(
-    PLATFORM_SUBGRAPHS.map((name) => {
-      const url = reported[name];
-      if (url === undefined) throw new Error(`the subgraphs process did not report ${name}`);
-      return [name, url];
-    }),
-  ) as Record<PlatformSubgraphName, string>;
   const supergraphFile = join(dir, 'supergraph.graphql');
   await fsp.writeFile(supergraphFile, composeLiveSupergraph(urls));
 

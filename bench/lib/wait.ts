@@ -1,6 +1,20 @@
 /** Waiting for a condition that something else makes true, by polling it. */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Whether `condition` held before `timeoutMs` passed, asking every `everyMs`. */
+async function until(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
 /**
  * Polls `condition` every `everyMs` until it holds; fails naming `what` after `timeoutMs`. An
  * error of `condition` fails it at once.
@@ -12,15 +26,10 @@ export async function waitFor(
   timeoutMs: number,
   everyMs = 100,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await sleep(everyMs);
+  if (!(await until(condition, timeoutMs, everyMs))) {
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+    );
   }
 }
 
@@ -29,15 +38,10 @@ export async function waitFor(
  * error of `condition` counts as not yet.
  * @param everyMs - 200 by default
  */
-export async function poll(
+export function poll(
   condition: () => Promise<boolean>,
   timeoutMs: number,
   everyMs = 200,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
+  return until(() => condition().catch(() => false), timeoutMs, everyMs);
 }

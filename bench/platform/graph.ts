@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import type { Child } from '../gateways-benchmark/processes';
 import { startRunBroker } from './broker';
 import { seedPlatform } from './seed';
-import { composePlatformSupergraph, PLATFORM_SUBGRAPHS } from './supergraph';
+import {
+  composePlatformSupergraph,
+  PLATFORM_SUBGRAPHS,
+  type PlatformSubgraphName,
+} from './supergraph';
 import { dashboardWorkload } from './workload';
 
 /** What `preparePlatformGraph` needs of its caller. */
@@ -40,6 +44,35 @@ export interface PlatformGraph {
 }
 
 /**
+ * Starts bench/platform/subgraphs.ts (users, interviews and reporting in one process, databases
+ * in `dataDir`) with `spawn`, and resolves once it has reported every subgraph's GraphQL URL.
+ */
+export async function startPlatformSubgraphs(
+  spawn: (file: string, args: string[]) => Child,
+  options: { brokers: string[]; topicPrefix: string; dataDir: string; secretFile: string },
+): Promise<{ subgraphs: Child; urls: Record<PlatformSubgraphName, string> }> {
+  const subgraphs = spawn(join(__dirname, 'subgraphs.ts'), [
+    '--brokers',
+    options.brokers.join(','),
+    '--topic-prefix',
+    options.topicPrefix,
+    '--data-dir',
+    options.dataDir,
+    '--internal-token-secret-file',
+    options.secretFile,
+  ]);
+  const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
+  const urls = Object.fromEntries(
+    PLATFORM_SUBGRAPHS.map((name) => {
+      const url = reported[name];
+      if (url === undefined) throw new Error(`the subgraphs process did not report ${name}`);
+      return [name, url];
+    }),
+  ) as Record<PlatformSubgraphName, string>;
+  return { subgraphs, urls };
+}
+
+/**
  * Starts the broker and the subgraphs, seeds them, and fetches the reference answers of the
  * dashboard workload through a plain @apollo/gateway; see the file's header.
  */
@@ -61,23 +94,12 @@ export async function preparePlatformGraph(deps: PlatformGraphDeps): Promise<Pla
     defer: deps.defer,
   });
 
-  const subgraphs = deps.spawn(join(__dirname, 'subgraphs.ts'), [
-    '--brokers',
-    broker.brokers.join(','),
-    '--topic-prefix',
+  const { subgraphs, urls } = await startPlatformSubgraphs(deps.spawn, {
+    brokers: broker.brokers,
     topicPrefix,
-    '--data-dir',
-    join(dir, 'data'),
-    ...secretArgs,
-  ]);
-  const { urls: reported } = await subgraphs.next('subgraphs', 180_000);
-  const urls = Object.fromEntries(
-    PLATFORM_SUBGRAPHS.map((name) => {
-      const url = reported[name];
-      if (url === undefined) throw new Error(`the subgraphs process did not report ${name}`);
-      return [name, url];
-    }),
-  ) as Record<(typeof PLATFORM_SUBGRAPHS)[number], string>;
+    dataDir: join(dir, 'data'),
+    secretFile,
+  });
 
   const users = await seedPlatform({
     brokers: broker.brokers,

@@ -11,6 +11,7 @@
 import { KafkaService, UserEventFactory } from '../../events';
 import type { Identity } from '../../contracts/identity';
 import { INTERNAL_TOKEN_HEADER, signInternalToken } from '../../contracts/internal-token';
+import { postGraphQL } from '../lib/graphql';
 import { waitFor } from '../lib/wait';
 import type { PlatformSubgraphName } from './supergraph';
 
@@ -30,11 +31,6 @@ export interface BenchUser {
 
 const ADMIN: Identity = { userId: 'bench-admin', roles: ['admin'] };
 
-interface GraphQLBody<T> {
-  data?: T | null;
-  errors?: { message: string }[];
-}
-
 /** A subgraph's GraphQL endpoint and the key of the internal tokens it accepts. */
 interface SubgraphTarget {
   url: string;
@@ -51,25 +47,9 @@ async function graphql<T>(
   variables: Record<string, unknown>,
   identity: Identity,
 ): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      [INTERNAL_TOKEN_HEADER]: await signInternalToken(internalTokenSecret, identity),
-    },
-    body: JSON.stringify({ query, variables }),
+  return postGraphQL<T>(url, query, variables, {
+    [INTERNAL_TOKEN_HEADER]: await signInternalToken(internalTokenSecret, identity),
   });
-  const text = await response.text();
-  let body: GraphQLBody<T>;
-  try {
-    body = JSON.parse(text) as GraphQLBody<T>;
-  } catch {
-    throw new Error(`${url}: HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
-  }
-  if (body.errors !== undefined || body.data === undefined || body.data === null) {
-    throw new Error(`${url}: HTTP ${response.status}: ${text.slice(0, 500)}`);
-  }
-  return body.data;
 }
 
 /** How long the seed waits for its events to be projected. */

@@ -11,6 +11,7 @@ import { parse } from 'graphql';
 import { UserEventFactory, type KafkaService } from '../../events';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../../events/subgraph';
 import { IDENTITY_HEADER, encodeIdentity, type Identity } from '../../contracts/identity';
+import { postGraphQL } from '../lib/graphql';
 import { waitFor } from '../lib/wait';
 import { PLATFORM_SUBGRAPHS, type PlatformSubgraphName } from '../platform/supergraph';
 
@@ -37,11 +38,6 @@ export function composeLiveSupergraph(urls: Record<PlatformSubgraphName, string>
   return composed.supergraphSdl;
 }
 
-interface GraphQLBody<T> {
-  data?: T | null;
-  errors?: { message: string }[];
-}
-
 /** POSTs an operation to the gateway as `identity`; throws on an HTTP or GraphQL error. */
 export async function gatewayQuery<T>(
   url: string,
@@ -49,22 +45,13 @@ export async function gatewayQuery<T>(
   variables: Record<string, unknown>,
   identity: Identity,
 ): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: encodeIdentity(identity) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  let body: GraphQLBody<T>;
-  try {
-    body = JSON.parse(text) as GraphQLBody<T>;
-  } catch {
-    throw new Error(`gateway: HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
-  }
-  if (body.errors !== undefined || body.data === undefined || body.data === null) {
-    throw new Error(`gateway: HTTP ${response.status}: ${text.slice(0, 500)}`);
-  }
-  return body.data;
+  return postGraphQL<T>(
+    url,
+    query,
+    variables,
+    { [IDENTITY_HEADER]: encodeIdentity(identity) },
+    'gateway',
+  );
 }
 
 /** A GET on a connection of its own: with workers (node:cluster), each new one goes to the next. */
