@@ -4,48 +4,30 @@
  * through the federated pipeline, the 4401 refusals, a live subscription with a real access token,
  * and the close at the access token's expiry.
  */
-import { randomBytes } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { loadConfig } from '../config';
-import { registerByWebhook, signInAtGateway } from '../test/browser';
-import {
-  freePort,
-  deleteTopicsWithPrefix,
-  randomName,
-  testBrokers,
-  testDatabases,
-  waitFor,
-} from '../test/helpers';
-import { metric, record, subscribersAtLeast } from '../test/live';
+import type { Client } from 'graphql-ws';
+import { signInAsDevUser, startTestIdp } from '../test/browser';
+import { waitFor } from '../test/helpers';
+import { liveClients, metric, record, subscribersAtLeast } from '../test/live';
 import { startTestPlatform, type TestPlatform } from '../test/platform';
 import { postGraphQL } from '../test/subgraph-helpers';
-import { createDevProvider, type DevProvider } from '../scripts/dev-idp';
+import type { DevProvider } from '../scripts/dev-idp';
 
 jest.setTimeout(120_000);
 
 /** Short, so the expiry test waits seconds; every other test takes a fresh token. */
 const ACCESS_TOKEN_TTL_SECONDS = 5;
 
-interface Closed {
-  code: number;
-  reason: string;
-}
-
 type Outcome<T> =
   | { kind: 'result'; data?: T | null; errors?: readonly GraphQLFormattedError[] }
   | { kind: 'error'; error: unknown };
 
 describe('GraphQL over WebSocket at the gateway', () => {
-  const [database] = testDatabases();
   let provider: DevProvider;
   let platform: TestPlatform;
   let publicUrl: string;
-  let prefix: string;
   let session: string;
-  const webhookSecret = randomBytes(24).toString('hex');
-  const clients: Client[] = [];
+  const clients = liveClients();
 
   /** A fresh access token of the signed-in dev user. */
   const accessToken = async (): Promise<string> => {
@@ -58,31 +40,8 @@ describe('GraphQL over WebSocket at the gateway', () => {
   };
 
   /** A client that connects at once and never retries; records how the socket closed. */
-  const connect = (connectionParams: Record<string, unknown>) => {
-    const closes: Closed[] = [];
-    let connected = false;
-    const client = createClient({
-      url: `${publicUrl.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams,
-      onNonLazyError: () => undefined,
-      on: {
-        connected: () => {
-          connected = true;
-        },
-        closed: (event) => {
-          if (typeof event === 'object' && event !== null && 'code' in event) {
-            const reason = 'reason' in event ? String(event.reason) : '';
-            closes.push({ code: Number(event.code), reason });
-          }
-        },
-      },
-    });
-    clients.push(client);
-    return { client, closes, isConnected: () => connected };
-  };
+  const connect = (connectionParams: Record<string, unknown>) =>
+    clients.connect(`${publicUrl}/graphql`, connectionParams);
 
   const run = <T>(client: Client, query: string): Promise<Outcome<T>> =>
     new Promise((resolve) => {
@@ -104,32 +63,11 @@ describe('GraphQL over WebSocket at the gateway', () => {
     });
 
   beforeAll(async () => {
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    const clientSecret = randomBytes(24).toString('hex');
-    provider = createDevProvider({
-      clientId: loadConfig().identity.clientId,
-      clientSecret,
-      redirectUris: [`${publicUrl}/auth/callback`],
-      accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
-    });
-    const { issuer } = await provider.start();
-    prefix = `${randomName('ws')}.`;
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: database!.config,
-      topicPrefix: prefix,
-      signIn: { issuer, clientSecret, publicUrl, webhookSecret, port },
-    });
-
-    const registered = await registerByWebhook(publicUrl, webhookSecret, {
-      userId: 'dev-user',
-      email: 'dev@example.com',
-      firstName: 'Dev',
-    });
-    expect(registered.status).toBe(202);
-    ({ session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev'));
-    expect(session).toMatch(/^ig_session=/);
+    const idp = await startTestIdp({ accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS });
+    ({ provider, publicUrl } = idp);
+    platform = await startTestPlatform({ signIn: idp });
+    // Fails unless the webhook answers 202 and the sign-in sets an ig_session cookie.
+    session = await signInAsDevUser(publicUrl, idp.webhookSecret);
 
     await waitFor('the users service to create the profile', async () => {
       const me = await postGraphQL<{ me: { email: string } | null }>(
@@ -142,14 +80,11 @@ describe('GraphQL over WebSocket at the gateway', () => {
     });
   });
 
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.dispose()));
-  });
+  afterEach(() => clients.disposeAll());
 
   afterAll(async () => {
     await platform?.stop();
     await provider?.stop();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it("runs `me` as the caller of a valid access token (authorization: 'Bearer ...')", async () => {

@@ -132,20 +132,26 @@ export async function signInAtGateway(
   return { login, callback, setCookie, session: setCookie.split(';')[0] ?? '' };
 }
 
-/**
- * The development IdP (oidc-provider) for a gateway that will listen on a free port known now:
- * its redirect URI must be registered before the gateway starts. Stop `provider` when done.
- */
-export async function startTestIdp(
-  options: Partial<Parameters<typeof createDevProvider>[0]> = {},
-): Promise<{
+/** A running development IdP and the sign-in settings of the gateway that uses it. */
+export interface TestIdp {
   provider: DevProvider;
   issuer: string;
   clientSecret: string;
   /** The gateway's port and origin, for PUBLIC_URL. */
   port: number;
   publicUrl: string;
-}> {
+  /** The secret of the gateway's Authentik webhook (random). */
+  webhookSecret: string;
+}
+
+/**
+ * The development IdP (oidc-provider) for a gateway that will listen on a free port known now:
+ * its redirect URI must be registered before the gateway starts. Stop `provider` when done.
+ * The result is also the `signIn` option of `startTestPlatform`.
+ */
+export async function startTestIdp(
+  options: Partial<Parameters<typeof createDevProvider>[0]> = {},
+): Promise<TestIdp> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('hex');
@@ -156,18 +162,35 @@ export async function startTestIdp(
     ...options,
   });
   const { issuer } = await provider.start();
-  return { provider, issuer, clientSecret, port, publicUrl };
+  const webhookSecret = randomBytes(24).toString('hex');
+  return { provider, issuer, clientSecret, port, publicUrl, webhookSecret };
+}
+
+/** The environment of a gateway process that signs in at `idp` (`gateway/main.ts`). */
+export function signInEnvironment(idp: TestIdp): Record<string, string> {
+  return {
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_SECRET: idp.clientSecret,
+    AUTHENTIK_WEBHOOK_SECRET: idp.webhookSecret,
+    PUBLIC_URL: idp.publicUrl,
+  };
 }
 
 /**
  * The development account as a new user meets it: registered through the webhook (as Authentik
  * would), then signed in at the gateway. Returns the session cookie to send back.
+ * @throws when the webhook does not answer 202 or the sign-in sets no `ig_session` cookie
  */
 export async function signInAsDevUser(publicUrl: string, webhookSecret: string): Promise<string> {
-  await registerByWebhook(publicUrl, webhookSecret, {
+  const registered = await registerByWebhook(publicUrl, webhookSecret, {
     userId: 'dev-user',
     email: 'dev@example.com',
     firstName: 'Dev',
   });
-  return (await signInAtGateway(publicUrl, 'dev@example.com', 'dev')).session;
+  if (registered.status !== 202) {
+    throw new Error(`the registration webhook answered ${registered.status}, not 202`);
+  }
+  const { session } = await signInAtGateway(publicUrl, 'dev@example.com', 'dev');
+  if (!/^ig_session=/.test(session)) throw new Error('the sign-in set no ig_session cookie');
+  return session;
 }

@@ -3,48 +3,29 @@
  * registration through the signed webhook, a full login over HTTP, then `me` through the gateway
  * with the session cookie and with the access token, and the user events on `user-events`.
  */
-import { randomBytes } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
 import type { DevProvider } from '../../scripts/dev-idp';
 import { registerByWebhook, signInAtGateway, startTestIdp, signInAsDevUser } from '../browser';
-import {
-  deleteTopicsWithPrefix,
-  randomName,
-  readTopic,
-  testBrokers,
-  testDatabases,
-  waitFor,
-} from '../helpers';
+import { eventOf, readTopic, waitFor } from '../helpers';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { postGraphQL } from '../subgraph-helpers';
 
 jest.setTimeout(120_000);
 
 describe('sign-in through the gateway', () => {
-  const [database] = testDatabases();
   let provider: DevProvider;
   let platform: TestPlatform;
   let publicUrl: string;
-  let prefix: string;
-  const webhookSecret = randomBytes(24).toString('hex');
+  let webhookSecret: string;
 
   beforeAll(async () => {
     const idp = await startTestIdp();
-    ({ provider, publicUrl } = idp);
-    const { port, issuer, clientSecret } = idp;
-    prefix = `${randomName('signin')}.`;
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: database!.config,
-      topicPrefix: prefix,
-      signIn: { issuer, clientSecret, publicUrl, webhookSecret, port },
-    });
+    ({ provider, publicUrl, webhookSecret } = idp);
+    platform = await startTestPlatform({ signIn: idp });
   });
 
   afterAll(async () => {
     await platform?.stop();
     await provider?.stop();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it('registers by webhook, signs in over HTTP, and serves `me` by cookie and by token', async () => {
@@ -97,17 +78,12 @@ describe('sign-in through the gateway', () => {
     expect(forged.status).toBe(401);
     expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-    const decode = (m: KafkaMessage) =>
-      JSON.parse(m.value?.toString() ?? '{}') as {
-        eventType: string;
-        payload: Record<string, unknown>;
-      };
     const events = await readTopic(
-      `${prefix}user-events`,
-      (m) => m.map(decode).filter((e) => e.eventType === 'user.authenticated').length >= 2,
+      `${platform.topicPrefix}user-events`,
+      (m) => m.map(eventOf).filter((e) => e.eventType === 'user.authenticated').length >= 2,
     );
-    const authenticated = events.map(decode).filter((e) => e.eventType === 'user.authenticated');
-    expect(authenticated.map((e) => e.payload.authMethod)).toEqual(['oauth2', 'jwt_refresh']);
+    const authenticated = events.map(eventOf).filter((e) => e.eventType === 'user.authenticated');
+    expect(authenticated.map((e) => e.payload['authMethod'])).toEqual(['oauth2', 'jwt_refresh']);
     expect(authenticated[0]?.payload).toMatchObject({
       userId: 'dev-user',
       email: 'dev@example.com',
