@@ -23,6 +23,7 @@ const EVENTS_PER_USER = INTERVIEWS_PER_USER * (2 + QUESTIONS_PER_INTERVIEW) + CO
 /** Activities per user in the users subgraph: the registration plus one per interview event. */
 const ACTIVITIES_PER_USER = 1 + EVENTS_PER_USER;
 
+/** A seeded user: who they are to the subgraphs, and their registration's fields. */
 export interface BenchUser {
   identity: Identity;
   email: string;
@@ -118,6 +119,10 @@ async function seedInterviews(
   }
 }
 
+/**
+ * Registers `users` users and seeds their interviews through the real path, and waits until the
+ * events are projected; see the file's header.
+ */
 export async function seedPlatform(options: {
   brokers: string[];
   topicPrefix: string;

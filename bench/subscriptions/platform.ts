@@ -89,6 +89,7 @@ export async function gatewayMetrics(
   return values;
 }
 
+/** One value of the gateway's `/metrics` by name; throws when it is missing. */
 export async function metric(
   url: string,
   name: string,

@@ -46,6 +46,7 @@ export type ToClients =
   | { type: 'collect'; publishTimes: Float64Array; from: number; to: number }
   | { type: 'close' };
 
+/** A client process's answer to `open`. */
 export interface Opened {
   type: 'opened';
   /** Connections acknowledged (`connection_ack`) and subscribed. */
@@ -56,6 +57,7 @@ export interface Opened {
   slowestHandshakeMs: number;
 }
 
+/** A client process's answer to `count`. */
 export interface Counted {
   type: 'count';
   /** `next` messages received so far, all subscribers together. */
@@ -67,6 +69,7 @@ export interface Counted {
   cpuMicros: number;
 }
 
+/** A client process's answer to `collect`. */
 export interface Collected {
   type: 'collected';
   /** One per `next` of a measured event, receive time minus publish time, ms. */
@@ -222,6 +225,7 @@ export async function awaitResults(
 // ---------------------------------------------------------------------------------------------
 // The baseline servers (baseline-server.ts)
 
+/** The baseline servers: a bare `ws` broadcast, and graphql-ws with KafkaPubSub. */
 export type BaselineKind = 'bare-ws' | 'graphql-ws';
 
 /** Messages the parent sends a baseline server. */
