@@ -28,6 +28,8 @@ import {
   readTopic,
   testBrokers,
   testDatabases,
+  testKafka,
+  topicPrefix,
   waitFor,
 } from '../test/helpers';
 import { dropSchema } from '../test/subgraph-helpers';
@@ -38,7 +40,7 @@ import { createNotificationService, type RunningNotificationService } from './se
 jest.setTimeout(90_000);
 
 const FROM = 'Interview Graph <no-reply@interview-graph.test>';
-const filePrefix = `${randomName('notify')}.`;
+const filePrefix = topicPrefix('notify');
 afterAll(() => deleteTopicsWithPrefix(filePrefix));
 
 interface Harness {
@@ -73,11 +75,7 @@ async function startHarness(
     mail: { smtpUrl: undefined, from: FROM, dir: tmpdir(), ...mail },
   });
   const service = await notifications.start();
-  const publisher = new KafkaService('api-gateway', {
-    brokers: testBrokers(),
-    topicPrefix: prefix,
-    announce: false,
-  });
+  const publisher = testKafka('api-gateway', prefix);
   await publisher.start();
   return {
     service,

@@ -7,16 +7,15 @@ import { openDatabase, type Database } from '../../lib/database';
 import {
   deleteTopicsWithPrefix,
   randomDatabaseName,
-  randomName,
   readTopic,
-  testBrokers,
   testDatabases,
+  testKafka,
+  topicPrefix,
   waitFor,
 } from '../../test/helpers';
 import { CreateProcessedEventTable, ProcessedEventSchema, handleOnce } from '../consumers';
 import { UserEventFactory } from '../factories';
 import { EVENT_HEADERS, readHeaders } from '../kafka/headers';
-import { KafkaService } from '../kafka/kafka-service';
 import { EventValidationError } from '../validate';
 import {
   CreateOutboxTable,
@@ -243,13 +242,8 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
   });
 
   it('relays committed events to the real broker, in order, and marks them sent', async () => {
-    const prefix = `${randomName('t')}.`;
-    const kafka = new KafkaService('user-service', {
-      brokers: testBrokers(),
-      topicPrefix: prefix,
-      topics: ['user-events'],
-      announce: false,
-    });
+    const prefix = topicPrefix('t');
+    const kafka = testKafka('user-service', prefix, { topics: ['user-events'] });
     await kafka.start();
     const relay = createOutboxRelay({ database: db, kafka });
     try {

@@ -4,15 +4,16 @@
  * reopening the database for a restart. The outbox publisher against the real broker.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { KafkaService, UserEventFactory } from '../../events';
+import { UserEventFactory, type KafkaService } from '../../events';
 import type { Database } from '../../lib/database';
 import {
   deleteTopicsWithPrefix,
   randomDatabaseName,
   randomName,
   readTopic,
-  testBrokers,
   testDatabases,
+  testKafka,
+  topicPrefix,
   waitFor,
 } from '../../test/helpers';
 import { dropSchema, TEST_INTERNAL_TOKEN_SECRET } from '../../test/subgraph-helpers';
@@ -158,7 +159,7 @@ describe.each(testDatabases())('the gateway store on $label', ({ config }) => {
 
 describe('sign-in events through the gateway outbox', () => {
   const [{ config }] = testDatabases() as [ReturnType<typeof testDatabases>[number]];
-  const prefix = `${randomName('gw-outbox')}.`;
+  const prefix = topicPrefix('gw-outbox');
   let db: Database | undefined;
   let kafka: KafkaService | undefined;
 
@@ -170,11 +171,7 @@ describe('sign-in events through the gateway outbox', () => {
 
   it('stores an event while Kafka cannot take it (the service not started), and publishes it once, after', async () => {
     db = await openGatewayDatabase(config, { name: randomDatabaseName('gateway') });
-    kafka = new KafkaService('api-gateway', {
-      brokers: testBrokers(),
-      topicPrefix: prefix,
-      announce: false,
-    });
+    kafka = testKafka('api-gateway', prefix);
     const relay = createGatewayRelay(db, kafka);
     relay.start();
     const publisher = createOutboxPublisher(db, relay);

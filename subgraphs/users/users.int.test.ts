@@ -18,8 +18,9 @@ import {
   deleteTopicsWithPrefix,
   randomName,
   readTopic,
-  testBrokers,
   testDatabases,
+  testKafka,
+  topicPrefix,
   waitFor,
 } from '../../test/helpers';
 import { graphql, startTestSubgraph, type TestSubgraph } from '../../test/subgraph-helpers';
@@ -66,7 +67,7 @@ const codes = (response: { errors?: { extensions?: Record<string, unknown> }[] }
   (response.errors ?? []).map((e) => e.extensions?.code);
 
 /** Topics of every block below; one prefix per block under it. */
-const filePrefix = `${randomName('users')}.`;
+const filePrefix = topicPrefix('users');
 
 // Deleted once, after the last block: kafkajs's `listTopics` (KafkaService.start) fails while
 // any topic of the cluster is still being deleted, so deleting between blocks races the next.
@@ -81,18 +82,8 @@ describe.each(testDatabases())('users subgraph on $label', ({ label, config }) =
   beforeAll(async () => {
     subgraph = await startTestSubgraph(usersSubgraph, config, prefix);
     // Topics exist now (the subgraph created them); the publishers only connect.
-    gateway = new KafkaService('api-gateway', {
-      brokers: testBrokers(),
-      topicPrefix: prefix,
-      topics: ['user-events'],
-      announce: false,
-    });
-    interviews = new KafkaService('interview-service', {
-      brokers: testBrokers(),
-      topicPrefix: prefix,
-      topics: ['interview-events'],
-      announce: false,
-    });
+    gateway = testKafka('api-gateway', prefix, { topics: ['user-events'] });
+    interviews = testKafka('interview-service', prefix, { topics: ['interview-events'] });
     await gateway.start();
     await interviews.start();
   });
