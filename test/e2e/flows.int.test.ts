@@ -7,7 +7,6 @@
  * The tests run in order and build on each other: registration, then authentication, then
  * duplicate delivery, a failing handler, and the audit trail of all of it.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -15,13 +14,13 @@ import type { KafkaMessage } from 'kafkajs';
 import { simpleParser } from 'mailparser';
 import { DEAD_LETTER_HEADERS, readHeaders, type DomainEvent } from '../../events';
 import type { DevProvider } from '../../scripts/dev-idp';
-import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
+import { registerByWebhook, signInAtGateway, signInEnvironment, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,
   groupCaughtUp,
   rawKafka,
-  randomName,
   readTopic,
+  topicPrefix,
   waitFor,
 } from '../helpers';
 import { startPlatformProcesses, type PlatformProcesses } from '../processes';
@@ -43,13 +42,13 @@ const json = (m: KafkaMessage) => JSON.parse(m.value?.toString() ?? 'null') as D
 const userOf = (m: KafkaMessage) => (json(m).payload as { userId?: string }).userId;
 
 describe('the designed event flows, through the real processes', () => {
-  const prefix = `${randomName('flows')}.`;
+  const prefix = topicPrefix('flows');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ig-flows-'));
   const mailDir = path.join(dataDir, 'mail');
-  const webhookSecret = randomBytes(24).toString('hex');
   let provider: DevProvider;
   let platform: PlatformProcesses;
   let publicUrl: string;
+  let webhookSecret: string;
   /** The session cookies of the development accounts, once signed in. */
   let user: string;
   let admin: string;
@@ -58,17 +57,13 @@ describe('the designed event flows, through the real processes', () => {
 
   beforeAll(async () => {
     const idp = await startTestIdp();
-    ({ provider, publicUrl } = idp);
-    const { port, issuer, clientSecret } = idp;
+    ({ provider, publicUrl, webhookSecret } = idp);
     platform = await startPlatformProcesses({
       prefix,
       dataDir,
-      gatewayPort: port,
+      gatewayPort: idp.port,
       env: {
-        OIDC_ISSUER: issuer,
-        OIDC_CLIENT_SECRET: clientSecret,
-        AUTHENTIK_WEBHOOK_SECRET: webhookSecret,
-        PUBLIC_URL: publicUrl,
+        ...signInEnvironment(idp),
         // One quick retry before dead-lettering, so the failing-handler test is quick.
         KAFKA_HANDLER_RETRIES: '1',
         KAFKA_HANDLER_RETRY_MS: '50',

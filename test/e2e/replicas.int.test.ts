@@ -6,7 +6,6 @@
  * interview; each email is written once; and a gateway stopped (SIGTERM) under 100 live
  * subscribers hands them all to the other, which resumes each from its cursor.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -16,13 +15,15 @@ import { Client as PgClient } from 'pg';
 import { loadConfig } from '../../config';
 import type { DevProvider } from '../../scripts/dev-idp';
 import type { Identity } from '../../contracts/identity';
-import { registerByWebhook, signInAsDevUser, startTestIdp } from '../browser';
+import { registerByWebhook, signInAsDevUser, signInEnvironment, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,
   eventOf,
   groupCaughtUp,
   randomName,
   readTopic,
+  testUser,
+  topicPrefix,
   waitFor,
 } from '../helpers';
 import { asIdentity, liveClient, metric, type LiveResult } from '../live';
@@ -88,15 +89,15 @@ const describeOnPostgres = DATABASE_URL ? describe : describe.skip;
 // Replicas share a database, as in production: PostgreSQL (DATABASE_URL, set by .ci/run). SQLite
 // is one process's file; without DATABASE_URL this file has nothing to run against.
 describeOnPostgres('the platform as replicas behind HAProxy', () => {
-  const prefix = `${randomName('replicas')}.`;
+  const prefix = topicPrefix('replicas');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ig-replicas-'));
   const mailDir = path.join(dataDir, 'mail');
   const databaseName = randomName('replicas').replace('-', '_');
-  const webhookSecret = randomBytes(24).toString('hex');
   let provider: DevProvider | undefined;
   let platform: PlatformProcesses | undefined;
   let publicUrl: string;
-  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
+  let webhookSecret: string;
+  const alice = testUser('alice');
 
   const admin = async (sql: string) => {
     const client = new PgClient({ connectionString: DATABASE_URL });
@@ -114,20 +115,16 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
     databaseUrl.pathname = `/${databaseName}`;
     mkdirSync(mailDir);
     const idp = await startTestIdp();
-    ({ provider, publicUrl } = idp);
-    const { port, issuer, clientSecret } = idp;
+    ({ provider, publicUrl, webhookSecret } = idp);
     platform = await startPlatformProcesses({
       prefix,
       dataDir,
-      gatewayPort: port,
+      gatewayPort: idp.port,
       replicas: { gateway: 2, interviews: 2, notifications: 2 },
       env: {
+        ...signInEnvironment(idp),
         DATABASE_URL: databaseUrl.href,
         SIGN_IN_STORE: 'database',
-        OIDC_ISSUER: issuer,
-        OIDC_CLIENT_SECRET: clientSecret,
-        AUTHENTIK_WEBHOOK_SECRET: webhookSecret,
-        PUBLIC_URL: publicUrl,
         MAIL_DIR: mailDir,
         SUBSCRIPTION_QUEUE_LIMIT: '1000',
       },
