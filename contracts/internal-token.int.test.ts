@@ -4,7 +4,7 @@
  * while the same requests through the gateway work.
  */
 import { randomBytes } from 'node:crypto';
-import { deleteTopicsWithPrefix, randomName, testBrokers, testDatabases } from '../test/helpers';
+import { randomName } from '../test/helpers';
 import { startTestPlatform, type TestPlatform } from '../test/platform';
 import {
   graphql,
@@ -29,25 +29,15 @@ const operations: [string, string, Record<string, unknown>][] = [
 ];
 
 let platform: TestPlatform;
-let prefix: string;
 let usersUrl: string;
 const alice: Identity = { userId: randomName('alice'), roles: ['admin'] };
 
 beforeAll(async () => {
-  prefix = `${randomName('internal-token')}.`;
-  const [sqlite] = testDatabases();
-  platform = await startTestPlatform({
-    brokers: testBrokers(),
-    database: sqlite!.config,
-    topicPrefix: prefix,
-  });
+  platform = await startTestPlatform();
   usersUrl = platform.subgraphs.users.url;
 });
 
-afterAll(async () => {
-  await platform?.stop();
-  await deleteTopicsWithPrefix(prefix);
-});
+afterAll(() => platform?.stop());
 
 function expect401(response: GraphQLResponse, message: string | RegExp) {
   expect(response.status).toBe(401);

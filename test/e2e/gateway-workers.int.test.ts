@@ -8,17 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Client } from 'graphql-ws';
-import { UserEventFactory } from '../../events';
-import type { Identity } from '../../contracts/identity';
-import {
-  deleteTopicsWithPrefix,
-  randomName,
-  testBrokers,
-  testDatabases,
-  waitFor,
-} from '../helpers';
-import { asIdentity, liveClient, pastCreation, recordings } from '../live';
+import { testUser, waitFor } from '../helpers';
+import { asIdentity, liveClients, pastCreation, recordings } from '../live';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { spawnGatewayProcess } from '../processes';
 import { graphql } from '../subgraph-helpers';
@@ -26,10 +17,9 @@ import { graphql } from '../subgraph-helpers';
 jest.setTimeout(180_000);
 
 describe('the gateway as two worker processes on one port', () => {
-  const prefix = `${randomName('workers')}.`;
   const dir = mkdtempSync(path.join(tmpdir(), 'ig-workers-'));
-  const alice: Identity = { userId: randomName('alice'), email: 'alice@example.com', roles: [] };
-  const clients: Client[] = [];
+  const alice = testUser('alice');
+  const clients = liveClients();
   const { subscribe, disposeAll } = recordings();
   let platform: TestPlatform | undefined;
   let gateway: Awaited<ReturnType<typeof spawnGatewayProcess>> | undefined;
@@ -56,27 +46,19 @@ describe('the gateway as two worker processes on one port', () => {
   };
 
   beforeAll(async () => {
-    platform = await startTestPlatform({
-      brokers: testBrokers(),
-      database: testDatabases()[0]!.config,
-      topicPrefix: prefix,
-    });
-    gateway = await spawnGatewayProcess(platform.supergraphSdl, prefix, dir, {
+    platform = await startTestPlatform();
+    gateway = await spawnGatewayProcess(platform.supergraphSdl, platform.topicPrefix, dir, {
       GATEWAY_WORKERS: '2',
     });
-    await platform.gatewayEvents.publishEvent(
-      'user-events',
-      UserEventFactory.createUserRegistered(alice.userId, 'alice@example.com'),
-    );
+    await platform.register(alice);
   });
 
   afterEach(() => disposeAll());
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await clients.disposeAll();
     await gateway?.stop();
     await platform?.stop();
-    await deleteTopicsWithPrefix(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -98,8 +80,7 @@ describe('the gateway as two worker processes on one port', () => {
     const id = created.data!.createInterview.id;
     // Connections go to the workers in turn: of four sockets, each worker has some.
     const watchers = Array.from({ length: 4 }, () => {
-      const { client } = liveClient(gateway!.url, asIdentity(alice));
-      clients.push(client);
+      const { client } = clients.connect(gateway!.url, asIdentity(alice));
       return subscribe<{ interviewUpdated: { status: string } }>(
         client,
         {
@@ -138,8 +119,7 @@ describe('the gateway as two worker processes on one port', () => {
       30_000,
     );
 
-    const { client, closes } = liveClient(gateway!.url, asIdentity(alice));
-    clients.push(client);
+    const { client, closes } = clients.connect(gateway!.url, asIdentity(alice));
     const idle = subscribe(client, { query: `subscription { myInterviewEvents { eventType } }` });
     await waitFor('the socket', () => closes.length === 0 && idle.errors === undefined);
     await new Promise((resolve) => setTimeout(resolve, 200));
