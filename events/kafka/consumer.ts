@@ -174,15 +174,11 @@ export function subscribeEach(
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     eachMessage: ({ topic: physical, partition, message, heartbeat }) => {
       const topic = ctx.topicOf(physical);
-      return consumeOne(
-        runtime,
-        topic,
-        ctx.groupId,
-        handlers[topic] as EventHandler<Topic>,
-        { partition, message, heartbeat },
-        ctx.stopping,
-        ctx.log,
-      );
+      return consumeOne(runtime, ctx, topic, handlers[topic] as EventHandler<Topic>, {
+        partition,
+        message,
+        heartbeat,
+      });
     },
   }));
 }
@@ -243,15 +239,12 @@ export function subscribeBatches(
         const messages = batch.messages.slice(i, i + maxBatchSize);
         let handled: boolean;
         try {
-          handled = await consumeBatch(
-            runtime,
-            topic,
-            ctx.groupId,
-            handler,
-            { partition: batch.partition, messages, heartbeat, resolveOffset },
-            ctx.stopping,
-            ctx.log,
-          );
+          handled = await consumeBatch(runtime, ctx, topic, handler, {
+            partition: batch.partition,
+            messages,
+            heartbeat,
+            resolveOffset,
+          });
         } catch (error) {
           // Stopped mid-batch: nothing of it was committed; it is delivered again.
           if (ctx.stopping.aborted) return;
@@ -379,8 +372,8 @@ async function startConsumer(
  */
 async function consumeBatch<T extends Topic>(
   runtime: ConsumerRuntime,
+  { groupId, stopping, log }: RunContext,
   topic: T,
-  groupId: string,
   handler: BatchEventHandler<T>,
   {
     partition,
@@ -393,8 +386,6 @@ async function consumeBatch<T extends Topic>(
     heartbeat: () => Promise<void>;
     resolveOffset: (offset: string) => void;
   },
-  stopping: AbortSignal,
-  log: Logger,
 ): Promise<boolean> {
   const valid: ConsumedEvent<T>[] = [];
   const invalid: Promise<void>[] = [];
@@ -446,16 +437,14 @@ async function consumeBatch<T extends Topic>(
 /** One message of `subscribeEach`: validated, then handled with retries or dead-lettered. */
 async function consumeOne<T extends Topic>(
   runtime: ConsumerRuntime,
+  { groupId, stopping, log }: RunContext,
   topic: T,
-  groupId: string,
   handler: EventHandler<T>,
   {
     partition,
     message,
     heartbeat,
   }: { partition: number; message: KafkaMessage; heartbeat: () => Promise<void> },
-  stopping: AbortSignal,
-  log: Logger,
 ): Promise<void> {
   // Attempt 0: the handler retries set it for each call.
   const read = readMessage(topic, partition, message, 0);
