@@ -147,7 +147,7 @@ export interface TestIdp {
 /**
  * The development IdP (oidc-provider) for a gateway that will listen on a free port known now:
  * its redirect URI must be registered before the gateway starts. Stop `provider` when done.
- * The result is also the `signIn` option of `startTestPlatform`.
+ * The result is also the `signIn` option of `startTestPlatform` and `startPlatformProcesses`.
  */
 export async function startTestIdp(
   options: Partial<Parameters<typeof createDevProvider>[0]> = {},
@@ -164,16 +164,6 @@ export async function startTestIdp(
   const { issuer } = await provider.start();
   const webhookSecret = randomBytes(24).toString('hex');
   return { provider, issuer, clientSecret, port, publicUrl, webhookSecret };
-}
-
-/** The environment of a gateway process that signs in at `idp` (`gateway/main.ts`). */
-export function signInEnvironment(idp: TestIdp): Record<string, string> {
-  return {
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_SECRET: idp.clientSecret,
-    AUTHENTIK_WEBHOOK_SECRET: idp.webhookSecret,
-    PUBLIC_URL: idp.publicUrl,
-  };
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type ServiceDefinition,
   type ServiceName,
 } from '../config/services';
+import type { TestIdp } from './browser';
 import { startLoadBalancer, type LoadBalancer } from './haproxy';
 import { freePort, testBrokers, waitFor } from './helpers';
 import { TEST_INTERNAL_TOKEN_SECRET } from './subgraph-helpers';
@@ -160,7 +161,12 @@ export interface PlatformProcessesOptions {
    * known before (a redirect URI registered at the IdP).
    */
   gatewayPort?: number;
-  /** Added to every process's environment (sign-in settings, retries, ...). */
+  /**
+   * Sign-in at this IdP: clients reach the gateway on the IdP's registered port (instead of
+   * `gatewayPort`), and every process gets the sign-in settings (OIDC_ISSUER, PUBLIC_URL, ...).
+   */
+  signIn?: TestIdp;
+  /** Added to every process's environment (retries, ...). */
   env?: Record<string, string>;
   /**
    * Processes per service; a gateway or subgraph with more than one sits behind HAProxy (the
@@ -179,7 +185,7 @@ export async function startPlatformProcesses(
   const count = (name: ServiceName) => options.replicas?.[name] ?? 1;
   const ports = async (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
   const balanced = SERVICES.some((s) => s.kind !== 'worker' && count(s.name) > 1);
-  const entryPort = options.gatewayPort ?? (await freePort());
+  const entryPort = options.signIn?.port ?? options.gatewayPort ?? (await freePort());
   const replicaPorts = {} as Record<ServiceName, number[]>;
   for (const { name } of SERVICES) {
     replicaPorts[name] =
@@ -203,6 +209,7 @@ export async function startPlatformProcesses(
     ).join(','),
     // HAProxy is the gateway's only peer that may set X-Forwarded-For.
     ...(balanced ? { TRUSTED_PROXIES: '127.0.0.1' } : {}),
+    ...(options.signIn ? signInEnvironment(options.signIn) : {}),
     ...options.env,
   };
   const started: ServiceProcess[] = [];
@@ -267,4 +274,14 @@ export async function startPlatformProcesses(
     await stop();
     throw error;
   }
+}
+
+/** The environment of a gateway that signs in at `idp` (what `gateway/main.ts` reads). */
+function signInEnvironment(idp: TestIdp): Record<string, string> {
+  return {
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_SECRET: idp.clientSecret,
+    AUTHENTIK_WEBHOOK_SECRET: idp.webhookSecret,
+    PUBLIC_URL: idp.publicUrl,
+  };
 }

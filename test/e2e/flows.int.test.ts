@@ -14,7 +14,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { simpleParser } from 'mailparser';
 import { DEAD_LETTER_HEADERS, readHeaders, type DomainEvent } from '../../events';
 import type { DevProvider } from '../../scripts/dev-idp';
-import { registerByWebhook, signInAtGateway, signInEnvironment, startTestIdp } from '../browser';
+import { registerByWebhook, signInAtGateway, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,
   groupCaughtUp,
@@ -61,9 +61,8 @@ describe('the designed event flows, through the real processes', () => {
     platform = await startPlatformProcesses({
       prefix,
       dataDir,
-      gatewayPort: idp.port,
+      signIn: idp,
       env: {
-        ...signInEnvironment(idp),
         // One quick retry before dead-lettering, so the failing-handler test is quick.
         KAFKA_HANDLER_RETRIES: '1',
         KAFKA_HANDLER_RETRY_MS: '50',

@@ -15,7 +15,7 @@ import { Client as PgClient } from 'pg';
 import { loadConfig } from '../../config';
 import type { DevProvider } from '../../scripts/dev-idp';
 import type { Identity } from '../../contracts/identity';
-import { registerByWebhook, signInAsDevUser, signInEnvironment, startTestIdp } from '../browser';
+import { registerByWebhook, signInAsDevUser, startTestIdp } from '../browser';
 import {
   deleteTopicsWithPrefix,
   eventOf,
@@ -119,10 +119,9 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
     platform = await startPlatformProcesses({
       prefix,
       dataDir,
-      gatewayPort: idp.port,
+      signIn: idp,
       replicas: { gateway: 2, interviews: 2, notifications: 2 },
       env: {
-        ...signInEnvironment(idp),
         DATABASE_URL: databaseUrl.href,
         SIGN_IN_STORE: 'database',
         MAIL_DIR: mailDir,
