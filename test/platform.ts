@@ -94,6 +94,11 @@ export interface TestPlatformOptions {
   };
 }
 
+/**
+ * Starts the platform (see the top of this file); `stop` stops all of it, drops its PostgreSQL
+ * schemas and, unless `topicPrefix` was given, deletes its topics. Fails with everything
+ * started so far stopped.
+ */
 export async function startTestPlatform(
   platformOptions: TestPlatformOptions = {},
 ): Promise<TestPlatform> {
