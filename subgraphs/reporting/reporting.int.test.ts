@@ -3,14 +3,15 @@
  * read model through the consumer, and GraphQL answers from it with authorization. Runs on
  * SQLite, and on PostgreSQL when DATABASE_URL is set.
  */
-import { InterviewEventFactory, KafkaService, type PayloadOf } from '../../events';
+import { InterviewEventFactory, type KafkaService, type PayloadOf } from '../../events';
 import type { EventOn } from '../../events';
 import type { Identity } from '../../contracts/identity';
 import {
   deleteTopicsWithPrefix,
   randomName,
-  testBrokers,
   testDatabases,
+  testKafka,
+  topicPrefix,
   waitFor,
 } from '../../test/helpers';
 import { graphql, startTestSubgraph, type TestSubgraph } from '../../test/subgraph-helpers';
@@ -79,25 +80,20 @@ const admin: Identity = { userId: 'admin-1', roles: ['admin'] };
 type InterviewType = ProjectedEventType;
 
 describe.each(testDatabases())('reporting subgraph on $label', ({ config }) => {
-  const topicPrefix = `${randomName('t')}.`;
+  const prefix = topicPrefix('t');
   let subgraph: TestSubgraph | undefined;
   let publisher: KafkaService | undefined;
 
   beforeAll(async () => {
-    publisher = new KafkaService('interview-service', {
-      brokers: testBrokers(),
-      topicPrefix,
-      topics: ['interview-events'],
-      announce: false,
-    });
+    publisher = testKafka('interview-service', prefix, { topics: ['interview-events'] });
     await publisher.start();
-    subgraph = await startTestSubgraph(reportingSubgraph, config, topicPrefix);
+    subgraph = await startTestSubgraph(reportingSubgraph, config, prefix);
   });
 
   afterAll(async () => {
     await subgraph?.stop();
     await publisher?.stop();
-    await deleteTopicsWithPrefix(topicPrefix);
+    await deleteTopicsWithPrefix(prefix);
   });
 
   function running(): { url: string; kafka: KafkaService } {
