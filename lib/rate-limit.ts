@@ -9,6 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import { countBound } from './cache';
 import { clientAddress, type Route } from './http-server';
 
 /** A rate: requests earned back per second, and how many may come at once. */
@@ -80,7 +81,7 @@ export class RateLimiter {
     this.perSecond = options.perSecond;
     this.burst = options.burst;
     this.now = options.now ?? Date.now;
-    this.buckets = new LRUCache({ max: options.maxKeys ?? 100_000 });
+    this.buckets = new LRUCache(countBound(options.maxKeys ?? 100_000));
   }
 
   /** Keys tracked now. */

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer } from 'kafkajs';
 import { LRUCache } from 'lru-cache';
+import { countBound } from '../../lib/cache';
 import { decodeEvent, type DomainEvent, type KafkaService, type Topic } from '../../events';
 import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import type { Logger } from '../../lib/logger';
@@ -76,7 +77,7 @@ export class TopicFeed {
    * publish whose acknowledgement it never saw sends the event again, at a later offset): a
    * repeat of an event seen recently is skipped, as every consumer group skips it.
    */
-  private readonly seenIds = new LRUCache<string, true>({ max: SEEN_IDS });
+  private readonly seenIds = new LRUCache<string, true>(countBound(SEEN_IDS));
 
   constructor(private readonly options: TopicFeedOptions) {
     this.topic = options.topic;
