@@ -59,6 +59,7 @@ export type EventOn<TTopic extends Topic> = {
   [T in EventTypeOn<TTopic>]: EventEnvelope<T>;
 }[EventTypeOn<TTopic>];
 
+/** Whether `value` names an event type of the catalog (an envelope's `eventType` read off the wire). */
 export function isEventType(value: string): value is EventType {
   return Object.hasOwn(catalog, value);
 }
