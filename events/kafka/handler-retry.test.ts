@@ -83,6 +83,15 @@ describe('a failing handler', () => {
     expect(attempts).toEqual([1, 2]);
   });
 
+  it('is retried for a kafkajs error even though kafkajs calls it not retriable', async () => {
+    const gaveUp = Object.assign(new Error('Connection error: ECONNREFUSED'), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      retriable: false,
+    });
+    const { attempts } = await failWith(gaveUp, 1);
+    expect(attempts).toEqual([1, 2]);
+  });
+
   it('is retried for an error that is not an object', async () => {
     const { attempts } = await failWith('a string', 1);
     expect(attempts).toEqual([1, 2]);

@@ -11,6 +11,10 @@
  * `retriable: false`) is dead-lettered at the first attempt, the same way (`dlq-attempts` 1),
  * instead of blocking its partition through the retries.
  *
+ * Errors of kafkajs itself (a handler that publishes while the broker is away) count as
+ * retriable whatever their own flag says: kafkajs marks `KafkaJSNumberOfRetriesExceeded` not
+ * retriable to stop its own retrier, yet the broker may well be back by the next attempt.
+ *
  * Stopping cuts a retry's wait short and leaves the event unhandled, so it is delivered again.
  */
 import type { KafkaMessage } from 'kafkajs';
@@ -21,6 +25,10 @@ import type { EventOn } from '../catalog';
 import type { Topic } from '../topics';
 import type { EventContext, EventHandler } from './consumer';
 import type { DeadLetter } from './dead-letter';
+
+/** Whether `error` comes from kafkajs (its errors are all named `KafkaJS...`). */
+const isKafkaJSError = (error: unknown): boolean =>
+  error instanceof Error && error.name.startsWith('KafkaJS');
 
 /** How often and how patiently a failing handler is retried. */
 export interface RetryPolicy {
@@ -72,7 +80,7 @@ export function createHandlerRunner(policy: RetryPolicy, deadLetter: DeadLetter)
         const reason = `handler failed: ${errorMessage(error)}`;
         // Stopping mid-retry: leave the offset unresolved so the message is delivered again.
         if (stopping.aborted) throw error;
-        const retriable = isRetriable(error);
+        const retriable = isRetriable(error) || isKafkaJSError(error);
         if (!retriable || attempt >= maxAttempts) {
           if (!retriable) {
             log.warn('handler failed; not retriable', { eventId: event.eventId, attempt, error });
