@@ -358,6 +358,10 @@ describe('the notification service over SMTP', () => {
       () => received.some((m) => m.messageId === `<${later.eventId}@interview-graph.test>`),
       40_000,
     );
+    // The server has the message a moment before the delivery loop records it as sent.
+    await waitFor('the email to be recorded as sent', async () =>
+      Boolean((await emailOf(harness.service, later.eventId))?.sentAt),
+    );
     expect((await emailOf(harness.service, later.eventId))?.sentAt).toBeInstanceOf(Date);
     expect((await fetch(`${harness.service.url}/ready`)).status).toBe(200);
 
