@@ -7,10 +7,9 @@
  * addresses cannot grow the process. Each gateway instance limits on its own: behind a load
  * balancer that spreads clients, a client may get up to N times the limit across N instances.
  */
-import type { ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { countBound } from './cache';
-import { clientAddress, type Route } from './http-server';
+import { clientAddress, sendJson, type Route } from './http-server';
 
 /** A rate: requests earned back per second, and how many may come at once. */
 export interface RateLimit {
@@ -145,20 +144,16 @@ export function limitRoutes(
       const client = clientAddress(req, options.trustedProxies);
       const taken = limiter.take(client);
       if (taken.ok) return route(req, res);
-      tooManyRequests(res, taken.retryAfterSeconds, {
-        error: options.errorCode,
-        message: `Too many requests from ${client} to ${path}: at most ${describeRate(options.limit)}; retry after ${taken.retryAfterSeconds} s`,
-      });
+      sendJson(
+        res,
+        429,
+        {
+          error: options.errorCode,
+          message: `Too many requests from ${client} to ${path}: at most ${describeRate(options.limit)}; retry after ${taken.retryAfterSeconds} s`,
+        },
+        { 'retry-after': String(taken.retryAfterSeconds) },
+      );
     };
   }
   return limited;
-}
-
-function tooManyRequests(res: ServerResponse, retryAfterSeconds: number, body: object): void {
-  res.writeHead(429, {
-    'content-type': 'application/json; charset=utf-8',
-    'retry-after': String(retryAfterSeconds),
-    'cache-control': 'no-store',
-  });
-  res.end(JSON.stringify(body));
 }

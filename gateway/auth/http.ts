@@ -1,27 +1,12 @@
 /**
- * What the sign-in routes and the webhook share at HTTP: JSON answers, the error body
+ * What the sign-in routes and the webhook share at HTTP (JSON answers are lib/http-server.ts's
+ * `sendJson`): the error body
  * `{ "error": CODE, "message": ... }` with the code's status from the registry
  * (contracts/errors.ts), the method check and a bounded body read.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, type ErrorCode } from '../../contracts/errors';
-
-/** Answers `status` with `body` as JSON, never cached. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
-}
+import { sendJson } from '../../lib/http-server';
 
 /**
  * Answers with the error `code`: the registry's HTTP status and `{ error: code, message }`, plus

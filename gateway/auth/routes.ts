@@ -9,9 +9,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { UserEventFactory, type KafkaService } from '../../events';
-import { clientAddress, type Route } from '../../lib/http-server';
+import { clientAddress, sendJson, type Route } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
-import { methodNotAllowed, sendError, sendJson } from './http';
+import { methodNotAllowed, sendError } from './http';
 import { OidcError, type OidcClient } from './oidc';
 import { createMemorySignInState, type SignInStateStore } from './sign-in-state';
 import {

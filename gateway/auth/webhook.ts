@@ -6,8 +6,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { UserEventFactory } from '../../events';
-import type { Route } from '../../lib/http-server';
-import { methodNotAllowed, readRaw, sendError, sendJson } from './http';
+import { sendJson, type Route } from '../../lib/http-server';
+import { methodNotAllowed, readRaw, sendError } from './http';
 import type { EventPublisher } from './routes';
 import { createMemorySignInState, type SignInStateStore } from './sign-in-state';
 
