@@ -40,6 +40,13 @@ export interface GraphQLHttpServerOptions<TContext extends BaseContext> {
   readiness?: () => ReadinessReport | Promise<ReadinessReport>;
   /** Extra routes by exact path (e.g. `/auth/login`), tried before GraphQL. */
   routes?: Record<string, Route>;
+  /**
+   * Answers requests to the GraphQL path before Apollo does when it resolves `true` (the
+   * gateway's subscriptions over HTTP); `false` hands the request on to Apollo untouched.
+   */
+  beforeGraphQL?: (req: IncomingMessage, res: ServerResponse, search: string) => Promise<boolean>;
+  /** Answers paths no route matches (the gateway's web app). @default a 404 in JSON */
+  fallback?: Route;
   /** Called once the server listens, with its `Server` (e.g. to attach WebSockets on `upgrade`). */
   onListening?: (server: Server) => void;
   /**
@@ -187,10 +194,14 @@ export function createGraphQLHttpServer<TContext extends BaseContext>(
     const queryAt = url.indexOf('?');
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     const search = queryAt === -1 ? '' : url.slice(queryAt);
-    if (pathname === path) return handleGraphQL(req, res, search);
+    if (pathname === path) {
+      if (options.beforeGraphQL && (await options.beforeGraphQL(req, res, search))) return;
+      return handleGraphQL(req, res, search);
+    }
     if (await answerProbe(pathname, res, options.readiness)) return;
     const route = routes[pathname];
     if (route) return route(req, res);
+    if (options.fallback) return options.fallback(req, res);
     sendJson(res, 404, { error: `Not found: ${pathname}. GraphQL is served at ${path}.` });
   };
   return listener(handle, options);
