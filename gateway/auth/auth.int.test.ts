@@ -200,6 +200,35 @@ describe('sign-in through the gateway against a real OpenID provider', () => {
     expect(res.headers.get('location')).toBe('/');
   });
 
+  it('tells the web app who is signed in and until when (GET /auth/session)', async () => {
+    const none = await fetch(`${publicUrl}/auth/session`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: 'NO_SESSION' });
+
+    const { sessionId } = await signIn('admin@example.com', 'admin');
+    const cookie = `${SESSION_COOKIE}=${sessionId}`;
+    const res = await fetch(`${publicUrl}/auth/session`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const info = (await res.json()) as Record<string, unknown>;
+    const session = await sessions.get(sessionId);
+    expect(info).toEqual({
+      userId: 'dev-admin',
+      email: 'admin@example.com',
+      roles: ['admin'],
+      expiresAt: new Date(session?.tokens.expiresAt ?? 0).toISOString(),
+      sessionExpiresAt: new Date(session?.expiresAt ?? 0).toISOString(),
+      refreshable: true,
+    });
+    expect(Date.parse(info['expiresAt'] as string)).toBeGreaterThan(Date.now());
+
+    const post = await fetch(`${publicUrl}/auth/session`, { method: 'POST', headers: { cookie } });
+    expect(post.status).toBe(405);
+    await fetch(`${publicUrl}/auth/logout`, { method: 'POST', headers: { cookie } });
+    const after = await fetch(`${publicUrl}/auth/session`, { headers: { cookie } });
+    expect(after.status).toBe(401);
+  });
+
   it('refreshes (jwt_refresh) and logs out (manual)', async () => {
     const { sessionId } = await signIn();
     const cookie = `${SESSION_COOKIE}=${sessionId}`;

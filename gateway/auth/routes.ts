@@ -1,6 +1,6 @@
 /**
- * The gateway's sign-in endpoints (`/auth/login`, `/auth/callback`, `/auth/refresh`,
- * `/auth/logout`), as exact-path routes for `lib/http-server.ts`; the registration webhook is in
+ * The gateway's sign-in endpoints (`/auth/login`, `/auth/callback`, `/auth/session`,
+ * `/auth/refresh`, `/auth/logout`), as exact-path routes for `lib/http-server.ts`; the registration webhook is in
  * webhook.ts. They publish the user events of the platform's design: `user.authenticated`
  * (oauth2 on callback, jwt_refresh on refresh) and `user.logged_out` (manual on logout, security
  * when the IdP rejects a refresh, timeout from {@link createSessionSweeper}). A refused request
@@ -8,9 +8,11 @@
  * registry (contracts/errors.ts) and its HTTP status.
  */
 import type { IncomingMessage } from 'node:http';
+import { decodeJwt, errors as joseErrors } from 'jose';
 import { UserEventFactory, type KafkaService } from '../../events';
 import { clientAddress, sendJson, type Route } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
+import { AccessTokenError, identityFromClaims } from './access-token';
 import { methodNotAllowed, sendError } from './http';
 import { OidcError, type OidcClient } from './oidc';
 import { createMemorySignInState, type SignInStateStore } from './sign-in-state';
@@ -42,8 +44,24 @@ export interface AuthRoutesOptions {
    * @default none: the socket's peer
    */
   trustedProxies?: readonly string[];
+  /** Claim of the access token that carries the user's groups (`admin`). @default 'groups' */
+  groupsClaim?: string;
   /** @default Date.now */
   now?: () => number;
+}
+
+/** What `GET /auth/session` answers for a signed-in browser (the web app's view of its session). */
+export interface SessionInfo {
+  userId: string;
+  email: string;
+  /** The roles of the session's access token (`admin`), for what the app shows. */
+  roles: string[];
+  /** When the session's access token expires (ISO 8601): refresh before, with POST /auth/refresh. */
+  expiresAt: string;
+  /** When the session itself ends, refreshed or not (ISO 8601). */
+  sessionExpiresAt: string;
+  /** Whether POST /auth/refresh can renew the access token (the IdP gave a refresh token). */
+  refreshable: boolean;
 }
 
 /** Only same-origin paths: `/x`, not `//host` or `/\host`. */
@@ -63,6 +81,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
   const now = options.now ?? Date.now;
   const loginTtlMs = options.loginTtlMs ?? 600_000;
   const trustedProxies = options.trustedProxies ?? [];
+  const groupsClaim = options.groupsClaim ?? 'groups';
   const cookieOptions = { secure: new URL(options.publicUrl).protocol === 'https:' };
   const store = options.state ?? createMemorySignInState(now);
 
@@ -154,6 +173,31 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
     res.end();
   };
 
+  // The token comes from the session store, not from the client: its claims are read, not verified
+  // again (every GraphQL request still verifies it), and only tell the app what to show.
+  const sessionInfo: Route = async (req, res) => {
+    if (methodNotAllowed(req, res, 'GET')) return;
+    const session = await sessionOf(req);
+    if (!session) return sendError(res, 'NO_SESSION', 'Not signed in (no or expired session)');
+    let roles: string[] = [];
+    try {
+      roles = identityFromClaims(decodeJwt(session.tokens.accessToken), groupsClaim).roles ?? [];
+    } catch (error) {
+      // An opaque (non-JWT) access token names no roles; the session is still valid.
+      if (!(error instanceof joseErrors.JWTInvalid || error instanceof AccessTokenError))
+        throw error;
+    }
+    const info: SessionInfo = {
+      userId: session.userId,
+      email: session.email,
+      roles,
+      expiresAt: new Date(session.tokens.expiresAt).toISOString(),
+      sessionExpiresAt: new Date(session.expiresAt).toISOString(),
+      refreshable: session.tokens.refreshToken !== undefined,
+    };
+    sendJson(res, 200, info);
+  };
+
   const refresh: Route = async (req, res) => {
     if (methodNotAllowed(req, res, 'POST')) return;
     const session = await sessionOf(req);
@@ -235,6 +279,7 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
   return {
     '/auth/login': login,
     '/auth/callback': callback,
+    '/auth/session': sessionInfo,
     '/auth/refresh': refresh,
     '/auth/logout': logout,
   };

@@ -76,6 +76,7 @@ export function createSignIn(options: SignInOptions): SignIn {
       kafka,
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
       publicUrl: identity.publicUrl,
+      groupsClaim: identity.groupsClaim,
       logger: logger.child({ component: 'sign-in' }),
     }),
     ...createWebhookRoutes({ secret: identity.webhookSecret, state, kafka }),
