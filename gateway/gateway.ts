@@ -341,6 +341,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               apollo,
               schema: () => gateway.schema,
               authenticate,
+              allowedOrigins: options.corsOrigins,
               context: signContext,
               production,
               ...(live ? { live } : {}),

@@ -33,6 +33,22 @@ import type { BuildRequestHeaders } from './subgraph-client';
  */
 export type Authenticate = (req: IncomingMessage) => Promise<Identity | null>;
 
+const credentialExpiries = new WeakMap<IncomingMessage, number>();
+
+/**
+ * Records when the credentials an {@link Authenticate} accepted on `req` expire (epoch ms), for
+ * whoever keeps acting on them (a WebSocket closes at that time). Bearer tokens carry their own
+ * `exp`; this is for credentials that do not, such as the session cookie.
+ */
+export function recordCredentialExpiry(req: IncomingMessage, expiresAt: number): void {
+  credentialExpiries.set(req, expiresAt);
+}
+
+/** When the credentials accepted on `req` expire, if the {@link Authenticate} recorded it. */
+export function credentialExpiry(req: IncomingMessage): number | undefined {
+  return credentialExpiries.get(req);
+}
+
 /** Every caller is anonymous. */
 export const anonymous: Authenticate = async () => null;
 

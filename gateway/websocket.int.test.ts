@@ -40,8 +40,8 @@ describe('GraphQL over WebSocket at the gateway', () => {
   };
 
   /** A client that connects at once and never retries; records how the socket closed. */
-  const connect = (connectionParams: Record<string, unknown>) =>
-    clients.connect(`${publicUrl}/graphql`, connectionParams);
+  const connect = (connectionParams: Record<string, unknown>, headers?: Record<string, string>) =>
+    clients.connect(`${publicUrl}/graphql`, connectionParams, headers);
 
   const run = <T>(client: Client, query: string): Promise<Outcome<T>> =>
     new Promise((resolve) => {
@@ -92,6 +92,42 @@ describe('GraphQL over WebSocket at the gateway', () => {
     const outcome = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
     expect(outcome).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
     expect(closes).toEqual([]);
+  });
+
+  it('uses the session cookie of a same-origin upgrade when connection_init has no credentials', async () => {
+    const origin = new URL(publicUrl).origin;
+    await accessToken(); // renews the session's access token, which lives 5 s
+    const { client, closes } = connect({}, { cookie: session, origin });
+    const outcome = await run<{ me: { email: string } | null }>(client, '{ me { email } }');
+    expect(outcome).toEqual({ kind: 'result', data: { me: { email: 'dev@example.com' } } });
+    expect(closes).toEqual([]);
+  });
+
+  it('ignores the cookie of a cross-site upgrade, or of one without Origin (4401)', async () => {
+    for (const headers of [
+      { cookie: session, origin: 'https://evil.example.com' },
+      { cookie: session, origin: 'http://localhost:1' },
+      { cookie: session },
+    ]) {
+      const { closes, isConnected } = connect({}, headers);
+      await waitFor('the socket to close', () => closes.length > 0);
+      expect(isConnected()).toBe(false);
+      expect(closes[0]?.code).toBe(4401);
+      expect(closes[0]?.reason).toMatch(/No credentials/);
+    }
+  });
+
+  it("closes a cookie connection at its session's access token expiry (4401)", async () => {
+    const origin = new URL(publicUrl).origin;
+    await accessToken();
+    const { client, closes } = connect({}, { cookie: session, origin });
+    await run(client, '{ __typename }');
+    await waitFor(
+      'the socket to close',
+      () => closes.length > 0,
+      (ACCESS_TOKEN_TTL_SECONDS + 5) * 1000,
+    );
+    expect(closes[0]).toEqual({ code: 4401, reason: 'access token expired' });
   });
 
   it('accepts the development x-identity outside production', async () => {

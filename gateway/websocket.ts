@@ -13,9 +13,13 @@
  * **Authentication** happens once, in `connection_init`, with the same {@link Authenticate} as
  * GraphQL over HTTP. The payload carries what HTTP carries in headers:
  * `{ authorization: 'Bearer <access token>' }` (or `{ token: '<access token>' }`), and, outside
- * production only, the development `{ 'x-identity': '{"userId":...}' }`. Cookies on the upgrade
- * request are ignored on purpose: a browser sends them cross-site too, so they would let any page
- * open an authenticated socket. A connection whose token expires is closed at the token's `exp`.
+ * production only, the development `{ 'x-identity': '{"userId":...}' }`. A `connection_init`
+ * without credentials falls back on the session cookie of the upgrade request (a browser signed
+ * in through `/auth/login`: the web app, GraphiQL), but only when the upgrade's `Origin` is the
+ * gateway's own (same host) or one of `allowedOrigins`: a browser sends cookies on cross-site
+ * upgrades too, and WebSockets have no CORS, so without that check any page could open a socket
+ * as its visitor. A connection is closed at its credentials' expiry (the token's `exp`, or the
+ * session's access token's): the client refreshes (POST /auth/refresh) and reconnects.
  *
  * **Operations**: queries and mutations run through the same Apollo Server (validation rules,
  * error formatting, query planning) with the same context as HTTP: a freshly signed
@@ -68,7 +72,7 @@ import {
 import { ERROR_CODES } from '../contracts/errors';
 import type { Identity } from '../contracts/identity';
 import { closeCodeOf, graphQLError } from './errors';
-import type { Authenticate } from './identity';
+import { credentialExpiry, type Authenticate } from './identity';
 import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
 import type { DrainListener, ResultSink, SubscriberQueue } from './subscriptions/queue';
@@ -113,6 +117,11 @@ export interface GraphQLWebSocketOptions {
   schema: () => GraphQLSchema | undefined;
   /** The gateway's {@link Authenticate}, fed the `connection_init` payload as headers. */
   authenticate: Authenticate;
+  /**
+   * Origins besides the gateway's own whose upgrades may authenticate with the session cookie
+   * (the CORS origins; `*` does not count). @default none
+   */
+  allowedOrigins?: readonly string[];
   /** The context of one operation of `identity` (the signed internal token). */
   context: (identity: Identity) => Promise<GatewayContext>;
   production: boolean;
@@ -277,6 +286,8 @@ class Connection {
   constructor(
     readonly ws: WebSocket,
     private readonly raw: Duplex,
+    /** The upgrade's `Cookie` header, kept only when its origin may use it (see the module). */
+    readonly cookie: string | undefined,
   ) {
     connections.set(ws, this);
     connections.set(raw, this);
@@ -444,6 +455,25 @@ function credentialHeaders(payload: Readonly<Record<string, unknown>> | undefine
   return headers;
 }
 
+/**
+ * The upgrade's `Cookie` header when its `Origin` may use it: the gateway's own host (the
+ * `Host` the browser connected to) or one of `allowedOrigins` exactly. Browsers always send
+ * `Origin` on WebSocket upgrades; a request without one is no browser's, and gets no cookie.
+ */
+export function cookieOfAllowedOrigin(
+  req: Pick<IncomingMessage, 'headers'>,
+  allowedOrigins: readonly string[],
+): string | undefined {
+  const { cookie, origin, host } = req.headers;
+  if (!cookie || !origin) return undefined;
+  if (allowedOrigins.includes(origin)) return cookie;
+  try {
+    return new URL(origin).host === host ? cookie : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The `exp` (ms) of a bearer token that was just verified; undefined if it has none. */
 function expiresAt(authorization: string | undefined): number | undefined {
   const token = /^Bearer +(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
@@ -505,13 +535,18 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
 
   const authenticate = async (
     payload: Readonly<Record<string, unknown>> | undefined,
+    cookie: string | undefined,
   ): Promise<{ identity: Identity; expiresAt?: number } | { refused: number; reason: string }> => {
     const headers = credentialHeaders(payload);
     if (Object.keys(headers).length === 0) {
-      return {
-        refused: WebSocketCloseCode.Unauthorized,
-        reason: "No credentials: connection_init must carry { authorization: 'Bearer <token>' }",
-      };
+      if (cookie === undefined) {
+        return {
+          refused: WebSocketCloseCode.Unauthorized,
+          reason:
+            "No credentials: connection_init must carry { authorization: 'Bearer <token>' }, or sign in (same-origin session cookie)",
+        };
+      }
+      headers['cookie'] = cookie;
     }
     const req = new IncomingMessage(new Socket());
     req.headers = headers;
@@ -533,7 +568,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           : 'No valid credentials',
       };
     }
-    const expiry = expiresAt(headers['authorization']);
+    const expiry = expiresAt(headers['authorization']) ?? credentialExpiry(req);
     return expiry === undefined ? { identity } : { identity, expiresAt: expiry };
   };
 
@@ -552,7 +587,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   ): Promise<void> {
     connection.state = 1;
     clearTimeout(connection.initTimer);
-    const result = await authenticate(payload);
+    const result = await authenticate(payload, connection.cookie);
     if (connection.ws.readyState !== connection.ws.OPEN) return;
     if ('refused' in result) {
       logger.debug('websocket connection refused', {
@@ -732,8 +767,8 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   }
 
   const initWaitMs = options.connectionInitWaitMs ?? 3_000;
-  wss.on('connection', (ws: WebSocket, raw: Duplex) => {
-    const connection = new Connection(ws, raw);
+  wss.on('connection', (ws: WebSocket, raw: Duplex, cookie: string | undefined) => {
+    const connection = new Connection(ws, raw, cookie);
     if (ws.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) {
       connection.close(WebSocketCloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
@@ -786,8 +821,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    // The request is not kept: nothing reads it after the upgrade.
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, socket));
+    // The request is not kept: nothing reads it after the upgrade, but its cookie may.
+    const cookie = cookieOfAllowedOrigin(req, options.allowedOrigins ?? []);
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, socket, cookie));
   };
   options.server.on('upgrade', onUpgrade);
 

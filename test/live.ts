@@ -25,17 +25,25 @@ export interface LiveConnection {
 
 /**
  * A graphql-ws client that connects at once, never retries, and records how it was closed.
+ * `upgradeHeaders` go on the upgrade request, as a browser's `Cookie` and `Origin` do.
  * Dispose its `client` when done (or open it through {@link liveClients}).
  */
 export function liveClient(
   httpUrl: string,
   connectionParams: Record<string, unknown>,
+  upgradeHeaders?: Record<string, string>,
 ): LiveConnection {
   const closes: Closed[] = [];
   let connected = false;
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
+    webSocketImpl: upgradeHeaders
+      ? class extends WebSocket {
+          constructor(url: string, protocols: string | string[]) {
+            super(url, protocols, { headers: upgradeHeaders });
+          }
+        }
+      : WebSocket,
     lazy: false,
     retryAttempts: 0,
     connectionParams,
@@ -62,8 +70,12 @@ export function liveClient(
 export function liveClients() {
   const open: Client[] = [];
   return {
-    connect(httpUrl: string, connectionParams: Record<string, unknown>): LiveConnection {
-      const connection = liveClient(httpUrl, connectionParams);
+    connect(
+      httpUrl: string,
+      connectionParams: Record<string, unknown>,
+      upgradeHeaders?: Record<string, string>,
+    ): LiveConnection {
+      const connection = liveClient(httpUrl, connectionParams, upgradeHeaders);
       open.push(connection.client);
       return connection;
     },

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../../contracts/identity';
 import { httpGraphQLError } from '../errors';
+import { recordCredentialExpiry } from '../identity';
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from './access-token';
 import { sessionIdFromRequest, type SessionStore } from './sessions';
 
@@ -54,6 +55,8 @@ export function createRequestAuthenticator(
     const session = await options.sessions.get(sessionId);
     if (!session)
       throw unauthenticated('Session expired or signed out; sign in again', 'no_session');
-    return verify(session.tokens.accessToken, 'session');
+    const identity = await verify(session.tokens.accessToken, 'session');
+    recordCredentialExpiry(req, session.tokens.expiresAt);
+    return identity;
   };
 }
