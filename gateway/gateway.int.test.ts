@@ -411,7 +411,13 @@ describe('developer tools', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('/graphiql/graphiql.js');
-    for (const asset of ['react.js', 'react-dom.js', 'graphiql.js', 'graphiql.css']) {
+    for (const asset of [
+      'react.js',
+      'react-dom.js',
+      'graphiql.js',
+      'graphiql.css',
+      'graphql-ws.js',
+    ]) {
       const response = await fetch(new URL(`/graphiql/${asset}`, devUrl));
       expect(response.status).toBe(200);
       expect(Number(response.headers.get('content-length'))).toBeGreaterThan(1000);

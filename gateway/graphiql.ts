@@ -4,8 +4,15 @@
  * Apollo Sandbox (Apollo Server's default landing page in development) loads from Apollo's CDN,
  * so it is blank without internet access. The gateway therefore also serves GraphiQL at
  * `/graphiql`, entirely from node_modules: graphiql 3's UMD bundle and CSS (the last major
- * version that ships one) with React 18's UMD builds (React 19 dropped them). The landing page
- * gets a link to it in its "you might be offline" fallback text.
+ * version that ships one) with React 18's UMD builds (React 19 dropped them), and graphql-ws's
+ * UMD client for subscriptions. The landing page gets a link to it in its "you might be offline"
+ * fallback text.
+ *
+ * Queries and mutations go over HTTP, subscriptions over a graphql-ws socket on the same origin
+ * (`ws(s)://<host>/graphql`); both carry the browser's session cookie, so after signing in at
+ * `/auth/login` GraphiQL runs as the signed-in user, live subscriptions included (the gateway
+ * accepts the cookie of a same-origin upgrade: gateway/websocket.ts). Headers set in GraphiQL's
+ * editor (`authorization`, `x-identity`) go on HTTP requests and into `connection_init`.
  *
  * The assets (about 4 MB) are streamed from node_modules on each request rather than held in
  * memory: a gateway that nobody opens GraphiQL on keeps none of it.
@@ -31,6 +38,7 @@ const ASSETS = {
   },
   'graphiql.js': { pkg: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript' },
   'graphiql.css': { pkg: 'graphiql', file: 'graphiql.min.css', type: 'text/css' },
+  'graphql-ws.js': { pkg: 'graphql-ws', file: 'umd/graphql-ws.min.js', type: 'text/javascript' },
 } as const;
 
 function page(base: string, endpoint: string): string {
@@ -49,8 +57,39 @@ function page(base: string, endpoint: string): string {
     <script src="${base}/react.js"></script>
     <script src="${base}/react-dom.js"></script>
     <script src="${base}/graphiql.js"></script>
+    <script src="${base}/graphql-ws.js"></script>
     <script>
-      const fetcher = GraphiQL.createFetcher({ url: ${JSON.stringify(endpoint)} });
+      const url = new URL(${JSON.stringify(endpoint)}, location.href);
+      const http = GraphiQL.createFetcher({ url: url.href });
+      // Subscriptions: a graphql-ws socket on the same origin, one per set of editor headers
+      // (they become the connection_init payload); with none, the session cookie signs it in.
+      const sockets = new Map();
+      const socketFor = (headers) => {
+        const key = JSON.stringify(headers ?? {});
+        let client = sockets.get(key);
+        if (!client) {
+          client = graphqlWs.createClient({
+            url: url.href.replace(/^http/, 'ws'),
+            connectionParams: headers ?? {},
+            lazy: true,
+            retryAttempts: Infinity,
+            shouldRetry: () => true,
+          });
+          sockets.set(key, client);
+        }
+        return client;
+      };
+      const isSubscription = (params, documentAST) =>
+        (documentAST?.definitions ?? []).some(
+          (d) =>
+            d.kind === 'OperationDefinition' &&
+            d.operation === 'subscription' &&
+            (!params.operationName || d.name?.value === params.operationName),
+        );
+      const fetcher = (params, options) =>
+        isSubscription(params, options?.documentAST)
+          ? socketFor(options?.headers).iterate(params)
+          : http(params, options);
       // ?query=... opens with that operation, so a link can carry one.
       const query = new URLSearchParams(location.search).get('query');
       ReactDOM.createRoot(document.getElementById('graphiql')).render(
@@ -74,7 +113,7 @@ export interface GraphiQLRoutesOptions {
 }
 
 /**
- * Routes for lib/http-server.ts serving GraphiQL: the page at `base` and its four assets under it.
+ * Routes for lib/http-server.ts serving GraphiQL: the page at `base` and its five assets under it.
  * The files are found here, and read when asked for.
  * @throws when graphiql, react or react-dom is not installed.
  */
