@@ -121,6 +121,8 @@ const servicesSchema = z.object({
   GATEWAY_WORKERS: int(1, 64).default(1),
   /** The composed supergraph the gateway serves. @default 'supergraph.graphql' */
   SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
+  /** The web app's build (`npm run build:web`), served at `/`. @default 'dist/web' */
+  WEB_APP_DIR: z.string().min(1).default('dist/web'),
   /** Deepest selection nesting the gateway accepts. @default 12 */
   GATEWAY_MAX_DEPTH: int(1, 100).default(12),
   /** Most fields, aliases included, in one operation. @default 1000 */
@@ -305,6 +307,7 @@ function slices(e: Env) {
     },
     gateway: {
       supergraphPath: e.SUPERGRAPH_PATH,
+      webAppDir: e.WEB_APP_DIR,
       maxDepth: e.GATEWAY_MAX_DEPTH,
       maxFields: e.GATEWAY_MAX_FIELDS,
       maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,

@@ -8,8 +8,8 @@
  * Endpoints: `/graphql` (GraphQL over HTTP, and over WebSocket with the `graphql-transport-ws`
  * protocol: see websocket.ts); `/health` (liveness); `/ready` (200 once the supergraph is loaded
  * and every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
- * subgraph); in development also Apollo Sandbox on `GET /graphql` from a browser and GraphiQL at
- * `/graphiql`, which works offline.
+ * subgraph); the web app at `/` (web-app.ts) when given; in development also Apollo Sandbox on
+ * `GET /graphql` from a browser and GraphiQL at `/graphiql`, which works offline.
  */
 // First: defers what @apollo/gateway loads for its telemetry only (see the module).
 import { setApolloTelemetry } from './apollo-telemetry';
@@ -53,6 +53,7 @@ import {
 import { listSubgraphs } from './supergraph';
 import { LiveSubscriptions, type LiveSubscriptionStats } from './subscriptions/engine';
 import { SubscriptionPlanner } from './subscriptions/plan';
+import type { WebApp } from './web-app';
 import { attachGraphQLWebSocket, FormattedError, type GraphQLWebSocket } from './websocket';
 import { EVENTS_SUBGRAPH } from '../events/subgraph';
 import { checkRateLimit, limitRoutes, type RateLimit } from '../lib/rate-limit';
@@ -92,6 +93,8 @@ export interface GatewayOptions {
   authenticate?: Authenticate;
   /** Extra HTTP routes by exact path, e.g. `/auth/login` and `/webhooks/authentik`. */
   routes?: Record<string, Route>;
+  /** The web app at `/` (see web-app.ts); its fallback answers the paths no route takes. */
+  webApp?: WebApp;
   /** Subgraph readiness probes: see `createSubgraphProbes`. @default every 5 s, ready within 15 s */
   probes?: { intervalMs?: number; maxAgeMs?: number; timeoutMs?: number };
   /** Keep-alive pool towards the subgraphs. */
@@ -300,6 +303,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (started) throw new Error('The gateway is already started');
       started = true;
       const routes: Record<string, Route> = {
+        ...options.webApp?.routes,
         ...(production ? {} : await createGraphiQLRoutes()),
         '/metrics': metricsRoute(gatewayMetrics(live)),
         ...(options.routes && routesLimit
@@ -335,6 +339,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           maxBodyBytes: options.maxBodyBytes,
           readiness: ready,
           routes,
+          ...(options.webApp ? { fallback: options.webApp.fallback } : {}),
           onListening: (server) => {
             webSocket = attachGraphQLWebSocket({
               server,

@@ -22,6 +22,7 @@ import { Lifecycle } from '../lib/lifecycle';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 import { runMain, stopOnSignals } from '../lib/process';
+import { createWebApp } from './web-app';
 import { reportReady, runWorkers } from './workers';
 
 async function main(): Promise<void> {
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     rateLimits: config.gateway.rateLimits,
     trustedProxies: config.gateway.trustedProxies,
     ...(signIn ? { routes: signIn.routes } : {}),
+    webApp: await createWebApp(config.gateway.webAppDir),
     ...(kafka
       ? {
           subscriptions: {
