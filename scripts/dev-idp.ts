@@ -12,6 +12,11 @@ import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import {
+  signWebhook,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '../gateway/auth/webhook';
 
 /** A development user. `sub` becomes the platform's userId. */
 export interface DevAccount {
@@ -324,4 +329,68 @@ export function createDevProvider(options: DevProviderOptions): DevProvider {
       await closed;
     },
   };
+}
+
+/** What the registration webhook (`/webhooks/authentik`) is told of a new user. */
+export interface Registration {
+  userId: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/**
+ * Tells the gateway of a new user as Authentik's registration webhook does: a delivery to
+ * `/webhooks/authentik` signed with `secret`. The gateway answers 202 once `user.registered` is
+ * on its way to the users service.
+ */
+export function registerByWebhook(
+  publicUrl: string,
+  secret: string,
+  user: Registration,
+): Promise<Response> {
+  const body = JSON.stringify(user);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${publicUrl}/webhooks/authentik`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
+      [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+    },
+    body,
+  });
+}
+
+/** An account's registration: `sub` is the userId, `name` gives first and last name. */
+export function registrationOf(account: DevAccount): Registration {
+  const [firstName, ...rest] = account.name.split(' ');
+  return {
+    userId: account.sub,
+    email: account.email,
+    ...(firstName ? { firstName } : {}),
+    ...(rest.length > 0 ? { lastName: rest.join(' ') } : {}),
+  };
+}
+
+/**
+ * Registers the development accounts at the gateway, as the IdP's webhook would for new users,
+ * so that signing in with them finds a user (`me` is not null). The users service keeps the
+ * profile of an account registered before as it is, so this runs at every start.
+ * @throws when the gateway refuses a delivery, saying which and why
+ */
+export async function registerDevAccounts(
+  publicUrl: string,
+  secret: string,
+  accounts: readonly DevAccount[] = DEFAULT_DEV_ACCOUNTS,
+): Promise<void> {
+  for (const account of accounts) {
+    const res = await registerByWebhook(publicUrl, secret, registrationOf(account));
+    if (res.status !== 202) {
+      throw new Error(
+        `Registering ${account.email} at ${publicUrl}/webhooks/authentik failed: ${res.status} ${await res.text()}`,
+      );
+    }
+    await res.arrayBuffer();
+  }
 }

@@ -4,7 +4,9 @@
  * Starts a local Kafka broker unless KAFKA_BROKERS names a cluster, then the three subgraphs
  * (each its own process, with its outbox relay and consumers), the notification service and the
  * gateway, waits until each
- * answers `/ready`, and prints the URLs. Ctrl-C stops everything in reverse order.
+ * answers `/ready`, and prints the URLs. Ctrl-C stops everything in reverse order. Without an
+ * OIDC_ISSUER it also runs a development IdP and registers its accounts as users, so that
+ * signing in with `dev@example.com` / `dev` finds a user.
  *
  * When INTERNAL_TOKEN_SECRET is unset, a random one is generated for this run and given to every
  * child, so the subgraphs accept exactly the gateway's tokens.
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle();
   let kafka: LocalKafkaCluster | undefined;
   let idp: DevProvider | undefined;
+  let webhookSecret: string | undefined;
   let stopping = false;
 
   const shutdown = async (code: number) => {
@@ -151,8 +154,8 @@ async function main(): Promise<void> {
       idp = lifecycle.use('development IdP', provider, (p) => p.stop());
       signIn.OIDC_ISSUER = issuer;
       signIn.OIDC_CLIENT_SECRET = clientSecret;
-      signIn.AUTHENTIK_WEBHOOK_SECRET =
-        config.identity.webhookSecret ?? randomBytes(24).toString('base64url');
+      webhookSecret = config.identity.webhookSecret ?? randomBytes(24).toString('base64url');
+      signIn.AUTHENTIK_WEBHOOK_SECRET = webhookSecret;
     }
     const subgraphUrl = (port: number) => `http://${config.host}:${port}/graphql`;
     const env = {
@@ -187,6 +190,12 @@ async function main(): Promise<void> {
       });
       // Subgraphs must be ready before the gateway starts probing them.
       await waitUntilReady(running, config.host);
+    }
+    if (idp && webhookSecret) {
+      // The development accounts are real users from the start: registered as the IdP's
+      // webhook registers new users (again at every start, which changes nothing).
+      const { registerDevAccounts } = await import('./dev-idp.js');
+      await registerDevAccounts(config.identity.publicUrl, webhookSecret, idp.accounts);
     }
   } catch (error) {
     console.error(

@@ -4,13 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config';
-import { createDevProvider, type DevProvider } from '../scripts/dev-idp';
+import { createDevProvider, registerByWebhook, type DevProvider } from '../scripts/dev-idp';
 import { freePort } from './helpers';
-import {
-  signWebhook,
-  WEBHOOK_SIGNATURE_HEADER,
-  WEBHOOK_TIMESTAMP_HEADER,
-} from '../gateway/auth/webhook';
+
+export { registerByWebhook } from '../scripts/dev-idp';
 
 export class CookieJar {
   private readonly cookies = new Map<string, string>();
@@ -89,25 +86,6 @@ export async function authorizeAtIdp(
     url = new URL(submitted.headers.get('location') ?? '', url);
   }
   throw new Error('too many redirects at the IdP');
-}
-
-/** Registers a user through the gateway's signed Authentik webhook, as Authentik would. */
-export function registerByWebhook(
-  publicUrl: string,
-  secret: string,
-  user: { userId: string; email: string; firstName?: string },
-): Promise<Response> {
-  const body = JSON.stringify(user);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return fetch(`${publicUrl}/webhooks/authentik`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      [WEBHOOK_TIMESTAMP_HEADER]: timestamp,
-      [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
-    },
-    body,
-  });
 }
 
 /**
