@@ -208,8 +208,9 @@ async function main(): Promise<void> {
   const base = (port: number) => `http://${config.host}:${port}`;
   console.log(`
 Interview Graph is running.
+  Web app             ${base(config.ports.gateway)}/
   GraphQL (gateway)   ${base(config.ports.gateway)}/graphql
-  Subscriptions       ws://${config.host}:${config.ports.gateway}/graphql (graphql-transport-ws)
+  Subscriptions       ws://${config.host}:${config.ports.gateway}/graphql (graphql-transport-ws), ${base(config.ports.gateway)}/graphql/stream (SSE), multipart on /graphql
   GraphiQL (offline)  ${base(config.ports.gateway)}/graphiql
   Health / readiness  ${base(config.ports.gateway)}/health, /ready, /metrics
   Subgraphs           users ${base(config.ports.users)}/graphql, interviews ${base(config.ports.interviews)}/graphql, reporting ${base(config.ports.reporting)}/graphql
