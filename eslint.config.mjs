@@ -11,6 +11,8 @@ export default tseslint.config(
       '.data/',
       '.cache/',
       '**/generated/',
+      // The web app's typed documents (npm run codegen's client preset).
+      'web/src/gql/',
       'scripts/patches/',
     ],
   },
@@ -40,6 +42,36 @@ export default tseslint.config(
   {
     files: ['config/**', 'test/**', '**/*.test.ts', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // The web app runs in the browser (its Vite config and unit tests in Node: below).
+    files: ['web/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        navigator: 'readonly',
+        fetch: 'readonly',
+        WebSocket: 'readonly',
+        FormData: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        Intl: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+    rules: {
+      // Node's globals do not exist in a browser (tsc has no Node types for web/src either).
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', 'global'],
+    },
+  },
+  {
+    files: ['web/vite.config.ts', 'web/**/*.test.ts'],
+    rules: { 'no-restricted-globals': 'off' },
   },
   {
     files: ['**/*.js', '**/*.cjs'],

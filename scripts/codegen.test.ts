@@ -72,6 +72,9 @@ describe('npm run codegen', () => {
       'subgraphs/interviews/generated/resolvers-types.ts',
       'subgraphs/reporting/generated/resolvers-types.ts',
       'subgraphs/users/generated/resolvers-types.ts',
+      'web/src/gql/gql.ts',
+      'web/src/gql/graphql.ts',
+      'web/src/gql/index.ts',
     ]);
     const stale = outputs.map(staleness).filter((s) => s !== undefined);
     if (stale.length > 0) {

@@ -8,10 +8,12 @@
  *   on: identity, the internal token, error codes) imports only those;
  * - `events/` (the Kafka contract and machinery) imports neither the gateway nor the services;
  * - the gateway, the subgraphs and the notification service never import each other, and none of
- *   them imports development tooling (`scripts/`), tests or benchmarks.
+ *   them imports development tooling (`scripts/`), tests or benchmarks;
+ * - `web/` (the browser app) imports only itself, tests included, and nothing imports it: it
+ *   reaches the platform over HTTP and WebSocket only, and is bundled apart by Vite.
  *
  * Tests (`*.test.ts`) may also import `test/` and `scripts/` (the development IdP, the broker).
- * Folders not listed (scripts, test, bench, deploy, the root) may import anything.
+ * Folders not listed (scripts, test, bench, deploy, the root) may import anything but `web/`.
  */
 import * as path from 'node:path';
 
@@ -26,7 +28,11 @@ export const LAYERS = {
   gateway: [...RUNTIME_BASE, 'events'],
   subgraphs: [...RUNTIME_BASE, 'events'],
   notifications: [...RUNTIME_BASE, 'events'],
+  web: [],
 };
+
+/** Folders that import only themselves, in tests too, and that no other folder imports. */
+const SEALED = new Set(['web']);
 
 /** What tests may import on top of their folder's layer. */
 const TEST_EXTRAS = ['test', 'scripts', 'generated'];
@@ -40,6 +46,12 @@ const WHY = {
   gateway: 'the gateway talks to subgraphs over HTTP only and never imports a service',
   subgraphs: 'subgraphs never import the gateway or the notification service',
   notifications: 'the notification service never imports the gateway or the subgraphs',
+  web: 'web/ is the browser app; it talks to the platform over HTTP and WebSocket only',
+};
+
+/** Why nothing outside a {@link SEALED} folder imports it. */
+const WHY_SEALED = {
+  web: 'web/ is bundled for the browser by Vite, apart from the Node code',
 };
 
 /** The top-level folder of `file` (relative to `root`), or undefined outside the project. */
@@ -64,18 +76,28 @@ const layers = {
     const root = context.cwd;
     const file = context.filename;
     const from = topFolder(root, file);
-    const allowed = from === undefined ? undefined : LAYERS[from];
-    if (!allowed) return {};
-    const isTest = /\.test\.ts$/.test(file);
-    const permitted = new Set([from, ...allowed, ...(isTest ? TEST_EXTRAS : [])]);
+    if (from === undefined) return {};
+    const allowed = LAYERS[from];
+    const isTest = /\.test\.tsx?$/.test(file);
+    const extras = isTest && !SEALED.has(from) ? TEST_EXTRAS : [];
+    // Unlisted folders may import anything but a sealed folder.
+    const permitted = allowed ? new Set([from, ...allowed, ...extras]) : undefined;
     const check = (node, source) => {
       if (!source || typeof source.value !== 'string' || !source.value.startsWith('.')) return;
       const target = topFolder(root, path.resolve(path.dirname(file), source.value));
-      if (target === undefined || target === '' || permitted.has(target)) return;
+      if (target === undefined || target === from) return;
+      let why;
+      // A sealed folder imports nothing outside itself, not even the root's files.
+      if (SEALED.has(from)) why = WHY[from];
+      else if (target === '') return;
+      else if (SEALED.has(target)) why = WHY_SEALED[target];
+      else if (permitted && !permitted.has(target)) why = WHY[from];
+      if (!why) return;
+      const name = (folder) => (folder === '' ? '(the project root)' : folder);
       context.report({
         node: source,
         messageId: 'forbidden',
-        data: { from, to: target, specifier: source.value, why: WHY[from] },
+        data: { from: name(from), to: name(target), specifier: source.value, why },
       });
     };
     return {

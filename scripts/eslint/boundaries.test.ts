@@ -48,6 +48,11 @@ const FORBIDDEN: Case[] = [
   { file: 'contracts/probe.ts', from: '../gateway/identity' },
   { file: 'gateway/probe.ts', from: '../scripts/dev-idp' },
   { file: 'subgraphs/shared/probe.ts', from: '../../test/helpers' },
+  { file: 'web/src/probe.tsx', from: '../../contracts/errors' },
+  { file: 'web/src/api/probe.test.ts', from: '../../../test/helpers' },
+  { file: 'web/src/probe.ts', from: '../../codegen' },
+  { file: 'gateway/probe.ts', from: '../web/src/api' },
+  { file: 'scripts/probe.ts', from: '../web/src/gql/graphql' },
 ];
 
 const ALLOWED: Case[] = [
@@ -61,6 +66,8 @@ const ALLOWED: Case[] = [
   { file: 'gateway/probe.test.ts', from: '../scripts/dev-idp' },
   { file: 'scripts/probe.ts', from: '../gateway/gateway' },
   { file: 'test/probe.ts', from: '../subgraphs/users/main' },
+  { file: 'web/src/pages/probe.tsx', from: '../api' },
+  { file: 'web/src/api/probe.test.ts', from: '../gql/graphql' },
 ];
 
 describe('import boundaries (eslint boundaries/layers)', () => {
