@@ -8,8 +8,11 @@ const transform = {
 const common = {
   transform,
   testEnvironment: 'node',
-  // openid-client, jose and oidc-provider ship ESM only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(openid-client|jose|oauth4webapi|oidc-provider)/)'],
+  // openid-client, jose, oidc-provider and puppeteer-core ship ESM only; let swc turn them into
+  // CommonJS for jest.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(openid-client|jose|oauth4webapi|oidc-provider|puppeteer-core|@puppeteer/browsers|chromium-bidi|webdriver-bidi-protocol)/)',
+  ],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],
 };
 
