@@ -9,10 +9,12 @@
  * page is kept as a screenshot (test/chromium.ts: test-artifacts/browser/).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import { registerByWebhook } from '../../scripts/dev-idp';
 import { launchChromium, screenshot } from '../chromium';
 import { deleteTopicsWithPrefix, freePort, randomName, testBrokers, waitFor } from '../helpers';
 import { metric } from '../live';
@@ -35,6 +37,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const prefix = `${randomName('web')}.`;
 const work = mkdtempSync(path.join(tmpdir(), 'ig-web-e2e-'));
 const webDir = path.join(work, 'web');
+/** The registration webhook's key, given to npm start (which otherwise makes up one). */
+const WEBHOOK_SECRET = randomBytes(24).toString('base64url');
 
 /** `npm start` from source (scripts/start.ts under tsx), on free ports, with the test's broker. */
 class Platform {
@@ -63,6 +67,7 @@ class Platform {
         KAFKA_TOPIC_PREFIX: prefix,
         DATA_DIR: path.join(work, 'data'),
         WEB_APP_DIR: webDir,
+        AUTHENTIK_WEBHOOK_SECRET: WEBHOOK_SECRET,
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -354,13 +359,34 @@ describe('the web app in Chromium', () => {
     shots.push(await screenshot(candidate, '07-preferences'));
   });
 
-  it('shows an admin the platform stats and the audit trail', async () => {
+  it('shows an admin the platform stats, the audit trail and live handler failures', async () => {
     const admin = await newPage();
     await signIn(admin, 'admin@example.com', 'admin');
     await admin.goto(`${platform.publicUrl}/admin`);
     await admin.waitForSelector(testId('platform-stats'));
     await admin.waitForSelector(testId('audit-row'), { timeout: 30_000 });
     expect(await textOf(admin, testId('platform-stats'))).toMatch(/\d/);
+    const liveSystemEvents = async () =>
+      (
+        await admin.$$eval(testId('live-status'), (items) => items.map((i) => i.textContent))
+      ).includes('live');
+    await waitFor('the admin page to listen to system events', liveSystemEvents);
+
+    // A registration with dev@example.com's email for someone else: the users service refuses it
+    // (CONFLICT), dead-letters it and announces handler.failed, which the admin sees live.
+    const taken = await registerByWebhook(platform.publicUrl, WEBHOOK_SECRET, {
+      userId: randomName('impostor'),
+      email: 'dev@example.com',
+    });
+    expect(taken.status).toBe(202);
+    await admin.waitForFunction(
+      (s) =>
+        [...(document.querySelectorAll(s) as unknown as PageElement[])].some((e) =>
+          (e.textContent ?? '').includes('handler.failed'),
+        ),
+      { timeout: 60_000 },
+      testId('system-event'),
+    );
     shots.push(await screenshot(admin, '09-admin'));
   });
 
