@@ -107,6 +107,20 @@ describe('the compiled gateway', () => {
     AUTHENTIK_WEBHOOK_SECRET: 'test-webhook-secret-0123456789',
   });
 
+  it('serves the web app of dist/web at /, in production too', async () => {
+    const index = fs.readFileSync(path.join(DIST, 'web', 'index.html'), 'utf8');
+    const script = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(index)?.[1];
+    expect(script).toBeDefined();
+    const { url } = await startGateway(production());
+    const page = await fetch(`${url}/interviews`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe(index);
+    const asset = await fetch(`${url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await asset.text()).length).toBeGreaterThan(10_000);
+  }, 60_000);
+
   it('in production, loads neither the development IdP, oidc-provider nor Apollo telemetry', async () => {
     const { gateway } = await startGateway(production());
     const { modules } = await gateway.probe();
