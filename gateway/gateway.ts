@@ -5,8 +5,9 @@
  * `createGateway(options)` returns `{ start, stop, ready }` and holds no module-level state, so
  * tests and benchmarks run as many gateways as they like in one process.
  *
- * Endpoints: `/graphql` (GraphQL over HTTP, and over WebSocket with the `graphql-transport-ws`
- * protocol: see websocket.ts); `/health` (liveness); `/ready` (200 once the supergraph is loaded
+ * Endpoints: `/graphql` (GraphQL over HTTP, over WebSocket with the `graphql-transport-ws`
+ * protocol: see websocket.ts, and multipart subscriptions); `/graphql/stream` (GraphQL over
+ * Server-Sent Events; both in http-subscriptions/); `/health` (liveness); `/ready` (200 once the supergraph is loaded
  * and every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
  * subgraph); the web app at `/` (web-app.ts) when given; in development also Apollo Sandbox on
  * `GET /graphql` from a browser and GraphiQL at `/graphiql`, which works offline.
@@ -39,6 +40,7 @@ import {
 import { createCors } from './cors';
 import { createErrorFormatter } from './errors';
 import { createGraphiQLRoutes, landingPageWithGraphiQLLink } from './graphiql';
+import { createHttpSubscriptions, refuseSubscriptionsOverPlainHttp } from './http-subscriptions';
 import { anonymous, internalTokenHeaders, type Authenticate } from './identity';
 import { depthLimitRule, fieldLimitRule } from './limits';
 import { createSubgraphProbes } from './readiness';
@@ -214,6 +216,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       production
         ? ApolloServerPluginLandingPageDisabled()
         : landingPageWithGraphiQLLink<GatewayContext>('/graphiql'),
+      refuseSubscriptionsOverPlainHttp,
     ],
     logger: apolloLog,
     // main.ts owns the signals, and stops the HTTP server before Apollo.
@@ -331,14 +334,30 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (live) lifecycle.defer('live subscriptions', () => live.stop());
         await Promise.all([probes.start(), live?.start()]);
         let webSocket: GraphQLWebSocket | undefined;
+        const httpContext = async (req: IncomingMessage): Promise<GatewayContext> => ({
+          subgraphHeaders: await buildRequestHeaders(req),
+        });
+        const httpSubscriptions = createHttpSubscriptions({
+          apollo,
+          httpContext,
+          authenticate,
+          context: signContext,
+          live,
+          production,
+          logger: logger.child({ component: 'http-subscriptions' }),
+          maxBodyBytes: options.maxBodyBytes,
+          subscribeRateLimit: options.rateLimits?.subscribe,
+          trustedProxies: options.trustedProxies,
+        });
         const http = createGraphQLHttpServer<GatewayContext>({
           apollo,
-          context: async (req) => ({ subgraphHeaders: await buildRequestHeaders(req) }),
+          context: httpContext,
           host: options.host,
           port: options.port,
           maxBodyBytes: options.maxBodyBytes,
           readiness: ready,
-          routes,
+          routes: { ...routes, ...httpSubscriptions.routes },
+          beforeGraphQL: httpSubscriptions.beforeGraphQL,
           ...(options.webApp ? { fallback: options.webApp.fallback } : {}),
           onListening: (server) => {
             webSocket = attachGraphQLWebSocket({
@@ -361,6 +380,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           },
         });
         lifecycle.defer('http requests in flight', () => http.stop());
+        // Before the drain: subscription streams would hold it for its whole 10 s.
+        lifecycle.defer('http subscription streams', () => httpSubscriptions.close());
         withCors(http, createCors({ origins: options.corsOrigins }));
         const { url } = await http.start();
         lifecycle.defer('websockets', () => webSocket?.close());

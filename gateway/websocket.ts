@@ -57,7 +57,6 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
@@ -77,6 +76,7 @@ import type { GatewayContext } from './subgraph-client';
 import type { LiveSubscriptions } from './subscriptions/engine';
 import type { DrainListener, ResultSink, SubscriberQueue } from './subscriptions/queue';
 import type { PreparedResult } from './subscriptions/result';
+import { at, expiresAt } from './token-expiry';
 
 /** The subprotocol spoken. */
 export const GRAPHQL_TRANSPORT_WS_PROTOCOL = 'graphql-transport-ws';
@@ -472,35 +472,6 @@ export function cookieOfAllowedOrigin(
   } catch {
     return undefined;
   }
-}
-
-/** The `exp` (ms) of a bearer token that was just verified; undefined if it has none. */
-function expiresAt(authorization: string | undefined): number | undefined {
-  const token = /^Bearer +(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
-  if (!token) return undefined;
-  try {
-    const { exp } = decodeJwt(token);
-    return exp === undefined ? undefined : exp * 1000;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs `run` at `time` (ms); returns the cancel. setTimeout caps at ~24.8 days, so it re-arms. */
-function at(time: number, run: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const wait = time - Date.now();
-    if (wait <= 0) {
-      timer = undefined;
-      run();
-      return;
-    }
-    timer = setTimeout(arm, Math.min(wait, 2_147_483_647));
-    timer.unref();
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 /**
