@@ -134,6 +134,28 @@ describe('configuration per process', () => {
     ).toEqual([expect.stringMatching(/^OIDC_ISSUER: required in production/)]);
   });
 
+  it('takes SESSION_COOKIE_SAMESITE=none only with an https PUBLIC_URL', () => {
+    expect(
+      problems(loadGatewayConfig, {
+        INTERNAL_TOKEN_SECRET: SECRET,
+        SESSION_COOKIE_SAMESITE: 'none',
+      }),
+    ).toEqual([expect.stringMatching(/^SESSION_COOKIE_SAMESITE: none needs an https PUBLIC_URL/)]);
+    expect(
+      loadGatewayConfig({
+        INTERNAL_TOKEN_SECRET: SECRET,
+        SESSION_COOKIE_SAMESITE: 'none',
+        PUBLIC_URL: 'https://graph.example.com',
+      }).identity.sessionCookieSameSite,
+    ).toBe('none');
+    expect(
+      loadGatewayConfig({ INTERNAL_TOKEN_SECRET: SECRET }).identity.sessionCookieSameSite,
+    ).toBe('lax');
+    expect(
+      problems(loadGatewayConfig, { INTERNAL_TOKEN_SECRET: SECRET, SESSION_COOKIE_SAMESITE: 'x' }),
+    ).toEqual([expect.stringMatching(/^SESSION_COOKIE_SAMESITE: /)]);
+  });
+
   it('the gateway refuses sign-in without its secret and Kafka, and workers with memory sessions', () => {
     expect(
       problems(loadGatewayConfig, {

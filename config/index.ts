@@ -207,6 +207,12 @@ const identitySchema = z.object({
    * instance; ~20 MB less RSS). @default database in production, memory otherwise
    */
   SIGN_IN_STORE: z.enum(['database', 'memory']).optional(),
+  /**
+   * `SameSite` of the session cookie. `none` lets pages on another site that CORS_ORIGINS allows
+   * (Apollo Sandbox on studio.apollographql.com) send it, with credentials, and needs an https
+   * PUBLIC_URL (browsers drop a SameSite=None cookie that is not Secure). @default 'lax'
+   */
+  SESSION_COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).default('lax'),
   /** The gateway's public URL, for redirect URIs and Secure cookies. @default http://HOST:GATEWAY_PORT */
   PUBLIC_URL: z
     .url({ error: 'must be the public URL of the gateway, e.g. https://graph.example.com' })
@@ -278,6 +284,7 @@ function slices(e: Env) {
       /** Unset: `database` in production or with several workers, `memory` otherwise. */
       signInStore: e.SIGN_IN_STORE,
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.GATEWAY_PORT}`).replace(/\/$/, ''),
+      sessionCookieSameSite: e.SESSION_COOKIE_SAMESITE,
       internalTokenSecret: e.INTERNAL_TOKEN_SECRET,
       webhookSecret: e.AUTHENTIK_WEBHOOK_SECRET,
     },
@@ -415,6 +422,11 @@ const gatewayEnvSchema = envSchema
       problem(
         'KAFKA_BROKERS',
         `required with OIDC_ISSUER: sign-in publishes user events; ${NEEDS_KAFKA}`,
+      );
+    if (e.SESSION_COOKIE_SAMESITE === 'none' && !e.PUBLIC_URL?.startsWith('https:'))
+      problem(
+        'SESSION_COOKIE_SAMESITE',
+        'none needs an https PUBLIC_URL: browsers drop a SameSite=None cookie that is not Secure',
       );
     if (e.OIDC_ISSUER && e.GATEWAY_WORKERS > 1 && e.SIGN_IN_STORE === 'memory')
       problem(

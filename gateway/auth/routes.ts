@@ -44,6 +44,8 @@ export interface AuthRoutesOptions {
    * @default none: the socket's peer
    */
   trustedProxies?: readonly string[];
+  /** `SameSite` of the session cookie (config SESSION_COOKIE_SAMESITE). @default 'lax' */
+  cookieSameSite?: 'lax' | 'strict' | 'none';
   /** Claim of the access token that carries the user's groups (`admin`). @default 'groups' */
   groupsClaim?: string;
   /** @default Date.now */
@@ -82,7 +84,10 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
   const loginTtlMs = options.loginTtlMs ?? 600_000;
   const trustedProxies = options.trustedProxies ?? [];
   const groupsClaim = options.groupsClaim ?? 'groups';
-  const cookieOptions = { secure: new URL(options.publicUrl).protocol === 'https:' };
+  const cookieOptions = {
+    secure: new URL(options.publicUrl).protocol === 'https:',
+    sameSite: options.cookieSameSite ?? 'lax',
+  };
   const store = options.state ?? createMemorySignInState(now);
 
   const requestUrl = (req: IncomingMessage) => new URL(req.url ?? '/', options.publicUrl);

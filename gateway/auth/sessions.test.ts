@@ -45,6 +45,18 @@ describe('session cookie', () => {
     );
   });
 
+  it('takes SameSite=Strict or None when configured; None only with Secure', () => {
+    const session = { id: newSessionId(), expiresAt: 61_000 };
+    expect(sessionCookie(session, { secure: false, sameSite: 'strict' }, 1_000)).toContain(
+      '; SameSite=Strict;',
+    );
+    expect(sessionCookie(session, { secure: true, sameSite: 'none' }, 1_000)).toMatch(
+      /; SameSite=None; .*; Secure$/,
+    );
+    expect(() => sessionCookie(session, { secure: false, sameSite: 'none' })).toThrow(/Secure/);
+    expect(clearSessionCookie({ secure: true, sameSite: 'none' })).toContain('SameSite=None');
+  });
+
   it('is read from the Cookie header, ignoring malformed values', () => {
     const id = newSessionId();
     expect(sessionIdFromRequest({ headers: { cookie: `a=b; ig_session=${id}; c=d` } })).toBe(id);

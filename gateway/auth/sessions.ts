@@ -113,9 +113,25 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
 export interface CookieOptions {
   /** Set when the gateway's public URL is https. */
   secure: boolean;
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none';
 }
 
-/** `Set-Cookie` value for a session: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
+const SAME_SITE = { lax: 'SameSite=Lax', strict: 'SameSite=Strict', none: 'SameSite=None' };
+
+/** The attributes both cookies share. @throws for SameSite=None without Secure */
+function attributes(options: CookieOptions): string[] {
+  const sameSite = options.sameSite ?? 'lax';
+  if (sameSite === 'none' && !options.secure) {
+    throw new Error('A SameSite=None session cookie must be Secure (an https public URL)');
+  }
+  return ['HttpOnly', SAME_SITE[sameSite], 'Path=/'];
+}
+
+/**
+ * `Set-Cookie` value for a session: HttpOnly, SameSite (Lax unless configured), Path=/, Secure
+ * on https.
+ */
 export function sessionCookie(
   session: Pick<Session, 'id' | 'expiresAt'>,
   options: CookieOptions,
@@ -124,9 +140,7 @@ export function sessionCookie(
   const maxAge = Math.max(0, Math.floor((session.expiresAt - now) / 1000));
   return [
     `${SESSION_COOKIE}=${session.id}`,
-    'HttpOnly',
-    'SameSite=Lax',
-    'Path=/',
+    ...attributes(options),
     `Max-Age=${maxAge}`,
     ...(options.secure ? ['Secure'] : []),
   ].join('; ');
@@ -136,9 +150,7 @@ export function sessionCookie(
 export function clearSessionCookie(options: CookieOptions): string {
   return [
     `${SESSION_COOKIE}=`,
-    'HttpOnly',
-    'SameSite=Lax',
-    'Path=/',
+    ...attributes(options),
     'Max-Age=0',
     ...(options.secure ? ['Secure'] : []),
   ].join('; ');

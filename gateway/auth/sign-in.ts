@@ -77,6 +77,7 @@ export function createSignIn(options: SignInOptions): SignIn {
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
       publicUrl: identity.publicUrl,
       groupsClaim: identity.groupsClaim,
+      cookieSameSite: identity.sessionCookieSameSite,
       logger: logger.child({ component: 'sign-in' }),
     }),
     ...createWebhookRoutes({ secret: identity.webhookSecret, state, kafka }),
