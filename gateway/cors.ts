@@ -24,6 +24,11 @@ const ALLOWED_HEADERS = [
   'apollographql-client-name',
   'apollographql-client-version',
   'authorization',
+  // Multipart subscriptions' Accept has quotes (`subscriptionSpec="1.0"`), which makes it unsafe.
+  'accept',
+  // An EventSource-like client resuming over SSE; the development identity (ignored in production).
+  'last-event-id',
+  'x-identity',
 ].join(', ');
 
 /**

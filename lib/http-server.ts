@@ -7,7 +7,7 @@
  * (readiness). No framework means one less layer on the hot path of every federated fetch.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 
 /** How long `stop` waits for requests in flight before it cuts their connections. */
@@ -126,6 +126,40 @@ export function sendGraphQLError(
 }
 
 /**
+ * Hands one request to Apollo Server and writes its answer: `body` is the request's body as read
+ * (parsed JSON, or the text), `search` its query string. For a hook in front of Apollo
+ * (`beforeGraphQL`) that has read the body and then finds the request is Apollo's after all.
+ */
+export async function answerWithApollo<TContext extends BaseContext>(
+  apollo: ApolloServer<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: { search: string; body: unknown; context: (req: IncomingMessage) => Promise<TContext> },
+): Promise<void> {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: {
+      method: req.method ?? 'GET',
+      headers,
+      search: request.search,
+      body: request.body,
+    },
+    context: () => request.context(req),
+  });
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/**
  * Serves `options.apollo` on `options.path` (POST with a JSON body, or GET), `/health`, `/ready`
  * and `options.routes` (exact paths); 404 for anything else. It listens only once `start()` is
  * called. An oversized body gets 413 `PAYLOAD_TOO_LARGE`, invalid JSON 400 `BAD_REQUEST`, and an
@@ -171,22 +205,7 @@ export function createGraphQLHttpServer<TContext extends BaseContext>(
         body = raw;
       }
     }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-    const response = await options.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: () => options.context(req),
-    });
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await answerWithApollo(options.apollo, req, res, { search, body, context: options.context });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -265,6 +284,14 @@ function listener(
     });
   });
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+  // Connections that never sent a request (a client's spare, opened after a streaming response
+  // was aborted): closeIdleConnections() leaves them, so `stop` would wait out its deadline.
+  const unused = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
 
   /** Resolves once the server is closed and its last connection is gone. */
   let closed: Promise<void> | undefined;
@@ -294,6 +321,7 @@ function listener(
       // A keep-alive connection goes as soon as its request in flight is answered (not when its
       // keep-alive times out); whatever is still open at the drain deadline is cut.
       server.closeIdleConnections();
+      for (const socket of unused) socket.destroy();
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       await closed;

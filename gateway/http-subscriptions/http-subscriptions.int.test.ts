@@ -23,7 +23,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../../test/platform';
-import { readMultipartParts, readServerSentEvents, type StreamItem } from './testing';
+import { readMultipartParts, readServerSentEvents, type StreamItem } from '../../test/http-streams';
 
 jest.setTimeout(60_000);
 

@@ -19,8 +19,9 @@
  *   of Apollo's 500 (a `POST`) or 405 (a `GET`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { answerWithApollo } from '../../lib/http-server';
 import { httpGraphQLError } from '../errors';
 import type { GatewayContext } from '../subgraph-client';
 import { parseJson, Refusal, sendRefusal, type HttpSubscriptionCore } from './common';
@@ -91,32 +92,6 @@ const isSubscription = (request: GraphQLRequest | GraphQLError): request is Grap
   MAY_SUBSCRIBE.test(request.query) &&
   operationTypeOf(request) === 'subscription';
 
-/** Hands a request whose body was read here to Apollo, as lib/http-server.ts would. */
-async function handToApollo(
-  core: HttpSubscriptionCore,
-  req: IncomingMessage,
-  res: ServerResponse,
-  search: string,
-  body: unknown,
-): Promise<void> {
-  const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  const response = await core.options.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? 'POST', headers, search, body },
-    context: () => core.options.httpContext(req),
-  });
-  for (const [name, value] of response.headers) res.setHeader(name, value);
-  res.statusCode = response.status ?? 200;
-  if (response.body.kind === 'complete') {
-    res.end(response.body.string);
-    return;
-  }
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
-  res.end();
-}
-
 /** Runs a multipart subscription: the rate limit, the caller, then the stream. */
 async function subscribe(
   core: HttpSubscriptionCore,
@@ -175,7 +150,12 @@ async function handle(
   }
   const request = json ? requestFromBody(body) : undefined;
   if (request && isSubscription(request)) await subscribe(core, req, res, request);
-  else await handToApollo(core, req, res, search, body);
+  else
+    await answerWithApollo(core.options.apollo, req, res, {
+      search,
+      body,
+      context: core.options.httpContext,
+    });
   return true;
 }
 

@@ -26,7 +26,7 @@ import {
   type HttpSubscriptions,
   type HttpSubscriptionsOptions,
 } from '.';
-import { readMultipartParts, readServerSentEvents, type StreamItem } from './testing';
+import { readMultipartParts, readServerSentEvents, type StreamItem } from '../../test/http-streams';
 
 const typeDefs = `
   type Query { hello: String! }
