@@ -7,9 +7,9 @@
  *
  * Endpoints: `/graphql` (GraphQL over HTTP, over WebSocket with the `graphql-transport-ws`
  * protocol: see websocket.ts, and multipart subscriptions); `/graphql/stream` (GraphQL over
- * Server-Sent Events; both in http-subscriptions/); `/health` (liveness); `/ready` (200 once the supergraph is loaded
- * and every subgraph answered a `{ __typename }` probe recently, 503 otherwise, `checks` per
- * subgraph); the web app at `/` (web-app.ts) when given; in development also Apollo Sandbox on
+ * Server-Sent Events; both in http-subscriptions/); `/health` (liveness); `/ready` (200 once the
+ * supergraph is loaded and every subgraph answered a `{ __typename }` probe recently, 503
+ * otherwise, `checks` per subgraph); the web app at `/` (web-app.ts) when given; in development also Apollo Sandbox on
  * `GET /graphql` from a browser and GraphiQL at `/graphiql`, which works offline.
  */
 // First: defers what @apollo/gateway loads for its telemetry only (see the module).
