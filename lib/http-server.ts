@@ -76,9 +76,14 @@ export interface GraphQLHttpServer {
   stop(): Promise<void>;
 }
 
-class BodyTooLargeError extends Error {}
+/** Thrown by {@link readBody} for a body over its limit. */
+export class BodyTooLargeError extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * The body of `req` as UTF-8 text, at most `limit` bytes.
+ * @throws {BodyTooLargeError} when it is larger (declared or sent); the request is then destroyed
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return reject(new BodyTooLargeError());

@@ -21,7 +21,7 @@ import type { ApolloServer } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES, isErrorCode } from '../../contracts/errors';
 import type { Identity } from '../../contracts/identity';
-import { clientAddress, sendJson } from '../../lib/http-server';
+import { BodyTooLargeError, clientAddress, readBody, sendJson } from '../../lib/http-server';
 import type { Logger } from '../../lib/logger';
 import { checkRateLimit, describeRate, RateLimiter, type RateLimit } from '../../lib/rate-limit';
 import { graphQLError, httpGraphQLError } from '../errors';
@@ -113,31 +113,6 @@ export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
 const refusal = (error: GraphQLError, headers?: Record<string, string>): Refusal =>
   new Refusal([error], headers);
 
-class BodyTooLargeError extends Error {}
-
-/** The body of `req` as text, at most `limit` bytes. */
-function readText(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      reject(new BodyTooLargeError());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /** `text` as JSON, or 400 `BAD_REQUEST` saying why not. */
 export function parseJson(text: string): unknown {
   try {
@@ -214,7 +189,7 @@ export class HttpSubscriptionCore {
   /** The body of `req` as text, or 413 `PAYLOAD_TOO_LARGE` beyond `maxBodyBytes`. */
   async readBody(req: IncomingMessage): Promise<string | Refusal> {
     try {
-      return await readText(req, this.maxBodyBytes);
+      return await readBody(req, this.maxBodyBytes);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
       return refusal(
