@@ -9,7 +9,8 @@
  *     production mode, live subscriptions on its own `api-gateway` KafkaService, callers by the
  *     development `x-identity`);
  *   - `--client-processes` subscriber processes (bench/subscriptions/clients.ts), one WebSocket
- *     and one subscription per subscriber, `graphql-transport-ws` spoken by hand;
+ *     and one subscription per subscriber, `graphql-transport-ws` spoken by hand (the `-sse` and
+ *     `-multipart` runs: one HTTP request per subscriber, bench/subscriptions/http-client.ts);
  *   - this one: orchestration, and the publisher of the events (KafkaService
  *     `interview-service`), which knows each event's publish time.
  *
@@ -32,6 +33,14 @@
  *          and one execution per event, per admin;
  *        event-only: `{ id }`, answered from the event alone (no subgraph request), every
  *          subscriber the candidate: what the fan-out itself costs.
+ *   event-only-sse, event-only-multipart: event-only, the subscribers subscribed over HTTP
+ *      instead of the WebSocket (gateway/http-subscriptions/): GraphQL over Server-Sent Events
+ *      (`POST /graphql/stream`, `Accept: text/event-stream`) and Apollo's multipart subscriptions
+ *      (`POST /graphql`, `Accept: multipart/mixed;subscriptionSpec="1.0"`); one request per
+ *      subscriber on a connection of its own, with the `x-identity` header, from a loopback
+ *      address of its own (127.x.y.z: the gateway's subscribe rate limit is per client address,
+ *      20 a second in bursts of 100, as for real clients). What each transport's framing and
+ *      chunked HTTP responses cost the fan-out next to the WebSocket's.
  *   shared-2w, event-only-2w: shared and event-only on a gateway of two workers on one port
  *      (GATEWAY_WORKERS=2), started for the run: what a second core adds to the fan-out.
  *   bare-ws, graphql-ws: the baselines, same subscriber processes, rate and measures, each
@@ -93,6 +102,7 @@ import {
   type ClientProcess,
   type Collected,
   type OpenedAll,
+  type SubscriberTransport,
 } from './subscriptions/protocol';
 import { openFilesLimit } from './memory-subscribers';
 import { runBench } from './run';
@@ -102,6 +112,8 @@ const RUNS = [
   'shared',
   'spread',
   'event-only',
+  'event-only-sse',
+  'event-only-multipart',
   'shared-2w',
   'event-only-2w',
   'bare-ws',
@@ -339,7 +351,22 @@ async function startPlatform(
 // ---------------------------------------------------------------------------------------------
 // Subscriber processes
 
-/** Spreads `identities` over new client processes and opens them all; resolves once opened. */
+/** Where subscribers of `transport` subscribe, from the server's `http://.../graphql`. */
+function subscribeUrl(url: string, transport: SubscriberTransport): string {
+  switch (transport) {
+    case 'ws':
+      return url.replace(/^http/, 'ws');
+    case 'sse':
+      return new URL('/graphql/stream', url).href;
+    case 'multipart':
+      return url;
+  }
+}
+
+/**
+ * Spreads `identities` over new client processes and opens them all over `transport` (default
+ * the WebSocket); resolves once opened.
+ */
 async function openSubscribers(
   url: string,
   options: Options,
@@ -349,14 +376,16 @@ async function openSubscribers(
     identities: Identity[];
     expectedData?: string;
     eventTag: string;
+    transport?: SubscriberTransport;
   },
 ): Promise<OpenedAll & { clients: ClientProcess[] }> {
   const count = Math.min(options.clientProcesses, request.identities.length);
   const clients = Array.from({ length: count }, () => track(spawnClients()));
-  const { identities, ...rest } = request;
+  const { identities, transport = 'ws', ...rest } = request;
   const opened = await openAll(clients, identities, {
     ...rest,
-    url: url.replace(/^http/, 'ws'),
+    transport,
+    url: subscribeUrl(url, transport),
     concurrency: options.concurrency,
   });
   return { clients, ...opened };
@@ -470,7 +499,11 @@ const isBaseline = (kind: LatencyKind): kind is BaselineKind =>
   kind === 'bare-ws' || kind === 'graphql-ws';
 /** `shared-2w`: the `shared` run on a gateway of two workers (GATEWAY_WORKERS=2). */
 const workersOf = (kind: LatencyKind): number => (kind.endsWith('-2w') ? 2 : 1);
-const shapeOf = (kind: LatencyKind): LatencyKind => kind.replace(/-2w$/, '') as LatencyKind;
+const shapeOf = (kind: LatencyKind): LatencyKind =>
+  kind.replace(/-(2w|sse|multipart)$/, '') as LatencyKind;
+/** `event-only-sse`: the `event-only` run over Server-Sent Events; the others: the WebSocket. */
+const transportOf = (kind: LatencyKind): SubscriberTransport =>
+  kind.endsWith('-sse') ? 'sse' : kind.endsWith('-multipart') ? 'multipart' : 'ws';
 
 interface LatencyResult {
   kind: LatencyKind;
@@ -694,8 +727,15 @@ async function measureLatency(
     identities: subscription.identities,
     ...(subscription.expectedData === undefined ? {} : { expectedData: subscription.expectedData }),
     eventTag: tag,
+    transport: transportOf(kind),
   });
   const { clients } = opened;
+  if (opened.subscribed === 0) {
+    await closeSubscribers(target, clients).catch(() => undefined);
+    throw new Error(
+      `none of ${n} subscribers subscribed (${transportOf(kind)}), first failure: ${opened.firstFailure ?? '?'}`,
+    );
+  }
   if (opened.failed > 0) {
     problems.push(`${opened.failed} subscribers failed, first: ${opened.firstFailure ?? '?'}`);
   }
@@ -1024,6 +1064,8 @@ function reportLatency(results: LatencyResult[], options: Options): void {
     shared: 'our gateway',
     spread: 'our gateway',
     'event-only': 'our gateway',
+    'event-only-sse': 'our gateway, SSE',
+    'event-only-multipart': 'our gateway, multipart',
     'shared-2w': 'our gateway, 2 workers',
     'event-only-2w': 'our gateway, 2 workers',
     'bare-ws': 'bare ws, one pre-built message',
@@ -1068,7 +1110,7 @@ function reportLatency(results: LatencyResult[], options: Options): void {
     );
   }
   console.log(
-    '\nshared: every subscriber the candidate (one stream); spread: admins (one stream each); event-only: `interviewUpdated { id }`, no subgraph request; bare-ws: a `ws` server sending one message built once per event to every socket; graphql-ws: `useServer` + KafkaPubSub on the same topic, one non-federated field. ∞: results not delivered by the end of the wait count as infinitely late. executions/s: gateway_subscription_executions_total over the window (first measured publish to the end of the wait).',
+    '\nshared: every subscriber the candidate (one stream); spread: admins (one stream each); event-only: `interviewUpdated { id }`, no subgraph request; -sse, -multipart: over HTTP (one request per subscriber) instead of the WebSocket; bare-ws: a `ws` server sending one message built once per event to every socket; graphql-ws: `useServer` + KafkaPubSub on the same topic, one non-federated field. ∞: results not delivered by the end of the wait count as infinitely late. executions/s: gateway_subscription_executions_total over the window (first measured publish to the end of the wait).',
   );
   for (const r of results) {
     for (const p of r.problems) console.log(`${r.kind}: PROBLEM: ${p}`);

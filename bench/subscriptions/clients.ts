@@ -3,28 +3,35 @@
  *
  *   node --import tsx bench/subscriptions/clients.ts    (IPC channel, `advanced` serialization)
  *
- * On `open`, one WebSocket per identity, each speaking `graphql-transport-ws` by hand (no
- * graphql-ws client, whose per-message work would cost the receiving side more CPU than the
- * gateway's sending): `connection_init` with the development `x-identity`, then on
- * `connection_ack` one `subscribe` (id `1`). Pings are answered (`ws` answers WebSocket pings
- * itself). Each `next` is timestamped on arrival and read without JSON.parse: the event's
- * sequence number from `extensions.eventId` (see protocol.ts `eventId`), its `data` compared
- * byte for byte with the expected JSON, `extensions.dropped` if the gateway dropped results
- * (or, with `timing: 'timestamp'`, the latency from the result's own `timestamp` field, for
- * events the parent did not publish itself: bench/pipeline.ts).
- * On `collect`, the latencies against the parent's publish times; on `close`, every socket
+ * On `open`, one subscriber per identity, over the request's `transport`:
+ *   - `ws` (the default): a WebSocket speaking `graphql-transport-ws` by hand (no graphql-ws
+ *     client, whose per-message work would cost the receiving side more CPU than the gateway's
+ *     sending): `connection_init` with the development `x-identity`, then on `connection_ack`
+ *     one `subscribe` (id `1`). Pings are answered (`ws` answers WebSocket pings itself).
+ *   - `sse`, `multipart`: one `POST` with the `x-identity` header on a connection of its own,
+ *     from a loopback address of its own (http-client.ts); subscribed once the response starts.
+ * Each result is timestamped on arrival and read without JSON.parse: the event's sequence
+ * number from `extensions.eventId` (see protocol.ts `eventId`), its `data` compared byte for
+ * byte with the expected JSON, `extensions.dropped` if the gateway dropped results (or, with
+ * `timing: 'timestamp'`, the latency from the result's own `timestamp` field, for events the
+ * parent did not publish itself: bench/pipeline.ts).
+ * On `collect`, the latencies against the parent's publish times; on `close`, every subscriber
  * closed. The process exits when the parent's channel closes.
  */
 import WebSocket, { type RawData } from 'ws';
 import type { Identity } from '../../contracts/identity';
 import { wallClock } from '../lib/clock';
+import { subscribeOverHttp, type HttpTransport } from './http-client';
 import type { Collected, FromClients, OpenRequest, ToClients } from './protocol';
 
+/** One subscriber, whatever its transport. */
 interface Connection {
-  ws: WebSocket;
-  subscribed: boolean;
   /** Highest event sequence number received. */
   lastSeq: number;
+  /** Closes it; resolves once its connection closed (or was cut after 5 s). */
+  close(): Promise<void>;
+  /** Cuts its connection now. */
+  terminate(): void;
 }
 
 const connections: Connection[] = [];
@@ -75,9 +82,8 @@ function asBuffer(raw: RawData): Buffer {
   return Buffer.from(raw);
 }
 
-/** A `next` of subscription `1`: the hot path, no JSON.parse. */
-function onNext(connection: Connection, data: Buffer, at: number): void {
-  const payloadAt = nextPrefix.length;
+/** A result, its JSON from `payloadAt` to the end of `data`: the hot path, no JSON.parse. */
+function onNext(connection: Connection, data: Buffer, payloadAt: number, at: number): void {
   if (expectedHead) {
     if (
       data.compare(
@@ -130,12 +136,25 @@ function onNext(connection: Connection, data: Buffer, at: number): void {
   record(seq, at);
 }
 
-/** Opens one connection, resolves once it is acknowledged and its subscription sent. */
-function connect(request: OpenRequest, identity: Identity, timing: { slowest: number }) {
+/** Opens one WebSocket, resolves once it is acknowledged and its subscription sent. */
+function connectWebSocket(request: OpenRequest, identity: Identity, timing: { slowest: number }) {
   return new Promise<void>((resolve, reject) => {
     const started = performance.now();
     const ws = new WebSocket(request.url, 'graphql-transport-ws', { perMessageDeflate: false });
-    const connection: Connection = { ws, subscribed: false, lastSeq: -1 };
+    let subscribed = false;
+    const connection: Connection = {
+      lastSeq: -1,
+      close: () => {
+        if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) {
+          return Promise.resolve();
+        }
+        const closed = new Promise<void>((done) => ws.once('close', () => done()));
+        if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'bench done');
+        else ws.terminate();
+        return closed;
+      },
+      terminate: () => ws.terminate(),
+    };
     connections.push(connection);
     let settled = false;
     const fail = (reason: string) => {
@@ -161,7 +180,7 @@ function connect(request: OpenRequest, identity: Identity, timing: { slowest: nu
         data.length > nextPrefix.length &&
         data.compare(nextPrefix, 0, nextPrefix.length, 0, nextPrefix.length) === 0
       ) {
-        onNext(connection, data, at);
+        onNext(connection, data, nextPrefix.length, at);
         return;
       }
       let message: { type?: string; payload?: unknown };
@@ -176,7 +195,7 @@ function connect(request: OpenRequest, identity: Identity, timing: { slowest: nu
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          connection.subscribed = true;
+          subscribed = true;
           timing.slowest = Math.max(timing.slowest, performance.now() - started);
           ws.send(
             JSON.stringify({
@@ -204,7 +223,7 @@ function connect(request: OpenRequest, identity: Identity, timing: { slowest: nu
     });
     ws.on('error', (error) => fail(error.message));
     ws.on('close', (code, reason) => {
-      if (!connection.subscribed) {
+      if (!subscribed) {
         fail(`closed before connection_ack: ${code} ${reason.toString()}`);
       } else if (!closing) {
         problems.closed++;
@@ -212,6 +231,66 @@ function connect(request: OpenRequest, identity: Identity, timing: { slowest: nu
       }
     });
   });
+}
+
+/**
+ * The loopback address of subscriber `index` of client process `processIndex`, 127.(1 +
+ * processIndex).x.y: one client address per subscriber, as the gateway's per-address subscribe
+ * limit expects of real clients (Linux routes all of 127/8 to the loopback interface).
+ */
+function loopbackAddress(processIndex: number, index: number): string {
+  const third = Math.floor(index / 254) % 256;
+  return `127.${1 + (processIndex % 254)}.${third}.${(index % 254) + 1}`;
+}
+
+/** Subscribes over SSE or multipart, resolves once the response started as a stream. */
+async function connectHttp(
+  request: OpenRequest,
+  transport: HttpTransport,
+  identity: Identity,
+  localAddress: string,
+  timing: { slowest: number },
+): Promise<void> {
+  const started = performance.now();
+  let ended = false;
+  const connection: Connection = {
+    lastSeq: -1,
+    close: async () => undefined,
+    terminate: () => undefined,
+  };
+  const subscription = await subscribeOverHttp(
+    {
+      transport,
+      url: request.url,
+      query: request.query,
+      variables: request.variables,
+      identity,
+      localAddress,
+      timeoutMs: 30_000,
+    },
+    {
+      result: (payload, at) => onNext(connection, payload, 0, at),
+      ended: (description) => {
+        ended = true;
+        problems.ended++;
+        problem(`${transport} stream ended by the server: ${description}`);
+      },
+      unexpected: (description) => {
+        problems.unknown++;
+        problem(description);
+      },
+    },
+  );
+  timing.slowest = Math.max(timing.slowest, performance.now() - started);
+  connection.close = () => subscription.close();
+  connection.terminate = () => void subscription.close();
+  subscription.onClosed((description) => {
+    // A stream the server ended is counted as ended already.
+    if (closing || ended) return;
+    problems.closed++;
+    problem(`${transport} stream closed by the server: ${description}`);
+  });
+  connections.push(connection);
 }
 
 async function open(request: OpenRequest): Promise<void> {
@@ -227,12 +306,18 @@ async function open(request: OpenRequest): Promise<void> {
   let failed = 0;
   let firstFailure: string | undefined;
   let next = 0;
+  const transport = request.transport ?? 'ws';
   const worker = async () => {
     while (next < request.identities.length) {
-      const identity = request.identities[next] as Identity;
+      const index = next;
+      const identity = request.identities[index] as Identity;
       next++;
       try {
-        await connect(request, identity, timing);
+        if (transport === 'ws') await connectWebSocket(request, identity, timing);
+        else {
+          const address = loopbackAddress(request.process ?? 0, index);
+          await connectHttp(request, transport, identity, address, timing);
+        }
         subscribed++;
       } catch (error) {
         failed++;
@@ -282,20 +367,10 @@ function collect(publishTimes: Float64Array, from: number, to: number): Collecte
 
 async function closeAll(): Promise<void> {
   closing = true;
-  const open = connections.filter(
-    (c) => c.ws.readyState === WebSocket.OPEN || c.ws.readyState === WebSocket.CONNECTING,
-  );
-  const closed = open.map(
-    (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
-  );
-  for (const c of open) {
-    if (c.ws.readyState === WebSocket.OPEN) c.ws.close(1000, 'bench done');
-    else c.ws.terminate();
-  }
   const cutOff = setTimeout(() => {
-    for (const c of open) c.ws.terminate();
+    for (const c of connections) c.terminate();
   }, 5_000);
-  await Promise.all(closed);
+  await Promise.all(connections.map((c) => c.close()));
   clearTimeout(cutOff);
 }
 
@@ -328,6 +403,6 @@ process.on('message', (message: ToClients) => {
 
 process.on('disconnect', () => {
   closing = true;
-  for (const c of connections) c.ws.terminate();
+  for (const c of connections) c.terminate();
   process.exit(0);
 });

@@ -13,13 +13,31 @@ import { ask, spawnIpc, type IpcProcess } from '../lib/ipc';
 /** What every subscriber of one client process subscribes to. */
 export interface OpenRequest {
   type: 'open';
-  /** The gateway's `ws://.../graphql`. */
+  /**
+   * The gateway's `ws://.../graphql` (`ws`), `http://.../graphql/stream` (`sse`) or
+   * `http://.../graphql` (`multipart`).
+   */
   url: string;
+  /**
+   * How each subscriber subscribes: a WebSocket speaking `graphql-transport-ws`, GraphQL over
+   * Server-Sent Events, or Apollo's multipart subscriptions (one HTTP request each).
+   * @default 'ws'
+   */
+  transport?: SubscriberTransport;
+  /**
+   * This process's index among those `openAll` opens (set by it): HTTP subscribers connect from
+   * loopback addresses of their own, 127.(1 + process).x.y, distinct over the processes.
+   * @default 0
+   */
+  process?: number;
   query: string;
   variables: Record<string, unknown>;
   /** One connection (and one subscription) per entry, as that identity. */
   identities: Identity[];
-  /** Most connections between `new WebSocket` and `connection_ack` at once. */
+  /**
+   * Most subscribers being set up at once (`new WebSocket` to `connection_ack`, or request to
+   * response).
+   */
   concurrency: number;
   /**
    * JSON every `next` payload's `data` must be, byte for byte (the gateway serializes in
@@ -38,6 +56,9 @@ export interface OpenRequest {
   timing?: 'seq' | 'timestamp';
 }
 
+/** The transports a subscriber process speaks (clients.ts). */
+export type SubscriberTransport = 'ws' | 'sse' | 'multipart';
+
 /** Messages the parent sends. */
 export type ToClients =
   | OpenRequest
@@ -49,11 +70,11 @@ export type ToClients =
 /** A client process's answer to `open`. */
 export interface Opened {
   type: 'opened';
-  /** Connections acknowledged (`connection_ack`) and subscribed. */
+  /** Connections acknowledged (`connection_ack`) and subscribed, or HTTP streams started. */
   subscribed: number;
   failed: number;
   firstFailure?: string;
-  /** Longest `new WebSocket` to `connection_ack`, ms. */
+  /** Longest `new WebSocket` to `connection_ack` (HTTP: request to response), ms. */
   slowestHandshakeMs: number;
 }
 
@@ -62,9 +83,12 @@ export interface Counted {
   type: 'count';
   /** `next` messages received so far, all subscribers together. */
   received: number;
-  /** Sockets closed by the server since they subscribed. */
+  /** Sockets (HTTP: streams) closed by the server since they subscribed. */
   closed: number;
-  /** `error` or `complete` messages: a subscription refused or ended by the server. */
+  /**
+   * `error` or `complete` messages (HTTP: SSE `complete`, a multipart error or closing part): a
+   * subscription refused or ended by the server.
+   */
   ended: number;
   cpuMicros: number;
 }
@@ -134,6 +158,7 @@ export async function openAll(
         {
           ...request,
           type: 'open',
+          process: i,
           identities: identities.filter((_, k) => k % clients.length === i),
         },
         'opened',
