@@ -27,6 +27,7 @@ interface PageElement {
   textContent: string | null;
 }
 declare const document: {
+  activeElement: { getAttribute(name: string): string | null } | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): { length: number };
   documentElement: { scrollWidth: number; clientWidth: number };
@@ -215,6 +216,17 @@ describe('the web app in Chromium', () => {
     await page.goto(`${platform.publicUrl}/`);
     await page.waitForSelector(testId('sign-in'));
     shots.push(await screenshot(page, '01-signed-out'));
+    // By keyboard: Tab reaches the Sign in link, and Enter follows it (to the IdP).
+    let focused: string | null = null;
+    for (let presses = 0; presses < 10 && focused !== 'sign-in'; presses++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(
+        () => document.activeElement?.getAttribute('data-testid') ?? null,
+      );
+    }
+    expect(focused).toBe('sign-in');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await page.$('input[name="email"]')).not.toBeNull();
   });
 
   it('signs in as dev@example.com, a registered user (me is not null)', async () => {
