@@ -26,6 +26,19 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('info');
   });
 
+  it('logs pretty lines in development and JSON in production, unless LOG_FORMAT says', () => {
+    expect(loadConfig({}).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'production' }).logFormat).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(() => loadConfig({ LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT.*"text"/);
+    expect(loadConfig({}).logColor).toBeUndefined();
+    expect(loadConfig({ FORCE_COLOR: '1' }).logColor).toBe(true);
+    expect(loadConfig({ FORCE_COLOR: '0' }).logColor).toBe(false);
+    expect(loadConfig({ FORCE_COLOR: '1', NO_COLOR: '1' }).logColor).toBe(false);
+  });
+
   it('writes emails to DATA_DIR/mail unless SMTP_URL or MAIL_DIR say otherwise', () => {
     expect(loadConfig({}).mail).toEqual({
       smtpUrl: undefined,

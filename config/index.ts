@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { SERVICES, type ServiceName } from './services';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
 
 const brokerList = z
   .string()
@@ -77,6 +78,19 @@ const localKafkaSchema = z.object({
 
 const logSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * `json`: one JSON line per entry, for log collectors; `pretty`: one coloured line per entry,
+   * for people (lib/logger.ts). @default json in production, pretty otherwise
+   */
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  /** Set (https://no-color.org): no colours in the pretty format, whatever FORCE_COLOR says. */
+  NO_COLOR: z.string().optional(),
+  /**
+   * Colours in the pretty format even when stderr is no terminal (`0` or `false`: none), as
+   * `npm start` asks of its children, whose output it pipes to the terminal.
+   * @default colours on a terminal only
+   */
+  FORCE_COLOR: z.string().optional(),
   /** `production` masks unexpected errors and turns introspection off by default. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
@@ -366,6 +380,13 @@ function slices(e: Env) {
     host: e.HOST,
     environment: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    /** `undefined`: colours when stderr is a terminal (lib/logger.ts). */
+    logColor: e.NO_COLOR
+      ? false
+      : e.FORCE_COLOR === undefined
+        ? undefined
+        : !['0', 'false'].includes(e.FORCE_COLOR.trim().toLowerCase()),
   };
 }
 

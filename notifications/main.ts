@@ -6,13 +6,13 @@
  * stop hangs.
  */
 import { loadConfigOrExit, loadNotificationsConfig } from '../config';
-import { createLogger } from '../lib/logger';
+import { createProcessLogger } from '../lib/logger';
 import { runMain, stopOnSignals } from '../lib/process';
 import { createNotificationService } from './service';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(loadNotificationsConfig);
-  const logger = createLogger(config.logLevel, { service: 'notifications' });
+  const logger = createProcessLogger(config, { service: 'notifications' });
   const service = createNotificationService({
     host: config.host,
     port: config.ports.notifications,

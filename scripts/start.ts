@@ -46,6 +46,12 @@ export function entryArgs(entry: string, extension = MODULE_EXTENSION): string[]
   return extension === '.ts' ? ['--import', 'tsx', file] : [file];
 }
 
+/** `[name]` padded to the longest service name, so the children's log lines start in one column. */
+function linePrefix(name: string): string {
+  const width = Math.max(...SERVICES.map((s) => s.name.length)) + 2;
+  return `[${name}]`.padEnd(width);
+}
+
 /** Prefixes each line of a child's output with its name, so interleaved logs stay readable. */
 function pipeWithPrefix(
   stream: NodeJS.ReadableStream | null,
@@ -53,13 +59,14 @@ function pipeWithPrefix(
   out: NodeJS.WriteStream,
 ) {
   if (!stream) return;
+  const prefix = linePrefix(name);
   let buffered = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const line of lines) out.write(`[${name}] ${line}\n`);
+    for (const line of lines) out.write(`${prefix} ${line}\n`);
   });
 }
 
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
         'kafka',
         await startLocalKafkaCluster({
           ...config.localKafka,
-          log: (line) => console.log(`[kafka] ${line}`),
+          log: (line) => console.log(`${linePrefix('kafka')} ${line}`),
         }),
         (k) => k.stop(),
       );
@@ -160,6 +167,9 @@ async function main(): Promise<void> {
     const subgraphUrl = (port: number) => `http://${config.host}:${port}/graphql`;
     const env = {
       ...process.env,
+      // The children's output is a pipe to this process: their pretty logs are coloured when
+      // stderr is a terminal (unless NO_COLOR or FORCE_COLOR say otherwise).
+      ...(config.logColor === undefined && process.stderr.isTTY ? { FORCE_COLOR: '1' } : {}),
       ...signIn,
       KAFKA_BROKERS: brokers.join(','),
       INTERNAL_TOKEN_SECRET:

@@ -6,7 +6,7 @@
  */
 import { loadConfigOrExit, loadSubgraphConfig } from '../../config';
 import type { SubgraphName } from '../../config/services';
-import { createLogger } from '../../lib/logger';
+import { createProcessLogger } from '../../lib/logger';
 import { runMain, stopOnSignals } from '../../lib/process';
 import { createSubgraph, type SubgraphDefinition } from './subgraph';
 
@@ -23,7 +23,7 @@ export function runSubgraph<TContext extends object>(
   const title = `The ${name} subgraph`;
   const main = async () => {
     const config = loadConfigOrExit(loadSubgraphConfig);
-    const logger = createLogger(config.logLevel, { service: name });
+    const logger = createProcessLogger(config, { service: name });
     const subgraph = createSubgraph(definition, {
       host: config.host,
       port: config.ports[name],
