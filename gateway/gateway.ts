@@ -16,11 +16,11 @@
 import { setApolloTelemetry } from './apollo-telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GraphQLFormattedError } from 'graphql';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger as ApolloLogger } from '@apollo/utils.logger';
 import {
   createGraphQLHttpServer,
@@ -51,6 +51,7 @@ import {
   type BuildRequestHeaders,
   type GatewayContext,
   type SubgraphAgentOptions,
+  type SubgraphRequestMetrics,
 } from './subgraph-client';
 import { listSubgraphs } from './supergraph';
 import { LiveSubscriptions, type LiveSubscriptionStats } from './subscriptions/engine';
@@ -116,6 +117,11 @@ export interface GatewayOptions {
    * apollo-telemetry.ts. @default false
    */
   apolloTelemetry?: boolean;
+  /**
+   * The process's registry for `GET /metrics` (main.ts gives its Kafka service the same one);
+   * the Kafka service of `subscriptions` is attached to it. @default a registry of its own
+   */
+  metrics?: Registry;
   /**
    * Live subscriptions over WebSocket, fed by Kafka (gateway/subscriptions). Without them,
    * subscriptions are refused with `SUBSCRIPTIONS_NOT_AVAILABLE`.
@@ -190,6 +196,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     authenticate,
   );
   const apolloLog = apolloLogger(logger.child({ component: 'apollo' }));
+  const metrics = options.metrics ?? createMetricsRegistry('gateway');
+  const requestMetrics = gatewayRequestMetrics(metrics);
+  options.subscriptions?.kafka.attachMetrics(metrics);
 
   setApolloTelemetry(options.apolloTelemetry ?? false);
   const gateway = new ApolloGateway({
@@ -199,7 +208,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (name === EVENTS_SUBGRAPH) return eventsOnlyInSubscriptions;
       const endpoint = url ?? subgraphs.find((s) => s.name === name)?.url;
       if (endpoint === undefined) throw new Error(`Subgraph ${name} has no URL in the supergraph`);
-      return new SubgraphDataSource(name, endpoint, fetcher);
+      return new SubgraphDataSource(name, endpoint, fetcher, requestMetrics.subgraphs);
     },
   });
 
@@ -217,6 +226,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ? ApolloServerPluginLandingPageDisabled()
         : landingPageWithGraphiQLLink<GatewayContext>('/graphiql'),
       refuseSubscriptionsOverPlainHttp,
+      requestMetrics.plugin,
     ],
     logger: apolloLog,
     // main.ts owns the signals, and stops the HTTP server before Apollo.
@@ -235,7 +245,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         planner: new SubscriptionPlanner({
           supergraphSdl: options.supergraphSdl,
           dataSources: Object.fromEntries(
-            subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url, fetcher)]),
+            subgraphs.map((s) => [
+              s.name,
+              new SubgraphDataSource(s.name, s.url, fetcher, requestMetrics.subgraphs),
+            ]),
           ),
           validationRules: [depthLimitRule(options.maxDepth), fieldLimitRule(options.maxFields)],
           logger: logger.child({ component: 'subscriptions' }),
@@ -273,6 +286,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           : { recentEvents: options.subscriptions.recentEvents }),
       })
     : undefined;
+  if (live) gatewayMetrics(metrics, live);
 
   let loaded = false;
   let started = false;
@@ -308,7 +322,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const routes: Record<string, Route> = {
         ...options.webApp?.routes,
         ...(production ? {} : await createGraphiQLRoutes()),
-        '/metrics': metricsRoute(gatewayMetrics(live)),
+        '/metrics': metricsRoute(metrics),
         ...(options.routes && routesLimit
           ? limitRoutes(options.routes, {
               limit: routesLimit,
@@ -407,14 +421,103 @@ const eventsOnlyInSubscriptions: GraphQLDataSource = {
     Promise.reject(new Error('The events subgraph is answered by live subscriptions only')),
 };
 
+/** Seconds, from 1 ms to 10 s: GraphQL requests and subgraph calls. */
+const REQUEST_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 /**
- * The gateway's metrics for `GET /metrics`: the standard process ones (`gateway_process_...`)
- * and, with live subscriptions, their figures (for dashboards and alerts, e.g. on dropped
- * results), read from {@link LiveSubscriptions.stats} when scraped.
+ * The gateway's request figures in `registry`: `gateway_graphql_requests_total{operation_type,
+ * outcome}` and `gateway_graphql_request_duration_seconds{operation_type}` from an Apollo plugin
+ * (HTTP requests only: the gateway's own lookups through `executeOperation` are not counted;
+ * `operation_type` is `unknown` for a request that names no valid operation), and the subgraph
+ * request figures for {@link SubgraphDataSource}.
  */
-function gatewayMetrics(live: LiveSubscriptions | undefined): Registry {
-  const registry = createMetricsRegistry('gateway');
-  if (!live) return registry;
+function gatewayRequestMetrics(registry: Registry): {
+  plugin: ApolloServerPlugin<GatewayContext>;
+  subgraphs: SubgraphRequestMetrics;
+} {
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'gateway_graphql_requests_total',
+    help: 'GraphQL requests answered, by operation type and outcome (ok, or error when the response has errors)',
+    labelNames: ['operation_type', 'outcome'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'gateway_graphql_request_duration_seconds',
+    help: 'Time from receiving a GraphQL request to sending its response',
+    labelNames: ['operation_type'] as const,
+    buckets: REQUEST_DURATION_BUCKETS,
+    registers,
+  });
+  type Children = {
+    ok: { inc(): void };
+    error: { inc(): void };
+    duration: { observe(s: number): void };
+  };
+  // Per operation type (query, mutation, subscription, unknown): made once.
+  const children = new Map<string, Children>();
+  const childrenOf = (type: string): Children => {
+    let found = children.get(type);
+    if (!found) {
+      found = {
+        ok: requests.labels(type, 'ok'),
+        error: requests.labels(type, 'error'),
+        duration: duration.labels(type),
+      };
+      children.set(type, found);
+    }
+    return found;
+  };
+  const plugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart({ request }) {
+      if (!request.http) return;
+      const started = performance.now();
+      return {
+        async willSendResponse({ operation, response, errors }) {
+          const body = response.body;
+          const failed =
+            Boolean(errors?.length) ||
+            Boolean(
+              body.kind === 'single'
+                ? body.singleResult.errors?.length
+                : body.initialResult.errors?.length,
+            );
+          const measured = childrenOf(operation?.operation ?? 'unknown');
+          (failed ? measured.error : measured.ok).inc();
+          measured.duration.observe((performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+  return {
+    plugin,
+    subgraphs: {
+      duration: new Histogram({
+        name: 'gateway_subgraph_request_duration_seconds',
+        help: 'Time of a request from the gateway to a subgraph',
+        labelNames: ['subgraph'] as const,
+        buckets: REQUEST_DURATION_BUCKETS,
+        registers,
+      }),
+      errors: new Counter({
+        name: 'gateway_subgraph_request_errors_total',
+        help: 'Requests to a subgraph that failed (no answer, or a non-2xx status)',
+        labelNames: ['subgraph'] as const,
+        registers,
+      }),
+    },
+  };
+}
+
+/**
+ * The live subscriptions' figures in the gateway's registry (for dashboards and alerts, e.g. on
+ * dropped results), read from {@link LiveSubscriptions.stats} when scraped. With the standard
+ * process ones (`gateway_process_...`), the request figures ({@link gatewayRequestMetrics}) and
+ * the Kafka service's `kafka_*`, they are what `GET /metrics` serves.
+ */
+function gatewayMetrics(registry: Registry, live: LiveSubscriptions): void {
   const registers = [registry];
   /** A gauge or counter whose value is `read` from the stats at each scrape. */
   const figure = (
@@ -481,7 +584,6 @@ function gatewayMetrics(live: LiveSubscriptions | undefined): Registry {
         this.inc({ topic }, feed.routed);
     },
   });
-  return registry;
 }
 
 /** The fetcher for readiness probes: subgraphs answer even `{ __typename }` only with a token. */

@@ -19,6 +19,7 @@ import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
 import type { SignInStores } from './auth/sign-in-state';
 import { Lifecycle } from '../lib/lifecycle';
+import { createMetricsRegistry } from '../lib/metrics';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
 import { runMain, stopOnSignals } from '../lib/process';
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   const { issuer, clientSecret } = config.identity;
   // Stopped in reverse: the gateway, sign-in, its database, then Kafka.
   const lifecycle = new Lifecycle(logger);
+  // One registry for the gateway's `/metrics`: its own figures and its Kafka service's.
+  const metrics = createMetricsRegistry('gateway');
   let signIn: SignIn | undefined;
   let kafka: KafkaService | undefined;
   if (config.kafka.brokers) {
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     kafka = lifecycle.use(
       'kafka',
       new KafkaService('api-gateway', {
+        metrics,
         brokers: config.kafka.brokers,
         topicPrefix: config.kafka.topicPrefix,
         partitions: config.kafka.topicPartitions,
@@ -118,6 +122,7 @@ async function main(): Promise<void> {
     apolloTelemetry: config.gateway.apolloTelemetry,
     production,
     logger,
+    metrics,
     internalTokenSecret,
     authenticate: authenticator(production, signIn?.authenticate),
     webSocketKeepAliveMs: config.gateway.webSocketKeepAliveMs,

@@ -10,6 +10,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
+import type { Counter, Histogram } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 
 /** The limits and timeouts of {@link createSubgraphAgent}. */
@@ -113,17 +114,50 @@ export type GatewayContext = {
  */
 export type BuildRequestHeaders = (req: IncomingMessage) => Promise<Record<string, string>>;
 
+/** The gateway's figures of subgraph requests, labelled `subgraph` (gateway.ts registers them). */
+export interface SubgraphRequestMetrics {
+  /** `gateway_subgraph_request_duration_seconds` */
+  duration: Histogram<'subgraph'>;
+  /** `gateway_subgraph_request_errors_total`: requests that failed (transport, non-2xx). */
+  errors: Counter<'subgraph'>;
+}
+
+type ProcessOptions = Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0];
+type ProcessResult = ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']>;
+
 /**
  * The data source of one subgraph: keep-alive HTTP through the shared agent, and the headers the
- * context carries for this request (the internal token).
+ * context carries for this request (the internal token); with `metrics`, each request is timed
+ * and failures are counted.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(name: string, url: string, fetcher: Fetcher) {
+  constructor(name: string, url: string, fetcher: Fetcher, metrics?: SubgraphRequestMetrics) {
     super({ url, fetcher });
     this.name = name;
+    // Children made once per data source: a request pays an observation, no label lookup.
+    this.measured = metrics && {
+      duration: metrics.duration.labels(name),
+      errors: metrics.errors.labels(name),
+    };
   }
 
   readonly name: string;
+  private readonly measured:
+    { duration: { observe(seconds: number): void }; errors: { inc(): void } } | undefined;
+
+  override async process(options: ProcessOptions): ProcessResult {
+    const measured = this.measured;
+    if (!measured) return super.process(options);
+    const started = performance.now();
+    try {
+      return await super.process(options);
+    } catch (error) {
+      measured.errors.inc();
+      throw error;
+    } finally {
+      measured.duration.observe((performance.now() - started) / 1000);
+    }
+  }
 
   override willSendRequest({
     request,

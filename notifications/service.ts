@@ -65,6 +65,7 @@ export interface NotificationService {
  * by state (alert on failed), counted in the database when scraped.
  */
 function notificationMetrics(database: Database): Registry {
+  // The Kafka service adds the kafka_* figures (events/kafka/metrics.ts).
   const registry = createMetricsRegistry('notification');
   new Gauge({
     name: 'notification_emails',
@@ -129,9 +130,10 @@ export function createNotificationService(
           (d) => d.stop(),
         );
         delivery.start();
+        const metrics = notificationMetrics(database);
         const kafka = lifecycle.use(
           'kafka',
-          KafkaService.fromConfig('notification-service', options.kafka, log),
+          KafkaService.fromConfig('notification-service', options.kafka, log, metrics),
           (k) => k.stop(),
         );
         await kafka.start();
@@ -148,7 +150,7 @@ export function createNotificationService(
         const http = createProbeServer({
           host: options.host,
           port: options.port,
-          routes: { '/metrics': metricsRoute(notificationMetrics(database)) },
+          routes: { '/metrics': metricsRoute(metrics) },
           readiness: async () => {
             const checks = {
               database: (await database.ping()) ? 'ok' : 'unreachable',

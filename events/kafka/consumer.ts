@@ -21,6 +21,7 @@ import { invalidReason, type DeadLetter } from './dead-letter';
 import { readHeaders } from './headers';
 import type { RunHandler } from './handler-retry';
 import { disconnectForGood } from './kafkajs-fixes';
+import type { KafkaMeter, SubscriptionMeter } from './metrics';
 
 /** Where a consumed event came from, for handlers that want more than the event. */
 export interface EventContext {
@@ -66,6 +67,13 @@ export interface Subscription {
   readonly groupId: string;
   /** True while the consumer is a member of its group and has not crashed. */
   ready(): boolean;
+  /**
+   * Stops fetching (the member stays in its group and keeps its partitions; what it handled is
+   * committed), until {@link Subscription.resume}.
+   */
+  pause(): void;
+  /** Fetches again after {@link Subscription.pause}. */
+  resume(): void;
   /** Finishes the message in hand, commits, leaves the group. Idempotent. */
   stop(): Promise<void>;
 }
@@ -143,6 +151,8 @@ export interface ConsumerRuntime {
   deadLetter: DeadLetter;
   /** The service's subscriptions: one is added once it has joined, and removed when it stops. */
   subscriptions: Set<Subscription>;
+  /** The service's metrics (metrics.ts). */
+  meter: KafkaMeter;
 }
 
 /** What a subscription's run configuration may use. */
@@ -152,6 +162,7 @@ interface RunContext {
   stopping: AbortSignal;
   log: Logger;
   markCrashed: () => void;
+  meter: SubscriptionMeter;
 }
 
 /**
@@ -299,24 +310,40 @@ async function startConsumer(
   });
   let joined = false;
   let crashed = false;
+  const meter = runtime.meter.subscription(logicalGroupId, topics);
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
+    const assigned = new Map<Topic, number>();
+    for (const [physical, partitions] of Object.entries(payload.memberAssignment)) {
+      const topic = byPhysical.get(physical);
+      if (topic) assigned.set(topic, partitions.length);
+    }
+    meter.assigned(assigned);
+    meter.transition('join');
   });
+  consumer.on(consumer.events.REBALANCING, () => meter.transition('rebalance'));
+  consumer.on(consumer.events.HEARTBEAT, () => meter.progress());
+  consumer.on(consumer.events.FETCH_START, () => meter.progress());
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     crashed = !payload.restart;
+    meter.transition('crash');
     log.error('consumer crashed', { error: payload.error, restart: payload.restart });
   });
 
+  const physicalTopics = [...byPhysical.keys()].map((topic) => ({ topic }));
   const subscription: Subscription = {
     topics,
     groupId,
     ready: () => joined && !crashed && !stopping.signal.aborted,
+    pause: () => consumer.pause(physicalTopics),
+    resume: () => consumer.resume(physicalTopics),
     stop: async () => {
       if (stopping.signal.aborted) return;
       stopping.abort();
       runtime.subscriptions.delete(subscription);
       await disconnectForGood(consumer);
+      meter.transition('stop');
       log.info('subscription stopped');
     },
   };
@@ -351,12 +378,14 @@ async function startConsumer(
         markCrashed: () => {
           crashed = true;
         },
+        meter,
       }),
     );
     await joinedOnce;
   } catch (error) {
     stopping.abort();
     await disconnectForGood(consumer).catch(() => undefined);
+    meter.transition('stop');
     throw error;
   }
   runtime.subscriptions.add(subscription);
@@ -372,7 +401,7 @@ async function startConsumer(
  */
 async function consumeBatch<T extends Topic>(
   runtime: ConsumerRuntime,
-  { groupId, stopping, log }: RunContext,
+  { groupId, stopping, log, meter }: RunContext,
   topic: T,
   handler: BatchEventHandler<T>,
   {
@@ -387,6 +416,7 @@ async function consumeBatch<T extends Topic>(
     resolveOffset: (offset: string) => void;
   },
 ): Promise<boolean> {
+  meter.consumed(topic, messages.length);
   const valid: ConsumedEvent<T>[] = [];
   const invalid: Promise<void>[] = [];
   for (const message of messages) {
@@ -401,9 +431,14 @@ async function consumeBatch<T extends Topic>(
   // Dead-lettered before the batch commits: a crash in between dead-letters them again,
   // as with one event at a time (the dead-letter topic is at-least-once too).
   await Promise.all(invalid);
+  for (let i = 0; i < invalid.length; i++) meter.deadLettered(topic, 'invalid');
   if (valid.length === 0) return true;
   try {
+    const started = performance.now();
     await handler.batch(valid, { heartbeat, signal: stopping });
+    // One observation per event, each its share of the batch's time.
+    const share = (performance.now() - started) / 1000 / valid.length;
+    for (const { event } of valid) meter.handled(topic, event.eventType, share);
     return true;
   } catch (error) {
     if (stopping.aborted) throw error;
@@ -425,6 +460,7 @@ async function consumeBatch<T extends Topic>(
       heartbeat,
       stopping,
       log,
+      meter,
     });
     resolveOffset(context.offset);
     await heartbeat();
@@ -437,7 +473,7 @@ async function consumeBatch<T extends Topic>(
 /** One message of `subscribeEach`: validated, then handled with retries or dead-lettered. */
 async function consumeOne<T extends Topic>(
   runtime: ConsumerRuntime,
-  { groupId, stopping, log }: RunContext,
+  { groupId, stopping, log, meter }: RunContext,
   topic: T,
   handler: EventHandler<T>,
   {
@@ -447,10 +483,12 @@ async function consumeOne<T extends Topic>(
   }: { partition: number; message: KafkaMessage; heartbeat: () => Promise<void> },
 ): Promise<void> {
   // Attempt 0: the handler retries set it for each call.
+  meter.consumed(topic);
   const read = readMessage(topic, partition, message, 0);
   if (!read.ok) {
     const { context, reason } = read;
     await runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log);
+    meter.deadLettered(topic, 'invalid');
     return;
   }
   await runtime.runHandler({
@@ -462,6 +500,7 @@ async function consumeOne<T extends Topic>(
     heartbeat,
     stopping,
     log,
+    meter,
   });
 }
 

@@ -25,6 +25,7 @@ import type { EventOn } from '../catalog';
 import type { Topic } from '../topics';
 import type { EventContext, EventHandler } from './consumer';
 import type { DeadLetter } from './dead-letter';
+import type { SubscriptionMeter } from './metrics';
 
 /** Whether `error` comes from kafkajs (its errors are all named `KafkaJS...`). */
 const isKafkaJSError = (error: unknown): boolean =>
@@ -55,6 +56,8 @@ export interface HandlerRun<T extends Topic> {
   /** Aborted when the subscription stops. */
   stopping: AbortSignal;
   log: Logger;
+  /** Times each attempt, counts failures and dead letters; none: nothing is measured. */
+  meter?: SubscriptionMeter | undefined;
 }
 
 /**
@@ -71,12 +74,15 @@ const MAX_RETRY_DELAY_MS = 10_000;
  */
 export function createHandlerRunner(policy: RetryPolicy, deadLetter: DeadLetter): RunHandler {
   const maxAttempts = policy.retries + 1;
-  return async ({ event, context, groupId, handler, message, heartbeat, stopping, log }) => {
+  return async ({ event, context, groupId, handler, message, heartbeat, stopping, log, meter }) => {
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
       try {
         await handler(event, { ...context, attempt });
+        meter?.handled(context.topic, event.eventType, (performance.now() - started) / 1000);
         return;
       } catch (error) {
+        meter?.handled(context.topic, event.eventType, (performance.now() - started) / 1000, true);
         const reason = `handler failed: ${errorMessage(error)}`;
         // Stopping mid-retry: leave the offset unresolved so the message is delivered again.
         if (stopping.aborted) throw error;
@@ -86,6 +92,7 @@ export function createHandlerRunner(policy: RetryPolicy, deadLetter: DeadLetter)
             log.warn('handler failed; not retriable', { eventId: event.eventId, attempt, error });
           }
           await deadLetter({ context, message, groupId, reason, attempts: attempt, event }, log);
+          meter?.deadLettered(context.topic, retriable ? 'retries_exhausted' : 'non_retriable');
           return;
         }
         log.warn('handler failed, will retry', { eventId: event.eventId, attempt, error });

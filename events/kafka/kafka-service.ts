@@ -32,6 +32,7 @@ import {
   Kafka,
   logLevel as KafkaLogLevel,
 } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { KafkaConfig } from '../../config';
 import { silentLogger, type Logger } from '../../lib/logger';
 import type { EventOn } from '../catalog';
@@ -52,6 +53,7 @@ import {
 } from './consumer';
 import { createDeadLetter } from './dead-letter';
 import { createHandlerRunner } from './handler-retry';
+import { KafkaMeter } from './metrics';
 import {
   createAnnouncer,
   createEventProducer,
@@ -122,6 +124,11 @@ export interface KafkaServiceOptions {
   logger?: Logger;
   /** Called after each produce request, for metrics and benchmarks. */
   onProduceRequest?: (request: { messages: number; durationMs: number }) => void;
+  /**
+   * The process's registry, to which the `kafka_*` figures are added (events/kafka/metrics.ts;
+   * once per registry, however many services share it). @default none: nothing is measured
+   */
+  metrics?: Registry;
 }
 
 /** Thrown by `publishEvent` and `subscribe` when the service is not started. */
@@ -143,8 +150,9 @@ export class KafkaService {
   private readonly announce: Announce;
   private readonly log: Logger;
   private readonly options: Required<
-    Omit<KafkaServiceOptions, 'logger' | 'instanceId' | 'onProduceRequest'>
+    Omit<KafkaServiceOptions, 'logger' | 'instanceId' | 'onProduceRequest' | 'metrics'>
   >;
+  private readonly meter: KafkaMeter;
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private startedAt = 0;
 
@@ -153,6 +161,7 @@ export class KafkaService {
     serviceName: Source,
     config: KafkaConfig & { brokers: string[] },
     logger?: Logger,
+    metrics?: Registry,
   ): KafkaService {
     return new KafkaService(serviceName, {
       brokers: config.brokers,
@@ -163,6 +172,7 @@ export class KafkaService {
       handlerRetries: config.handlerRetries,
       handlerRetryMs: config.handlerRetryMs,
       ...(logger ? { logger } : {}),
+      ...(metrics ? { metrics } : {}),
     });
   }
 
@@ -193,8 +203,19 @@ export class KafkaService {
       logCreator: () => (entry) => this.kafkaLog(entry),
       retry: { initialRetryTime: 100, retries: 8 },
     });
-    this.producer = createEventProducer(this.kafka, options.onProduceRequest);
     this.admin = this.kafka.admin();
+    this.meter = new KafkaMeter({
+      admin: this.admin,
+      topicName: (topic) => this.topicName(topic),
+      groupName: (groupId) => this.groupName(groupId),
+      topics: this.options.topics,
+      running: () => this.state === 'started',
+      onError: (error) => this.log.warn('could not read consumer lag for metrics', { error }),
+    });
+    if (options.metrics) this.meter.attach(options.metrics);
+    this.producer = createEventProducer(this.kafka, options.onProduceRequest, (topic, count) =>
+      this.meter.producedTo(topic, count),
+    );
     this.announce = createAnnouncer(
       serviceName,
       this.topicName('system-events'),
@@ -219,7 +240,17 @@ export class KafkaService {
       ),
       deadLetter,
       subscriptions: this.subscriptions,
+      meter: this.meter,
     };
+  }
+
+  /**
+   * Adds this service's `kafka_*` figures to `registry`, for a service made before its process's
+   * registry (as the `metrics` option does). A service feeds one registry.
+   * @returns false when the service already feeds another registry (nothing changes).
+   */
+  attachMetrics(registry: Registry): boolean {
+    return this.meter.attach(registry);
   }
 
   /** The physical name of a logical topic. */
@@ -384,6 +415,31 @@ export class KafkaService {
   ): Promise<Subscription> {
     this.assertRunning('subscribe');
     return subscribeBatches(this.consumers, logicalGroupId, handlers, options);
+  }
+
+  /**
+   * Pauses this service's subscriptions in logical group `groupId`: they stay members of the
+   * group and keep their partitions, but fetch nothing until {@link KafkaService.resume} (an
+   * operator's brake, and how tests build up lag). @returns how many subscriptions were paused.
+   */
+  pause(groupId: string): number {
+    return this.inGroup(groupId, (s) => s.pause());
+  }
+
+  /** Resumes what {@link KafkaService.pause} paused. @returns how many subscriptions. */
+  resume(groupId: string): number {
+    return this.inGroup(groupId, (s) => s.resume());
+  }
+
+  private inGroup(groupId: string, act: (subscription: Subscription) => void): number {
+    const physical = this.groupName(groupId);
+    let count = 0;
+    for (const subscription of this.subscriptions) {
+      if (subscription.groupId !== physical) continue;
+      act(subscription);
+      count++;
+    }
+    return count;
   }
 
   private assertRunning(what: string): void {

@@ -38,10 +38,14 @@ export interface EventProducer {
   disconnect(): Promise<void>;
 }
 
-/** The producer of a service on the client `kafka`; `onProduceRequest` sees each request. */
+/**
+ * The producer of a service on the client `kafka`; `onProduceRequest` sees each request, and
+ * `onProduced` each acknowledged topic's message count (for metrics).
+ */
 export function createEventProducer(
   kafka: Kafka,
   onProduceRequest?: ProduceRequestHook,
+  onProduced?: (topic: string, count: number) => void,
 ): EventProducer {
   const producer = kafka.producer({
     idempotent: true,
@@ -65,6 +69,7 @@ export function createEventProducer(
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     onProduceRequest?.({ messages: batch.length, durationMs: performance.now() - started });
+    if (onProduced) for (const [topic, messages] of byTopic) onProduced(topic, messages.length);
   });
   return {
     connect: () => producer.connect(),

@@ -187,12 +187,15 @@ export function createSubgraph<TContext extends object>(
           }),
           (d) => d.close(),
         );
+        const metrics = createMetricsRegistry('subgraph');
+        metrics.setDefaultLabels({ subgraph: definition.name });
         const kafka = lifecycle.use(
           'kafka',
           KafkaService.fromConfig(
             definition.service,
             { ...options.kafka, topicPrefix: options.topicPrefix ?? options.kafka.topicPrefix },
             log,
+            metrics,
           ),
           (k) => k.stop(),
         );
@@ -236,8 +239,6 @@ export function createSubgraph<TContext extends object>(
         await apollo.start();
         lifecycle.defer('apollo', () => apollo.stop());
 
-        const metrics = createMetricsRegistry('subgraph');
-        metrics.setDefaultLabels({ subgraph: definition.name });
         const http = createGraphQLHttpServer<TContext>({
           apollo,
           routes: { '/metrics': metricsRoute(metrics) },
