@@ -6,6 +6,9 @@
  *
  * Figures that live elsewhere (a queue's length, rows in a table) are gauges with a `collect`
  * callback: read when scraped, so the hot path pays nothing.
+ *
+ * A process's `KafkaService` adds the `kafka_*` figures to the same registry (its `metrics`
+ * option; events/kafka/metrics.ts).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Route } from './http-server';

@@ -62,10 +62,10 @@ export interface NotificationService {
 
 /**
  * The service's metrics: the standard process ones (`notification_process_...`) and the emails
- * by state (alert on failed), counted in the database when scraped.
+ * by state (alert on failed), counted in the database when scraped; its Kafka service adds the
+ * `kafka_*` figures (events/kafka/metrics.ts).
  */
 function notificationMetrics(database: Database): Registry {
-  // The Kafka service adds the kafka_* figures (events/kafka/metrics.ts).
   const registry = createMetricsRegistry('notification');
   new Gauge({
     name: 'notification_emails',
