@@ -68,6 +68,67 @@ export type CreateInterviewInput = {
   title: Scalars['String']['input'];
 };
 
+/** A message a consumer gave up on, as its dead-letter topic keeps it. */
+export type DeadLetter = {
+  __typename?: 'DeadLetter';
+  /** Handler attempts: 0 for an invalid message. */
+  attempts: Maybe<Scalars['Int']['output']>;
+  /** Null for an invalid message that names none. */
+  eventId: Maybe<Scalars['ID']['output']>;
+  eventType: Maybe<Scalars['String']['output']>;
+  failedAt: Scalars['DateTime']['output'];
+  /** The consumer group that gave up on it. */
+  group: Maybe<Scalars['String']['output']>;
+  /** Every header of the message. */
+  headers: Array<DeadLetterHeader>;
+  /** Its coordinates in the dead-letter topic: topic/partition/offset, e.g. user-events.dlq/0/42. */
+  id: Scalars['ID']['output'];
+  key: Maybe<Scalars['String']['output']>;
+  offset: Scalars['String']['output'];
+  originalOffset: Maybe<Scalars['String']['output']>;
+  originalPartition: Maybe<Scalars['Int']['output']>;
+  /** Where it came from: topic/partition/offset. */
+  originalTopic: Maybe<Scalars['String']['output']>;
+  partition: Scalars['Int']['output'];
+  /** The message value (the event's JSON), as it was. */
+  payload: Maybe<Scalars['String']['output']>;
+  reason: Scalars['String']['output'];
+  /** Replays of this event so far (its dlq-replays header plus replays of this dead letter). */
+  replays: Scalars['Int']['output'];
+  service: Maybe<Scalars['String']['output']>;
+  status: DeadLetterStatus;
+  topic: Scalars['String']['output'];
+};
+
+/** Selects dead letters; every field narrows, none selects every open one. */
+export type DeadLetterFilter = {
+  eventType?: InputMaybe<Scalars['String']['input']>;
+  /** The consumer group that gave up on the event, e.g. user-service-group. */
+  group?: InputMaybe<Scalars['String']['input']>;
+  /** Also those already replayed or discarded. */
+  includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A substring of the reason (case-insensitive). */
+  reason?: InputMaybe<Scalars['String']['input']>;
+  /** Dead-lettered at or after. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Logical topics whose dead-letter topics are read, e.g. user-events; all by default. */
+  topics?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Dead-lettered before. */
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type DeadLetterHeader = {
+  __typename?: 'DeadLetterHeader';
+  name: Scalars['String']['output'];
+  value: Scalars['String']['output'];
+};
+
+/** What was decided about a dead letter. */
+export type DeadLetterStatus =
+  | 'DISCARDED'
+  | 'OPEN'
+  | 'REPLAYED';
+
 export type HandlerFailedEvent = SystemEvent & {
   __typename?: 'HandlerFailedEvent';
   attempts: Scalars['Int']['output'];
@@ -288,6 +349,12 @@ export type Mutation = {
   completeInterview: Interview;
   createInterview: Interview;
   pauseInterview: Interview;
+  /**
+   * Replays dead letters to their original topics (admins only). ids are DLQ coordinates
+   * (user-events.dlq/0/42) or eventIds (every dead letter of the event). Consumers handle an event
+   * once per group, so a replay changes nothing for groups that handled it already.
+   */
+  replayDeadLetters: ReplayResult;
   resumeInterview: Interview;
   scheduleInterview: Interview;
   startInterview: Interview;
@@ -317,6 +384,12 @@ export type MutationCreateInterviewArgs = {
 
 export type MutationPauseInterviewArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayDeadLettersArgs = {
+  ids: Array<Scalars['ID']['input']>;
+  includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -374,6 +447,8 @@ export type Query = {
   __typename?: 'Query';
   /** The audit trail of every topic, oldest first (admins only); filter by actor and event types. */
   auditTrail: Array<AuditEntry>;
+  /** Dead letters of the platform's topics, oldest first (admins only); at most first (1-1000). */
+  deadLetters: Array<DeadLetter>;
   interview: Maybe<Interview>;
   /** Newest first. Non-admins see only their own interviews. */
   interviews: InterviewConnection;
@@ -391,6 +466,12 @@ export type Query = {
 export type QueryAuditTrailArgs = {
   actor?: InputMaybe<Scalars['ID']['input']>;
   eventTypes?: InputMaybe<Array<Scalars['String']['input']>>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDeadLettersArgs = {
+  filter?: InputMaybe<DeadLetterFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -425,6 +506,16 @@ export type Question = {
   text: Scalars['String']['output'];
 };
 
+export type ReplayResult = {
+  __typename?: 'ReplayResult';
+  /** Ids that name no dead letter. */
+  notFound: Array<Scalars['ID']['output']>;
+  /** Sent back to their original topics. */
+  replayed: Array<DeadLetter>;
+  /** Already replayed or discarded (unless includeResolved), or without an original topic. */
+  skipped: Array<SkippedDeadLetter>;
+};
+
 export type ServiceStartedEvent = SystemEvent & {
   __typename?: 'ServiceStartedEvent';
   eventId: Scalars['ID']['output'];
@@ -446,6 +537,13 @@ export type ServiceStoppedEvent = SystemEvent & {
   service: Scalars['String']['output'];
   timestamp: Scalars['DateTime']['output'];
   uptimeSeconds: Scalars['Float']['output'];
+};
+
+/** A dead letter selected but not replayed, and why. */
+export type SkippedDeadLetter = {
+  __typename?: 'SkippedDeadLetter';
+  id: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
 };
 
 export type Subscription = {

@@ -6,12 +6,31 @@ import { OutboxMessageSchema } from '../../events/outbox';
 import type { SubgraphDefinition } from '../shared/subgraph';
 import { AUDIT_GROUP, auditHandlers } from './consumers/audit';
 import { createInterviewEventsHandlers } from './consumers/interview-events';
-import { createContext, type SubgraphContext } from './context';
+import { contextWith, type SubgraphContext } from './context';
+import type { DeadLetterStore } from '../../events/dead-letters';
 import { AuditEntrySchema } from './entities/audit-entry';
 import { InterviewReportSchema } from './entities/interview-report';
 import { migrations } from './migrations';
 import { resolvers } from './resolvers';
 
+/** What a reporting subgraph may be given beyond the shared runtime. */
+export interface ReportingOptions {
+  /**
+   * The dead-letter tooling behind the admin fields `deadLetters` and `replayDeadLetters`, on
+   * the subgraph's cluster and topic prefix; its owner stops it. Without, those fields answer
+   * SERVICE_UNAVAILABLE. (The shared runtime hands definitions no Kafka client of their own.)
+   */
+  deadLetters?: DeadLetterStore | undefined;
+}
+
+/** The reporting subgraph's definition, with `options`. */
+export function createReportingSubgraph(
+  options: ReportingOptions = {},
+): SubgraphDefinition<SubgraphContext> {
+  return { ...reportingSubgraph, context: contextWith(options.deadLetters) };
+}
+
+/** The reporting subgraph without dead-letter tooling (see {@link createReportingSubgraph}). */
 export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   name: 'reporting',
   service: 'reporting-service',
@@ -20,7 +39,7 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   // The outbox is polled by the shared runtime's relay even though reporting publishes nothing.
   entities: [InterviewReportSchema, ProcessedEventSchema, OutboxMessageSchema, AuditEntrySchema],
   migrations,
-  context: createContext,
+  context: contextWith(undefined),
   consumers: ({ database, logger }) => [
     {
       groupId: CONSUMER_GROUPS.reporting,

@@ -33,6 +33,67 @@ export type AuditEntry = {
   topic: Scalars['String']['output'];
 };
 
+/** A message a consumer gave up on, as its dead-letter topic keeps it. */
+export type DeadLetter = {
+  __typename?: 'DeadLetter';
+  /** Handler attempts: 0 for an invalid message. */
+  attempts: Maybe<Scalars['Int']['output']>;
+  /** Null for an invalid message that names none. */
+  eventId: Maybe<Scalars['ID']['output']>;
+  eventType: Maybe<Scalars['String']['output']>;
+  failedAt: Scalars['DateTime']['output'];
+  /** The consumer group that gave up on it. */
+  group: Maybe<Scalars['String']['output']>;
+  /** Every header of the message. */
+  headers: Array<DeadLetterHeader>;
+  /** Its coordinates in the dead-letter topic: topic/partition/offset, e.g. user-events.dlq/0/42. */
+  id: Scalars['ID']['output'];
+  key: Maybe<Scalars['String']['output']>;
+  offset: Scalars['String']['output'];
+  originalOffset: Maybe<Scalars['String']['output']>;
+  originalPartition: Maybe<Scalars['Int']['output']>;
+  /** Where it came from: topic/partition/offset. */
+  originalTopic: Maybe<Scalars['String']['output']>;
+  partition: Scalars['Int']['output'];
+  /** The message value (the event's JSON), as it was. */
+  payload: Maybe<Scalars['String']['output']>;
+  reason: Scalars['String']['output'];
+  /** Replays of this event so far (its dlq-replays header plus replays of this dead letter). */
+  replays: Scalars['Int']['output'];
+  service: Maybe<Scalars['String']['output']>;
+  status: DeadLetterStatus;
+  topic: Scalars['String']['output'];
+};
+
+/** Selects dead letters; every field narrows, none selects every open one. */
+export type DeadLetterFilter = {
+  eventType?: InputMaybe<Scalars['String']['input']>;
+  /** The consumer group that gave up on the event, e.g. user-service-group. */
+  group?: InputMaybe<Scalars['String']['input']>;
+  /** Also those already replayed or discarded. */
+  includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A substring of the reason (case-insensitive). */
+  reason?: InputMaybe<Scalars['String']['input']>;
+  /** Dead-lettered at or after. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Logical topics whose dead-letter topics are read, e.g. user-events; all by default. */
+  topics?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Dead-lettered before. */
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type DeadLetterHeader = {
+  __typename?: 'DeadLetterHeader';
+  name: Scalars['String']['output'];
+  value: Scalars['String']['output'];
+};
+
+/** What was decided about a dead letter. */
+export type DeadLetterStatus =
+  | 'DISCARDED'
+  | 'OPEN'
+  | 'REPLAYED';
+
 export type Interview = {
   __typename?: 'Interview';
   id: Scalars['ID']['output'];
@@ -62,6 +123,22 @@ export type InterviewReport = {
   wordCount: Scalars['Int']['output'];
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Replays dead letters to their original topics (admins only). ids are DLQ coordinates
+   * (user-events.dlq/0/42) or eventIds (every dead letter of the event). Consumers handle an event
+   * once per group, so a replay changes nothing for groups that handled it already.
+   */
+  replayDeadLetters: ReplayResult;
+};
+
+
+export type MutationReplayDeadLettersArgs = {
+  ids: Array<Scalars['ID']['input']>;
+  includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
 export type PlatformStats = {
   __typename?: 'PlatformStats';
   answers: Scalars['Int']['output'];
@@ -78,6 +155,8 @@ export type Query = {
   __typename?: 'Query';
   /** The audit trail of every topic, oldest first (admins only); filter by actor and event types. */
   auditTrail: Array<AuditEntry>;
+  /** Dead letters of the platform's topics, oldest first (admins only); at most first (1-1000). */
+  deadLetters: Array<DeadLetter>;
   /** Platform-wide figures (admins only). */
   platformStats: PlatformStats;
 };
@@ -87,6 +166,29 @@ export type QueryAuditTrailArgs = {
   actor?: InputMaybe<Scalars['ID']['input']>;
   eventTypes?: InputMaybe<Array<Scalars['String']['input']>>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDeadLettersArgs = {
+  filter?: InputMaybe<DeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ReplayResult = {
+  __typename?: 'ReplayResult';
+  /** Ids that name no dead letter. */
+  notFound: Array<Scalars['ID']['output']>;
+  /** Sent back to their original topics. */
+  replayed: Array<DeadLetter>;
+  /** Already replayed or discarded (unless includeResolved), or without an original topic. */
+  skipped: Array<SkippedDeadLetter>;
+};
+
+/** A dead letter selected but not replayed, and why. */
+export type SkippedDeadLetter = {
+  __typename?: 'SkippedDeadLetter';
+  id: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
 };
 
 export type User = {
@@ -208,13 +310,20 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetter: ResolverTypeWrapper<DeadLetter>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  DeadLetterFilter: DeadLetterFilter;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  DeadLetterHeader: ResolverTypeWrapper<DeadLetterHeader>;
+  DeadLetterStatus: DeadLetterStatus;
   Interview: ResolverTypeWrapper<Interview>;
   InterviewReport: ResolverTypeWrapper<InterviewReport>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PlatformStats: ResolverTypeWrapper<PlatformStats>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplayResult: ResolverTypeWrapper<ReplayResult>;
+  SkippedDeadLetter: ResolverTypeWrapper<SkippedDeadLetter>;
   User: ResolverTypeWrapper<User>;
   UserStats: ResolverTypeWrapper<UserStats>;
 }>;
@@ -225,13 +334,19 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DeadLetter: DeadLetter;
+  Int: Scalars['Int']['output'];
+  DeadLetterFilter: DeadLetterFilter;
+  Boolean: Scalars['Boolean']['output'];
+  DeadLetterHeader: DeadLetterHeader;
   Interview: Interview | FederationReferenceTypes['Interview'];
   InterviewReport: InterviewReport;
-  Int: Scalars['Int']['output'];
-  Boolean: Scalars['Boolean']['output'];
   Float: Scalars['Float']['output'];
+  Mutation: Record<PropertyKey, never>;
   PlatformStats: PlatformStats;
   Query: Record<PropertyKey, never>;
+  ReplayResult: ReplayResult;
+  SkippedDeadLetter: SkippedDeadLetter;
   User: User | FederationReferenceTypes['User'];
   UserStats: UserStats;
 }>;
@@ -250,6 +365,33 @@ export type AuditEntryResolvers<ContextType = SubgraphContext, ParentType extend
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DeadLetterResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['DeadLetter'] = ResolversParentTypes['DeadLetter']> = ResolversObject<{
+  attempts?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  eventType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  group?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  headers?: Resolver<Array<ResolversTypes['DeadLetterHeader']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  offset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  originalOffset?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  originalPartition?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  originalTopic?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  partition?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  payload?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  service?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeadLetterStatus'], ParentType, ContextType>;
+  topic?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type DeadLetterHeaderResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['DeadLetterHeader'] = ResolversParentTypes['DeadLetterHeader']> = ResolversObject<{
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
 
 export type InterviewResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Interview'] = ResolversParentTypes['Interview'], FederationReferenceType extends FederationReferenceTypes['Interview'] = FederationReferenceTypes['Interview']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Interview']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -271,6 +413,10 @@ export type InterviewReportResolvers<ContextType = SubgraphContext, ParentType e
   wordCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  replayDeadLetters?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayDeadLettersArgs, 'ids' | 'includeResolved'>>;
+}>;
+
 export type PlatformStatsResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PlatformStats'] = ResolversParentTypes['PlatformStats']> = ResolversObject<{
   answers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   averageScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
@@ -283,7 +429,19 @@ export type PlatformStatsResolvers<ContextType = SubgraphContext, ParentType ext
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   auditTrail?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType, RequireFields<QueryAuditTrailArgs, 'first'>>;
+  deadLetters?: Resolver<Array<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
   platformStats?: Resolver<ResolversTypes['PlatformStats'], ParentType, ContextType>;
+}>;
+
+export type ReplayResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ReplayResult'] = ResolversParentTypes['ReplayResult']> = ResolversObject<{
+  notFound?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  replayed?: Resolver<Array<ResolversTypes['DeadLetter']>, ParentType, ContextType>;
+  skipped?: Resolver<Array<ResolversTypes['SkippedDeadLetter']>, ParentType, ContextType>;
+}>;
+
+export type SkippedDeadLetterResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['SkippedDeadLetter'] = ResolversParentTypes['SkippedDeadLetter']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
@@ -303,10 +461,15 @@ export type UserStatsResolvers<ContextType = SubgraphContext, ParentType extends
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   AuditEntry?: AuditEntryResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeadLetter?: DeadLetterResolvers<ContextType>;
+  DeadLetterHeader?: DeadLetterHeaderResolvers<ContextType>;
   Interview?: InterviewResolvers<ContextType>;
   InterviewReport?: InterviewReportResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   PlatformStats?: PlatformStatsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplayResult?: ReplayResultResolvers<ContextType>;
+  SkippedDeadLetter?: SkippedDeadLetterResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserStats?: UserStatsResolvers<ContextType>;
 }>;

@@ -2,7 +2,10 @@
  * Thin resolvers: each calls the request's {@link ReportService}, which authorizes, and maps the
  * stored report to its schema shape.
  */
+import type { DeadLetterRecord } from '../../../events/dead-letters';
+import { statusOf } from '../../../events/dead-letters';
 import type {
+  DeadLetter as DeadLetterView,
   InterviewReport as InterviewReportView,
   Resolvers,
 } from '../generated/resolvers-types';
@@ -31,11 +34,60 @@ function toView(report: InterviewReport): InterviewReportView {
   };
 }
 
+/** The schema shape of a dead letter. */
+function deadLetterView(record: DeadLetterRecord): DeadLetterView {
+  return {
+    id: record.id,
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    eventId: record.eventId,
+    eventType: record.eventType,
+    key: record.key,
+    reason: record.reason,
+    group: record.groupId,
+    service: record.service,
+    attempts: record.attempts,
+    failedAt: record.failedAt,
+    originalTopic: record.originalTopic,
+    originalPartition: record.originalPartition,
+    originalOffset: record.originalOffset,
+    replays: record.replays + (record.resolution?.replays ?? 0),
+    status:
+      statusOf(record) === 'open'
+        ? 'OPEN'
+        : statusOf(record) === 'replayed'
+          ? 'REPLAYED'
+          : 'DISCARDED',
+    headers: Object.entries(record.headers).map(([name, value]) => ({ name, value })),
+    payload: record.value,
+  };
+}
+
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
     platformStats: (_parent, _args, { reports }) => reports.platformStats(),
     auditTrail: (_parent, args, { reports }) => reports.auditTrail(args),
+    deadLetters: async (_parent, { filter, first }, { deadLetters }) =>
+      (await deadLetters.list(filter, first)).map(deadLetterView),
+  },
+  Mutation: {
+    replayDeadLetters: async (_parent, { ids, includeResolved }, { deadLetters }) => {
+      const result = await deadLetters.replay(ids, includeResolved);
+      return {
+        // The replay itself: the record as it was replayed, counting this replay.
+        replayed: result.done.map(({ record, replays }) => ({
+          ...deadLetterView(record),
+          replays,
+          status: 'REPLAYED' as const,
+        })),
+        skipped: result.skipped.map(({ record, reason }) => ({ id: record.id, reason })),
+        notFound: result.notFound.map((ref) =>
+          ref.kind === 'eventId' ? ref.eventId : `${ref.topic}/${ref.partition}/${ref.offset}`,
+        ),
+      };
+    },
   },
   Interview: {
     __resolveReference: (reference) => reference,
