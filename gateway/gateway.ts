@@ -286,7 +286,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           : { recentEvents: options.subscriptions.recentEvents }),
       })
     : undefined;
-  if (live) gatewayMetrics(metrics, live);
+  if (live) {
+    gatewayMetrics(metrics, live);
+    countSubscriptions(live, requestMetrics.record);
+  }
 
   let loaded = false;
   let started = false;
@@ -436,6 +439,8 @@ const REQUEST_DURATION_BUCKETS = [
 function gatewayRequestMetrics(registry: Registry): {
   plugin: ApolloServerPlugin<GatewayContext>;
   subgraphs: SubgraphRequestMetrics;
+  /** Counts and times one request of `operationType`. */
+  record: (operationType: string, failed: boolean, seconds: number) => void;
 } {
   const registers = [registry];
   const requests = new Counter({
@@ -470,6 +475,11 @@ function gatewayRequestMetrics(registry: Registry): {
     }
     return found;
   };
+  const record = (operationType: string, failed: boolean, seconds: number) => {
+    const measured = childrenOf(operationType);
+    (failed ? measured.error : measured.ok).inc();
+    measured.duration.observe(seconds);
+  };
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ request }) {
       if (!request.http) return;
@@ -484,15 +494,14 @@ function gatewayRequestMetrics(registry: Registry): {
                 ? body.singleResult.errors?.length
                 : body.initialResult.errors?.length,
             );
-          const measured = childrenOf(operation?.operation ?? 'unknown');
-          (failed ? measured.error : measured.ok).inc();
-          measured.duration.observe((performance.now() - started) / 1000);
+          record(operation?.operation ?? 'unknown', failed, (performance.now() - started) / 1000);
         },
       };
     },
   };
   return {
     plugin,
+    record,
     subgraphs: {
       duration: new Histogram({
         name: 'gateway_subgraph_request_duration_seconds',
@@ -508,6 +517,29 @@ function gatewayRequestMetrics(registry: Registry): {
         registers,
       }),
     },
+  };
+}
+
+/**
+ * Counts the live subscriptions (WebSocket, SSE, multipart: none goes through Apollo's request
+ * pipeline) in `gateway_graphql_requests_total{operation_type="subscription"}`: `ok` when it
+ * started, `error` when refused; the duration is the time to start it, not its lifetime.
+ */
+function countSubscriptions(
+  live: LiveSubscriptions,
+  record: (type: string, failed: boolean, seconds: number) => void,
+): void {
+  const subscribe = live.subscribe.bind(live);
+  live.subscribe = async (...args) => {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const result = await subscribe(...args);
+      failed = Array.isArray(result);
+      return result;
+    } finally {
+      record('subscription', failed, (performance.now() - started) / 1000);
+    }
   };
 }
 

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { Topic } from '../../events';
 import { NOTIFICATIONS_GROUP } from '../../notifications/consumers';
 import {
@@ -241,6 +242,52 @@ describe('metrics in every process', () => {
     expect(sum(after, 'gateway_subgraph_request_errors_total')).toBe(0);
     expect(sum(after, 'gateway_subscriptions')).toBe(0);
     expect(after.some((s) => s.name === 'gateway_subscription_results_dropped_total')).toBe(true);
+  });
+
+  it('counts a live subscription (over SSE) as a subscription request', async () => {
+    const { id } = await createInterview(gql, {
+      title: 'Live',
+      position: 'Engineer',
+      questions: ['Four?'],
+    });
+    // Its own connections, destroyed at the end: the gateway's stop would wait out an aborted one.
+    const agent = new Agent();
+    const abort = new AbortController();
+    try {
+      const response = await undiciFetch(new URL('/graphql/stream', platform.gatewayUrl), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'x-identity': JSON.stringify(alice),
+        },
+        body: JSON.stringify({
+          query: 'subscription ($id: ID!) { interviewUpdated(id: $id) { id status } }',
+          variables: { id },
+        }),
+        signal: abort.signal,
+        dispatcher: agent,
+      });
+      expect(response.status).toBe(200);
+      await waitFor('the subscriber', async () => {
+        const samples = await scrape(bases.gateway);
+        return sum(samples, 'gateway_subscriptions') === 1;
+      });
+      const samples = await scrape(bases.gateway);
+      expect(
+        sum(samples, 'gateway_graphql_requests_total', { operation_type: 'subscription' }),
+      ).toBe(1);
+      expect(
+        sum(samples, 'gateway_graphql_requests_total', {
+          operation_type: 'subscription',
+          outcome: 'ok',
+        }),
+      ).toBe(1);
+    } finally {
+      abort.abort();
+      await agent.destroy();
+    }
+    await allConsumed();
   });
 
   it('counts a poison message as dead-lettered, invalid, in every group that reads it', async () => {
