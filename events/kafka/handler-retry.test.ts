@@ -2,7 +2,8 @@
  * The retries of handler-retry.ts, without a broker: the dead-lettering it hands a failure to is
  * its explicit `deadLetter` parameter, recorded here. The real path is in kafka-service.int.test.ts.
  */
-import type { KafkaMessage } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { DomainError, InvalidInputError, NotFoundError } from '../../contracts/errors';
 import { silentLogger } from '../../lib/logger';
 import { UserEventFactory } from '../factories';
@@ -10,6 +11,7 @@ import { EventValidationError } from '../validate';
 import type { EventContext } from './consumer';
 import type { Failure } from './dead-letter';
 import { createHandlerRunner } from './handler-retry';
+import { KafkaMeter } from './metrics';
 
 const event = UserEventFactory.createUserLoggedOut('u-1', 's-1');
 const context: EventContext = {
@@ -119,5 +121,83 @@ describe('a failing handler', () => {
     });
     await expect(running).rejects.toBe(failure);
     expect(deadLettered).toEqual([]);
+  });
+});
+
+describe('the metrics of a handler run', () => {
+  /** Runs `event` with a handler that fails `failures` times (with `error`), measured. */
+  async function measured(error: unknown, failures: number) {
+    const registry = new Registry();
+    const meter = new KafkaMeter({
+      admin: {} as Admin,
+      topicName: (t) => t,
+      groupName: (g) => g,
+      topics: ['user-events'],
+      running: () => false,
+    });
+    meter.attach(registry);
+    let calls = 0;
+    await createHandlerRunner(
+      { retries: 2, retryMs: 1 },
+      async () => undefined,
+    )({
+      event,
+      context,
+      groupId: 'g',
+      handler: async () => {
+        if (calls++ < failures) throw error;
+      },
+      message,
+      heartbeat: async () => undefined,
+      stopping: new AbortController().signal,
+      log: silentLogger,
+      meter: meter.subscription('g', ['user-events']),
+    });
+    const text = await registry.metrics();
+    const value = (sample: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`${sample} `))
+          ?.split(' ')[1] ?? 0,
+      );
+    const labels = '{topic="user-events",group="g",event_type="user.logged_out"}';
+    return {
+      attempts: value(`kafka_handler_duration_seconds_count${labels}`),
+      failures: value(`kafka_handler_failures_total${labels}`),
+      retriesExhausted: value(
+        'kafka_messages_dead_lettered_total{topic="user-events",group="g",reason="retries_exhausted"}',
+      ),
+      nonRetriable: value(
+        'kafka_messages_dead_lettered_total{topic="user-events",group="g",reason="non_retriable"}',
+      ),
+    };
+  }
+
+  it('times each attempt and counts each failure', async () => {
+    expect(await measured(new Error('flaky'), 1)).toEqual({
+      attempts: 2,
+      failures: 1,
+      retriesExhausted: 0,
+      nonRetriable: 0,
+    });
+  });
+
+  it('counts a dead letter after the last retry as retries_exhausted', async () => {
+    expect(await measured(new Error('down'), 10)).toEqual({
+      attempts: 3,
+      failures: 3,
+      retriesExhausted: 1,
+      nonRetriable: 0,
+    });
+  });
+
+  it('counts a dead letter of a non-retriable error as non_retriable', async () => {
+    expect(await measured(new NotFoundError('Interview', 'x'), 10)).toEqual({
+      attempts: 1,
+      failures: 1,
+      retriesExhausted: 0,
+      nonRetriable: 1,
+    });
   });
 });
