@@ -17,6 +17,7 @@ import {
   type DeadLetterRecord,
   type DeadLetterRef,
   type DeadLetterStore,
+  type DeadLetterStoreOptions,
 } from '../events/dead-letters';
 import { TOPICS, isTopic, type Topic } from '../events/topics';
 
@@ -281,7 +282,7 @@ export interface DlqIo {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   /** Builds the store; tests may hand their own. */
-  store?: (options: { brokers: string[]; topicPrefix: string }) => DeadLetterStore;
+  store?: (options: DeadLetterStoreOptions) => DeadLetterStore;
 }
 
 const defaultIo: DlqIo = {
@@ -307,18 +308,21 @@ export async function main(argv: readonly string[], io: DlqIo = defaultIo): Prom
     io.stdout(USAGE);
     return 0;
   }
-  let brokers: string[];
-  let topicPrefix: string;
+  let options: DeadLetterStoreOptions;
   try {
-    const config = loadConfig(io.env);
-    brokers = config.kafka.brokers ?? [`127.0.0.1:${config.localKafka.port}`];
-    topicPrefix = config.kafka.topicPrefix;
+    const { kafka, localKafka } = loadConfig(io.env);
+    options = {
+      brokers: kafka.brokers ?? [`127.0.0.1:${localKafka.port}`],
+      topicPrefix: kafka.topicPrefix,
+      replicationFactor: kafka.replicationFactor,
+      minInsyncReplicas: kafka.minInsyncReplicas,
+    };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(error.message);
     return 2;
   }
-  const store = (io.store ?? createDeadLetterStore)({ brokers, topicPrefix });
+  const store = (io.store ?? createDeadLetterStore)(options);
   try {
     const { command, filter, dryRun } = args;
     if (command === 'list') {

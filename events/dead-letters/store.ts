@@ -57,6 +57,10 @@ export interface DeadLetterStoreOptions {
   brokers: string[];
   /** The deployment's topic and group prefix (`KAFKA_TOPIC_PREFIX`). @default '' */
   topicPrefix?: string;
+  /** Replication factor of the resolutions topic, as `KAFKA_REPLICATION_FACTOR`. @default 'auto' */
+  replicationFactor?: number | 'auto';
+  /** Its `min.insync.replicas`, as `KAFKA_MIN_INSYNC_REPLICAS`. @default 'auto' */
+  minInsyncReplicas?: number | 'auto';
   /** How long one read of the topics may take. @default 30_000 */
   readTimeoutMs?: number;
   /** @default silentLogger */
@@ -135,8 +139,8 @@ export function createDeadLetterStore(options: DeadLetterStoreOptions): DeadLett
       const { brokers } = await admin.describeCluster();
       const { replicationFactor, minInsyncReplicas } = topicReplication(
         brokers.length,
-        'auto',
-        'auto',
+        options.replicationFactor ?? 'auto',
+        options.minInsyncReplicas ?? 'auto',
       );
       await admin.createTopics({
         waitForLeaders: true,
@@ -324,15 +328,24 @@ export function createDeadLetterStore(options: DeadLetterStoreOptions): DeadLett
           sendable.push(record);
         }
       }
+      // One message per event and topic: every group reading the topic sees it, so two groups
+      // that gave up on the same event need one replay, with the higher count.
+      const messages = new Map<string, DeadLetterRecord>();
+      for (const record of sendable) {
+        const key = `${record.originalTopic!}\n${record.eventId ?? record.id}`;
+        const kept = messages.get(key);
+        if (!kept || nextReplayCount(record) > nextReplayCount(kept)) messages.set(key, record);
+      }
       const now = new Date();
       for (const record of sendable) {
-        done.push({ record, topic: record.originalTopic!, replays: nextReplayCount(record) });
+        const sent = messages.get(`${record.originalTopic!}\n${record.eventId ?? record.id}`)!;
+        done.push({ record, topic: record.originalTopic!, replays: nextReplayCount(sent) });
       }
       if (!dryRun && sendable.length > 0) {
         // One request, in selection order (oldest first) per topic: replays of a key keep their
         // order, and the idempotent producer neither duplicates nor reorders them on a retry.
         const byTopic = new Map<string, Message[]>();
-        for (const record of sendable) {
+        for (const record of messages.values()) {
           const topic = record.originalTopic!;
           const message = {
             key: record.key,
@@ -355,7 +368,10 @@ export function createDeadLetterStore(options: DeadLetterStoreOptions): DeadLett
             },
           })),
         );
-        log.info('dead letters replayed', { count: sendable.length });
+        log.info('dead letters replayed', {
+          deadLetters: sendable.length,
+          messages: messages.size,
+        });
       }
       return { done, skipped, notFound, dryRun };
     },

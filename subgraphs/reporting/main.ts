@@ -14,5 +14,7 @@ const { kafka } = loadConfigOrExit(loadSubgraphConfig);
 const deadLetters = createDeadLetterStore({
   brokers: kafka.brokers,
   topicPrefix: kafka.topicPrefix,
+  replicationFactor: kafka.replicationFactor,
+  minInsyncReplicas: kafka.minInsyncReplicas,
 });
 runSubgraph('reporting', createReportingSubgraph({ deadLetters }));
