@@ -494,3 +494,87 @@ export function imageLayout(dockerfile: string): ImageLayout {
   }
   return layout;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading the monitoring stack's files.
+
+/**
+ * Where `containerPath` of `service` comes from on the host: the bind mount whose target holds
+ * it (the deepest one), resolved against the compose file's folder; `undefined` when none does.
+ */
+export function hostPathOf(
+  file: ComposeFile,
+  service: ComposeService,
+  containerPath: string,
+): string | undefined {
+  const wanted = path.posix.resolve('/', containerPath);
+  let best: { target: string; source: string } | undefined;
+  for (const mount of mounts(service)) {
+    if (mount.type !== 'bind' || mount.source === undefined) continue;
+    const target = path.posix.resolve('/', mount.target);
+    const inside = wanted === target || wanted.startsWith(`${target.replace(/\/$/, '')}/`);
+    if (inside && (best === undefined || target.length > best.target.length))
+      best = { target, source: mount.source };
+  }
+  if (best === undefined) return undefined;
+  return path.join(path.resolve(file.dir, best.source), path.posix.relative(best.target, wanted));
+}
+
+/** `host:port` (or `:port`, `[::]:port`) → the port; `undefined` when it names none. */
+export function portOf(address: string): number | undefined {
+  const port = /:(\d{1,5})$/.exec(address.trim())?.[1];
+  return port === undefined ? undefined : Number(port);
+}
+
+/** Words of PromQL that look like names but are none: keywords and binary operators. */
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+  'group_left',
+  'group_right',
+]);
+
+/**
+ * The metric names a PromQL expression selects (`rate(a_total[1m]) / b` → `a_total`, `b`):
+ * identifiers that are no function call, keyword, label (in `{...}` or `by (...)`), duration,
+ * string or Grafana variable (`$job`, `$__rate_interval`). Selectors without a name
+ * (`{__name__=~"..."}`) select none.
+ */
+export function promqlMetricNames(expr: string): string[] {
+  const code = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/gi, ' ');
+  const names = new Set<string>();
+  for (const match of code.matchAll(/[A-Za-z_:][\w:]*/g)) {
+    const word = match[0];
+    const at = match.index;
+    const before = code[at - 1] ?? '';
+    if (/[\w.$]/.test(before)) continue; // 1e3, 5m, $variable
+    if (/^\s*\(/.test(code.slice(at + word.length))) continue; // a function
+    if (PROMQL_KEYWORDS.has(word.toLowerCase())) continue;
+    names.add(word);
+  }
+  return [...names];
+}
+
+/** A panel of a Grafana dashboard, as far as the checks read it. */
+export interface DashboardPanel {
+  id?: number;
+  title?: string;
+  type?: string;
+  datasource?: { type?: string; uid?: string } | string | null;
+  targets?: { refId?: string; expr?: string; datasource?: DashboardPanel['datasource'] }[];
+  panels?: DashboardPanel[];
+}
+
+/** Every panel of a dashboard, those inside (collapsed) rows included. */
+export function dashboardPanels(dashboard: { panels?: DashboardPanel[] }): DashboardPanel[] {
+  return (dashboard.panels ?? []).flatMap((panel) => [panel, ...dashboardPanels(panel)]);
+}

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { CONFIG_DEFAULTS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../config';
 import {
   SERVICES,
@@ -22,12 +24,14 @@ import {
   REQUIRED_VARIABLE,
   commandWords,
   composeSchemaProblems,
+  dashboardPanels,
   dependencies,
   dependsOn,
   dockerStages,
   dockerfileOf,
   envOf,
   healthcheckWords,
+  hostPathOf,
   imageLayout,
   imageTag,
   instructionWords,
@@ -38,10 +42,13 @@ import {
   parseComposeYaml,
   parseListeners,
   parsePort,
+  portOf,
+  promqlMetricNames,
   type ComposeFile,
   type ComposeService,
   type DockerStage,
 } from './compose-check';
+import { METRIC_NAMES, metricOfSeries } from './metric-names';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
@@ -79,13 +86,17 @@ const load = (text: string): ComposeFile => loadCompose(text, ROOT);
 // ---------------------------------------------------------------------------------------------
 // Small readers of this platform's file (the generic ones: deploy/compose-check.ts).
 
-type Kind = 'kafka' | 'postgres' | 'authentik' | 'app';
+type Kind =
+  'kafka' | 'postgres' | 'authentik' | 'prometheus' | 'grafana' | 'otel-collector' | 'app';
 
 /** Third-party images configure themselves from variables of their own; anything else is ours. */
 const THIRD_PARTY_IMAGES: [Exclude<Kind, 'app'>, RegExp][] = [
   ['kafka', /^(docker\.io\/)?apache\/kafka(:|@|$)/],
   ['postgres', /^(docker\.io\/)?(library\/)?postgres(:|@|$)/],
   ['authentik', /^(ghcr\.io\/)?goauthentik\/server(:|@|$)/],
+  ['prometheus', /^(docker\.io\/|quay\.io\/)?prom\/prometheus(:|@|$)/],
+  ['grafana', /^(docker\.io\/)?grafana\/grafana(-oss)?(:|@|$)/],
+  ['otel-collector', /^(docker\.io\/|ghcr\.io\/)?otel\/opentelemetry-collector(-contrib)?(:|@|$)/],
 ];
 
 function kindOf(service: ComposeService): Kind {
@@ -124,9 +135,17 @@ function postgresPort(service: ComposeService): number {
 }
 
 /** The ports a service listens on inside its container, as far as the file tells. */
-function listeningPorts(service: ComposeService): number[] {
+function listeningPorts(service: ComposeService, file: ComposeFile): number[] {
   const env = envOf(service);
   switch (kindOf(service)) {
+    case 'prometheus':
+      return [prometheusPort(service)];
+    case 'grafana':
+      return [Number(env.get('GF_SERVER_HTTP_PORT') ?? 3000)];
+    case 'otel-collector': {
+      const { config } = readCollectorConfig(file, service);
+      return otlpReceivers(config).flatMap((r) => (r.port === undefined ? [] : [r.port]));
+    }
     case 'kafka':
       return parseListeners(env.get('KAFKA_LISTENERS')).map((l) => l.port);
     case 'postgres':
@@ -221,8 +240,15 @@ function topicProblems(file: ComposeFile): string[] {
     .map((topic) => `topic ${topic} is not in events/topics.ts`);
 }
 
+/**
+ * Variables the OpenTelemetry SDK reads itself, by its specification's names, rather than
+ * config/index.ts. Not read yet: the tracing that will read them is not built; when it lands,
+ * it takes them through config/index.ts and they leave this list.
+ */
+const OTEL_SDK_VARIABLES = ['OTEL_EXPORTER_OTLP_ENDPOINT'];
+
 function appEnvironmentProblems(file: ComposeFile): string[] {
-  const known = new Set<string>(CONFIG_VARIABLES);
+  const known = new Set<string>([...CONFIG_VARIABLES, ...OTEL_SDK_VARIABLES]);
   const problems: string[] = [];
   for (const [name, service] of servicesOf(file, 'app')) {
     const [fromFiles, fileProblems] = envFileKeys(file, name, service);
@@ -576,7 +602,7 @@ function gatewayServiceProblems(file: ComposeFile): string[] {
     issuer === null ||
     idp === undefined ||
     kindOf(idp) !== 'authentik' ||
-    !listeningPorts(idp).includes(Number(issuer[2]))
+    !listeningPorts(idp, file).includes(Number(issuer[2]))
   ) {
     problems.push(
       `gateway: OIDC_ISSUER must name an Authentik server of this file, http://<service>:<port>/application/o/<slug>/`,
@@ -707,7 +733,7 @@ function portProblems(file: ComposeFile): string[] {
   const problems: string[] = [];
   const hostPorts = new Map<number, string>();
   for (const [name, service] of Object.entries(file.doc.services)) {
-    const listening = listeningPorts(service);
+    const listening = listeningPorts(service, file);
     for (const entry of service.ports ?? []) {
       const mapping = parsePort(entry);
       if (typeof mapping === 'string') {
@@ -874,6 +900,470 @@ function fileProblems(file: ComposeFile): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The monitoring stack: Prometheus, Grafana and the OpenTelemetry Collector, and their files in
+// deploy/. Their configuration files are read with a schema of the part the checks look at, so
+// a file of another shape is refused rather than half read.
+
+/** A file of the repository, relative to it, for messages. */
+const repoPath = (file: ComposeFile, full: string) => path.relative(file.dir, full);
+
+/** `text` as YAML or JSON, checked by `schema`; or why not. */
+function parseWith<T>(
+  schema: z.ZodType<T>,
+  text: string,
+  parse: (text: string) => unknown,
+): { value: T } | { problem: string } {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    return { problem: `does not parse: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { value: parsed.data };
+  return {
+    problem: parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`)
+      .join('; '),
+  };
+}
+
+/** Every image not built here has a version: a tag other than `latest`, or a digest. */
+function imagePinProblems(file: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(file.doc.services)) {
+    if (service.build !== undefined || service.image === undefined) continue;
+    const image = interpolateDefaults(service.image);
+    const tag = imageTag(image);
+    if (!image.includes('@') && (tag === undefined || tag === 'latest'))
+      problems.push(`${name}: image ${service.image} is not pinned to a version`);
+  }
+  return problems;
+}
+
+function prometheusPort(service: ComposeService): number {
+  const address = optionValue(commandWords(service.command), '--web.listen-address');
+  return (address === undefined ? undefined : portOf(address)) ?? 9090;
+}
+
+const prometheusConfigSchema = z.object({
+  scrape_configs: z.array(
+    z.object({
+      job_name: z.string(),
+      metrics_path: z.string().default('/metrics'),
+      static_configs: z.array(z.object({ targets: z.array(z.string()) })).default([]),
+      dns_sd_configs: z
+        .array(
+          z.object({
+            names: z.array(z.string()),
+            type: z.enum(['A', 'AAAA', 'SRV', 'MX', 'NS']).default('SRV'),
+            port: z.number().int().optional(),
+          }),
+        )
+        .default([]),
+    }),
+  ),
+});
+
+interface ScrapeTarget {
+  job: string;
+  host: string;
+  port: number | undefined;
+  path: string;
+}
+
+/** The targets of a Prometheus configuration: static ones and those found through DNS. */
+function scrapeTargets(config: z.output<typeof prometheusConfigSchema>): ScrapeTarget[] {
+  return config.scrape_configs.flatMap((job) => [
+    ...job.static_configs.flatMap((c) =>
+      c.targets.map((target) => ({
+        job: job.job_name,
+        host: target.replace(/:\d+$/, ''),
+        port: portOf(target),
+        path: job.metrics_path,
+      })),
+    ),
+    ...job.dns_sd_configs.flatMap((c) =>
+      c.names.map((host) => ({
+        job: job.job_name,
+        host,
+        port: c.type === 'SRV' ? undefined : c.port,
+        path: job.metrics_path,
+      })),
+    ),
+  ]);
+}
+
+/** The mounted file `containerPath` of `service`, read; or why it cannot be. */
+function mountedFile(
+  file: ComposeFile,
+  name: string,
+  service: ComposeService,
+  containerPath: string,
+): { full: string; text: string } | { problem: string } {
+  const full = hostPathOf(file, service, containerPath);
+  if (full === undefined || !fs.existsSync(full) || !fs.statSync(full).isFile()) {
+    return {
+      problem: `${name}: ${containerPath} is not mounted from a file of the repository${full === undefined ? '' : ` (${repoPath(file, full)} does not exist)`}`,
+    };
+  }
+  return { full, text: fs.readFileSync(full, 'utf8') };
+}
+
+/**
+ * Prometheus scrapes `/metrics` of every process of the platform (config/services.ts) on the port
+ * it listens on, and nothing this file does not run.
+ */
+function prometheusProblems(file: ComposeFile): string[] {
+  const servers = servicesOf(file, 'prometheus');
+  if (servers.length === 0) return ['no service runs the prom/prometheus image'];
+  const problems: string[] = [];
+  for (const [name, service] of servers) {
+    const configPath =
+      optionValue(commandWords(service.command), '--config.file') ??
+      '/etc/prometheus/prometheus.yml';
+    const mounted = mountedFile(file, name, service, configPath);
+    if ('problem' in mounted) {
+      problems.push(mounted.problem);
+      continue;
+    }
+    const where = repoPath(file, mounted.full);
+    const parsed = parseWith(prometheusConfigSchema, mounted.text, parseYaml);
+    if ('problem' in parsed) {
+      problems.push(`${name}: ${where} ${parsed.problem}`);
+      continue;
+    }
+    const targets = scrapeTargets(parsed.value);
+    for (const [app, appService] of servicesOf(file, 'app')) {
+      const spec = SERVICES.find((s) => s.name === app);
+      if (spec === undefined) continue; // serviceListProblems says so
+      const port = appPort(appService, spec.portVariable);
+      if (!targets.some((t) => t.host === app && t.port === port && t.path === '/metrics'))
+        problems.push(`${name}: scrapes no ${app}:${port}/metrics (${where})`);
+    }
+    for (const target of targets) {
+      const scraped = `${target.host}:${target.port ?? '?'}${target.path}`;
+      const other = file.doc.services[target.host];
+      if (other === undefined) {
+        problems.push(
+          `${name}: job ${target.job} scrapes ${scraped}, but docker-compose.yml has no service ${target.host}`,
+        );
+      } else if (kindOf(other) === 'app') {
+        const spec = SERVICES.find((s) => s.name === target.host);
+        const port = spec && appPort(other, spec.portVariable);
+        if (target.port !== port || target.path !== '/metrics')
+          problems.push(
+            `${name}: job ${target.job} scrapes ${scraped}; ${target.host} serves ${target.host}:${port}/metrics`,
+          );
+      }
+    }
+  }
+  return problems;
+}
+
+const datasourcesSchema = z.object({
+  datasources: z
+    .array(
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        uid: z.string().optional(),
+        url: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+const dashboardProvidersSchema = z.object({
+  providers: z
+    .array(
+      z.object({
+        name: z.string(),
+        type: z.string().default('file'),
+        options: z.object({ path: z.string() }),
+      }),
+    )
+    .default([]),
+});
+
+const dashboardSchema = z.object({
+  uid: z.string().optional(),
+  title: z.string(),
+  panels: z.array(z.unknown()).default([]),
+});
+
+/** The YAML files of a provisioning folder (`datasources/`, `dashboards/`). */
+function provisioningFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(dir, f));
+}
+
+/** A datasource reference of a panel or query, for messages. */
+const describeDatasource = (ds: unknown) => (ds === undefined ? 'none' : JSON.stringify(ds));
+
+/**
+ * Grafana: its provisioning folder is the repository's; it provisions a Prometheus datasource of
+ * this file, with a uid; its dashboard providers read folders mounted from the repository; every
+ * dashboard there parses, every panel and query names the provisioned datasource, and every metric
+ * they query is in deploy/metric-names.ts (and every metric there is shown).
+ */
+function grafanaProblems(file: ComposeFile): string[] {
+  const servers = servicesOf(file, 'grafana');
+  if (servers.length === 0) return ['no service runs the grafana/grafana image'];
+  const problems: string[] = [];
+  for (const [name, service] of servers) {
+    const env = envOf(service);
+    for (const mount of mounts(service)) {
+      if (mount.type === 'bind' && mount.source !== undefined) {
+        if (!fs.existsSync(path.resolve(file.dir, mount.source)))
+          problems.push(`${name}: mounts ${mount.source}, which is not in the repository`);
+      }
+    }
+    const provisioning = env.get('GF_PATHS_PROVISIONING') ?? '/etc/grafana/provisioning';
+    const provisioningDir = hostPathOf(file, service, provisioning);
+    if (provisioningDir === undefined || !fs.existsSync(provisioningDir)) {
+      problems.push(`${name}: ${provisioning} is not mounted from a folder of the repository`);
+      continue;
+    }
+
+    // The datasources: Prometheus services of this file, by uid.
+    const uids = new Set<string>();
+    for (const full of provisioningFiles(path.join(provisioningDir, 'datasources'))) {
+      const where = repoPath(file, full);
+      const parsed = parseWith(datasourcesSchema, fs.readFileSync(full, 'utf8'), parseYaml);
+      if ('problem' in parsed) {
+        problems.push(`${name}: ${where} ${parsed.problem}`);
+        continue;
+      }
+      for (const ds of parsed.value.datasources.filter((d) => d.type === 'prometheus')) {
+        const url = /^http:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(ds.url ?? '');
+        const target = file.doc.services[url?.[1] ?? ''];
+        if (
+          url === null ||
+          target === undefined ||
+          kindOf(target) !== 'prometheus' ||
+          Number(url[2] ?? 80) !== prometheusPort(target)
+        ) {
+          const expected = servicesOf(file, 'prometheus')
+            .map(([p, s]) => `http://${p}:${prometheusPort(s)}`)
+            .join(' or ');
+          problems.push(
+            `${name}: datasource ${ds.name} points at ${ds.url}, not the Prometheus of this file (${expected || 'none'})`,
+          );
+        }
+        if (ds.uid === undefined)
+          problems.push(`${name}: datasource ${ds.name} has no uid, so dashboards cannot name it`);
+        else uids.add(ds.uid);
+      }
+    }
+    if (uids.size === 0)
+      problems.push(`${name}: ${provisioning}/datasources provisions no Prometheus datasource`);
+
+    // The dashboards: where the providers read them, mounted from the repository.
+    const dashboards: string[] = [];
+    for (const full of provisioningFiles(path.join(provisioningDir, 'dashboards'))) {
+      const where = repoPath(file, full);
+      const parsed = parseWith(dashboardProvidersSchema, fs.readFileSync(full, 'utf8'), parseYaml);
+      if ('problem' in parsed) {
+        problems.push(`${name}: ${where} ${parsed.problem}`);
+        continue;
+      }
+      for (const provider of parsed.value.providers) {
+        const dir = hostPathOf(file, service, provider.options.path);
+        const files =
+          dir !== undefined && fs.existsSync(dir) && fs.statSync(dir).isDirectory()
+            ? fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
+            : [];
+        if (files.length === 0) {
+          problems.push(
+            `${name}: dashboard provider ${provider.name} reads ${provider.options.path}, where no folder of the repository with dashboards is mounted`,
+          );
+        }
+        dashboards.push(...files.map((f) => path.join(dir ?? '', f)));
+      }
+    }
+    if (dashboards.length === 0) problems.push(`${name}: provisions no dashboard`);
+    const home = env.get('GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH');
+    if (home !== undefined) {
+      const full = hostPathOf(file, service, home);
+      if (full === undefined || !dashboards.includes(full))
+        problems.push(
+          `${name}: GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ${home} is no provisioned dashboard`,
+        );
+    }
+
+    const shown = new Set<string>();
+    for (const full of dashboards) {
+      const where = repoPath(file, full);
+      const parsed = parseWith(dashboardSchema, fs.readFileSync(full, 'utf8'), JSON.parse);
+      if ('problem' in parsed) {
+        problems.push(`${where} ${parsed.problem}`);
+        continue;
+      }
+      for (const panel of dashboardPanels(parsed.value as Parameters<typeof dashboardPanels>[0])) {
+        if (panel.type === 'row' && (panel.targets ?? []).length === 0) continue;
+        const title = `panel "${panel.title ?? panel.id}"`;
+        const named = (ds: unknown) =>
+          typeof ds === 'object' && ds !== null && uids.has(String((ds as { uid?: unknown }).uid));
+        if (!named(panel.datasource))
+          problems.push(
+            `${where}: ${title} uses datasource ${describeDatasource(panel.datasource)}, not the provisioned ${[...uids].join(', ')}`,
+          );
+        const targets = panel.targets ?? [];
+        if (targets.length === 0) problems.push(`${where}: ${title} has no query`);
+        for (const target of targets) {
+          if (target.datasource !== undefined && !named(target.datasource))
+            problems.push(
+              `${where}: ${title}, query ${target.refId}, uses datasource ${describeDatasource(target.datasource)}, not the provisioned ${[...uids].join(', ')}`,
+            );
+          const names = promqlMetricNames(target.expr ?? '');
+          if (names.length === 0)
+            problems.push(`${where}: ${title}, query ${target.refId}, selects no metric`);
+          for (const series of names) {
+            const metric = metricOfSeries(series);
+            if (metric === undefined)
+              problems.push(
+                `${where}: ${title} queries ${series}, which is not in deploy/metric-names.ts`,
+              );
+            else shown.add(metric.name);
+          }
+        }
+      }
+    }
+    if (dashboards.length > 0) {
+      for (const metric of METRIC_NAMES.filter((m) => !shown.has(m.name)))
+        problems.push(`${name}: no dashboard shows ${metric.name} (deploy/metric-names.ts)`);
+    }
+  }
+  return problems;
+}
+
+const pipelineSchema = z.object({
+  receivers: z.array(z.string()).min(1),
+  processors: z.array(z.string()).default([]),
+  exporters: z.array(z.string()).min(1),
+});
+
+const collectorConfigSchema = z.object({
+  receivers: z.record(z.string(), z.unknown()),
+  processors: z.record(z.string(), z.unknown()).default({}),
+  exporters: z.record(z.string(), z.unknown()),
+  extensions: z.record(z.string(), z.unknown()).default({}),
+  service: z.object({
+    pipelines: z.record(z.string(), pipelineSchema),
+    extensions: z.array(z.string()).default([]),
+  }),
+});
+type CollectorConfig = z.output<typeof collectorConfigSchema>;
+
+const otlpProtocolsSchema = z.object({
+  protocols: z.object({
+    grpc: z.object({ endpoint: z.string().optional() }).nullish(),
+    http: z.object({ endpoint: z.string().optional() }).nullish(),
+  }),
+});
+
+/** The collector's configuration file, mounted where its `--config` says, read and checked. */
+function readCollectorConfig(
+  file: ComposeFile,
+  service: ComposeService,
+  name = 'otel-collector',
+): { config?: CollectorConfig; where?: string; problem?: string } {
+  const configPath =
+    optionValue(commandWords(service.command), '--config') ?? '/etc/otelcol-contrib/config.yaml';
+  const mounted = mountedFile(file, name, service, configPath);
+  if ('problem' in mounted) return { problem: mounted.problem };
+  const where = repoPath(file, mounted.full);
+  const parsed = parseWith(collectorConfigSchema, mounted.text, parseYaml);
+  if ('problem' in parsed) return { where, problem: `${name}: ${where} ${parsed.problem}` };
+  return { config: parsed.value, where };
+}
+
+interface OtlpReceiver {
+  receiver: string;
+  protocol: 'grpc' | 'http';
+  endpoint: string;
+  port: number | undefined;
+}
+
+/** The OTLP receivers' endpoints (the collector's defaults: localhost:4317 and localhost:4318). */
+function otlpReceivers(config: CollectorConfig | undefined): OtlpReceiver[] {
+  return Object.entries(config?.receivers ?? {})
+    .filter(([receiver]) => receiver === 'otlp' || receiver.startsWith('otlp/'))
+    .flatMap(([receiver, settings]) => {
+      const parsed = otlpProtocolsSchema.safeParse(settings);
+      if (!parsed.success) return [];
+      const { grpc, http } = parsed.data.protocols;
+      const found: OtlpReceiver[] = [];
+      if (grpc !== undefined) {
+        const endpoint = grpc?.endpoint ?? 'localhost:4317';
+        found.push({ receiver, protocol: 'grpc', endpoint, port: portOf(endpoint) });
+      }
+      if (http !== undefined) {
+        const endpoint = http?.endpoint ?? 'localhost:4318';
+        found.push({ receiver, protocol: 'http', endpoint, port: portOf(endpoint) });
+      }
+      return found;
+    });
+}
+
+/**
+ * The collector: its configuration parses, its pipelines use only what it defines, it has a
+ * debug exporter, its OTLP receivers listen beyond the container, and the services'
+ * OTEL_EXPORTER_OTLP_ENDPOINT is its OTLP/HTTP receiver.
+ */
+function collectorProblems(file: ComposeFile): string[] {
+  const collectors = servicesOf(file, 'otel-collector');
+  if (collectors.length === 0) return ['no service runs the otel/opentelemetry-collector image'];
+  const problems: string[] = [];
+  const endpoints: string[] = [];
+  for (const [name, service] of collectors) {
+    const { config, where, problem } = readCollectorConfig(file, service, name);
+    if (config === undefined) {
+      problems.push(problem ?? `${name}: no configuration`);
+      continue;
+    }
+    for (const [pipeline, parts] of Object.entries(config.service.pipelines)) {
+      const sections = [
+        ['receiver', parts.receivers, config.receivers],
+        ['processor', parts.processors, config.processors],
+        ['exporter', parts.exporters, config.exporters],
+      ] as const;
+      for (const [kind, used, defined] of sections) {
+        for (const part of used.filter((p) => !(p in defined)))
+          problems.push(
+            `${name}: ${where}: pipeline ${pipeline} uses the ${kind} ${part}, which is not defined`,
+          );
+      }
+    }
+    if (!Object.keys(config.exporters).some((e) => e === 'debug' || e.startsWith('debug/')))
+      problems.push(`${name}: ${where}: no debug exporter`);
+    const receivers = otlpReceivers(config);
+    for (const r of receivers) {
+      if (!/^(0\.0\.0\.0|\[::\]|)?:\d+$/.test(r.endpoint))
+        problems.push(
+          `${name}: ${where}: the ${r.receiver} receiver's ${r.protocol} endpoint ${r.endpoint} is not reachable from other containers (0.0.0.0:${r.port ?? 'port'})`,
+        );
+    }
+    const http = receivers.filter((r) => r.protocol === 'http' && r.port !== undefined);
+    if (http.length === 0) problems.push(`${name}: ${where}: no OTLP receiver over HTTP`);
+    endpoints.push(...http.map((r) => `http://${name}:${r.port}`));
+  }
+  if (endpoints.length === 0) return problems;
+  for (const [app, service] of servicesOf(file, 'app')) {
+    const value = envOf(service).get('OTEL_EXPORTER_OTLP_ENDPOINT');
+    if (!endpoints.includes(value?.replace(/\/$/, '') ?? ''))
+      problems.push(
+        `${app}: OTEL_EXPORTER_OTLP_ENDPOINT ${value} is not the collector's OTLP/HTTP receiver ${endpoints.join(' or ')}`,
+      );
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const CHECKS = {
   kafkaProblems,
@@ -892,6 +1382,10 @@ const CHECKS = {
   serviceListProblems,
   fileProblems,
   dockerfileProblems,
+  imagePinProblems,
+  prometheusProblems,
+  grafanaProblems,
+  collectorProblems,
 } satisfies Record<string, (file: ComposeFile) => string[]>;
 
 describe('docker-compose.yml', () => {
@@ -915,13 +1409,16 @@ describe('docker-compose.yml', () => {
     expect(pomProblems(compose, fs.readFileSync(POM_PATH, 'utf8'))).toEqual([]);
   });
 
-  it('runs the infrastructure: Kafka, PostgreSQL, Authentik server and worker', () => {
+  it('runs the infrastructure: Kafka, PostgreSQL, Authentik server and worker, monitoring', () => {
     const kinds = Object.values(compose.doc.services).map(kindOf);
     expect(kinds.filter((k) => k !== 'app').sort()).toEqual([
       'authentik',
       'authentik',
+      'grafana',
       'kafka',
+      'otel-collector',
       'postgres',
+      'prometheus',
     ]);
   });
 });
@@ -1815,5 +2312,289 @@ describe('the docker-compose.yml checks', () => {
       .readFileSync(POM_PATH, 'utf8')
       .replace(/<kafka\.version>[^<]+/, '<kafka.version>9.9.9');
     expect(pomProblems(load(text), pom).join('\n')).toContain('9.9.9');
+  });
+});
+
+describe('the monitoring checks', () => {
+  const text = fs.readFileSync(COMPOSE_PATH, 'utf8');
+  const folders: string[] = [];
+  afterAll(() => {
+    for (const dir of folders) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The real file with `from` (which must occur in it) replaced by `to`. */
+  function broken(from: string | RegExp, to: string, compose = text): ComposeFile {
+    expect(compose).toMatch(from);
+    return load(compose.replace(from, to));
+  }
+
+  /**
+   * The real file with the bind mount of `source` (a file or folder of deploy/) replaced by a
+   * copy whose `inside` (the file itself, or a file of the folder) `edit` changed.
+   */
+  function withChangedCopy(
+    source: string,
+    inside: string,
+    edit: (text: string) => string,
+  ): ComposeFile {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitoring-test-'));
+    folders.push(dir);
+    const copy = path.join(dir, path.basename(source));
+    fs.cpSync(path.join(ROOT, source), copy, { recursive: true });
+    const changed = path.join(copy, inside);
+    const original = fs.readFileSync(changed, 'utf8');
+    const edited = edit(original);
+    expect(edited).not.toBe(original);
+    fs.writeFileSync(changed, edited);
+    return broken(`./${source}:`, `${copy}:`);
+  }
+
+  const cases: [string, () => ComposeFile, (file: ComposeFile) => string[], string][] = [
+    [
+      'a service Prometheus does not scrape',
+      () =>
+        withChangedCopy('deploy/prometheus.yml', '', (y) =>
+          y.replace(/ {2}- job_name: reporting\n(?: {4}.*\n)+/, ''),
+        ),
+      prometheusProblems,
+      'prometheus: scrapes no reporting:4003/metrics (',
+    ],
+    [
+      'a scrape target compose does not run',
+      () =>
+        withChangedCopy('deploy/prometheus.yml', '', (y) =>
+          y.replace('names: [reporting]', 'names: [audit]'),
+        ),
+      prometheusProblems,
+      'prometheus: job reporting scrapes audit:4003/metrics, but docker-compose.yml has no service audit',
+    ],
+    [
+      'a scrape on another port',
+      () =>
+        withChangedCopy('deploy/prometheus.yml', '', (y) => y.replace('port: 4001', 'port: 4011')),
+      prometheusProblems,
+      'prometheus: job users scrapes users:4011/metrics; users serves users:4001/metrics',
+    ],
+    [
+      'a service on a port Prometheus does not scrape',
+      () => broken('USERS_PORT: 4001', 'USERS_PORT: 4101'),
+      prometheusProblems,
+      'prometheus: scrapes no users:4101/metrics',
+    ],
+    [
+      'a Prometheus configuration of another shape',
+      () =>
+        withChangedCopy('deploy/prometheus.yml', '', (y) =>
+          y.replace('job_name: users', 'job: users'),
+        ),
+      prometheusProblems,
+      'prometheus.yml scrape_configs.0.job_name: Invalid input',
+    ],
+    [
+      'a Prometheus configuration not mounted',
+      () =>
+        broken(
+          './deploy/prometheus.yml:/etc/prometheus/prometheus.yml',
+          './deploy/prometheus.yml:/etc/prometheus/other.yml',
+        ),
+      prometheusProblems,
+      'prometheus: /etc/prometheus/prometheus.yml is not mounted from a file of the repository',
+    ],
+    [
+      'an image without a version',
+      () => broken('prom/prometheus:v3.5.0', 'prom/prometheus'),
+      imagePinProblems,
+      'prometheus: image prom/prometheus is not pinned to a version',
+    ],
+    [
+      'an image on latest',
+      () => broken('grafana/grafana:12.1.0', 'grafana/grafana:latest'),
+      imagePinProblems,
+      'grafana: image grafana/grafana:latest is not pinned',
+    ],
+    [
+      'a provisioning folder missing from the repository',
+      () => broken('./deploy/grafana/provisioning:', './deploy/grafana/provision:'),
+      grafanaProblems,
+      'grafana: /etc/grafana/provisioning is not mounted from a folder of the repository',
+    ],
+    [
+      'a dashboards folder missing from the repository',
+      () => broken('./deploy/grafana/dashboards:', './deploy/grafana/boards:'),
+      grafanaProblems,
+      'grafana: mounts ./deploy/grafana/boards, which is not in the repository',
+    ],
+    [
+      'dashboards mounted where the provider does not read',
+      () =>
+        broken(
+          'dashboards:/var/lib/grafana/dashboards:ro',
+          'dashboards:/var/lib/grafana/boards:ro',
+        ),
+      grafanaProblems,
+      'grafana: dashboard provider interview-graph reads /var/lib/grafana/dashboards, where no folder',
+    ],
+    [
+      'a datasource on another host',
+      () =>
+        withChangedCopy('deploy/grafana/provisioning', 'datasources/prometheus.yml', (y) =>
+          y.replace('http://prometheus:9090', 'http://prom:9090'),
+        ),
+      grafanaProblems,
+      'grafana: datasource Prometheus points at http://prom:9090, not the Prometheus of this file (http://prometheus:9090)',
+    ],
+    [
+      'a datasource without uid',
+      () =>
+        withChangedCopy('deploy/grafana/provisioning', 'datasources/prometheus.yml', (y) =>
+          y.replace(/^ *uid: prometheus\n/m, ''),
+        ),
+      grafanaProblems,
+      'grafana: datasource Prometheus has no uid',
+    ],
+    [
+      'a panel on another datasource',
+      () =>
+        withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
+          j.replace('"uid": "prometheus"', '"uid": "loki"'),
+        ),
+      grafanaProblems,
+      'interview-graph.json: panel "Messages produced per topic" uses datasource {"type":"prometheus","uid":"loki"}, not the provisioned prometheus',
+    ],
+    [
+      'a query on a metric the list does not know',
+      () =>
+        withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
+          j.replace('sum by (group) (kafka_consumer_lag)', 'sum by (group) (kafka_consumer_lags)'),
+        ),
+      grafanaProblems,
+      'interview-graph.json: panel "Consumer lag per group" queries kafka_consumer_lags, which is not in deploy/metric-names.ts',
+    ],
+    [
+      'a metric of the list no dashboard shows',
+      () =>
+        withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
+          j.replace(
+            /rate\(kafka_handler_failures_total/g,
+            'rate(kafka_handler_duration_seconds_count',
+          ),
+        ),
+      grafanaProblems,
+      'grafana: no dashboard shows kafka_handler_failures_total',
+    ],
+    [
+      'a dashboard that does not parse',
+      () =>
+        withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
+          j.slice(0, 200),
+        ),
+      grafanaProblems,
+      'interview-graph.json does not parse',
+    ],
+    [
+      'a collector configuration that does not parse',
+      () =>
+        withChangedCopy('deploy/otel-collector.yaml', '', (y) =>
+          y.replace('receivers:\n', 'receivers: [\n'),
+        ),
+      collectorProblems,
+      'otel-collector.yaml does not parse',
+    ],
+    [
+      'a pipeline on an exporter not defined',
+      () =>
+        withChangedCopy('deploy/otel-collector.yaml', '', (y) =>
+          y.replace('exporters: [debug]', 'exporters: [otlp/jaeger]'),
+        ),
+      collectorProblems,
+      'pipeline traces uses the exporter otlp/jaeger, which is not defined',
+    ],
+    [
+      'a collector without a debug exporter',
+      () =>
+        withChangedCopy('deploy/otel-collector.yaml', '', (y) =>
+          y
+            .replace(/exporters:\n {2}debug:/, 'exporters:\n  otlphttp:')
+            .replace(/\[debug\]/g, '[otlphttp]'),
+        ),
+      collectorProblems,
+      'otel-collector.yaml: no debug exporter',
+    ],
+    [
+      'a receiver on the container loopback',
+      () =>
+        withChangedCopy('deploy/otel-collector.yaml', '', (y) =>
+          y.replace('endpoint: 0.0.0.0:4318', 'endpoint: localhost:4318'),
+        ),
+      collectorProblems,
+      "the otlp receiver's http endpoint localhost:4318 is not reachable from other containers",
+    ],
+    [
+      'services sending to the gRPC port',
+      () =>
+        broken(
+          'OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4318',
+          'OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317',
+        ),
+      collectorProblems,
+      "users: OTEL_EXPORTER_OTLP_ENDPOINT http://otel-collector:4317 is not the collector's OTLP/HTTP receiver http://otel-collector:4318",
+    ],
+    [
+      'a collector port published that it does not listen on',
+      () => broken("'4318:4318'", "'4318:4319'"),
+      portProblems,
+      'otel-collector: publishes container port 4319, but listens on [4317, 4318]',
+    ],
+    [
+      'a Grafana port published that it does not listen on',
+      () => broken("'3000:3000'", "'3000:3001'"),
+      portProblems,
+      'grafana: publishes container port 3001, but listens on [3000]',
+    ],
+    [
+      'a Grafana admin password written in the file',
+      () => broken(/GF_SECURITY_ADMIN_PASSWORD: .*/, 'GF_SECURITY_ADMIN_PASSWORD: admin'),
+      environmentValueProblems,
+      'grafana: GF_SECURITY_ADMIN_PASSWORD must come from a required variable',
+    ],
+  ];
+
+  it.each(cases)('catch %s', (_what, makeFile, check, expected) => {
+    expect(check(makeFile()).join('\n')).toContain(expected);
+  });
+
+  it('take OTEL_EXPORTER_OTLP_ENDPOINT for the SDK, no other unknown variable', () => {
+    expect(appEnvironmentProblems(load(text))).toEqual([]);
+    const file = broken(
+      'OTEL_EXPORTER_OTLP_ENDPOINT: http',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: http',
+    );
+    expect(appEnvironmentProblems(file).join('\n')).toContain(
+      'users: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not in CONFIG_VARIABLES',
+    );
+  });
+});
+
+describe('promqlMetricNames', () => {
+  it.each([
+    ['rate(kafka_messages_produced_total[1m])', ['kafka_messages_produced_total']],
+    [
+      'histogram_quantile(0.99, sum by (subgraph, le) (rate(gateway_subgraph_request_duration_seconds_bucket[5m])))',
+      ['gateway_subgraph_request_duration_seconds_bucket'],
+    ],
+    ['kafka_consumer_state{state!="connected", group=~"a|b"} == 1', ['kafka_consumer_state']],
+    ['sum(a_total) without (instance) / on (job) group_left b_total', ['a_total', 'b_total']],
+    ['rate(x_total[$__rate_interval]) offset 5m and y > 1e3', ['x_total', 'y']],
+    ['up{job="$job"} or vector(0)', ['up']],
+    ['{__name__=~"kafka_.*"}', []],
+  ])('%s', (expr, names) => {
+    expect(promqlMetricNames(expr)).toEqual(names);
+  });
+
+  it('tell a histogram series from an unknown name', () => {
+    expect(metricOfSeries('kafka_handler_duration_seconds_bucket')?.name).toBe(
+      'kafka_handler_duration_seconds',
+    );
+    expect(metricOfSeries('kafka_consumer_lag_count')).toBeUndefined();
   });
 });
