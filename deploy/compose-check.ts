@@ -564,6 +564,28 @@ export function promqlMetricNames(expr: string): string[] {
   return [...names];
 }
 
+/**
+ * The label names a PromQL expression groups, matches or filters by: in `by (...)`,
+ * `without (...)`, `on (...)`, `ignoring (...)`, `group_left (...)`/`group_right (...)` and in
+ * selectors' `{label="value"}`.
+ */
+export function promqlLabelNames(expr: string): string[] {
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  const names = new Set<string>();
+  for (const list of code.matchAll(
+    /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/gi,
+  )) {
+    for (const label of (list[1] ?? '').split(','))
+      if (label.trim() !== '') names.add(label.trim());
+  }
+  for (const selector of code.matchAll(/\{([^}]*)\}/g)) {
+    for (const matcher of (selector[1] ?? '').matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) {
+      if (matcher[1] !== undefined && matcher[1] !== '__name__') names.add(matcher[1]);
+    }
+  }
+  return [...names];
+}
+
 /** A panel of a Grafana dashboard, as far as the checks read it. */
 export interface DashboardPanel {
   id?: number;

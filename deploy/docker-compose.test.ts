@@ -43,6 +43,7 @@ import {
   parseListeners,
   parsePort,
   portOf,
+  promqlLabelNames,
   promqlMetricNames,
   type ComposeFile,
   type ComposeService,
@@ -1220,6 +1221,16 @@ function grafanaProblems(file: ComposeFile): string[] {
               `${where}: ${title}, query ${target.refId}, uses datasource ${describeDatasource(target.datasource)}, not the provisioned ${[...uids].join(', ')}`,
             );
           const names = promqlMetricNames(target.expr ?? '');
+          // Labels of what the query selects, Prometheus's own, and a histogram's buckets'.
+          const labels = new Set(['job', 'instance']);
+          for (const metric of names.map((n) => metricOfSeries(n))) {
+            for (const label of metric?.labels ?? []) labels.add(label);
+            if (metric?.type === 'histogram') labels.add('le');
+          }
+          for (const label of promqlLabelNames(target.expr ?? '').filter((l) => !labels.has(l)))
+            problems.push(
+              `${where}: ${title} uses the label ${label}, not one of ${names.join(', ')}'s (deploy/metric-names.ts)`,
+            );
           if (names.length === 0)
             problems.push(`${where}: ${title}, query ${target.refId}, selects no metric`);
           for (const series of names) {
@@ -2471,6 +2482,15 @@ describe('the monitoring checks', () => {
       'interview-graph.json: panel "Consumer lag per group" queries kafka_consumer_lags, which is not in deploy/metric-names.ts',
     ],
     [
+      'a query on a label the metric does not have',
+      () =>
+        withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
+          j.replace('sum by (reason) (', 'sum by (cause) ('),
+        ),
+      grafanaProblems,
+      'panel "Dead-lettered messages per reason" uses the label cause, not one of kafka_messages_dead_lettered_total\'s',
+    ],
+    [
       'a metric of the list no dashboard shows',
       () =>
         withChangedCopy('deploy/grafana/dashboards', 'interview-graph.json', (j) =>
@@ -2572,6 +2592,16 @@ describe('the monitoring checks', () => {
     expect(appEnvironmentProblems(file).join('\n')).toContain(
       'users: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not in CONFIG_VARIABLES',
     );
+  });
+});
+
+describe('promqlLabelNames', () => {
+  it('read grouping and matching labels', () => {
+    expect(
+      promqlLabelNames(
+        'sum by (group, le) (rate(x_bucket{state!="a,b", topic=~"t"}[5m])) / on(job) y{__name__="z"}',
+      ),
+    ).toEqual(['group', 'le', 'job', 'state', 'topic']);
   });
 });
 

@@ -14,7 +14,10 @@ export type MetricType = 'counter' | 'gauge' | 'histogram';
 export interface MetricName {
   name: string;
   type: MetricType;
-  /** Its labels, as the dashboard groups by them (Prometheus adds `job` and `instance`). */
+  /**
+   * Its labels: the dashboard groups and filters only by these, Prometheus's `job` and
+   * `instance`, and a histogram's `le`.
+   */
   labels: readonly string[];
 }
 
@@ -29,10 +32,10 @@ export const KAFKA_METRICS: readonly MetricName[] = [
   metric('kafka_messages_produced_total', 'counter', 'topic'),
   metric('kafka_messages_consumed_total', 'counter', 'topic', 'group'),
   metric('kafka_consumer_lag', 'gauge', 'group', 'topic', 'partition'),
-  metric('kafka_consumer_assigned_partitions', 'gauge', 'group'),
+  metric('kafka_consumer_assigned_partitions', 'gauge', 'topic', 'group'),
   metric('kafka_messages_dead_lettered_total', 'counter', 'topic', 'group', 'reason'),
-  metric('kafka_handler_duration_seconds', 'histogram', 'group', 'event_type'),
-  metric('kafka_handler_failures_total', 'counter', 'group', 'event_type'),
+  metric('kafka_handler_duration_seconds', 'histogram', 'topic', 'group', 'event_type'),
+  metric('kafka_handler_failures_total', 'counter', 'topic', 'group', 'event_type'),
   metric('kafka_consumer_state', 'gauge', 'group', 'state'),
 ];
 
