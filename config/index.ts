@@ -83,6 +83,13 @@ const logSchema = z.object({
    * for people (lib/logger.ts). @default json in production, pretty otherwise
    */
   LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  /**
+   * OTLP/HTTP endpoint traces are exported to (`<endpoint>/v1/traces`, e.g.
+   * `http://otel-collector:4318`); unset, tracing is off (lib/tracing.ts).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ error: 'must be the OTLP/HTTP endpoint, e.g. http://otel-collector:4318' })
+    .optional(),
   /** Set (https://no-color.org): no colours in the pretty format, whatever FORCE_COLOR says. */
   NO_COLOR: z.string().optional(),
   /**
@@ -381,6 +388,8 @@ function slices(e: Env) {
     environment: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    /** `undefined`: tracing off. */
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     /** `undefined`: colours when stderr is a terminal (lib/logger.ts). */
     logColor: e.NO_COLOR
       ? false

@@ -19,6 +19,7 @@ import { KafkaService } from '../events';
 import { createSignIn, type SignIn } from './auth/sign-in';
 import type { SignInStores } from './auth/sign-in-state';
 import { Lifecycle } from '../lib/lifecycle';
+import { startTracing } from '../lib/tracing';
 import { createMetricsRegistry } from '../lib/metrics';
 import { authenticator } from './identity';
 import { readSupergraphFile, SupergraphError, withSubgraphUrls } from './supergraph';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   const { issuer, clientSecret } = config.identity;
   // Stopped in reverse: the gateway, sign-in, its database, then Kafka.
   const lifecycle = new Lifecycle(logger);
+  const tracing = startTracing({ service: 'api-gateway', endpoint: config.otlpEndpoint });
+  if (tracing) lifecycle.defer('tracing', () => tracing.stop());
   // One registry for the gateway's `/metrics`: its own figures and its Kafka service's.
   const metrics = createMetricsRegistry('gateway');
   let signIn: SignIn | undefined;

@@ -12,6 +12,7 @@ import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import type { Counter, Histogram } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
+import { activeTraceparent, TRACEPARENT_HEADER } from '../lib/tracing';
 
 /** The limits and timeouts of {@link createSubgraphAgent}. */
 export interface SubgraphAgentOptions {
@@ -127,8 +128,8 @@ type ProcessResult = ReturnType<RemoteGraphQLDataSource<GatewayContext>['process
 
 /**
  * The data source of one subgraph: keep-alive HTTP through the shared agent, and the headers the
- * context carries for this request (the internal token); with `metrics`, each request is timed
- * and failures are counted.
+ * context carries for this request (the internal token) and its trace context (`traceparent`);
+ * with `metrics`, each request is timed and failures are counted.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(name: string, url: string, fetcher: Fetcher, metrics?: SubgraphRequestMetrics) {
@@ -165,7 +166,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
     // Health checks and schema loads run without an incoming request, hence without headers.
     const headers: Record<string, string> | undefined = context.subgraphHeaders;
-    if (!headers || !request.http) return;
-    for (const [name, value] of Object.entries(headers)) request.http.headers.set(name, value);
+    if (!request.http) return;
+    for (const [name, value] of Object.entries(headers ?? {}))
+      request.http.headers.set(name, value);
+    // The subgraph continues this request's trace (lib/tracing.ts); nothing when tracing is off.
+    const traceparent = activeTraceparent();
+    if (traceparent) request.http.headers.set(TRACEPARENT_HEADER, traceparent);
   }
 }

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { extractTraceContext, inSpan, SpanKind } from './tracing';
 
 /** How long `stop` waits for requests in flight before it cuts their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -219,8 +220,21 @@ export function createGraphQLHttpServer<TContext extends BaseContext>(
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
     const search = queryAt === -1 ? '' : url.slice(queryAt);
     if (pathname === path) {
-      if (options.beforeGraphQL && (await options.beforeGraphQL(req, res, search))) return;
-      return handleGraphQL(req, res, search);
+      // A server span, continuing the caller's trace (`traceparent`): see lib/tracing.ts.
+      return inSpan(
+        `${req.method ?? 'GET'} ${path}`,
+        {
+          kind: SpanKind.SERVER,
+          parent: extractTraceContext(req.headers),
+          attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path },
+        },
+        async (span) => {
+          if (!options.beforeGraphQL || !(await options.beforeGraphQL(req, res, search))) {
+            await handleGraphQL(req, res, search);
+          }
+          span.setAttribute('http.response.status_code', res.statusCode);
+        },
+      );
     }
     if (await answerProbe(pathname, res, options.readiness)) return;
     const route = routes[pathname];

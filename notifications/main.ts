@@ -7,12 +7,17 @@
  */
 import { loadConfigOrExit, loadNotificationsConfig } from '../config';
 import { createProcessLogger } from '../lib/logger';
+import { startTracing } from '../lib/tracing';
 import { runMain, stopOnSignals } from '../lib/process';
 import { createNotificationService } from './service';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(loadNotificationsConfig);
   const logger = createProcessLogger(config, { service: 'notifications' });
+  const tracing = startTracing({
+    service: 'notification-service',
+    endpoint: config.otlpEndpoint,
+  });
   const service = createNotificationService({
     host: config.host,
     port: config.ports.notifications,
@@ -24,7 +29,14 @@ async function main(): Promise<void> {
   const { url, transport } = await service.start();
   console.log(`The notification service is ready at ${url} (mail: ${transport.description})`);
 
-  stopOnSignals('notification service', () => service.stop(), logger);
+  stopOnSignals(
+    'notification service',
+    async () => {
+      await service.stop();
+      await tracing?.stop();
+    },
+    logger,
+  );
 }
 
 runMain('The notification service', main);

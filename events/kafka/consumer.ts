@@ -18,7 +18,8 @@ import type { EventOn } from '../catalog';
 import type { Topic } from '../topics';
 import { decodeEvent } from '../validate';
 import { invalidReason, type DeadLetter } from './dead-letter';
-import { readHeaders } from './headers';
+import { extractTraceContext, inSpan, SpanKind, type SpanOptions } from '../../lib/tracing';
+import { EVENT_HEADERS, readHeaders } from './headers';
 import type { RunHandler } from './handler-retry';
 import { disconnectForGood } from './kafkajs-fixes';
 import type { KafkaMeter, SubscriptionMeter } from './metrics';
@@ -435,7 +436,12 @@ async function consumeBatch<T extends Topic>(
   if (valid.length === 0) return true;
   try {
     const started = performance.now();
-    await handler.batch(valid, { heartbeat, signal: stopping });
+    // One span for the batch, continuing the trace of its first event (lib/tracing.ts).
+    await inSpan(
+      `process ${topic}`,
+      consumerSpan(topic, groupId, valid[0]?.context, valid.length),
+      () => handler.batch(valid, { heartbeat, signal: stopping }),
+    );
     // One observation per event, each its share of the batch's time.
     const share = (performance.now() - started) / 1000 / valid.length;
     for (const { event } of valid) meter.handled(topic, event.eventType, share);
@@ -451,17 +457,19 @@ async function consumeBatch<T extends Topic>(
   }
   const byOffset = new Map(messages.map((m) => [m.offset, m]));
   for (const { event, context } of valid) {
-    await runtime.runHandler({
-      event,
-      context,
-      groupId,
-      handler: handler.each,
-      message: byOffset.get(context.offset) as KafkaMessage,
-      heartbeat,
-      stopping,
-      log,
-      meter,
-    });
+    await inSpan(`process ${topic}`, consumerSpan(topic, groupId, context, 1), () =>
+      runtime.runHandler({
+        event,
+        context,
+        groupId,
+        handler: handler.each,
+        message: byOffset.get(context.offset) as KafkaMessage,
+        heartbeat,
+        stopping,
+        log,
+        meter,
+      }),
+    );
     resolveOffset(context.offset);
     await heartbeat();
   }
@@ -491,17 +499,51 @@ async function consumeOne<T extends Topic>(
     meter.deadLettered(topic, 'invalid');
     return;
   }
-  await runtime.runHandler({
-    event: read.event,
-    context: read.context,
-    groupId,
-    handler,
-    message,
-    heartbeat,
-    stopping,
-    log,
-    meter,
-  });
+  await inSpan(`process ${topic}`, consumerSpan(topic, groupId, read.context, 1), () =>
+    runtime.runHandler({
+      event: read.event,
+      context: read.context,
+      groupId,
+      handler,
+      message,
+      heartbeat,
+      stopping,
+      log,
+      meter,
+    }),
+  );
+}
+
+/**
+ * A consumer span's options: a child of the trace context in the message's headers (the
+ * request that published it), with OpenTelemetry's messaging attributes.
+ */
+function consumerSpan(
+  topic: Topic,
+  groupId: string,
+  context: EventContext | undefined,
+  count: number,
+): SpanOptions {
+  return {
+    kind: SpanKind.CONSUMER,
+    parent: extractTraceContext(context?.headers),
+    attributes: {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': topic,
+      'messaging.consumer.group.name': groupId,
+      'messaging.batch.message_count': count,
+      ...(context
+        ? {
+            'messaging.destination.partition.id': String(context.partition),
+            'messaging.kafka.offset': Number(context.offset),
+            ...(context.headers[EVENT_HEADERS.eventType]
+              ? { 'event.type': context.headers[EVENT_HEADERS.eventType] }
+              : {}),
+          }
+        : {}),
+    },
+  };
 }
 
 /**

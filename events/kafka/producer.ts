@@ -11,6 +11,7 @@ import type { Source } from '../envelope';
 import { SystemEventFactory } from '../factories';
 import { aggregateKey } from '../validate';
 import { SendBatcher, type OutgoingMessage } from './batcher';
+import { activeTraceparent, TRACEPARENT_HEADER } from '../../lib/tracing';
 import { EVENT_HEADERS } from './headers';
 
 /** An already-validated, serialized event: what the outbox stores, ready for the wire. */
@@ -23,6 +24,8 @@ export interface SerializedEvent {
   eventType: string;
   version: string;
   source: string;
+  /** The trace context of the request that made it (lib/tracing.ts), as the `traceparent` header. */
+  traceparent?: string;
 }
 
 /** Called after each produce request, for metrics and benchmarks. */
@@ -81,7 +84,12 @@ export function createEventProducer(
 
 /** A validated event as a message: keyed by its aggregate id, with the `event-*` headers. */
 export function eventMessage(event: DomainEvent): Message {
-  return { key: aggregateKey(event), value: JSON.stringify(event), headers: eventHeaders(event) };
+  const traceparent = activeTraceparent();
+  return {
+    key: aggregateKey(event),
+    value: JSON.stringify(event),
+    headers: eventHeaders(traceparent ? { ...event, traceparent } : event),
+  };
 }
 
 /** A serialized event (an outbox row) as a message, as it is. */
@@ -90,7 +98,7 @@ export function serializedMessage(event: SerializedEvent): Message {
 }
 
 function eventHeaders(
-  event: Pick<SerializedEvent, 'eventId' | 'eventType' | 'version' | 'source'>,
+  event: Pick<SerializedEvent, 'eventId' | 'eventType' | 'version' | 'source' | 'traceparent'>,
 ): IHeaders {
   return {
     [EVENT_HEADERS.eventId]: event.eventId,
@@ -98,6 +106,7 @@ function eventHeaders(
     [EVENT_HEADERS.version]: event.version,
     [EVENT_HEADERS.source]: event.source,
     [EVENT_HEADERS.contentType]: 'application/json',
+    ...(event.traceparent ? { [TRACEPARENT_HEADER]: event.traceparent } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import { DateTimeType, EntitySchema, type EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../../lib/database';
+import { activeTraceparent } from '../../lib/tracing';
 import type { DomainEvent, EventOn } from '../catalog';
 import type { Topic } from '../topics';
 import { aggregateKey, parseEvent } from '../validate';
@@ -25,6 +26,12 @@ export class OutboxMessage {
   sentAt: Date | null = null;
   attempts = 0;
   lastError: string | null = null;
+  /**
+   * The trace context (`traceparent`) of the request that enqueued it, for the message's
+   * headers. In memory only, not a column: a row the relay reads back from the table (after a
+   * restart or a broker outage) goes out without it, its trace then starting at the consumer.
+   */
+  traceContext?: string;
 }
 
 /** The MikroORM mapping of {@link OutboxMessage}. */
@@ -42,6 +49,8 @@ export const OutboxMessageSchema = new EntitySchema<OutboxMessage>({
     sentAt: { type: DateTimeType, fieldName: 'sent_at', nullable: true },
     attempts: { type: 'integer' },
     lastError: { type: 'text', fieldName: 'last_error', nullable: true },
+    // Not a column: see OutboxMessage.traceContext.
+    traceContext: { type: 'string', persist: false, nullable: true },
   },
 });
 
@@ -85,6 +94,8 @@ export function enqueueEvent<T extends Topic>(
   row.aggregateId = aggregateKey(valid);
   row.event = JSON.stringify(valid);
   row.createdAt = new Date(valid.timestamp);
+  const traceparent = activeTraceparent();
+  if (traceparent) row.traceContext = traceparent;
   em.persist(row);
   return row;
 }

@@ -252,5 +252,6 @@ function serialized(row: OutboxMessage): SerializedEvent {
     eventType: row.eventType,
     version: typeof version === 'string' ? version : '',
     source: typeof source === 'string' ? source : '',
+    ...(row.traceContext ? { traceparent: row.traceContext } : {}),
   };
 }

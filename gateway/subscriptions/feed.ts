@@ -15,6 +15,7 @@ import { countBound } from '../../lib/cache';
 import { decodeEvent, type DomainEvent, type KafkaService, type Topic } from '../../events';
 import { disconnectForGood } from '../../events/kafka/kafkajs-fixes';
 import type { Logger } from '../../lib/logger';
+import { TRACEPARENT_HEADER } from '../../lib/tracing';
 import type { Positions } from './cursor';
 import type { LiveField } from './fields';
 
@@ -34,6 +35,8 @@ export interface Delivery {
   positions?: Positions;
   /** The encoded cursor of `positions`, computed once for all subscribers. */
   cursor?: string;
+  /** The message's trace context (`traceparent`), for the span of its resolution. */
+  traceparent?: string;
 }
 
 /** What listens on a key: a stream (an object, not a closure: thousands of them may listen). */
@@ -148,6 +151,7 @@ export class TopicFeed {
             Number(message.offset),
             Number(message.timestamp),
             message.value,
+            message.headers?.[TRACEPARENT_HEADER],
           );
         }
       },
@@ -204,7 +208,13 @@ export class TopicFeed {
     return out.sort(byTime);
   }
 
-  private route(partition: number, offset: number, timestamp: number, value: Buffer | null): void {
+  private route(
+    partition: number,
+    offset: number,
+    timestamp: number,
+    value: Buffer | null,
+    traceparent?: Buffer | string | (Buffer | string)[],
+  ): void {
     if (offset < (this.current[partition] ?? 0)) return; // redelivered after a rebalance
     this.current[partition] = offset + 1;
     const decoded = decodeEvent(value, this.topic);
@@ -232,6 +242,8 @@ export class TopicFeed {
       bytes: value?.length ?? 0,
       positions: this.current.slice(),
     };
+    const trace = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+    if (trace !== undefined) delivery.traceparent = trace.toString();
     this.remember(delivery);
     this.counts.routed++;
     for (const field of this.options.fields) {

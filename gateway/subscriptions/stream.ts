@@ -4,6 +4,7 @@
  */
 import type { ExecutionResult } from 'graphql';
 import type { Identity } from '../../contracts/identity';
+import { extractTraceContext, inSpan } from '../../lib/tracing';
 import type { GatewayContext } from '../subgraph-client';
 import type { Delivery, Listener, TopicFeed } from './feed';
 import type { CompiledSubscription } from './plan';
@@ -188,9 +189,25 @@ export class Stream implements Listener {
     }
   }
 
-  /** Resolves one event for this stream; never rejects. */
+  /**
+   * Resolves one event for this stream; never rejects. A span of the event's trace (the request
+   * that published it) when tracing is on: lib/tracing.ts.
+   */
   async execute(delivery: Delivery): Promise<ExecutionResult> {
-    return this.engine.resolve(this.compiled, delivery, this.variables, await this.contextValue());
+    return inSpan(
+      `subscription ${this.compiled.field.name}`,
+      {
+        parent: extractTraceContext(delivery.traceparent),
+        attributes: {
+          'graphql.operation.type': 'subscription',
+          'event.id': delivery.event.eventId,
+          'event.type': delivery.event.eventType,
+          subscribers: this.size,
+        },
+      },
+      async () =>
+        this.engine.resolve(this.compiled, delivery, this.variables, await this.contextValue()),
+    );
   }
 
   private async contextValue(): Promise<GatewayContext> {

@@ -7,6 +7,7 @@
 import { loadConfigOrExit, loadSubgraphConfig } from '../../config';
 import type { SubgraphName } from '../../config/services';
 import { createProcessLogger } from '../../lib/logger';
+import { startTracing } from '../../lib/tracing';
 import { runMain, stopOnSignals } from '../../lib/process';
 import { createSubgraph, type SubgraphDefinition } from './subgraph';
 
@@ -24,6 +25,7 @@ export function runSubgraph<TContext extends object>(
   const main = async () => {
     const config = loadConfigOrExit(loadSubgraphConfig);
     const logger = createProcessLogger(config, { service: name });
+    const tracing = startTracing({ service: `${name}-service`, endpoint: config.otlpEndpoint });
     const subgraph = createSubgraph(definition, {
       host: config.host,
       port: config.ports[name],
@@ -36,7 +38,14 @@ export function runSubgraph<TContext extends object>(
     const { url } = await subgraph.start();
     console.log(`${title} is ready at ${url}`);
 
-    stopOnSignals(`${name} subgraph`, () => subgraph.stop(), logger);
+    stopOnSignals(
+      `${name} subgraph`,
+      async () => {
+        await subgraph.stop();
+        await tracing?.stop();
+      },
+      logger,
+    );
   };
   runMain(title, main);
 }
