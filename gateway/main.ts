@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const { issuer, clientSecret } = config.identity;
   // Stopped in reverse: the gateway, sign-in, its database, then Kafka.
   const lifecycle = new Lifecycle(logger);
-  const tracing = startTracing({ service: 'api-gateway', endpoint: config.otlpEndpoint });
+  const tracing = await startTracing({ service: 'api-gateway', endpoint: config.otlpEndpoint });
   if (tracing) lifecycle.defer('tracing', () => tracing.stop());
   // One registry for the gateway's `/metrics`: its own figures and its Kafka service's.
   const metrics = createMetricsRegistry('gateway');

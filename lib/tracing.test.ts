@@ -13,7 +13,7 @@ const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('tracing', () => {
   it('is off without an exporter or endpoint: no span recorded, no header written', async () => {
-    expect(startTracing({ service: 'test' })).toBeUndefined();
+    expect(await startTracing({ service: 'test' })).toBeUndefined();
     await inSpan('work', {}, async () => {
       expect(activeTraceparent()).toBeUndefined();
       expect(injectTraceContext({})).toEqual({});
@@ -22,7 +22,7 @@ describe('tracing', () => {
 
   it('records spans that continue a traceparent, and marks a failure', async () => {
     const exporter = new InMemorySpanExporter();
-    const tracing = startTracing({ service: 'test', exporter });
+    const tracing = await startTracing({ service: 'test', exporter });
     try {
       let inside: string | undefined;
       await inSpan(

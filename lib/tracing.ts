@@ -23,15 +23,7 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -56,20 +48,29 @@ export interface Tracing {
 /**
  * Records spans for this process (the global tracer provider, context manager and W3C
  * propagator) when an endpoint or an exporter is given; `undefined` (tracing stays off)
- * otherwise.
+ * otherwise. The SDK is loaded only then: a process that does not trace keeps none of it in
+ * memory (the API alone is loaded, by @apollo/gateway too).
  */
-export function startTracing(options: TracingOptions): Tracing | undefined {
-  const exporter =
-    options.exporter ??
-    (options.endpoint
-      ? new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/$/, '')}/v1/traces` })
-      : undefined);
-  if (!exporter) return undefined;
+export async function startTracing(options: TracingOptions): Promise<Tracing | undefined> {
+  if (!options.exporter && !options.endpoint) return undefined;
+  const [{ W3CTraceContextPropagator }, { resourceFromAttributes }, base, { NodeTracerProvider }] =
+    await Promise.all([
+      import('@opentelemetry/core'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/sdk-trace-node'),
+    ]);
+  let processor;
+  if (options.exporter) {
+    processor = new base.SimpleSpanProcessor(options.exporter);
+  } else {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    const url = `${(options.endpoint ?? '').replace(/\/$/, '')}/v1/traces`;
+    processor = new base.BatchSpanProcessor(new OTLPTraceExporter({ url }));
+  }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.service }),
-    spanProcessors: [
-      options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
-    ],
+    spanProcessors: [processor],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return {

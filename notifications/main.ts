@@ -14,7 +14,7 @@ import { createNotificationService } from './service';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(loadNotificationsConfig);
   const logger = createProcessLogger(config, { service: 'notifications' });
-  const tracing = startTracing({
+  const tracing = await startTracing({
     service: 'notification-service',
     endpoint: config.otlpEndpoint,
   });

@@ -25,7 +25,7 @@ describe('a mutation traced from the gateway to the consumers and the subscripti
   const gql = gatewayCaller(() => platform.gatewayUrl, candidate);
 
   beforeAll(async () => {
-    tracing = startTracing({ service: 'interview-graph-test', exporter });
+    tracing = await startTracing({ service: 'interview-graph-test', exporter });
     platform = await startTestPlatform();
     await platform.register(candidate);
   });
