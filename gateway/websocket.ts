@@ -60,6 +60,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger';
+import { SOCKET_HIGH_WATER_BYTES, writeCoalesced } from '../lib/socket-writes';
 import {
   checkRateLimit,
   describeRate,
@@ -214,19 +215,6 @@ export function parseClientMessage(data: string): ClientMessage | { invalid: str
   }
 }
 
-/**
- * A socket's outgoing bytes beyond which live results wait in their subscriber's bounded queue
- * (gateway/subscriptions/queue.ts) instead of the socket's buffer. Above Node's own high-water
- * mark (16 KiB), so the socket is sure to emit `drain` once it has room again.
- */
-const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
-
-/**
- * Up to this many bytes of one tick's frames to one socket are copied into one buffer and written
- * at once; more (large results) go out corked, as a vector, without the copy.
- */
-const COALESCE_BYTES = 16 * 1024;
-
 /** Connections with frames gathered in this tick, written together once the tick's results are. */
 const gathering: Connection[] = [];
 function writeGathered(): void {
@@ -348,13 +336,7 @@ class Connection {
     this.out = undefined;
     this.outBytes = 0;
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (bytes <= COALESCE_BYTES) {
-      this.raw.write(Buffer.concat(out, bytes));
-      return;
-    }
-    this.raw.cork();
-    for (const chunk of out) this.raw.write(chunk);
-    this.raw.uncork();
+    writeCoalesced(this.raw, out, bytes);
   }
 
   onDrain(listener: DrainListener): void {

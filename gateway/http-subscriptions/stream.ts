@@ -19,6 +19,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { SOCKET_HIGH_WATER_BYTES, writeCoalesced } from '../../lib/socket-writes';
 import type { GraphQLFormattedError } from 'graphql';
 import type { DrainListener, ResultSink, SubscriberQueue } from '../subscriptions/queue';
 import type { PreparedResult } from '../subscriptions/result';
@@ -48,12 +49,6 @@ export interface Framing {
 
 /** Why a stream ends, when not because the engine completed the subscription. */
 export type StreamEnding = 'gone' | 'expired' | 'stopping';
-
-/** Bytes a stream's socket may hold before results wait in the subscriber's queue. */
-export const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
-
-/** Up to this many bytes of one tick are copied into one buffer; more go out as a vector. */
-const COALESCE_BYTES = 16 * 1024;
 
 const CRLF = Buffer.from('\r\n');
 
@@ -208,13 +203,7 @@ export class HttpStream implements ResultSink {
     if (!socket || this.finished || bytes === 0) return;
     const parts = this.chunked ? [Buffer.from(`${bytes.toString(16)}\r\n`), ...out, CRLF] : out;
     const total = this.chunked ? bytes + parts[0]!.length + CRLF.length : bytes;
-    if (total <= COALESCE_BYTES) {
-      socket.write(Buffer.concat(parts, total));
-      return;
-    }
-    socket.cork();
-    for (const part of parts) socket.write(part);
-    socket.uncork();
+    writeCoalesced(socket, parts, total);
   }
 
   private drained(): void {

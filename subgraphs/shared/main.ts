@@ -25,7 +25,10 @@ export function runSubgraph<TContext extends object>(
   const main = async () => {
     const config = loadConfigOrExit(loadSubgraphConfig);
     const logger = createProcessLogger(config, { service: name });
-    const tracing = await startTracing({ service: `${name}-service`, endpoint: config.otlpEndpoint });
+    const tracing = await startTracing({
+      service: `${name}-service`,
+      endpoint: config.otlpEndpoint,
+    });
     const subgraph = createSubgraph(definition, {
       host: config.host,
       port: config.ports[name],
