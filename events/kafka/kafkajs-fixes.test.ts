@@ -72,7 +72,10 @@ describe('kafkajs RequestQueue, fixed', () => {
     q.scheduleCheckPendingRequests();
     expect(q.throttleCheckTimeoutId).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(checks.count).toBe(1);
+    // Once, or twice when the timer fired a moment before `Date.now()` reached the end of the
+    // throttle (timers run on another clock) and re-armed for the rest; a loop would be dozens.
+    expect(checks.count).toBeGreaterThanOrEqual(1);
+    expect(checks.count).toBeLessThanOrEqual(2);
     expect(q.throttleCheckTimeoutId).toBeNull();
   });
 });
