@@ -368,7 +368,19 @@ describe('the web app in Chromium', () => {
     shots.push(await screenshot(candidate, '06-report'));
     await candidate.goto(`${proxy.url}/preferences`);
     await candidate.waitForSelector(testId('preferences-form'));
+    // Changed, saved (through updateInterviewPreferences), and still so after a reload.
+    const reminder = 'input[name="reminderMinutesBefore"]';
+    await candidate.click(reminder, { count: 3 });
+    await candidate.type(reminder, '45');
+    await candidate.click(`${testId('preferences-form')} button[type="submit"]`);
+    await candidate.waitForSelector(testId('preferences-saved'));
+    expect(await textOf(candidate, testId('preferences-saved'))).toContain('45 min');
     shots.push(await screenshot(candidate, '07-preferences'));
+    await candidate.reload();
+    await candidate.waitForSelector(reminder);
+    expect(
+      await candidate.$eval(reminder, (input) => (input as unknown as { value: string }).value),
+    ).toBe('45');
   });
 
   it('shows an admin the platform stats, the audit trail and live handler failures', async () => {
