@@ -125,8 +125,11 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
         published.push({ eventId: event.eventId, aggregate: event.key });
       },
     };
+    // A clean stop releases the lease at once; the TTL only has to outlast a loaded machine's
+    // pauses, or the holder's lease would lapse mid-round and both would send (expiry is tested
+    // with a clock of its own above).
     const leases = ['a', 'b'].map((holder) =>
-      createLease({ database: db, name: 'outbox-relay', holder, ttlMs: 2_000 }),
+      createLease({ database: db, name: 'outbox-relay', holder, ttlMs: 10_000 }),
     );
     const replicas = leases.map((lease) =>
       createOutboxRelay({ database: db, kafka, pollIntervalMs: 20, lease }),
@@ -344,6 +347,31 @@ describe.each(testDatabases())('outbox on $label', ({ config }) => {
       await waitFor('every row', async () => ids().length >= 30 && (await relay.pending()) === 0);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(ids()).toEqual(expected);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('publishes once a row handed over late, after table reads already sent it and others', async () => {
+    // A request commits, and before it hands its row over (a loaded process: its continuation
+    // waits), the relay's polling has read the row from the table and sent it, then read and
+    // sent another. The late hand-over must not send it again.
+    const { relay, ids } = recordingRelay();
+    relay.start();
+    try {
+      await waitFor('the relay to find the table empty', async () => (await relay.pending()) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const late = await commit('u-1');
+      await waitFor('the late row sent from the table', async () => ids().length === 1);
+      const other = await commit('u-2');
+      await waitFor('another row sent from the table', async () => ids().length === 2);
+      await waitFor('both marked sent', async () => (await relay.pending()) === 0);
+      relay.committed([late.row]);
+      const next = await commit('u-1');
+      relay.committed([next.row]);
+      await waitFor('the next row', async () => ids().length >= 3);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ids()).toEqual([late.event.eventId, other.event.eventId, next.event.eventId]);
     } finally {
       await relay.stop();
     }

@@ -11,7 +11,9 @@
  * The fast path is open only while the relay is caught up: the last table read found nothing
  * unsent, and no commit since then went unseen (a `notify()` without rows, or rows handed over
  * while the relay was reading the table, close it until a table read finds nothing again). So
- * every row the fast path publishes was committed after every row the table read saw.
+ * every row the fast path publishes was committed after every row the table read saw, except a
+ * row a read saw between its commit and its hand-over: the relay remembers what reads sent and
+ * skips it.
  *
  * - Order: rows are handed to the producer in id order and the producer keeps call order per
  *   partition, so one aggregate's events arrive in the order they were committed.
@@ -91,10 +93,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** Published, not yet marked sent: a table read skips them. */
   const unmarked = new Set<number>();
   /**
-   * Rows the last table read published: a commit racing that read can be both read and handed
-   * over; it is published once.
+   * Rows table reads published, with when: a row committed just before a read can be read and
+   * published before its transaction's caller hands it over (a loaded process runs that
+   * continuation late, after further reads); the hand-over then finds it here and skips it. Kept
+   * {@link READ_MEMORY_MS} and at most {@link READ_MEMORY_ROWS}: a hand-over comes within
+   * microseconds of its commit, milliseconds under load.
    */
-  let lastRead = new Set<number>();
+  const readSent = new Map<number, number>();
+  const rememberRead = (rows: readonly OutboxMessage[]) => {
+    const at = Date.now();
+    for (const row of rows) readSent.set(row.id, at);
+    for (const [id, sentAt] of readSent) {
+      if (readSent.size <= READ_MEMORY_ROWS && at - sentAt <= READ_MEMORY_MS) break;
+      readSent.delete(id);
+    }
+  };
   let marking: Promise<void> = Promise.resolve();
 
   /** Marks published rows sent, in the background; what fails to be marked is tried again. */
@@ -160,7 +173,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
     const em = database.fork();
     if (caughtUp && handed.length > 0) {
-      const rows = handed.filter((row) => !lastRead.has(row.id));
+      // A row is handed over once: when a read sent it first, it is forgotten here.
+      const rows = handed.filter((row) => !readSent.delete(row.id));
       handed = [];
       if (rows.length === 0) return 0;
       // Replicas write to one table, and only this one relays: a row another replica committed
@@ -199,7 +213,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return 0;
     }
     const batch = rows.slice(0, batchSize);
-    lastRead = new Set(batch.map((row) => row.id));
+    rememberRead(batch);
     return publish(em, batch);
   }
 
@@ -238,6 +252,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pending: () => database.fork().count(OutboxMessage, { sentAt: null }),
   };
 }
+
+/** How long, and for how many rows, a relay remembers what its table reads sent. */
+const READ_MEMORY_MS = 60_000;
+const READ_MEMORY_ROWS = 100_000;
 
 /**
  * A row as the wire wants it. The envelope was validated at enqueue; only the two header fields
