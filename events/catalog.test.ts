@@ -18,7 +18,7 @@ const envelopeFor = (
   eventId: randomUUID(),
   eventType,
   timestamp: '2026-11-26T10:00:00.000Z',
-  version: '1.0',
+  version: definitionOf(eventType as EventType).current,
   source: definitionOf(eventType as EventType).sources[0],
   payload,
   ...overrides,
@@ -33,7 +33,7 @@ const types = Object.keys(catalog) as EventType[];
 
 describe.each(types)('catalog schema %s', (type) => {
   const definition = definitionOf(type);
-  const schema = definition.versions['1.0'];
+  const schema = definition.versions[definition.current]!;
   const example = definition.example as Record<string, unknown>;
 
   it('accepts its valid example', () => {
@@ -62,11 +62,19 @@ describe.each(types)('catalog schema %s', (type) => {
   }
 
   it('rejects an unknown version and names the known ones', () => {
-    const result = validateEvent(envelopeFor(type, example, { version: '2.0' }));
+    const result = validateEvent(envelopeFor(type, example, { version: '9.0' }));
+    const known = Object.keys(definition.versions).join(', ');
     expect(result).toEqual({
       ok: false,
-      issues: [{ path: 'version', message: `unknown version "2.0" of ${type} (known: 1.0)` }],
+      issues: [{ path: 'version', message: `unknown version "9.0" of ${type} (known: ${known})` }],
     });
+  });
+
+  it('lists its current version last, and every older one upcasts to the next', () => {
+    const order = Object.keys(definition.versions);
+    expect(order.at(-1)).toBe(definition.current);
+    for (const older of order.slice(0, -1))
+      expect(definition.upcast?.[older]).toBeInstanceOf(Function);
   });
 
   it('rejects fields the schema does not know', () => {
@@ -79,6 +87,58 @@ describe.each(types)('catalog schema %s', (type) => {
     const key = definition.key(schema.parse(example));
     const aggregate = example.interviewId ?? example.userId ?? example.service;
     expect(key).toBe(aggregate);
+  });
+});
+
+describe('user.registered 2.0, with 1.0 upcast at the door', () => {
+  const v1 = {
+    userId: 'u-1',
+    email: 'ada@example.com',
+    registrationMethod: 'authentik',
+    firstName: 'Ada',
+  };
+
+  it('takes a 1.0 event as 2.0: locale en and time zone UTC, what 1.0 meant', () => {
+    const result = validateEvent(envelopeFor('user.registered', v1, { version: '1.0' }));
+    expect(result).toEqual({
+      ok: true,
+      event: expect.objectContaining({
+        eventType: 'user.registered',
+        version: '2.0',
+        payload: { ...v1, locale: 'en', timeZone: 'UTC' },
+      }),
+    });
+  });
+
+  it('takes a 2.0 event as it is', () => {
+    const payload = { ...v1, locale: 'fr-CA', timeZone: 'America/Toronto' };
+    const result = validateEvent(envelopeFor('user.registered', payload));
+    expect(result).toMatchObject({ ok: true, event: { version: '2.0', payload } });
+  });
+
+  it('refuses 2.0 fields in a 1.0 event: 1.0 is closed', () => {
+    const result = validateEvent(
+      envelopeFor('user.registered', { ...v1, locale: 'fr' }, { version: '1.0' }),
+    );
+    expect(paths(result)).toEqual(['payload']);
+  });
+
+  it('refuses a 2.0 event without its locale or time zone, or with ones Intl does not know', () => {
+    expect(
+      paths(validateEvent(envelopeFor('user.registered', { ...v1, timeZone: 'UTC' }))),
+    ).toEqual(['payload.locale']);
+    const bad = validateEvent(
+      envelopeFor('user.registered', { ...v1, locale: 'en-GB', timeZone: 'Mars/Olympus_Mons' }),
+    );
+    expect(bad).toEqual({
+      ok: false,
+      issues: [
+        { path: 'payload.timeZone', message: 'must be an IANA time zone, e.g. "Europe/Paris"' },
+      ],
+    });
+    expect(
+      paths(validateEvent(envelopeFor('user.registered', { ...v1, locale: 'e', timeZone: 'UTC' }))),
+    ).toEqual(['payload.locale']);
   });
 });
 
@@ -104,11 +164,27 @@ describe('user events, as the design fixes them', () => {
     [
       'user.registered',
       ['userId', 'email', 'registrationMethod', 'firstName', 'lastName', 'company'],
+      '1.0',
+    ],
+    [
+      'user.registered',
+      [
+        'userId',
+        'email',
+        'registrationMethod',
+        'firstName',
+        'lastName',
+        'company',
+        'locale',
+        'timeZone',
+      ],
+      '2.0',
     ],
     ['user.logged_out', ['userId', 'sessionId', 'reason']],
     ['user.profile_updated', ['userId', 'updatedFields', 'previousValues', 'newValues']],
-  ] as const)('%s has exactly the designed fields', (type, fields) => {
-    expect(Object.keys(catalog[type].versions['1.0'].shape).sort()).toEqual([...fields].sort());
+  ] as const)('%s has exactly the designed fields (%#)', (type, fields, version = '1.0') => {
+    const versions: Record<string, z.ZodObject> = catalog[type].versions;
+    expect(Object.keys(versions[version]!.shape).sort()).toEqual([...fields].sort());
   });
 
   it('only api-gateway may publish user.authenticated', () => {

@@ -15,9 +15,6 @@ export const SOURCES = [
 ] as const;
 export type Source = (typeof SOURCES)[number];
 
-/** The envelope version every event is published with today. */
-export const CURRENT_VERSION = '1.0';
-
 /**
  * The envelope's own fields. The payload is only checked to be an object here; the catalog
  * entry of `eventType` at `version` checks it field by field.

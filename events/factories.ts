@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventType, PayloadOf } from './catalog';
-import { CURRENT_VERSION, type Source } from './envelope';
+import { definitionOf } from './catalog';
+import type { Source } from './envelope';
+import { REGISTRATION_DEFAULTS } from './catalog/user';
 import { parseEvent } from './validate';
 
 type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
@@ -31,7 +33,7 @@ export function createEvent<T extends EventType>(
     eventId: meta.eventId ?? randomUUID(),
     eventType,
     timestamp: (meta.timestamp ?? new Date()).toISOString(),
-    version: CURRENT_VERSION,
+    version: definitionOf(eventType).current,
     source,
     payload,
   };
@@ -66,13 +68,26 @@ export const UserEventFactory = {
   createUserRegistered(
     userId: string,
     email: string,
-    profile: Pick<UserRegistered, 'firstName' | 'lastName' | 'company'> = {},
+    profile: Pick<UserRegistered, 'firstName' | 'lastName' | 'company'> & {
+      /** @default 'en' */
+      locale?: string | undefined;
+      /** @default 'UTC' */
+      timeZone?: string | undefined;
+    } = {},
     meta?: EventMeta,
   ): EventEnvelope<'user.registered'> {
+    const { locale, timeZone, ...names } = profile;
     return createEvent(
       'user.registered',
       'api-gateway',
-      { userId, email, registrationMethod: 'authentik', ...profile },
+      {
+        userId,
+        email,
+        registrationMethod: 'authentik',
+        ...names,
+        locale: locale ?? REGISTRATION_DEFAULTS.locale,
+        timeZone: timeZone ?? REGISTRATION_DEFAULTS.timeZone,
+      },
       meta,
     );
   },

@@ -1,10 +1,13 @@
 /**
  * The door every event passes, at publish and at consume: one `validateEvent(unknown)`.
- * Nothing reaches a handler or the broker without going through it.
+ * Nothing reaches a handler or the broker without going through it. An event of an older version
+ * leaves it upcast to its type's current version (the catalog's upcasters, in one place), so a
+ * topic holding 1.0 and 2.0 events reaches every handler as 2.0.
  */
 import type { z } from 'zod';
 import type { ErrorCode } from '../contracts/errors';
 import { type DomainEvent, catalog, definitionOf, isEventType } from './catalog';
+import type { EventDefinition } from './catalog/define';
 import { envelopeSchema } from './envelope';
 import type { Topic } from './topics';
 
@@ -81,8 +84,51 @@ export function validateEvent(input: unknown, expectedTopic?: Topic): Validation
   }
   const parsed = schema.safeParse(payload);
   if (!parsed.success) issues.push(...toIssues(parsed.error, 'payload'));
-  if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, event: { ...envelope.data, eventType, payload: parsed.data } as DomainEvent };
+  if (!parsed.success || issues.length > 0) return { ok: false, issues };
+  const current =
+    version === definition.current
+      ? { ok: true as const, data: parsed.data as Record<string, unknown> }
+      : upcast(definition, version, parsed.data as Record<string, unknown>);
+  if (!current.ok) return current;
+  const event = { ...envelope.data, eventType, version: definition.current, payload: current.data };
+  return { ok: true, event: event as DomainEvent };
+}
+
+/**
+ * An older version's payload as the current version's: each version's upcaster in turn, each
+ * result validated under the version it claims to be (a faulty upcaster is an issue, not a
+ * malformed event reaching a handler). The only place events change shape: handlers see
+ * `current`.
+ */
+function upcast(
+  definition: EventDefinition,
+  from: string,
+  payload: Record<string, unknown>,
+): { ok: true; data: Record<string, unknown> } | { ok: false; issues: FieldIssue[] } {
+  const order = Object.keys(definition.versions);
+  let data = payload;
+  for (let i = order.indexOf(from); i < order.length - 1; i++) {
+    const [older, next] = [order[i] as string, order[i + 1] as string];
+    const step = definition.upcast?.[older];
+    if (step === undefined) {
+      return {
+        ok: false,
+        issues: [
+          { path: 'version', message: `${definition.type} ${older} has no upcaster to ${next}` },
+        ],
+      };
+    }
+    const result = (definition.versions[next] as z.ZodObject).safeParse(step(data));
+    if (!result.success) {
+      const issues = toIssues(result.error, 'payload').map((issue) => ({
+        ...issue,
+        message: `${issue.message} (upcasting ${definition.type} ${older} to ${next})`,
+      }));
+      return { ok: false, issues };
+    }
+    data = result.data;
+  }
+  return { ok: true, data };
 }
 
 /** Like {@link validateEvent}, but throws {@link EventValidationError}. */

@@ -605,9 +605,13 @@ export type User = {
   /** When the user last signed in; null before the first sign-in. */
   lastLoginAt: Maybe<Scalars['DateTime']['output']>;
   lastName: Maybe<Scalars['String']['output']>;
+  /** The user's language, a BCP 47 tag (e.g. en-GB), from their registration. */
+  locale: Scalars['String']['output'];
   /** The user's latest activity, most recent first. */
   recentActivity: Array<UserActivity>;
   stats: UserStats;
+  /** The user's IANA time zone (e.g. Europe/London), from their registration. */
+  timeZone: Scalars['String']['output'];
 };
 
 
@@ -688,8 +692,12 @@ export type UserRegisteredEvent = UserEvent & {
   __typename?: 'UserRegisteredEvent';
   eventId: Scalars['ID']['output'];
   eventType: Scalars['String']['output'];
+  /** The user's language, a BCP 47 tag (e.g. en-GB); en for registrations before event version 2.0. */
+  locale: Scalars['String']['output'];
   /** e.g. authentik */
   registrationMethod: Scalars['String']['output'];
+  /** The user's IANA time zone (e.g. Europe/London); UTC for registrations before event version 2.0. */
+  timeZone: Scalars['String']['output'];
   timestamp: Scalars['DateTime']['output'];
   user: User;
 };

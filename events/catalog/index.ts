@@ -31,17 +31,23 @@ export const catalog = {
 
 type Catalog = typeof catalog;
 export type EventType = keyof Catalog;
-export type EventVersion = keyof Catalog[EventType]['versions'];
+/** A version some event type has (older ones are upcast at the door). */
+export type EventVersion = { [T in EventType]: keyof Catalog[T]['versions'] & string }[EventType];
+/** The version producers write of an event type, and the shape handlers see. */
+export type CurrentVersionOf<T extends EventType> = Catalog[T]['current'];
 
-/** The payload of an event type at the current version. */
-export type PayloadOf<T extends EventType> = z.output<Catalog[T]['versions']['1.0']>;
+/** The payload of an event type at its current version. */
+export type PayloadOf<T extends EventType> = z.output<
+  Catalog[T]['versions'][CurrentVersionOf<T> & keyof Catalog[T]['versions']]
+>;
 
 /** A validated event of one type: the envelope with its typed payload. */
 export interface EventEnvelope<T extends EventType = EventType> {
   eventId: string;
   eventType: T;
   timestamp: string;
-  version: EventVersion;
+  /** Always the type's current version: older ones were upcast at the door. */
+  version: CurrentVersionOf<T>;
   source: Source;
   payload: PayloadOf<T>;
 }

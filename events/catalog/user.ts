@@ -36,20 +36,66 @@ export const userAuthenticated = defineEvent({
   },
 });
 
+/** user.registered 1.0's payload: who, how, and the profile the identity provider knew. */
+const registered1 = z.strictObject({
+  userId: id,
+  email,
+  registrationMethod: z.enum(['authentik']),
+  firstName: name.optional(),
+  lastName: name.optional(),
+  company: name.optional(),
+});
+
+/** A BCP 47 language tag, as `Intl` knows them (`en`, `fr-CA`, `zh-Hant-TW`). */
+export const locale = z
+  .string()
+  .max(35)
+  .regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, {
+    error: 'must be a BCP 47 language tag, e.g. "en-GB"',
+    abort: true,
+  })
+  .refine(
+    (tag) => {
+      try {
+        return Intl.getCanonicalLocales(tag).length === 1;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be a BCP 47 language tag, e.g. "en-GB"' },
+  );
+
+/** An IANA time zone (`Europe/Paris`, `UTC`), as `Intl` knows them. */
+export const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(
+    (zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be an IANA time zone, e.g. "Europe/Paris"' },
+  );
+
+/** What a 1.0 registration meant: the product spoke English and kept time in UTC. */
+export const REGISTRATION_DEFAULTS = { locale: 'en', timeZone: 'UTC' } as const;
+
 export const userRegistered = defineEvent({
   type: 'user.registered',
   ...userEvent,
   sources: ['api-gateway'],
+  current: '2.0',
   versions: {
-    '1.0': z.strictObject({
-      userId: id,
-      email,
-      registrationMethod: z.enum(['authentik']),
-      firstName: name.optional(),
-      lastName: name.optional(),
-      company: name.optional(),
-    }),
+    '1.0': registered1,
+    /** 2.0: the user's language and time zone, required (emails, reminders, dates in the app). */
+    '2.0': registered1.extend({ locale, timeZone }),
   },
+  upcast: { '1.0': (payload) => ({ ...REGISTRATION_DEFAULTS, ...payload }) },
   example: {
     userId: 'u-1',
     email: 'ada@example.com',
@@ -57,6 +103,8 @@ export const userRegistered = defineEvent({
     firstName: 'Ada',
     lastName: 'Lovelace',
     company: 'Analytical Engines',
+    locale: 'en-GB',
+    timeZone: 'Europe/London',
   },
 });
 

@@ -102,6 +102,8 @@ export function eventValue(event: DomainEvent): Record<string, unknown> {
       return {
         ...user('UserRegisteredEvent', event),
         registrationMethod: event.payload.registrationMethod,
+        locale: event.payload.locale,
+        timeZone: event.payload.timeZone,
       } satisfies Value<G.UserRegisteredEvent>;
     case 'user.authenticated': {
       const p = event.payload;

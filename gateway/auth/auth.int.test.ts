@@ -476,9 +476,44 @@ describe('POST /webhooks/authentik', () => {
           firstName: 'Grace',
           lastName: 'Hopper',
           company: 'Navy',
+          // No locale or time zone in the delivery: what a 1.0 registration meant.
+          locale: 'en',
+          timeZone: 'UTC',
         },
+        version: '2.0',
       }),
     ]);
+  });
+
+  it("publishes the user's locale and time zone when the delivery has them (user.registered 2.0)", async () => {
+    const userId = randomName('ak-user');
+    const body = JSON.stringify({
+      userId,
+      email: 'amelie@example.com',
+      locale: 'fr-CA',
+      timeZone: 'America/Toronto',
+    });
+    expect((await post(body, signed(body))).status).toBe(202);
+    const events = await eventsUpToNow(userId, (e) => e.payload['userId'] === userId);
+    expect(events.map((e) => [e.version, e.payload])).toEqual([
+      [
+        '2.0',
+        {
+          userId,
+          email: 'amelie@example.com',
+          registrationMethod: 'authentik',
+          locale: 'fr-CA',
+          timeZone: 'America/Toronto',
+        },
+      ],
+    ]);
+
+    const wrong = JSON.stringify({ userId, email: 'amelie@example.com', timeZone: 'Mars/Base' });
+    const refused = await post(wrong, signed(wrong));
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { message: string }).message).toMatch(
+      /timeZone: must be an IANA time zone/,
+    );
   });
 
   it('refuses tampered, unsigned and stale deliveries with 401, and an invalid body with 400; publishes nothing', async () => {

@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { UserEventFactory } from '../../events';
+import { locale, timeZone } from '../../events/catalog/user';
 import { sendJson, type Route } from '../../lib/http-server';
 import { methodNotAllowed, readRaw, sendError } from './http';
 import type { EventPublisher } from './routes';
@@ -45,6 +46,9 @@ export const registrationWebhookSchema = z.strictObject({
   firstName: z.string().min(1).max(200).optional(),
   lastName: z.string().min(1).max(200).optional(),
   company: z.string().min(1).max(200).optional(),
+  /** The user's language and time zone (`user.registered` 2.0); `en` and `UTC` when absent. */
+  locale: locale.optional(),
+  timeZone: timeZone.optional(),
 });
 
 /** Signature of a webhook body: hex HMAC-SHA256 over `${timestamp}.${rawBody}`. */

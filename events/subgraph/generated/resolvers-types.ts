@@ -264,8 +264,12 @@ export type UserRegisteredEvent = UserEvent & {
   __typename?: 'UserRegisteredEvent';
   eventId: Scalars['ID']['output'];
   eventType: Scalars['String']['output'];
+  /** The user's language, a BCP 47 tag (e.g. en-GB); en for registrations before event version 2.0. */
+  locale: Scalars['String']['output'];
   /** e.g. authentik */
   registrationMethod: Scalars['String']['output'];
+  /** The user's IANA time zone (e.g. Europe/London); UTC for registrations before event version 2.0. */
+  timeZone: Scalars['String']['output'];
   timestamp: Scalars['DateTime']['output'];
   user: User;
 };
@@ -619,7 +623,9 @@ export type UserProfileUpdatedEventResolvers<ContextType = SubgraphContext, Pare
 export type UserRegisteredEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['UserRegisteredEvent'] = ResolversParentTypes['UserRegisteredEvent']> = ResolversObject<{
   eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  locale?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   registrationMethod?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;

@@ -56,7 +56,8 @@ export async function onUsersRegistered(
   const users: User[] = [];
   const activities: UserActivity[] = [];
   for (const event of events) {
-    const { userId, email, firstName, lastName, company, registrationMethod } = event.payload;
+    const { userId, email, firstName, lastName, company, locale, timeZone, registrationMethod } =
+      event.payload;
     if (byId.has(userId)) {
       // A second registration (e.g. a re-sent webhook) must not overwrite what the user edited.
       log.info('user already registered; profile left as it is', {
@@ -73,6 +74,8 @@ export async function onUsersRegistered(
       firstName,
       lastName,
       company,
+      locale,
+      timeZone,
       createdAt: new Date(event.timestamp),
     });
     users.push(user);

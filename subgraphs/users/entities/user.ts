@@ -15,6 +15,10 @@ export class User {
   firstName: string | null = null;
   lastName: string | null = null;
   company: string | null = null;
+  /** BCP 47 language tag, from `user.registered` (`en` for 1.0 registrations). */
+  locale = 'en';
+  /** IANA time zone, from `user.registered` (`UTC` for 1.0 registrations). */
+  timeZone = 'UTC';
   createdAt!: Date;
   lastLoginAt: Date | null = null;
 }
@@ -30,6 +34,8 @@ export const UserSchema = new EntitySchema<User>({
     firstName: { type: 'string', fieldName: 'first_name', nullable: true },
     lastName: { type: 'string', fieldName: 'last_name', nullable: true },
     company: { type: 'string', nullable: true },
+    locale: { type: 'string' },
+    timeZone: { type: 'string', fieldName: 'time_zone' },
     createdAt: { type: 'datetime', fieldName: 'created_at' },
     lastLoginAt: { type: 'datetime', fieldName: 'last_login_at', nullable: true },
   },
@@ -43,6 +49,8 @@ export function newUser(fields: {
   firstName?: string | undefined;
   lastName?: string | undefined;
   company?: string | undefined;
+  locale?: string | undefined;
+  timeZone?: string | undefined;
 }): User {
   const user = new User();
   user.id = fields.id;
@@ -50,6 +58,8 @@ export function newUser(fields: {
   user.firstName = fields.firstName ?? null;
   user.lastName = fields.lastName ?? null;
   user.company = fields.company ?? null;
+  if (fields.locale !== undefined) user.locale = fields.locale;
+  if (fields.timeZone !== undefined) user.timeZone = fields.timeZone;
   user.createdAt = fields.createdAt;
   return user;
 }

@@ -91,8 +91,12 @@ export type User = {
   /** When the user last signed in; null before the first sign-in. */
   lastLoginAt: Maybe<Scalars['DateTime']['output']>;
   lastName: Maybe<Scalars['String']['output']>;
+  /** The user's language, a BCP 47 tag (e.g. en-GB), from their registration. */
+  locale: Scalars['String']['output'];
   /** The user's latest activity, most recent first. */
   recentActivity: Array<UserActivity>;
+  /** The user's IANA time zone (e.g. Europe/London), from their registration. */
+  timeZone: Scalars['String']['output'];
 };
 
 
@@ -291,7 +295,9 @@ export type UserResolvers<ContextType = SubgraphContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastLoginAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  locale?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   recentActivity?: Resolver<Array<ResolversTypes['UserActivity']>, ParentType, ContextType, RequireFields<UserRecentActivityArgs, 'first'>>;
+  timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type UserActivityResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['UserActivity'] = ResolversParentTypes['UserActivity']> = ResolversObject<{

@@ -6,6 +6,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { CreateProcessedEventTable } from '../../../events/consumers';
 import { CreateOutboxTable, CreateRelayLeaseTable } from '../../../events/outbox';
 import { AddActivityDetails } from './add-activity-details';
+import { AddLocaleAndTimeZone } from './add-locale-time-zone';
 import { CreateUserActivityTable } from './create-user-activity';
 import { CreateUsersTable } from './create-users';
 
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: '0004-user-activity', class: CreateUserActivityTable },
   { name: '0005-activity-details', class: AddActivityDetails },
   { name: '0006-relay-lease', class: CreateRelayLeaseTable },
+  { name: '0007-locale-time-zone', class: AddLocaleAndTimeZone },
 ];
