@@ -83,7 +83,7 @@ export async function welcomeAll(
   const recipients: Recipient[] = [];
   const emails: Email[] = [];
   for (const event of events) {
-    const { userId, email, firstName, lastName } = event.payload;
+    const { userId, email, firstName, lastName, timeZone } = event.payload;
     if (known.has(userId)) continue;
     known.add(userId);
     const at = new Date(event.timestamp);
@@ -93,6 +93,7 @@ export async function welcomeAll(
       email,
       firstName: firstName ?? null,
       lastName: lastName ?? null,
+      timeZone,
       registeredAt: at,
       updatedAt: at,
     });

@@ -15,6 +15,8 @@ export class Recipient {
   email!: string;
   firstName: string | null = null;
   lastName: string | null = null;
+  /** IANA time zone, from `user.registered` (`UTC` for 1.0 registrations): how times are written. */
+  timeZone = 'UTC';
   registeredAt!: Date;
   updatedAt!: Date;
 }
@@ -28,6 +30,7 @@ export const RecipientSchema = new EntitySchema<Recipient>({
     email: { type: 'string' },
     firstName: { type: 'string', fieldName: 'first_name', nullable: true },
     lastName: { type: 'string', fieldName: 'last_name', nullable: true },
+    timeZone: { type: 'string', fieldName: 'time_zone' },
     registeredAt: { type: DateTimeType, fieldName: 'registered_at' },
     updatedAt: { type: DateTimeType, fieldName: 'updated_at' },
   },
@@ -129,5 +132,14 @@ export class CreateNotificationTables extends PortableMigration {
         t.index(['sent_at', 'failed_at', 'created_at']);
         t.index(['user_id']);
       });
+  }
+}
+
+/** Each recipient's time zone (`user.registered` 2.0); earlier recipients keep UTC. */
+export class AddRecipientTimeZone extends PortableMigration {
+  change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
+    return schema.alterTable('recipients', (t) => {
+      t.string('time_zone', 64).notNullable().defaultTo('UTC');
+    });
   }
 }

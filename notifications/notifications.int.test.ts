@@ -3,6 +3,7 @@
  * when DATABASE_URL is set), and real mail: `.eml` files read back with mailparser, and a real
  * SMTP server (smtp-server) on a free port.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -161,6 +162,60 @@ describe.each(testDatabases())('the notification service on $label', ({ label, c
     await publish('user-events', again);
     await handled(harness.service, again);
     expect(await emailOf(harness.service, again.eventId)).toBeNull();
+  });
+
+  it('welcomes a user.registered 1.0 like its 2.0 upcast, and writes times in each zone', async () => {
+    // A 1.0 registration as an older gateway wrote it, beside a 2.0 one with its own zone.
+    const oldId = randomName('u');
+    const v1 = {
+      eventId: randomUUID(),
+      eventType: 'user.registered',
+      timestamp: new Date().toISOString(),
+      version: '1.0',
+      source: 'api-gateway',
+      payload: {
+        userId: oldId,
+        email: `${oldId}@example.com`,
+        registrationMethod: 'authentik',
+        firstName: 'Ada',
+      },
+    };
+    await harness.publisher.publishSerialized('user-events', {
+      key: oldId,
+      value: JSON.stringify(v1),
+      eventId: v1.eventId,
+      eventType: v1.eventType,
+      version: v1.version,
+      source: v1.source,
+    });
+    const paris = UserEventFactory.createUserRegistered(randomName('u'), 'amelie@example.com', {
+      firstName: 'Ada',
+      timeZone: 'Europe/Paris',
+    });
+    await publish('user-events', paris);
+    const [oldWelcome, parisWelcome] = [await message(v1.eventId), await message(paris.eventId)];
+    expect(oldWelcome.subject).toBe('Welcome to Interview Graph');
+    expect(oldWelcome.text?.replace(`${oldId}@example.com`, 'X')).toBe(
+      parisWelcome.text?.replace('amelie@example.com', 'X'),
+    );
+
+    // Times relative to now, so the test never depends on today's date.
+    const scheduledFor = new Date(Date.now() + 86_400_000).toISOString();
+    const schedule = (candidateId: string) =>
+      InterviewEventFactory.create('interview.scheduled', {
+        interviewId: randomName('i'),
+        candidateId,
+        scheduledFor,
+      });
+    const [oldSchedule, parisSchedule] = [schedule(oldId), schedule(paris.payload.userId)];
+    for (const event of [oldSchedule, parisSchedule]) await publish('interview-events', event);
+    expect((await message(oldSchedule.eventId)).text).toContain(
+      `is scheduled for ${formatWhen(scheduledFor)}.`,
+    );
+    expect((await message(parisSchedule.eventId)).text).toContain(
+      `is scheduled for ${formatWhen(scheduledFor, 'Europe/Paris')}.`,
+    );
+    expect(formatWhen(scheduledFor, 'Europe/Paris')).toMatch(/\(Europe\/Paris\)$/);
   });
 
   it('writes to the candidate when an interview is scheduled, completed and cancelled, naming it', async () => {

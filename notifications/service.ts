@@ -16,7 +16,7 @@ import { createMetricsRegistry, metricsRoute } from '../lib/metrics';
 import { silentLogger, type Logger } from '../lib/logger';
 import { NOTIFICATIONS_GROUP, notificationHandlers } from './consumers';
 import { createDelivery, type Delivery } from './delivery';
-import { CreateNotificationTables, Email, entities } from './entities';
+import { AddRecipientTimeZone, CreateNotificationTables, Email, entities } from './entities';
 import { mailTransport, type MailTransport } from './mail';
 
 export const NOTIFICATIONS_DATABASE = 'notifications';
@@ -25,6 +25,7 @@ export const migrations = [
   { name: '0001-processed-event', class: CreateProcessedEventTable },
   { name: '0002-notifications', class: CreateNotificationTables },
   { name: '0003-delivery-lease', class: CreateRelayLeaseTable },
+  { name: '0004-recipient-time-zone', class: AddRecipientTimeZone },
 ];
 
 export interface NotificationServiceOptions {

@@ -30,6 +30,23 @@ describe('email templates', () => {
     expect(unknown.text).toContain('Your interview is scheduled for Monday');
   });
 
+  it("writes the time in the addressee's own time zone when it is not UTC", () => {
+    const inParis = interviewScheduledEmail(
+      { ...ada, timeZone: 'Europe/Paris' },
+      interview,
+      '2025-07-01T09:05:00Z',
+    );
+    expect(inParis.text).toContain(
+      'is scheduled for Tuesday, 1 July 2025 at 11:05 (Europe/Paris).',
+    );
+    const inUtc = interviewScheduledEmail(
+      { ...ada, timeZone: 'UTC' },
+      interview,
+      '2025-07-01T09:05:00Z',
+    );
+    expect(inUtc.text).toContain('is scheduled for Tuesday, 1 July 2025 at 09:05 UTC.');
+  });
+
   it('summarises a completed interview, rounding to whole minutes (at least one)', () => {
     const facts = { answeredQuestions: 3, totalQuestions: 4, durationSeconds: 20 };
     expect(interviewCompletedEmail(ada, interview, facts).text).toContain(

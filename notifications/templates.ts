@@ -14,6 +14,8 @@ export interface Addressee {
   firstName: string | null;
   lastName: string | null;
   email: string;
+  /** IANA time zone that times are written in, from their registration. @default 'UTC' */
+  timeZone?: string;
 }
 
 /** What names an interview in subjects and bodies (from `interview.created`). */
@@ -39,23 +41,26 @@ function greeting(to: Addressee): string {
   return to.firstName ? `Hello ${to.firstName},` : 'Hello,';
 }
 
-/** `Tuesday, 1 December 2026 at 09:00 UTC`: unambiguous for every reader. */
-export function formatWhen(iso: string): string {
+/**
+ * `Tuesday, 1 December 2026 at 09:00 UTC`, or in the reader's zone `Tuesday, 1 December 2026 at
+ * 10:00 (Europe/Paris)`: unambiguous for every reader.
+ */
+export function formatWhen(iso: string, timeZone = 'UTC'): string {
   const date = new Date(iso);
   const day = new Intl.DateTimeFormat('en-GB', {
     weekday: 'long',
     day: 'numeric',
     month: 'long',
     year: 'numeric',
-    timeZone: 'UTC',
+    timeZone,
   }).format(date);
   const time = new Intl.DateTimeFormat('en-GB', {
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-    timeZone: 'UTC',
+    timeZone,
   }).format(date);
-  return `${day} at ${time} UTC`;
+  return timeZone === 'UTC' ? `${day} at ${time} UTC` : `${day} at ${time} (${timeZone})`;
 }
 
 /** `your interview "Backend screen" (Engineer)`, or just `your interview`. */
@@ -92,7 +97,7 @@ export function welcomeEmail(to: Addressee): MessageContent {
  * The email after `interview.scheduled`.
  * @param interview - undefined when the service never saw its `interview.created`: the email
  * then says "your interview".
- * @param scheduledFor - ISO 8601, written out in UTC ({@link formatWhen}).
+ * @param scheduledFor - ISO 8601, written out in the addressee's time zone ({@link formatWhen}).
  */
 export function interviewScheduledEmail(
   to: Addressee,
@@ -104,7 +109,7 @@ export function interviewScheduledEmail(
     : 'Your interview is scheduled';
   return compose(subject, [
     greeting(to),
-    `${capitalized(named(interview))} is scheduled for ${formatWhen(scheduledFor)}.`,
+    `${capitalized(named(interview))} is scheduled for ${formatWhen(scheduledFor, to.timeZone)}.`,
     'If you sign out during the interview, it is paused, and resumes when you sign in again.',
   ]);
 }

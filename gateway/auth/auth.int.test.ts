@@ -135,6 +135,7 @@ async function signIn(email = 'dev@example.com', password = 'dev', returnTo?: st
 
 interface Published {
   eventType: string;
+  version: string;
   source: string;
   payload: Record<string, unknown>;
 }

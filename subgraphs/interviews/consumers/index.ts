@@ -1,6 +1,6 @@
 /**
  * The interviews service's event consumers, in `interview-service-group`: a new user gets default
- * interview preferences (`user.registered`), and a user who signs in gets their paused interviews
+ * interview preferences in their time zone (`user.registered`), and a user who signs in gets their paused interviews
  * back (`user.authenticated` resumes each, publishing its own `interview.resumed` with trigger
  * `user_authenticated`). A batch's effects, outbox events and
  * processed-event records commit in one transaction, so a redelivered event changes nothing; the
@@ -37,10 +37,10 @@ export async function setUpAllPreferences(
     (await em.find(InterviewPreferencesEntity, { userId: { $in: ids } })).map((p) => p.userId),
   );
   for (const event of events) {
-    const { userId } = event.payload;
+    const { userId, timeZone } = event.payload;
     if (known.has(userId)) continue;
     known.add(userId);
-    em.persist(defaultPreferences(userId, new Date(event.timestamp)));
+    em.persist(defaultPreferences(userId, new Date(event.timestamp), timeZone));
   }
 }
 

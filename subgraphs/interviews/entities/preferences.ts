@@ -20,10 +20,23 @@ export const DEFAULT_PREFERENCES = {
   autoResume: true,
 } as const;
 
-/** New preferences of `userId`, not persisted: {@link DEFAULT_PREFERENCES}, both times `now`. */
-export function defaultPreferences(userId: string, now: Date): InterviewPreferencesEntity {
+/**
+ * New preferences of `userId`, not persisted: {@link DEFAULT_PREFERENCES} in the user's own time
+ * zone when known (their registration's), both times `now`.
+ */
+export function defaultPreferences(
+  userId: string,
+  now: Date,
+  timezone: string = DEFAULT_PREFERENCES.timezone,
+): InterviewPreferencesEntity {
   const preferences = new InterviewPreferencesEntity();
-  Object.assign(preferences, { userId, ...DEFAULT_PREFERENCES, createdAt: now, updatedAt: now });
+  Object.assign(preferences, {
+    userId,
+    ...DEFAULT_PREFERENCES,
+    timezone,
+    createdAt: now,
+    updatedAt: now,
+  });
   return preferences;
 }
 
