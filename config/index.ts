@@ -58,6 +58,18 @@ const kafkaSchema = z.object({
   KAFKA_HANDLER_RETRIES: int(0, 20).default(3),
   /** Ceiling of the first retry's delay, doubled each attempt; each wait is jittered (lib/backoff.ts). @default 200 */
   KAFKA_HANDLER_RETRY_MS: int(0, 60_000).default(200),
+  /**
+   * A schema registry with Confluent's REST API (Confluent, Karapace, Redpanda, or Apicurio's
+   * `.../apis/ccompat/v7`): services register the schemas they produce there and stamp each
+   * message with its `schema-id`; consumers validate versions they do not know against it
+   * (events/registry/). @default none
+   */
+  SCHEMA_REGISTRY_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: 'must be the http(s) URL of a schema registry, e.g. http://127.0.0.1:8081',
+    })
+    .optional(),
 });
 
 const localKafkaSchema = z.object({
@@ -319,6 +331,8 @@ function slices(e: Env) {
       minInsyncReplicas: e.KAFKA_MIN_INSYNC_REPLICAS,
       handlerRetries: e.KAFKA_HANDLER_RETRIES,
       handlerRetryMs: e.KAFKA_HANDLER_RETRY_MS,
+      /** Absent: no registry, no `schema-id` headers. */
+      ...(e.SCHEMA_REGISTRY_URL ? { schemaRegistryUrl: e.SCHEMA_REGISTRY_URL } : {}),
     },
     localKafka: {
       version: e.LOCAL_KAFKA_VERSION,

@@ -16,6 +16,7 @@ import { loadConfigOrExit, loadGatewayConfig } from '../config';
 import { createProcessLogger } from '../lib/logger';
 import { createGateway } from './gateway';
 import { KafkaService } from '../events';
+import { schemaRegistryFromUrl } from '../events/registry';
 import { createSignIn, type SignIn } from './auth/sign-in';
 import type { SignInStores } from './auth/sign-in-state';
 import { Lifecycle } from '../lib/lifecycle';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
         partitions: config.kafka.topicPartitions,
         replicationFactor: config.kafka.replicationFactor,
         minInsyncReplicas: config.kafka.minInsyncReplicas,
+        schemaRegistry: schemaRegistryFromUrl(config.kafka.schemaRegistryUrl),
         logger,
       }),
       (k) => k.stop(),

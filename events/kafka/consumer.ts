@@ -11,6 +11,12 @@
  * - {@link subscribeBatches} hands a handler all valid events of a fetched partition batch at once
  *   and resolves the batch's offsets only after it resolved; when it throws, the batch is replayed
  *   one event at a time through the retries, so a poison event is isolated.
+ * - With a schema registry, a message whose event type or version the catalog lacks, but whose
+ *   `schema-id` header names its schema, is validated against that schema
+ *   (events/registry/unknown-version.ts): valid, it goes to the subscription's
+ *   `onUnknownVersion` handler (never to a typed one), or is dead-lettered when there is none;
+ *   invalid, it is dead-lettered with the failing fields. A registry that cannot be asked fails
+ *   the fetch, which kafkajs retries: the message is neither handled nor dead-lettered until then.
  */
 import type { ConsumerRunConfig, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../lib/logger';
@@ -23,6 +29,25 @@ import { EVENT_HEADERS, readHeaders } from './headers';
 import type { RunHandler } from './handler-retry';
 import { disconnectForGood } from './kafkajs-fixes';
 import type { KafkaMeter, SubscriptionMeter } from './metrics';
+import { SchemaRegistryError, type SchemaRegistry } from '../registry/client';
+import {
+  parseSchemaId,
+  unknownToCatalog,
+  validateByRegistry,
+  type RegistryValidatedEvent,
+} from '../registry/unknown-version';
+
+export type { RegistryValidatedEvent } from '../registry/unknown-version';
+
+/**
+ * Handles an event of a type or version the catalog does not know, validated against its
+ * registry schema (its payload is only known to match that schema); throwing makes it be retried
+ * or dead-lettered like any handler's.
+ */
+export type UnknownVersionHandler = (
+  event: RegistryValidatedEvent,
+  context: EventContext,
+) => Promise<void>;
 
 /** Where a consumed event came from, for handlers that want more than the event. */
 export interface EventContext {
@@ -60,6 +85,12 @@ export interface SubscribeOptions {
    * in flight, so this bounds shutdown time; data is returned as soon as it arrives. @default 500
    */
   maxWaitTimeInMs?: number;
+  /**
+   * Takes the events of a type or version this catalog does not know that the schema registry
+   * validated (see {@link RegistryValidatedEvent}); typed handlers never see them. Without it
+   * (or without a registry) they are dead-lettered. @default none
+   */
+  onUnknownVersion?: UnknownVersionHandler;
 }
 
 /** A running consumer of one or several topics in a group. */
@@ -154,6 +185,8 @@ export interface ConsumerRuntime {
   subscriptions: Set<Subscription>;
   /** The service's metrics (metrics.ts). */
   meter: KafkaMeter;
+  /** Validates events the catalog does not know (by their `schema-id`). @default none */
+  schemaRegistry?: SchemaRegistry | undefined;
 }
 
 /** What a subscription's run configuration may use. */
@@ -164,6 +197,7 @@ interface RunContext {
   log: Logger;
   markCrashed: () => void;
   meter: SubscriptionMeter;
+  onUnknownVersion: UnknownVersionHandler | undefined;
 }
 
 /**
@@ -380,6 +414,7 @@ async function startConsumer(
           crashed = true;
         },
         meter,
+        onUnknownVersion: options.onUnknownVersion,
       }),
     );
     await joinedOnce;
@@ -402,7 +437,7 @@ async function startConsumer(
  */
 async function consumeBatch<T extends Topic>(
   runtime: ConsumerRuntime,
-  { groupId, stopping, log, meter }: RunContext,
+  ctx: RunContext,
   topic: T,
   handler: BatchEventHandler<T>,
   {
@@ -417,13 +452,16 @@ async function consumeBatch<T extends Topic>(
     resolveOffset: (offset: string) => void;
   },
 ): Promise<boolean> {
+  const { groupId, stopping, log, meter } = ctx;
   meter.consumed(topic, messages.length);
   const valid: ConsumedEvent<T>[] = [];
   const invalid: Promise<void>[] = [];
+  const unknown: { read: RegistryRead; message: KafkaMessage }[] = [];
   for (const message of messages) {
     // Attempt 1: the batch handler is the first delivery (the fallback's retries count anew).
-    const read = readMessage(topic, partition, message, 1);
-    if (read.ok) valid.push({ event: read.event, context: read.context });
+    const read = await readMessage(runtime, topic, partition, message, 1);
+    if (read.ok === true) valid.push({ event: read.event, context: read.context });
+    else if (read.ok === 'registry') unknown.push({ read, message });
     else {
       const { context, reason } = read;
       invalid.push(runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log));
@@ -433,6 +471,9 @@ async function consumeBatch<T extends Topic>(
   // as with one event at a time (the dead-letter topic is at-least-once too).
   await Promise.all(invalid);
   for (let i = 0; i < invalid.length; i++) meter.deadLettered(topic, 'invalid');
+  // Events only the registry knows, one at a time before the typed batch, the same way.
+  for (const { read, message } of unknown)
+    await handleUnknown(runtime, ctx, read, message, heartbeat);
   if (valid.length === 0) return true;
   try {
     const started = performance.now();
@@ -481,7 +522,7 @@ async function consumeBatch<T extends Topic>(
 /** One message of `subscribeEach`: validated, then handled with retries or dead-lettered. */
 async function consumeOne<T extends Topic>(
   runtime: ConsumerRuntime,
-  { groupId, stopping, log, meter }: RunContext,
+  ctx: RunContext,
   topic: T,
   handler: EventHandler<T>,
   {
@@ -490,9 +531,14 @@ async function consumeOne<T extends Topic>(
     heartbeat,
   }: { partition: number; message: KafkaMessage; heartbeat: () => Promise<void> },
 ): Promise<void> {
+  const { groupId, stopping, log, meter } = ctx;
   // Attempt 0: the handler retries set it for each call.
   meter.consumed(topic);
-  const read = readMessage(topic, partition, message, 0);
+  const read = await readMessage(runtime, topic, partition, message, 0);
+  if (read.ok === 'registry') {
+    await handleUnknown(runtime, ctx, read, message, heartbeat);
+    return;
+  }
   if (!read.ok) {
     const { context, reason } = read;
     await runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log);
@@ -546,18 +592,64 @@ function consumerSpan(
   };
 }
 
+/** A message the catalog does not know that its registry schema validated. */
+interface RegistryRead {
+  ok: 'registry';
+  context: EventContext;
+  event: RegistryValidatedEvent;
+}
+
 /**
- * Where a message came from and its event, validated against `topic`'s catalog entries; or,
- * for a message that is no valid event, the dead-letter reason.
+ * An event validated by the registry: to the subscription's `onUnknownVersion` handler, with
+ * its retries, or dead-lettered when it has none (as it would be without a registry).
  */
-function readMessage<T extends Topic>(
+async function handleUnknown(
+  runtime: ConsumerRuntime,
+  { groupId, stopping, log, meter, onUnknownVersion }: RunContext,
+  { context, event }: RegistryRead,
+  message: KafkaMessage,
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  if (onUnknownVersion === undefined) {
+    const reason = `unknown event: ${event.eventType} ${event.version} is not in this consumer's catalog (its payload matches registry schema ${event.schemaId}) and the subscription has no onUnknownVersion handler`;
+    await runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log);
+    meter.deadLettered(context.topic, 'invalid');
+    return;
+  }
+  // The retries only pass the event through to the handler, which takes it as what it is.
+  const handler: EventHandler<Topic> = (_event, ctx) => onUnknownVersion(event, ctx);
+  await inSpan(`process ${context.topic}`, consumerSpan(context.topic, groupId, context, 1), () =>
+    runtime.runHandler({
+      event: event as unknown as EventOn<Topic>,
+      context,
+      groupId,
+      handler,
+      message,
+      heartbeat,
+      stopping,
+      log,
+      meter,
+    }),
+  );
+}
+
+/**
+ * Where a message came from and its event, validated against `topic`'s catalog entries (or,
+ * when the catalog lacks its type or version, against its registry schema); or, for a message
+ * that is no valid event, the dead-letter reason.
+ * @throws {SchemaRegistryError} when the registry cannot be asked now (retriable).
+ */
+async function readMessage<T extends Topic>(
+  runtime: ConsumerRuntime,
   topic: T,
   partition: number,
   message: KafkaMessage,
   attempt: number,
-):
+): Promise<
   | { ok: true; context: EventContext; event: EventOn<T> }
-  | { ok: false; context: EventContext; reason: string } {
+  | RegistryRead
+  | { ok: false; context: EventContext; reason: string }
+> {
   const context: EventContext = {
     topic,
     partition,
@@ -567,7 +659,22 @@ function readMessage<T extends Topic>(
     attempt,
   };
   const decoded = decodeEvent(message.value, topic);
-  return decoded.ok
-    ? { ok: true, context, event: decoded.event as EventOn<T> }
-    : { ok: false, context, reason: invalidReason(decoded.issues) };
+  if (decoded.ok) return { ok: true, context, event: decoded.event as EventOn<T> };
+  const invalid = { ok: false as const, context, reason: invalidReason(decoded.issues) };
+  const registry = runtime.schemaRegistry;
+  const schemaId = parseSchemaId(context.headers[EVENT_HEADERS.schemaId]);
+  if (registry === undefined || schemaId === undefined) return invalid;
+  const envelope = unknownToCatalog(message.value, topic);
+  if (envelope === undefined) return invalid;
+  try {
+    const checked = await validateByRegistry(envelope, schemaId, registry);
+    return checked.ok
+      ? { ok: 'registry', context, event: checked.event }
+      : { ok: false, context, reason: invalidReason(checked.issues) };
+  } catch (error) {
+    // Asking again later may help: fail the fetch, so the message is read again.
+    if (error instanceof SchemaRegistryError && !error.retriable)
+      return { ok: false, context, reason: `${invalid.reason}; ${error.message}` };
+    throw error;
+  }
 }

@@ -7,6 +7,8 @@ export const EVENT_HEADERS = {
   version: 'event-version',
   source: 'event-source',
   contentType: 'content-type',
+  /** The registry id of the payload's schema, when a schema registry is configured. */
+  schemaId: 'schema-id',
 } as const;
 
 /** Header names added to a dead-lettered message; the original headers are kept beside them. */

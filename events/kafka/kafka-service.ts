@@ -20,7 +20,12 @@
  * - `subscribeBatch` hands a handler all valid events of a fetched partition batch at once (one
  *   database transaction per batch, see `events/consumers/batch.ts`) and resolves the batch's
  *   offsets only after it resolved; when it throws, the batch is replayed one event at a time
- *   through the retry / dead-letter path, so a poison event is isolated.
+ *   through the retry / dead-letter path, so a poison event is isolated;
+ * - with a `schemaRegistry`, every published message carries the `schema-id` header of its
+ *   payload schema, registered on first use (events/registry/schema-ids.ts); a registry that
+ *   cannot be reached fails the publish like a broker failure (the outbox retries the row). A
+ *   consumer validates an event of a type or version its catalog lacks against the registry's
+ *   schema of that id and hands it to `onUnknownVersion` (consumer.ts).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +39,8 @@ import {
 } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { KafkaConfig } from '../../config';
+import { createSchemaRegistry, type SchemaRegistry } from '../registry/client';
+import { schemaIds, type SchemaIdOf } from '../registry/schema-ids';
 import { silentLogger, type Logger } from '../../lib/logger';
 import type { EventOn } from '../catalog';
 import type { Source } from '../envelope';
@@ -78,6 +85,8 @@ export type {
   Subscription,
   TopicBatchHandlers,
   TopicHandlers,
+  RegistryValidatedEvent,
+  UnknownVersionHandler,
 } from './consumer';
 export type { SerializedEvent } from './producer';
 
@@ -129,6 +138,12 @@ export interface KafkaServiceOptions {
    * once per registry, however many services share it). @default none: nothing is measured
    */
   metrics?: Registry;
+  /**
+   * The schema registry this service registers the schemas it produces with, stamping each
+   * message with its `schema-id`; consumers validate events their catalog does not know against
+   * it. @default none: no header, and unknown versions are invalid
+   */
+  schemaRegistry?: SchemaRegistry | undefined;
 }
 
 /** Thrown by `publishEvent` and `subscribe` when the service is not started. */
@@ -150,8 +165,12 @@ export class KafkaService {
   private readonly announce: Announce;
   private readonly log: Logger;
   private readonly options: Required<
-    Omit<KafkaServiceOptions, 'logger' | 'instanceId' | 'onProduceRequest' | 'metrics'>
+    Omit<
+      KafkaServiceOptions,
+      'logger' | 'instanceId' | 'onProduceRequest' | 'metrics' | 'schemaRegistry'
+    >
   >;
+  private readonly schemaIdOf: SchemaIdOf | undefined;
   private readonly meter: KafkaMeter;
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   private startedAt = 0;
@@ -173,6 +192,9 @@ export class KafkaService {
       handlerRetryMs: config.handlerRetryMs,
       ...(logger ? { logger } : {}),
       ...(metrics ? { metrics } : {}),
+      ...(config.schemaRegistryUrl
+        ? { schemaRegistry: createSchemaRegistry({ url: config.schemaRegistryUrl }) }
+        : {}),
     });
   }
 
@@ -216,11 +238,13 @@ export class KafkaService {
     this.producer = createEventProducer(this.kafka, options.onProduceRequest, (topic, count) =>
       this.meter.producedTo(topic, count),
     );
+    this.schemaIdOf = options.schemaRegistry ? schemaIds(options.schemaRegistry) : undefined;
     this.announce = createAnnouncer(
       serviceName,
       this.topicName('system-events'),
       this.producer.send,
       this.log,
+      this.schemaIdOf,
     );
     const deadLetter = createDeadLetter({
       service: serviceName,
@@ -241,6 +265,7 @@ export class KafkaService {
       deadLetter,
       subscriptions: this.subscriptions,
       meter: this.meter,
+      schemaRegistry: options.schemaRegistry,
     };
   }
 
@@ -330,11 +355,17 @@ export class KafkaService {
    * Validates and publishes one event, keyed by its aggregate id. Concurrent calls are batched
    * into one produce request.
    * @throws {EventValidationError} listing the failing fields; nothing is sent.
+   * @throws {SchemaRegistryError} when its schema is not registered yet and the registry cannot
+   * register it; nothing is sent.
    */
   async publishEvent<T extends Topic>(topic: T, event: EventOn<T>): Promise<void> {
     const valid = parseEvent(event, topic);
     this.assertRunning('publish');
-    await this.producer.send({ topic: this.topicName(topic), message: eventMessage(valid) });
+    const schemaId = await this.schemaId(valid.eventType, valid.version);
+    await this.producer.send({
+      topic: this.topicName(topic),
+      message: eventMessage(valid, schemaId),
+    });
   }
 
   /**
@@ -344,7 +375,16 @@ export class KafkaService {
    */
   async publishSerialized(topic: Topic, event: SerializedEvent): Promise<void> {
     this.assertRunning('publish');
-    await this.producer.send({ topic: this.topicName(topic), message: serializedMessage(event) });
+    const schemaId = await this.schemaId(event.eventType, event.version);
+    await this.producer.send({
+      topic: this.topicName(topic),
+      message: serializedMessage(event, schemaId),
+    });
+  }
+
+  /** The registry id of a payload schema (a Map lookup once known); none without a registry. */
+  private schemaId(eventType: string, version: string): number | undefined | Promise<number> {
+    return this.schemaIdOf?.(eventType, version);
   }
 
   /**

@@ -2,7 +2,7 @@
  * The producing side of `KafkaService`: one idempotent kafkajs producer that waits for all
  * in-sync replicas, behind a {@link SendBatcher} that coalesces concurrent sends into one produce
  * request while keeping their order; the wire form of an event (keyed by its aggregate id, with
- * the `event-*` headers); and the service's best-effort announcements on `system-events`.
+ * the `event-*` headers, and `schema-id` with a registry); and the service's best-effort announcements on `system-events`.
  */
 import { type IHeaders, type Kafka, type Message, Partitioners } from 'kafkajs';
 import type { Logger } from '../../lib/logger';
@@ -13,6 +13,7 @@ import { aggregateKey } from '../validate';
 import { SendBatcher, type OutgoingMessage } from './batcher';
 import { activeTraceparent, TRACEPARENT_HEADER } from '../../lib/tracing';
 import { EVENT_HEADERS } from './headers';
+import type { SchemaIdOf } from '../registry/schema-ids';
 
 /** An already-validated, serialized event: what the outbox stores, ready for the wire. */
 export interface SerializedEvent {
@@ -82,23 +83,27 @@ export function createEventProducer(
   };
 }
 
-/** A validated event as a message: keyed by its aggregate id, with the `event-*` headers. */
-export function eventMessage(event: DomainEvent): Message {
+/**
+ * A validated event as a message: keyed by its aggregate id, with the `event-*` headers (and
+ * `schema-id` when given: its payload schema's registry id).
+ */
+export function eventMessage(event: DomainEvent, schemaId?: number): Message {
   const traceparent = activeTraceparent();
   return {
     key: aggregateKey(event),
     value: JSON.stringify(event),
-    headers: eventHeaders(traceparent ? { ...event, traceparent } : event),
+    headers: eventHeaders(traceparent ? { ...event, traceparent } : event, schemaId),
   };
 }
 
-/** A serialized event (an outbox row) as a message, as it is. */
-export function serializedMessage(event: SerializedEvent): Message {
-  return { key: event.key, value: event.value, headers: eventHeaders(event) };
+/** A serialized event (an outbox row) as a message, as it is (with `schema-id` when given). */
+export function serializedMessage(event: SerializedEvent, schemaId?: number): Message {
+  return { key: event.key, value: event.value, headers: eventHeaders(event, schemaId) };
 }
 
 function eventHeaders(
   event: Pick<SerializedEvent, 'eventId' | 'eventType' | 'version' | 'source' | 'traceparent'>,
+  schemaId: number | undefined,
 ): IHeaders {
   return {
     [EVENT_HEADERS.eventId]: event.eventId,
@@ -107,6 +112,7 @@ function eventHeaders(
     [EVENT_HEADERS.source]: event.source,
     [EVENT_HEADERS.contentType]: 'application/json',
     ...(event.traceparent ? { [TRACEPARENT_HEADER]: event.traceparent } : {}),
+    ...(schemaId === undefined ? {} : { [EVENT_HEADERS.schemaId]: String(schemaId) }),
   };
 }
 
@@ -127,11 +133,13 @@ export function createAnnouncer(
   topic: string,
   send: (item: OutgoingMessage) => Promise<void>,
   log: Logger,
+  schemaIdOf?: SchemaIdOf,
 ): Announce {
   return async (type, payload) => {
     try {
       const event = SystemEventFactory.create(type, service, payload) as DomainEvent;
-      await send({ topic, message: eventMessage(event) });
+      const schemaId = schemaIdOf ? await schemaIdOf(event.eventType, event.version) : undefined;
+      await send({ topic, message: eventMessage(event, schemaId) });
     } catch (error) {
       log.warn(`could not publish ${type}`, { error });
     }
