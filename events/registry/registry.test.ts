@@ -4,6 +4,7 @@
  * schema ids, and the consumer's validation of versions the catalog lacks.
  */
 import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../../config';
 import { jsonSchemaOf, subjectOf } from '../schemas/json-schema';
 import { createSchemaRegistry, SchemaRegistryError, type SchemaRegistry } from './client';
 import { REGISTRY_CONTENT_TYPE, startEmbeddedRegistry, type EmbeddedRegistry } from './embedded';
@@ -321,5 +322,19 @@ describe('events the catalog does not know', () => {
       ok: false,
       issues: [{ path: 'payload.name', message: expect.stringMatching(/^is required/) }],
     });
+  });
+});
+
+describe('SCHEMA_REGISTRY_URL', () => {
+  it('is refused at start unless it is an http(s) URL, and absent when unset', () => {
+    expect(() => loadConfig({ SCHEMA_REGISTRY_URL: 'localhost:8081' })).toThrow(
+      /SCHEMA_REGISTRY_URL: must be the http\(s\) URL of a schema registry/,
+    );
+    expect(() => loadConfig({ SCHEMA_REGISTRY_URL: 'ftp://registry' })).toThrow(
+      /SCHEMA_REGISTRY_URL/,
+    );
+    const url = 'http://127.0.0.1:8080/apis/ccompat/v7';
+    expect(loadConfig({ SCHEMA_REGISTRY_URL: url }).kafka.schemaRegistryUrl).toBe(url);
+    expect(loadConfig({}).kafka).not.toHaveProperty('schemaRegistryUrl');
   });
 });
