@@ -11,6 +11,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import type { DatabaseConfig } from '../config';
 import { KafkaService } from '../events';
+import { createSchemaRegistry } from '../events/registry';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../events/subgraph';
 import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
 import { databaseSignInStores, openGatewayDatabase } from '../gateway/auth/store';
@@ -82,6 +83,8 @@ export interface TestPlatformOptions {
    */
   topicPrefix?: string;
   production?: boolean;
+  /** A schema registry every service registers with and validates unknown versions through. */
+  schemaRegistryUrl?: string;
   /** Live subscription settings of the gateway (it always serves them). */
   subscriptions?: { queueLimit?: number; recentEvents?: number };
   /** Sign-in against an OpenID provider, with the gateway on `port` (registered at the IdP). */
@@ -152,7 +155,12 @@ export async function startTestPlatform(
           host: '127.0.0.1',
           port: 0,
           database: options.database,
-          kafka: { ...config.kafka, brokers: options.brokers, handlerRetryMs: 10 },
+          kafka: {
+            ...config.kafka,
+            brokers: options.brokers,
+            handlerRetryMs: 10,
+            ...(options.schemaRegistryUrl ? { schemaRegistryUrl: options.schemaRegistryUrl } : {}),
+          },
           topicPrefix: options.topicPrefix,
           production: options.production ?? false,
           internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
@@ -183,7 +191,12 @@ export async function startTestPlatform(
     ]);
     if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 
-    gatewayEvents = testKafka('api-gateway', options.topicPrefix, { brokers: options.brokers });
+    gatewayEvents = testKafka('api-gateway', options.topicPrefix, {
+      brokers: options.brokers,
+      ...(options.schemaRegistryUrl
+        ? { schemaRegistry: createSchemaRegistry({ url: options.schemaRegistryUrl }) }
+        : {}),
+    });
     await gatewayEvents.start();
     if (options.signIn) {
       gatewayDatabase = await openGatewayDatabase(options.database, {

@@ -53,7 +53,8 @@ export class CreateProcessedEventTable extends PortableMigration {
 export async function handleOnce(
   database: Database,
   groupId: string,
-  event: DomainEvent,
+  /** A catalog event, or one validated through the schema registry (only its id and type). */
+  event: Pick<DomainEvent, 'eventId'> & { eventType: string },
   effect: (em: EntityManager) => Promise<void>,
 ): Promise<boolean> {
   return database.fork().transactional(async (em) => {

@@ -99,7 +99,7 @@ describe('KafkaService against a real broker', () => {
       expect(h).toMatchObject({
         [EVENT_HEADERS.eventId]: sent[i]?.eventId,
         [EVENT_HEADERS.eventType]: sent[i]?.eventType,
-        [EVENT_HEADERS.version]: '1.0',
+        [EVENT_HEADERS.version]: sent[i]?.version,
         [EVENT_HEADERS.source]: sent[i]?.source,
       }),
     );

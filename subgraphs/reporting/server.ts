@@ -4,7 +4,7 @@ import { CONSUMER_GROUPS } from '../../events';
 import { ProcessedEventSchema } from '../../events/consumers';
 import { OutboxMessageSchema } from '../../events/outbox';
 import type { SubgraphDefinition } from '../shared/subgraph';
-import { AUDIT_GROUP, auditHandlers } from './consumers/audit';
+import { AUDIT_GROUP, auditHandlers, auditUnknownVersion } from './consumers/audit';
 import { createInterviewEventsHandlers } from './consumers/interview-events';
 import { contextWith, type SubgraphContext } from './context';
 import type { DeadLetterStore } from '../../events/dead-letters';
@@ -50,6 +50,10 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
       }),
     },
     // The audit trail of all topics (who, what, when, source), in a group of its own.
-    { groupId: AUDIT_GROUP, handlers: auditHandlers(database) },
+    {
+      groupId: AUDIT_GROUP,
+      handlers: auditHandlers(database),
+      options: { onUnknownVersion: auditUnknownVersion(database) },
+    },
   ],
 };

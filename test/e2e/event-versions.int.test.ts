@@ -2,11 +2,19 @@
  * One topic holding `user.registered` 1.0 and 2.0 events, as after a rolling upgrade: older
  * gateways wrote 1.0 (no locale or time zone), newer ones 2.0. Every service of the platform
  * (users, interviews, reporting's audit, the live subscriptions) handles a 1.0 event exactly as
- * the 2.0 event it upcasts to (`en`, `UTC`), and subscribers see the 2.0 shape.
+ * the 2.0 event it upcasts to (`en`, `UTC`), and subscribers see the 2.0 shape. With a schema
+ * registry, produced events carry their schema id, and an event of a version only the registry
+ * knows still reaches the audit trail.
  */
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '../../contracts/identity';
-import { eventOf, readTopic, testAdmin, testUser, waitFor } from '../helpers';
+import { EVENT_HEADERS, readHeaders } from '../../events';
+import {
+  createSchemaRegistry,
+  startEmbeddedRegistry,
+  type EmbeddedRegistry,
+} from '../../events/registry';
+import { eventOf, rawKafka, readTopic, testAdmin, testUser, waitFor } from '../helpers';
 import { asIdentity, liveClients, recordings, subscribersAtLeast } from '../live';
 import { gatewayCaller, startTestPlatform, type TestPlatform } from '../platform';
 
@@ -166,5 +174,96 @@ describe('a topic of user.registered 1.0 and 2.0 events', () => {
       locale: 'fr-FR',
       timeZone: 'Europe/Paris',
     });
+  });
+});
+
+describe('with a schema registry', () => {
+  let platform: TestPlatform;
+  let registry: EmbeddedRegistry;
+  const admin = testAdmin();
+  const gql = gatewayCaller(() => platform.gatewayUrl, admin);
+
+  beforeAll(async () => {
+    registry = await startEmbeddedRegistry();
+    platform = await startTestPlatform({ schemaRegistryUrl: registry.url });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await registry?.stop();
+  });
+
+  it('stamps produced events with their schema id, and audits a version only the registry knows', async () => {
+    const client = createSchemaRegistry({ url: registry.url });
+    const known = testUser('known');
+    await platform.register(known);
+
+    // A newer gateway's user.registered 3.0, which this build's catalog does not know.
+    const schemaId = await client.register('user-events-user.registered-3.0', {
+      type: 'object',
+      properties: {
+        userId: { type: 'string' },
+        email: { type: 'string' },
+        pronouns: { type: 'string' },
+      },
+      required: ['userId', 'email'],
+      additionalProperties: false,
+    });
+    const newer = testUser('newer');
+    const eventId = randomUUID();
+    const producer = rawKafka().producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: platform.gatewayEvents.topicName('user-events'),
+        messages: [
+          {
+            key: newer.userId,
+            value: JSON.stringify({
+              eventId,
+              eventType: 'user.registered',
+              timestamp: new Date().toISOString(),
+              version: '3.0',
+              source: 'api-gateway',
+              payload: { userId: newer.userId, email: newer.email, pronouns: 'they' },
+            }),
+            headers: {
+              [EVENT_HEADERS.eventId]: eventId,
+              [EVENT_HEADERS.eventType]: 'user.registered',
+              [EVENT_HEADERS.version]: '3.0',
+              [EVENT_HEADERS.source]: 'api-gateway',
+              [EVENT_HEADERS.schemaId]: String(schemaId),
+            },
+          },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+
+    // The gateway's 2.0 registration carries the id the registry gave its schema.
+    const messages = await readTopic(
+      platform.gatewayEvents.topicName('user-events'),
+      (m) => m.length >= 2,
+    );
+    const registered = messages.find((m) => eventOf(m).payload['userId'] === known.userId)!;
+    const ids = (await (
+      await fetch(`${registry.url}/subjects/user-events-user.registered-2.0/versions/latest`)
+    ).json()) as { id: number };
+    expect(readHeaders(registered.headers)[EVENT_HEADERS.schemaId]).toBe(String(ids.id));
+
+    // reporting's audit validates the 3.0 event through the registry and records it.
+    const trail = async () =>
+      (
+        await gql<{ auditTrail: { eventId: string; eventType: string }[] }>(
+          `query ($actor: ID!) { auditTrail(actor: $actor) { eventId eventType } }`,
+          { actor: newer.userId },
+        )
+      ).data?.auditTrail ?? [];
+    await waitFor(
+      'the audit consumer to record the 3.0 event',
+      async () => (await trail()).length > 0,
+    );
+    expect(await trail()).toEqual([{ eventId, eventType: 'user.registered' }]);
   });
 });

@@ -9,7 +9,8 @@ import {
   type Topic,
   type TopicBatchHandlers,
 } from '../../../events';
-import { transactionalHandlers, type BatchEffect } from '../../../events/consumers';
+import { handleOnce, transactionalHandlers, type BatchEffect } from '../../../events/consumers';
+import type { UnknownVersionHandler } from '../../../events/kafka/consumer';
 import type { Database } from '../../../lib/database';
 import { auditEntryOf } from '../entities/audit-entry';
 
@@ -33,4 +34,17 @@ export function auditHandlers(database: Database): TopicBatchHandlers {
     'interview-events': auditEffect('interview-events'),
     'system-events': auditEffect('system-events'),
   });
+}
+
+/**
+ * An event of a type or version this build's catalog does not know, validated against its
+ * schema in the registry (a newer producer's): the audit trail records it too, once. Only with
+ * SCHEMA_REGISTRY_URL; without, such an event is dead-lettered as unknown.
+ */
+export function auditUnknownVersion(database: Database): UnknownVersionHandler {
+  return async (event, { topic }) => {
+    await handleOnce(database, AUDIT_GROUP, event, async (em) => {
+      em.persist(auditEntryOf(topic, event, new Date()));
+    });
+  };
 }

@@ -41,7 +41,14 @@ export const AuditEntrySchema = new EntitySchema<AuditEntry>({
  * or `service`, `subject` from its `interviewId`, `sessionId` or `instanceId` (the first present).
  * @param now - when it is recorded.
  */
-export function auditEntryOf(topic: string, event: DomainEvent, now: Date): AuditEntry {
+export function auditEntryOf(
+  topic: string,
+  event: Pick<DomainEvent, 'eventId' | 'timestamp' | 'source'> & {
+    eventType: string;
+    payload: object;
+  },
+  now: Date,
+): AuditEntry {
   const payload = event.payload as Record<string, unknown>;
   const text = (key: string) => (typeof payload[key] === 'string' ? payload[key] : null);
   const entry = new AuditEntry();
