@@ -9,7 +9,8 @@
  * signing in with `dev@example.com` / `dev` finds a user.
  *
  * When INTERNAL_TOKEN_SECRET is unset, a random one is generated for this run and given to every
- * child, so the subgraphs accept exactly the gateway's tokens.
+ * child, so the subgraphs accept exactly the gateway's tokens. When SCHEMA_REGISTRY_URL is unset,
+ * an embedded schema registry (in memory, events/registry/embedded.ts) is started for the run.
  *
  * `npm start` runs this compiled (`npm run build`, then `node dist/scripts/start.js`), and then
  * every child runs its compiled entry point with plain `node`; run from source under tsx
@@ -27,6 +28,7 @@ import { Lifecycle } from '../lib/lifecycle';
 import { MODULE_EXTENSION, PROJECT_ROOT } from '../lib/project-root';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from './kafka/local-cluster';
 import { LocalKafkaError } from './kafka/errors';
+import { startEmbeddedRegistry } from '../events/registry';
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
   let idp: DevProvider | undefined;
   let webhookSecret: string | undefined;
   let stopping = false;
+  let registryLine = '';
 
   const shutdown = async (code: number) => {
     if (stopping) return;
@@ -164,6 +167,20 @@ async function main(): Promise<void> {
       webhookSecret = config.identity.webhookSecret ?? randomBytes(24).toString('base64url');
       signIn.AUTHENTIK_WEBHOOK_SECRET = webhookSecret;
     }
+    // Without a registry, the embedded one (in memory): every service registers the schemas it
+    // produces and stamps messages with their ids, as against Confluent's or Apicurio's.
+    let schemaRegistryUrl = config.kafka.schemaRegistryUrl;
+    if (!schemaRegistryUrl) {
+      const registry = lifecycle.use(
+        'schema registry',
+        await startEmbeddedRegistry({ host: config.host }),
+        (r) => r.stop(),
+      );
+      schemaRegistryUrl = registry.url;
+      registryLine = `${registry.url} (embedded, in memory)`;
+    } else {
+      registryLine = `${schemaRegistryUrl} (SCHEMA_REGISTRY_URL)`;
+    }
     const subgraphUrl = (port: number) => `http://${config.host}:${port}/graphql`;
     const env = {
       ...process.env,
@@ -172,6 +189,7 @@ async function main(): Promise<void> {
       ...(config.logColor === undefined && process.stderr.isTTY ? { FORCE_COLOR: '1' } : {}),
       ...signIn,
       KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: schemaRegistryUrl,
       INTERNAL_TOKEN_SECRET:
         config.identity.internalTokenSecret ?? randomBytes(48).toString('base64url'),
       // The checked-in supergraph routes to the default ports; follow the configured ones.
@@ -226,6 +244,7 @@ Interview Graph is running.
   Subgraphs           users ${base(config.ports.users)}/graphql, interviews ${base(config.ports.interviews)}/graphql, reporting ${base(config.ports.reporting)}/graphql
   Notifications       ${base(config.ports.notifications)}/ready; emails ${config.mail.smtpUrl ? `via ${new URL(config.mail.smtpUrl).host} (SMTP_URL)` : `written to ${path.resolve(config.mail.dir)}/*.eml`}
   Kafka               ${kafka ? `${kafka.brokers.join(',')} (local, log${kafka.nodes.length === 1 ? '' : 's'}: ${kafka.nodes.map((n) => n.logFile).join(', ')})` : `${config.kafka.brokers?.join(',')} (KAFKA_BROKERS)`}
+  Schema registry     ${registryLine}
   Sign in             ${config.identity.publicUrl}/auth/login${
     idp
       ? `  (development IdP ${idp.issuer}: ${idp.accounts.map((a) => `${a.email} / ${a.password}`).join(', ')})`
