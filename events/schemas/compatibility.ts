@@ -20,7 +20,9 @@
  *   required field added or an optional one made required (events already written lack it);
  *   FORWARD a required field removed or made optional (old readers require it).
  * - a property the reader has as optional and the writer lacks: fine if the writer is closed;
- *   else what the writer's `additionalProperties` allows must fit the reader's property.
+ *   against a fully open writer it fails (the writer may have put any value under that name:
+ *   BACKWARD, an optional field added to an open object); else what the writer's
+ *   `additionalProperties` schema allows must fit the reader's property.
  * - enum/const: every value the writer may write must be one of the reader's (BACKWARD: enum
  *   narrowed; FORWARD: a value added that old readers refuse). A reader enum against a writer
  *   without one fails; a writer enum against a reader without one has each value checked
@@ -196,6 +198,9 @@ function check(
   const reader = normalise(readerIn);
   const writer = normalise(writerIn);
   if (writer === false) return;
+  // A reader without keywords accepts anything.
+  if (reader !== false && Object.keys(reader).every((k) => k === 'title' || k === 'description'))
+    return;
   if (reader === false) {
     report(
       ctx,
@@ -373,6 +378,18 @@ function checkObject(ctx: Ctx, reader: Node, writer: Node, path: string): void {
         backward ? 'required field added' : 'required field removed',
         backward ? 'events already written lack it' : 'old readers require it',
       );
+    } else if (wExtra === undefined || wExtra === true) {
+      if (normalise(rSchema) !== false && Object.keys(normalise(rSchema)).length > 0)
+        report(
+          ctx,
+          at,
+          backward
+            ? 'optional field added to an open object'
+            : 'optional field removed from an open object',
+          backward
+            ? 'events already written may carry any value under that name (open content model)'
+            : 'new writers may put any value under that name, which old readers constrain',
+        );
     } else if (wExtra !== false) {
       check(ctx, rSchema, wExtra, at);
     }
