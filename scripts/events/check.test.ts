@@ -114,6 +114,13 @@ test('a released version the catalog no longer has fails; a version not released
   expect(status).toBe(1);
 }, 60_000);
 
+test('--baseline REF reads the artifacts committed at a git ref', () => {
+  const { status, out } = run('--baseline', 'HEAD');
+  expect(out).toMatch(/comparing the catalog with the schemas committed at HEAD \([0-9a-f]{12}\)/);
+  expect(out).toMatch(/user\.registered 1\.0 \(user-events-user\.registered-1\.0\)/);
+  expect([0, 1]).toContain(status);
+}, 60_000);
+
 test('a bad configuration, a missing directory or a bad argument: exit 2 with a message', () => {
   const config = path.join(dir, 'compatibility.json');
   writeFileSync(config, JSON.stringify({ default: 'SIDEWAYS', topics: {}, subjects: {} }));

@@ -65,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(file, expected.get(relative) as string);
   }
   for (const relative of drift.extra) rmSync(path.join(SCHEMAS_DIR, relative));
-  for (const line of describeDrift(drift)) console.log(line.replace(/^(stale|missing)/, 'wrote'));
+  for (const line of describeDrift(drift))
+    console.log(line.replace(/^(stale|missing)/, 'wrote').replace(/^extra/, 'removed'));
   console.log(`events:schemas: ${expected.size} schema files under events/schemas/`);
   return 0;
 }
