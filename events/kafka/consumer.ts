@@ -532,7 +532,7 @@ async function consumeOne<T extends Topic>(
     heartbeat,
   }: { partition: number; message: KafkaMessage; heartbeat: () => Promise<void> },
 ): Promise<void> {
-  const { groupId, stopping, log, meter } = ctx;
+  const { groupId, log, meter } = ctx;
   // Attempt 0: the handler retries set it for each call.
   meter.consumed(topic);
   const reading = readMessage(runtime, topic, partition, message, 0);
@@ -547,10 +547,24 @@ async function consumeOne<T extends Topic>(
     meter.deadLettered(topic, 'invalid');
     return;
   }
-  await inSpan(`process ${topic}`, consumerSpan(topic, groupId, read.context, 1), () =>
+  await handleInSpan(runtime, ctx, topic, read.event, read.context, handler, message, heartbeat);
+}
+
+/** One event to its handler, with retries (or dead-lettering), in a consumer span. */
+function handleInSpan<T extends Topic>(
+  runtime: ConsumerRuntime,
+  { groupId, stopping, log, meter }: RunContext,
+  topic: T,
+  event: EventOn<T>,
+  context: EventContext,
+  handler: EventHandler<T>,
+  message: KafkaMessage,
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  return inSpan(`process ${topic}`, consumerSpan(topic, groupId, context, 1), () =>
     runtime.runHandler({
-      event: read.event,
-      context: read.context,
+      event,
+      context,
       groupId,
       handler,
       message,
@@ -607,11 +621,12 @@ interface RegistryRead {
  */
 async function handleUnknown(
   runtime: ConsumerRuntime,
-  { groupId, stopping, log, meter, onUnknownVersion }: RunContext,
+  run: RunContext,
   { context, event }: RegistryRead,
   message: KafkaMessage,
   heartbeat: () => Promise<void>,
 ): Promise<void> {
+  const { groupId, log, meter, onUnknownVersion } = run;
   if (onUnknownVersion === undefined) {
     const reason = `unknown event: ${event.eventType} ${event.version} is not in this consumer's catalog (its payload matches registry schema ${event.schemaId}) and the subscription has no onUnknownVersion handler`;
     await runtime.deadLetter({ context, message, groupId, reason, attempts: 0 }, log);
@@ -620,19 +635,8 @@ async function handleUnknown(
   }
   // The retries only pass the event through to the handler, which takes it as what it is.
   const handler: EventHandler<Topic> = (_event, ctx) => onUnknownVersion(event, ctx);
-  await inSpan(`process ${context.topic}`, consumerSpan(context.topic, groupId, context, 1), () =>
-    runtime.runHandler({
-      event: event as unknown as EventOn<Topic>,
-      context,
-      groupId,
-      handler,
-      message,
-      heartbeat,
-      stopping,
-      log,
-      meter,
-    }),
-  );
+  const passed = event as unknown as EventOn<Topic>;
+  await handleInSpan(runtime, run, context.topic, passed, context, handler, message, heartbeat);
 }
 
 /**
