@@ -1,6 +1,7 @@
 /**
  * What `KafkaService` asks of the cluster's admin API: the topics it creates at start, with the
- * platform's replication ({@link topicReplication}), and the offsets of a topic's partitions.
+ * platform's replication ({@link topicReplication}), and a topic's partitions: their offsets and
+ * metadata, once the broker asked knows the topic.
  */
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../../lib/logger';
@@ -17,7 +18,7 @@ export interface TopicLayout {
   minInsyncReplicas: number | 'auto';
 }
 
-/** How long {@link fetchTopicOffsets} waits for a new topic's partitions to be known. */
+/** How long {@link fetchTopicOffsets} and {@link fetchTopicMetadata} wait for a new topic. */
 const TOPIC_METADATA_WAIT_MS = 10_000;
 
 /**
@@ -61,22 +62,47 @@ export async function fetchTopicOffsets(
   admin: Admin,
   name: string,
 ): Promise<{ partition: number; low: number; high: number }[]> {
-  // Right after another process created the topic, the broker asked may not know its partitions
-  // yet (on a cluster, metadata reaches each broker in turn): kafkajs then fails with a
-  // TypeError of its own. Asked again a moment later, it knows.
-  const deadline = Date.now() + TOPIC_METADATA_WAIT_MS;
-  let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>> | undefined;
-  while (offsets === undefined) {
-    try {
-      offsets = await admin.fetchTopicOffsets(name);
-    } catch (error) {
-      if (!(error instanceof TypeError) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  const offsets = await onceKnown(() => admin.fetchTopicOffsets(name));
   return offsets
     .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
     .sort((a, b) => a.partition - b.partition);
+}
+
+/**
+ * The metadata (partitions, leaders, replicas) of the physical topic `name`, once known.
+ * @param waitMs how long to ask again while the broker asked does not know the topic
+ */
+export async function fetchTopicMetadata(
+  admin: Admin,
+  name: string,
+  waitMs = TOPIC_METADATA_WAIT_MS,
+): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>['topics'][number]> {
+  const { topics } = await onceKnown(() => admin.fetchTopicMetadata({ topics: [name] }), waitMs);
+  const topic = topics.find((t) => t.name === name);
+  if (topic === undefined) throw new Error(`the cluster returned no metadata for topic ${name}`);
+  return topic;
+}
+
+/**
+ * `ask`, asked again for up to `waitMs` while the broker asked does not
+ * know the topic yet. Right after a topic is created (by another process, or on another broker
+ * of a cluster), metadata reaches each broker in turn: kafkajs then fails with a TypeError of its
+ * own, or the broker answers UNKNOWN_TOPIC_OR_PARTITION after kafkajs's retries. Asked again a
+ * moment later, it knows.
+ */
+async function onceKnown<T>(ask: () => Promise<T>, waitMs = TOPIC_METADATA_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      const unknownTopic =
+        error instanceof TypeError ||
+        (error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!unknownTopic || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 /**

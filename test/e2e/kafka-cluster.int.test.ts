@@ -11,6 +11,7 @@ import type { Client } from 'graphql-ws';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../config';
 import { UserEventFactory } from '../../events';
+import { fetchTopicMetadata } from '../../events/kafka/admin';
 import { startLocalKafkaCluster, type LocalKafkaCluster } from '../../scripts/kafka/local-cluster';
 import type { Identity } from '../../contracts/identity';
 import { eventOf, randomName, readTopic, testDatabases, waitFor } from '../helpers';
@@ -79,7 +80,8 @@ describe('the platform on a three-broker Kafka cluster', () => {
     await admin.connect();
     try {
       const topic = `${prefix}interview-events`;
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      // On a loaded machine, a broker of the new cluster may learn of the topics a while late.
+      const metadata = await fetchTopicMetadata(admin, topic, 60_000);
       expect(metadata!.partitions).toHaveLength(3);
       for (const partition of metadata!.partitions) {
         expect(new Set(partition.replicas)).toEqual(new Set([1, 2, 3]));
@@ -140,9 +142,9 @@ describe('the platform on a three-broker Kafka cluster', () => {
     const kafka = new Kafka({ brokers: cluster!.brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [`${prefix}interview-events`] }))
-      .topics;
-    await admin.disconnect();
+    const metadata = await fetchTopicMetadata(admin, `${prefix}interview-events`, 60_000).finally(
+      () => admin.disconnect(),
+    );
     const victim = cluster!.nodes[metadata!.partitions[0]!.leader - 1]!;
     let acknowledged = 0;
     let killed = false;
