@@ -40,14 +40,16 @@ export interface ProbeReport {
 
 /**
  * A CommonJS preload (`node -r <file>`) writing a ProbeReport to `$MODULE_PROBE_OUT` on SIGUSR2
- * and when the process exits. Kept free of dependencies so it changes nothing it measures.
+ * and when the process exits, atomically (a rename). Kept free of dependencies so it changes nothing it measures.
  */
 const PROBE_SOURCE = `'use strict';
 const fs = require('node:fs');
 const out = process.env.MODULE_PROBE_OUT;
 const report = () => {
   try {
-    fs.writeFileSync(out, JSON.stringify({ modules: Object.keys(require.cache), memory: process.memoryUsage() }));
+    // Written aside, then renamed: a reader waiting for the file never sees half of it.
+    fs.writeFileSync(out + '.tmp', JSON.stringify({ modules: Object.keys(require.cache), memory: process.memoryUsage() }));
+    fs.renameSync(out + '.tmp', out);
   } catch {}
 };
 process.on('SIGUSR2', report);
