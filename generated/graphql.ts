@@ -296,6 +296,19 @@ export type InterviewReport = {
   wordCount: Scalars['Int']['output'];
 };
 
+/** A cancelled interview put back as it was (the compensation of an account erasure that failed). */
+export type InterviewRestoredEvent = InterviewEvent & {
+  __typename?: 'InterviewRestoredEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  reason: Scalars['String']['output'];
+  restoredAt: Scalars['DateTime']['output'];
+  /** The status it had before the cancellation, and has again. */
+  status: InterviewStatus;
+  timestamp: Scalars['DateTime']['output'];
+};
+
 /** What resumed an interview. */
 export type InterviewResumeTrigger =
   | 'MANUAL'
@@ -329,6 +342,7 @@ export type InterviewStartedEvent = InterviewEvent & {
   timestamp: Scalars['DateTime']['output'];
 };
 
+/** An interview's status. */
 export type InterviewStatus =
   | 'CANCELLED'
   | 'COMPLETED'

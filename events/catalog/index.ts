@@ -24,6 +24,7 @@ export const catalog = {
   'interview.resumed': interview.interviewResumed,
   'interview.completed': interview.interviewCompleted,
   'interview.cancelled': interview.interviewCancelled,
+  'interview.restored': interview.interviewRestored,
   'service.started': system.serviceStarted,
   'service.stopped': system.serviceStopped,
   'handler.failed': system.handlerFailed,

@@ -148,6 +148,30 @@ export const interviewCancelled = defineEvent({
   example: { ...example, cancelledAt: '2026-12-01T08:00:00.000Z', previousStatus: 'scheduled' },
 });
 
+/**
+ * A cancelled interview put back as it was: the compensation of a cancellation that a larger
+ * process (the account erasure saga) started and then had to undo. `status` is the one it had
+ * before the cancellation; only cancellations the service itself made can be restored.
+ */
+export const interviewRestored = defineEvent({
+  type: 'interview.restored',
+  ...interviewEvent,
+  versions: {
+    '1.0': z.strictObject({
+      ...base,
+      restoredAt: at,
+      status: z.enum(['draft', 'scheduled', 'in_progress', 'paused']),
+      reason: z.string().min(1).max(500),
+    }),
+  },
+  example: {
+    ...example,
+    restoredAt: '2026-12-01T08:05:00.000Z',
+    status: 'scheduled',
+    reason: 'account erasure failed: compensated',
+  },
+});
+
 export const interviewEvents = [
   interviewCreated,
   interviewScheduled,
@@ -157,4 +181,5 @@ export const interviewEvents = [
   interviewResumed,
   interviewCompleted,
   interviewCancelled,
+  interviewRestored,
 ];

@@ -98,6 +98,13 @@ export function eventValue(event: DomainEvent): Record<string, unknown> {
         previousStatus: event.payload.previousStatus,
         reason: event.payload.reason ?? null,
       } satisfies Value<G.InterviewCancelledEvent>;
+    case 'interview.restored':
+      return {
+        ...interview('InterviewRestoredEvent', event),
+        restoredAt: event.payload.restoredAt,
+        status: upper<G.InterviewStatus>(event.payload.status),
+        reason: event.payload.reason,
+      } satisfies Value<G.InterviewRestoredEvent>;
     case 'user.registered':
       return {
         ...user('UserRegisteredEvent', event),

@@ -97,6 +97,15 @@ describe('projectReport', () => {
     expect(projectReport(draft, cancelled()).status).toBe('cancelled');
   });
 
+  it('puts a restored interview back in the status the event names, answers kept', () => {
+    const paused_ = must(fold([created(), started(), answer(1, 12), paused(), cancelled()]));
+    const restored = projectReport(
+      paused_,
+      event('interview.restored', { restoredAt: at(70), status: 'paused', reason: 'compensated' }),
+    );
+    expect(restored).toMatchObject({ status: 'paused', answers: 1, wordCount: 12, score: null });
+  });
+
   it('records when the interview started', () => {
     const startedAt = at(1.5);
     const report = must(fold([created(), started(startedAt)]));

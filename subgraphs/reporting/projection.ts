@@ -22,6 +22,7 @@ export const PROJECTED_EVENT_TYPES = [
   'interview.resumed',
   'interview.completed',
   'interview.cancelled',
+  'interview.restored',
 ] as const satisfies readonly EventTypeOn<'interview-events'>[];
 
 export type ProjectedEventType = (typeof PROJECTED_EVENT_TYPES)[number];
@@ -132,7 +133,7 @@ function latest(a: Date, b: Date): Date {
  * - `created` opens the report: `draft`, `totalQuestions = questionCount`, no answers. Should a
  *   report exist already (its `created` arrived late), only an unknown `totalQuestions` is filled.
  * - `scheduled`, `started`, `paused`, `resumed`, `cancelled` set the status; `started` also sets
- *   `startedAt`.
+ *   `startedAt`; `restored` sets the status the event names (the one before a cancellation).
  * - `answer_submitted` sets `answers` and `totalQuestions` to the counts the event carries (so
  *   they are right whatever was missed) and adds the answer's words. Redelivery is handled by
  *   the consumer (one record per eventId), since adding words is not idempotent.
@@ -195,6 +196,9 @@ export function projectReport(report: ReportState | undefined, event: ProjectedE
       break;
     case 'interview.cancelled':
       result = next('cancelled');
+      break;
+    case 'interview.restored':
+      result = next(event.payload.status);
       break;
     default: {
       const unhandled: never = event;

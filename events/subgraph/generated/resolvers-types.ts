@@ -115,6 +115,19 @@ export type InterviewPausedEvent = InterviewEvent & {
   timestamp: Scalars['DateTime']['output'];
 };
 
+/** A cancelled interview put back as it was (the compensation of an account erasure that failed). */
+export type InterviewRestoredEvent = InterviewEvent & {
+  __typename?: 'InterviewRestoredEvent';
+  eventId: Scalars['ID']['output'];
+  eventType: Scalars['String']['output'];
+  interview: Interview;
+  reason: Scalars['String']['output'];
+  restoredAt: Scalars['DateTime']['output'];
+  /** The status it had before the cancellation, and has again. */
+  status: InterviewStatus;
+  timestamp: Scalars['DateTime']['output'];
+};
+
 /** What resumed an interview. */
 export type InterviewResumeTrigger =
   | 'MANUAL'
@@ -147,6 +160,15 @@ export type InterviewStartedEvent = InterviewEvent & {
   startedAt: Scalars['DateTime']['output'];
   timestamp: Scalars['DateTime']['output'];
 };
+
+/** An interview's status. */
+export type InterviewStatus =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'DRAFT'
+  | 'IN_PROGRESS'
+  | 'PAUSED'
+  | 'SCHEDULED';
 
 /** Why a session ended. */
 export type LogoutReason =
@@ -353,6 +375,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( InterviewCompletedEvent )
     | ( InterviewCreatedEvent )
     | ( InterviewPausedEvent )
+    | ( InterviewRestoredEvent )
     | ( InterviewResumedEvent )
     | ( InterviewScheduledEvent )
     | ( InterviewStartedEvent )
@@ -386,10 +409,12 @@ export type ResolversTypes = ResolversObject<{
   InterviewEvent: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['InterviewEvent']>;
   InterviewPauseReason: InterviewPauseReason;
   InterviewPausedEvent: ResolverTypeWrapper<InterviewPausedEvent>;
+  InterviewRestoredEvent: ResolverTypeWrapper<InterviewRestoredEvent>;
   InterviewResumeTrigger: InterviewResumeTrigger;
   InterviewResumedEvent: ResolverTypeWrapper<InterviewResumedEvent>;
   InterviewScheduledEvent: ResolverTypeWrapper<InterviewScheduledEvent>;
   InterviewStartedEvent: ResolverTypeWrapper<InterviewStartedEvent>;
+  InterviewStatus: InterviewStatus;
   LogoutReason: LogoutReason;
   ServiceStartedEvent: ResolverTypeWrapper<ServiceStartedEvent>;
   ServiceStoppedEvent: ResolverTypeWrapper<ServiceStoppedEvent>;
@@ -419,6 +444,7 @@ export type ResolversParentTypes = ResolversObject<{
   InterviewCreatedEvent: InterviewCreatedEvent;
   InterviewEvent: ResolversInterfaceTypes<ResolversParentTypes>['InterviewEvent'];
   InterviewPausedEvent: InterviewPausedEvent;
+  InterviewRestoredEvent: InterviewRestoredEvent;
   InterviewResumedEvent: InterviewResumedEvent;
   InterviewScheduledEvent: InterviewScheduledEvent;
   InterviewStartedEvent: InterviewStartedEvent;
@@ -507,7 +533,7 @@ export type InterviewCreatedEventResolvers<ContextType = SubgraphContext, Parent
 }>;
 
 export type InterviewEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['InterviewEvent'] = ResolversParentTypes['InterviewEvent']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'InterviewAnswerSubmittedEvent' | 'InterviewCancelledEvent' | 'InterviewCompletedEvent' | 'InterviewCreatedEvent' | 'InterviewPausedEvent' | 'InterviewResumedEvent' | 'InterviewScheduledEvent' | 'InterviewStartedEvent', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'InterviewAnswerSubmittedEvent' | 'InterviewCancelledEvent' | 'InterviewCompletedEvent' | 'InterviewCreatedEvent' | 'InterviewPausedEvent' | 'InterviewRestoredEvent' | 'InterviewResumedEvent' | 'InterviewScheduledEvent' | 'InterviewStartedEvent', ParentType, ContextType>;
 }>;
 
 export type InterviewPausedEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['InterviewPausedEvent'] = ResolversParentTypes['InterviewPausedEvent']> = ResolversObject<{
@@ -516,6 +542,17 @@ export type InterviewPausedEventResolvers<ContextType = SubgraphContext, ParentT
   interview?: Resolver<ResolversTypes['Interview'], ParentType, ContextType>;
   pausedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   reason?: Resolver<ResolversTypes['InterviewPauseReason'], ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type InterviewRestoredEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['InterviewRestoredEvent'] = ResolversParentTypes['InterviewRestoredEvent']> = ResolversObject<{
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  interview?: Resolver<ResolversTypes['Interview'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  restoredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['InterviewStatus'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
@@ -641,6 +678,7 @@ export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
   InterviewCreatedEvent?: InterviewCreatedEventResolvers<ContextType>;
   InterviewEvent?: InterviewEventResolvers<ContextType>;
   InterviewPausedEvent?: InterviewPausedEventResolvers<ContextType>;
+  InterviewRestoredEvent?: InterviewRestoredEventResolvers<ContextType>;
   InterviewResumedEvent?: InterviewResumedEventResolvers<ContextType>;
   InterviewScheduledEvent?: InterviewScheduledEventResolvers<ContextType>;
   InterviewStartedEvent?: InterviewStartedEventResolvers<ContextType>;

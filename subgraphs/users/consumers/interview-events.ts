@@ -27,6 +27,8 @@ export function describeInterviewEvent(event: EventOn<'interview-events'>): stri
         return `completed (${event.payload.answeredQuestions} of ${event.payload.totalQuestions} questions answered)`;
       case 'interview.cancelled':
         return event.payload.reason ? `cancelled: ${event.payload.reason}` : 'cancelled';
+      case 'interview.restored':
+        return `restored (${event.payload.status.replace('_', ' ')})`;
       default: {
         const unhandled: never = event;
         return String(unhandled);

@@ -26,6 +26,7 @@ export type InterviewPreferencesInput = {
   timezone?: string | null | undefined;
 };
 
+/** An interview's status. */
 export type InterviewStatus =
   | 'CANCELLED'
   | 'COMPLETED'
