@@ -3,7 +3,7 @@
  * platform's replication ({@link topicReplication}), and a topic's partitions: their offsets and
  * metadata, once the broker asked knows the topic.
  */
-import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, type Admin } from 'kafkajs';
 import type { Logger } from '../../lib/logger';
 
 /** Replication settings the cluster cannot satisfy; thrown by `start`. */
@@ -22,15 +22,31 @@ export interface TopicLayout {
 const TOPIC_METADATA_WAIT_MS = 10_000;
 
 /**
- * Creates the topics `names` (physical) that are missing. Asks the broker to create them all and
- * lets it answer "already exists", rather than listing topics first: a listing fails while
- * another client deletes a topic, and two services starting together would race between list and
- * create anyway.
+ * A topic the platform creates: domain topics are kept forever (`retention.ms=-1`), so a read
+ * model can be rebuilt by replaying them from the beginning (`npm run rebuild`); dead-letter
+ * topics keep the broker's retention.
+ */
+export interface TopicSpec {
+  /** The physical name. */
+  name: string;
+  /** `retention.ms=-1` when created, and on an existing topic whose retention nobody set. */
+  keepForever: boolean;
+}
+
+/** `retention.ms` of a topic kept forever. */
+export const KEEP_FOREVER = '-1';
+
+/**
+ * Creates the topics of `specs` that are missing. Asks the broker to create them all and lets it
+ * answer "already exists", rather than listing topics first: a listing fails while another client
+ * deletes a topic, and two services starting together would race between list and create anyway.
+ * Then gives existing topics to keep forever that retention, unless it was set on the topic
+ * (an operator's choice, left as it is with a warning): see {@link keepForever}.
  * @throws {KafkaConfigurationError} when the cluster is too small for `layout`.
  */
 export async function ensureTopics(
   admin: Admin,
-  names: string[],
+  specs: TopicSpec[],
   layout: TopicLayout,
   log: Logger,
 ): Promise<void> {
@@ -42,16 +58,65 @@ export async function ensureTopics(
   );
   const created = await admin.createTopics({
     waitForLeaders: true,
-    topics: names.map((topic) => ({
-      topic,
+    topics: specs.map(({ name, keepForever }) => ({
+      topic: name,
       numPartitions: layout.partitions,
       replicationFactor: replication.replicationFactor,
       configEntries: [
         { name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) },
+        ...(keepForever ? [{ name: 'retention.ms', value: KEEP_FOREVER }] : []),
       ],
     })),
   });
-  if (created) log.info('created topics', { topics: names, ...replication });
+  if (created) log.info('created topics', { topics: specs.map((s) => s.name), ...replication });
+  await retainForever(
+    admin,
+    specs.filter((s) => s.keepForever).map((s) => s.name),
+    log,
+  );
+}
+
+/**
+ * Topics created before the platform kept its domain topics forever have the broker's default
+ * retention (7 days unless configured), after which a rebuild would miss events. Those whose
+ * `retention.ms` comes from a default get `-1`; the alteration replaces a topic's whole set of
+ * topic-level settings (kafkajs has no incremental alter), so the ones already set are sent
+ * along unchanged. A retention set on the topic itself is left alone, with a warning.
+ */
+async function retainForever(admin: Admin, names: string[], log: Logger): Promise<void> {
+  if (names.length === 0) return;
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  for (const resource of resources) {
+    const retention = resource.configEntries.find((e) => e.configName === 'retention.ms');
+    if (retention === undefined || retention.configValue === KEEP_FOREVER) continue;
+    const setOnTopic = resource.configEntries.filter(
+      (e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive,
+    );
+    if (setOnTopic.some((e) => e.configName === 'retention.ms')) {
+      log.warn('topic keeps events for a limited time: a rebuild from it may miss events', {
+        topic: resource.resourceName,
+        retentionMs: retention.configValue,
+      });
+      continue;
+    }
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: resource.resourceName,
+          configEntries: [
+            ...setOnTopic.map((e) => ({ name: e.configName, value: e.configValue })),
+            { name: 'retention.ms', value: KEEP_FOREVER },
+          ],
+        },
+      ],
+    });
+    log.info('topic now keeps its events forever', { topic: resource.resourceName });
+  }
 }
 
 /**

@@ -302,8 +302,8 @@ export class KafkaService {
     try {
       await this.admin.connect();
       const topics = this.options.topics.flatMap((t) => [
-        this.topicName(t),
-        this.deadLetterTopicName(t),
+        { name: this.topicName(t), keepForever: true },
+        { name: this.deadLetterTopicName(t), keepForever: false },
       ]);
       await ensureTopics(this.admin, topics, this.options, this.log);
       await this.producer.connect();
