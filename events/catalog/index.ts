@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Source } from '../envelope';
 import type { Topic } from '../topics';
 import type { EventDefinition } from './define';
+import * as erasure from './erasure';
 import * as interview from './interview';
 import * as system from './system';
 import * as user from './user';
@@ -28,6 +29,13 @@ export const catalog = {
   'service.started': system.serviceStarted,
   'service.stopped': system.serviceStopped,
   'handler.failed': system.handlerFailed,
+  'erasure.requested': erasure.erasureRequested,
+  'erasure.step_requested': erasure.erasureStepRequested,
+  'erasure.step_completed': erasure.erasureStepCompleted,
+  'erasure.step_failed': erasure.erasureStepFailed,
+  'erasure.completed': erasure.erasureCompleted,
+  'erasure.failed': erasure.erasureFailed,
+  'erasure.alert': erasure.erasureAlert,
 } as const;
 
 type Catalog = typeof catalog;
