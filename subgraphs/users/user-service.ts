@@ -12,7 +12,7 @@ import { DomainError, InvalidInputError } from '../../contracts/errors';
 import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../../contracts/identity';
 import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
-import { PROFILE_FIELDS, User, UserActivity, newActivity, type ProfileField } from './entities';
+import { PROFILE_FIELDS, User, UserActivity, profileActivity, type ProfileField } from './entities';
 
 /** Longest profile value, after trimming; matches the columns and the event catalog. */
 export const PROFILE_MAX_LENGTH = 200;
@@ -169,14 +169,7 @@ export class UserService {
         previousValues: diff.previousValues,
         newValues: diff.newValues,
       });
-      em.persist(
-        newActivity({
-          userId: user.id,
-          kind: 'PROFILE',
-          event,
-          description: `updated ${diff.updatedFields.join(', ')}`,
-        }),
-      );
+      em.persist(profileActivity(event));
       row = enqueueEvent(em, 'user-events', event);
       return { user, published: true };
     });

@@ -8,7 +8,7 @@ import { DomainError } from '../../../contracts/errors';
 import type { EventEnvelope, EventOn } from '../../../events';
 import { inRuns, type BatchEffect } from '../../../events/consumers';
 import type { Logger } from '../../../lib/logger';
-import { User, UserActivity, newActivity, newUser } from '../entities';
+import { User, UserActivity, newActivity, newUser, profileActivity } from '../entities';
 
 /**
  * Thrown when a registration names an email another user already has: `CONFLICT`, which
@@ -136,6 +136,21 @@ export async function onUserLoggedOut(
   em.persist(newActivity({ userId, kind: 'LOGOUT', event, description: `signed out (${reason})` }));
 }
 
+/**
+ * The PROFILE activity of a profile update, unless it is there. `updateProfile` writes it in the
+ * transaction that publishes the event, so live this finds it and does nothing; replayed into a
+ * fresh store (`npm run rebuild -- users`) it writes the same row (but its random id).
+ */
+export async function onUserProfileUpdated(
+  em: EntityManager,
+  event: EventEnvelope<'user.profile_updated'>,
+): Promise<void> {
+  const { userId } = event.payload;
+  if (!(await em.findOne(User, { id: userId }))) return;
+  if (await em.findOne(UserActivity, { userId, eventId: event.eventId })) return;
+  em.persist(profileActivity(event));
+}
+
 const isRegistration = (event: EventOn<'user-events'>): event is EventEnvelope<'user.registered'> =>
   event.eventType === 'user.registered';
 
@@ -155,8 +170,7 @@ export function userEventsEffect(log: Logger): BatchEffect<EventOn<'user-events'
           case 'user.logged_out':
             return onUserLoggedOut(em, event, log);
           case 'user.profile_updated':
-            // Published by this service, with its activity recorded in the same transaction.
-            return;
+            return onUserProfileUpdated(em, event);
           default: {
             const unhandled: never = event;
             return unhandled;

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
+import type { EventEnvelope } from '../../../events';
 
 /** What an activity is about; the `kind` column's check constraint lists the same. */
 export const ACTIVITY_KINDS = ['REGISTRATION', 'LOGIN', 'LOGOUT', 'PROFILE', 'INTERVIEW'] as const;
@@ -57,6 +58,19 @@ export function newActivity(fields: {
   activity.description = fields.description;
   activity.details = JSON.stringify(fields.event.payload);
   return activity;
+}
+
+/**
+ * The PROFILE activity of a profile update: what `updateProfile` writes with the event, and what
+ * the consumer writes when it finds none (a rebuild of the activity from the topics).
+ */
+export function profileActivity(event: EventEnvelope<'user.profile_updated'>): UserActivity {
+  return newActivity({
+    userId: event.payload.userId,
+    kind: 'PROFILE',
+    event,
+    description: `updated ${event.payload.updatedFields.join(', ')}`,
+  });
 }
 
 /**
