@@ -48,6 +48,8 @@ const MAPPERS: Record<string, Record<string, string>> = {
   users: {
     User: '../entities/user#User as UserEntity',
     UserActivity: '../entities/user-activity#UserActivity as UserActivityEntity',
+    AccountErasure: '../erasure/saga#ErasureSaga as ErasureSagaEntity',
+    AccountErasureStep: '../erasure/machine#StepState as ErasureStepState',
   },
   interviews: {
     Interview: '../entities#InterviewEntity',
@@ -55,6 +57,7 @@ const MAPPERS: Record<string, Record<string, string>> = {
     Answer: '../entities#AnswerEntity',
     User: '../entities#UserReference',
     InterviewPreferences: '../entities#InterviewPreferencesEntity',
+    InterviewState: '../history#InterviewSnapshot',
   },
 };
 

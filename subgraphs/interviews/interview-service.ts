@@ -18,7 +18,7 @@ import {
 } from '@mikro-orm/core';
 import type { EventEnvelope, EventOn } from '../../events/catalog';
 import { InterviewEventFactory } from '../../events/factories';
-import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
+import type { OutboxMessage } from '../../events/outbox';
 import {
   DomainError,
   ForbiddenError,
@@ -35,6 +35,8 @@ import {
 import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
 import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
+import { readStreamEvent, recordEvent, type Recorded, type StreamEvent } from './event-store';
+import { stateAt, type InterviewSnapshot } from './history';
 import { transition, type Action, type Status } from './lifecycle';
 import type { InterviewLoaders } from './loaders';
 
@@ -82,12 +84,12 @@ export interface InterviewPage extends Page<InterviewEntity> {
 
 type InterviewEvent = EventOn<'interview-events'>;
 
-/** What an action does once the caller and the lifecycle allowed it. */
+/** What an action does once the caller and the lifecycle allowed it: the event it records. */
 type Apply = (
   interview: InterviewEntity,
   em: EntityManager,
   now: Date,
-) => InterviewEvent | Promise<InterviewEvent>;
+) => Recorded | Promise<Recorded>;
 
 /** The interviews of one request's caller: reads, and the lifecycle's actions. */
 export class InterviewService {
@@ -182,6 +184,28 @@ export class InterviewService {
     return question;
   }
 
+  /** The interview's events, oldest first, validated (older versions upcast). */
+  async historyOf(interview: InterviewEntity): Promise<StreamEvent[]> {
+    const rows = await this.loaders.streams.load(interview.id);
+    return rows.map(readStreamEvent);
+  }
+
+  /**
+   * The interview as it was right after its event `eventId`, rebuilt from its stream.
+   * @throws {NotFoundError} when the interview has no such event.
+   */
+  async stateAt(interview: InterviewEntity, eventId: string): Promise<InterviewSnapshot> {
+    const state = stateAt(await this.historyOf(interview), eventId);
+    if (!state) {
+      throw new DomainError(
+        'NOT_FOUND',
+        `Interview ${interview.id} has no event ${eventId}; its history lists the ones it has`,
+        { entity: 'InterviewEvent', id: eventId },
+      );
+    }
+    return state;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Actions
 
@@ -223,20 +247,17 @@ export class InterviewService {
           updatedAt: now,
         });
         em.persist(created);
-        texts.forEach((text, i) =>
-          em.persist(
-            Object.assign(new QuestionEntity(), {
-              id: randomUUID(),
-              interview: created,
-              position: i + 1,
-              text,
-            }),
-          ),
+        const questions = texts.map((text, i) =>
+          Object.assign(new QuestionEntity(), {
+            id: randomUUID(),
+            interview: created,
+            position: i + 1,
+            text,
+          }),
         );
-        row = enqueueEvent(
-          em,
-          'interview-events',
-          InterviewEventFactory.create(
+        questions.forEach((question) => em.persist(question));
+        row = recordEvent(em, 1, {
+          event: InterviewEventFactory.create(
             'interview.created',
             {
               interviewId: created.id,
@@ -248,7 +269,10 @@ export class InterviewService {
             },
             { timestamp: now },
           ),
-        );
+          facts: {
+            questions: questions.map(({ id, position: at, text }) => ({ id, position: at, text })),
+          },
+        });
         return created;
       },
       { clear: true },
@@ -272,7 +296,7 @@ export class InterviewService {
     }
     return this.act(id, 'schedule', (interview, _em, now) => {
       interview.scheduledFor = scheduledFor;
-      return event('interview.scheduled', interview, now, {
+      return recorded('interview.scheduled', interview, now, {
         scheduledFor: scheduledFor.toISOString(),
       });
     });
@@ -282,7 +306,7 @@ export class InterviewService {
   async start(id: string): Promise<InterviewEntity> {
     return this.act(id, 'start', (interview, _em, now) => {
       interview.startedAt = now;
-      return event('interview.started', interview, now, { startedAt: now.toISOString() });
+      return recorded('interview.started', interview, now, { startedAt: now.toISOString() });
     });
   }
 
@@ -320,13 +344,16 @@ export class InterviewService {
         });
         em.persist(answer);
         interview.answerCount += 1;
-        return event('interview.answer_submitted', interview, now, {
-          questionId: question.id,
-          answerId: answer.id,
-          wordCount: answer.wordCount,
-          answeredQuestions: interview.answerCount,
-          totalQuestions: interview.questionCount,
-        });
+        return {
+          event: event('interview.answer_submitted', interview, now, {
+            questionId: question.id,
+            answerId: answer.id,
+            wordCount: answer.wordCount,
+            answeredQuestions: interview.answerCount,
+            totalQuestions: interview.questionCount,
+          }),
+          facts: { content: answer.content },
+        };
       });
     } catch (error) {
       // The question has an answer already (answers_question_uq), concurrent or not.
@@ -339,7 +366,7 @@ export class InterviewService {
   async pause(id: string): Promise<InterviewEntity> {
     return this.act(id, 'pause', (interview, _em, now) => {
       interview.pausedAt = now;
-      return event('interview.paused', interview, now, {
+      return recorded('interview.paused', interview, now, {
         pausedAt: now.toISOString(),
         reason: 'manual',
       });
@@ -353,7 +380,7 @@ export class InterviewService {
   async resume(id: string): Promise<InterviewEntity> {
     return this.act(id, 'resume', (interview, _em, now) => {
       interview.pausedAt = null;
-      return event('interview.resumed', interview, now, {
+      return recorded('interview.resumed', interview, now, {
         resumedAt: now.toISOString(),
         trigger: 'manual',
       });
@@ -365,7 +392,7 @@ export class InterviewService {
     return this.act(id, 'complete', (interview, _em, now) => {
       interview.completedAt = now;
       const startedAt = interview.startedAt ?? now;
-      return event('interview.completed', interview, now, {
+      return recorded('interview.completed', interview, now, {
         completedAt: now.toISOString(),
         answeredQuestions: interview.answerCount,
         totalQuestions: interview.questionCount,
@@ -382,7 +409,7 @@ export class InterviewService {
       const previousStatus = interview.status;
       interview.cancelledAt = now;
       interview.cancelReason = why ?? null;
-      return event('interview.cancelled', interview, now, {
+      return recorded('interview.cancelled', interview, now, {
         cancelledAt: now.toISOString(),
         previousStatus,
         ...(why === undefined ? {} : { reason: why }),
@@ -416,10 +443,11 @@ export class InterviewService {
             );
           }
           const now = new Date();
-          const published = await apply(current, em, now);
+          const recorded = await apply(current, em, now);
           current.status = step.to;
           current.updatedAt = now;
-          row = enqueueEvent(em, 'interview-events', published);
+          // The row's version goes up by one with this change: the stream's next place.
+          row = recordEvent(em, current.version + 1, recorded);
           return current;
         },
         { clear: true },
@@ -481,11 +509,26 @@ function event<T extends InterviewEvent['eventType']>(
   interview: InterviewEntity,
   now: Date,
   fields: Omit<EventEnvelope<T>['payload'], 'interviewId' | 'candidateId'>,
-): InterviewEvent {
+): EventEnvelope<T> {
   const payload = {
     interviewId: interview.id,
     candidateId: interview.candidateId,
     ...fields,
   } as EventEnvelope<T>['payload'];
-  return InterviewEventFactory.create(type, payload, { timestamp: now }) as InterviewEvent;
+  return InterviewEventFactory.create(type, payload, { timestamp: now }) as EventEnvelope<T>;
+}
+
+/** {@link event}, to record, for the types that keep no unpublished facts. */
+function recorded<
+  T extends Exclude<
+    InterviewEvent['eventType'],
+    'interview.created' | 'interview.answer_submitted'
+  >,
+>(
+  type: T,
+  interview: InterviewEntity,
+  now: Date,
+  fields: Omit<EventEnvelope<T>['payload'], 'interviewId' | 'candidateId'>,
+): Recorded {
+  return { event: event(type, interview, now, fields) } as unknown as Recorded;
 }

@@ -9,7 +9,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import DataLoader from 'dataloader';
 import { keysetOrder } from '../shared/pagination';
-import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
+import { AnswerEntity, InterviewEntity, QuestionEntity, StreamEventEntity } from './entities';
+import { loadStreams } from './event-store';
 
 /** One request's loaders, keyed by id. */
 export interface InterviewLoaders {
@@ -21,6 +22,8 @@ export interface InterviewLoaders {
   questions: DataLoader<string, QuestionEntity[]>;
   /** An interview's answers, by interview id, in submission order. */
   answers: DataLoader<string, AnswerEntity[]>;
+  /** An interview's event stream as stored, by interview id, in order. */
+  streams: DataLoader<string, StreamEventEntity[]>;
 }
 
 /** Fresh loaders reading through `em`: call once per request. */
@@ -67,6 +70,10 @@ export function createInterviewLoaders(em: EntityManager): InterviewLoaders {
           ),
           (row) => row.interview.id,
         ),
+      () => [],
+    ),
+    streams: loader(
+      (interviewIds) => loadStreams(em, interviewIds),
       () => [],
     ),
   };

@@ -10,7 +10,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { CONSUMER_GROUPS, type EventEnvelope, type EventOn } from '../../../events';
 import { inRuns, transactionalHandlers, type BatchEffect } from '../../../events/consumers';
 import { InterviewEventFactory } from '../../../events/factories';
-import { enqueueEvent } from '../../../events/outbox';
+import { recordEvent } from '../event-store';
 import type { Logger } from '../../../lib/logger';
 import type { ConsumerDefinition, ConsumerDeps } from '../../shared/subgraph';
 import { defaultPreferences, InterviewEntity, InterviewPreferencesEntity } from '../entities';
@@ -68,10 +68,8 @@ export async function resumePausedInterviews(
     interview.status = step.to;
     interview.pausedAt = null;
     interview.updatedAt = now;
-    enqueueEvent(
-      em,
-      'interview-events',
-      InterviewEventFactory.create(
+    recordEvent(em, interview.version + 1, {
+      event: InterviewEventFactory.create(
         'interview.resumed',
         {
           interviewId: interview.id,
@@ -81,7 +79,7 @@ export async function resumePausedInterviews(
         },
         { timestamp: now },
       ),
-    );
+    });
     resumed++;
   }
   return resumed;

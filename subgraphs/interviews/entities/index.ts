@@ -4,10 +4,14 @@ import { OutboxMessageSchema } from '../../../events/outbox';
 import { AnswerSchema } from './answer';
 import { InterviewSchema } from './interview';
 import { QuestionSchema } from './question';
+import { StreamEventSchema } from './stream-event';
+import { ErasureCancellationSchema } from './erasure-cancellation';
 
 export { AnswerEntity, AnswerSchema } from './answer';
 export { InterviewEntity, InterviewSchema } from './interview';
 export { QuestionEntity, QuestionSchema } from './question';
+export { StreamEventEntity, StreamEventSchema } from './stream-event';
+export { ErasureCancellationEntity, ErasureCancellationSchema } from './erasure-cancellation';
 export {
   DEFAULT_PREFERENCES,
   defaultPreferences,
@@ -24,4 +28,6 @@ export const entities = [
   OutboxMessageSchema,
   ProcessedEventSchema,
   InterviewPreferencesSchema,
+  StreamEventSchema,
+  ErasureCancellationSchema,
 ];
