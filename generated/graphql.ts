@@ -12,6 +12,96 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
 };
 
+/** An account erasure (the right to erasure): a saga across the services holding the user's data. */
+export type AccountErasure = {
+  __typename?: 'AccountErasure';
+  createdAt: Scalars['DateTime']['output'];
+  /** The step in progress; null once ended. */
+  currentStep: Maybe<Scalars['String']['output']>;
+  /** When it completed or failed. */
+  endedAt: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Why it failed (the failing step and its error). */
+  reason: Maybe<Scalars['String']['output']>;
+  /** Who asked: the user, or an admin. */
+  requestedBy: Scalars['ID']['output'];
+  status: AccountErasureStatus;
+  /** Forward steps in order, then the compensations that ran. */
+  steps: Array<AccountErasureStep>;
+  updatedAt: Scalars['DateTime']['output'];
+  /** The user being erased. */
+  userId: Scalars['ID']['output'];
+};
+
+export type AccountErasureConnection = {
+  __typename?: 'AccountErasureConnection';
+  edges: Array<AccountErasureEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AccountErasureEdge = {
+  __typename?: 'AccountErasureEdge';
+  cursor: Scalars['String']['output'];
+  node: AccountErasure;
+};
+
+/** A step or outcome of an account erasure saga (erasure.*), published by the saga's orchestrator or a participant. */
+export type AccountErasureEvent = SystemEvent & {
+  __typename?: 'AccountErasureEvent';
+  attempt: Maybe<Scalars['Int']['output']>;
+  eventId: Scalars['ID']['output'];
+  /** erasure.requested, .step_requested, .step_completed, .step_failed, .completed, .failed or .alert */
+  eventType: Scalars['String']['output'];
+  /** Why a step failed, the saga failed, or the alert was raised. */
+  reason: Maybe<Scalars['String']['output']>;
+  /** erasure.step_failed: whether the participant thinks trying again can help. */
+  retryable: Maybe<Scalars['Boolean']['output']>;
+  sagaId: Scalars['ID']['output'];
+  /** The service that published it: user-service (the orchestrator) or a participant. */
+  service: Scalars['String']['output'];
+  /** The step, e.g. cancel-interviews; null for erasure.requested and erasure.completed. */
+  step: Maybe<Scalars['String']['output']>;
+  timestamp: Scalars['DateTime']['output'];
+  /** The user being erased (erasure.requested and erasure.step_requested only). */
+  userId: Maybe<Scalars['ID']['output']>;
+};
+
+export type AccountErasureStatus =
+  /** A step before the pivot failed: what was done is being undone. */
+  | 'COMPENSATING'
+  /** Every step is done: the user's data is erased in every service. */
+  | 'COMPLETED'
+  /** A step before the pivot failed and everything was restored; see reason. */
+  | 'FAILED'
+  /** Steps are being taken. */
+  | 'RUNNING';
+
+/** One step of an account erasure. */
+export type AccountErasureStep = {
+  __typename?: 'AccountErasureStep';
+  /** Times it was requested. */
+  attempts: Scalars['Int']['output'];
+  /** Whether it undoes an earlier step (a compensation). */
+  compensation: Scalars['Boolean']['output'];
+  completedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Whether it cannot be undone (the pivot and after). */
+  irreversible: Scalars['Boolean']['output'];
+  lastError: Maybe<Scalars['String']['output']>;
+  /** e.g. suspend-account, cancel-interviews, restore-account */
+  name: Scalars['String']['output'];
+  status: AccountErasureStepStatus;
+};
+
+export type AccountErasureStepStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  /** Requested; waiting for its reply, or for its next attempt. */
+  | 'RUNNING'
+  /** Not taken: the saga was compensated before it. */
+  | 'SKIPPED';
+
 /** One field of an event's payload. */
 export type ActivityDetail = {
   __typename?: 'ActivityDetail';
@@ -154,6 +244,8 @@ export type Interview = {
   candidate: User;
   completedAt: Maybe<Scalars['DateTime']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  /** Every event of the interview, oldest first: its event stream, which its state is rebuilt from. */
+  history: Array<InterviewEvent>;
   id: Scalars['ID']['output'];
   pausedAt: Maybe<Scalars['DateTime']['output']>;
   position: Scalars['String']['output'];
@@ -162,8 +254,15 @@ export type Interview = {
   report: Maybe<InterviewReport>;
   scheduledFor: Maybe<Scalars['DateTime']['output']>;
   startedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The interview as it was right after one of its events (an eventId from history). */
+  stateAt: InterviewState;
   status: InterviewStatus;
   title: Scalars['String']['output'];
+};
+
+
+export type InterviewStateAtArgs = {
+  eventId: Scalars['ID']['input'];
 };
 
 export type InterviewAnswerSubmittedEvent = InterviewEvent & {
@@ -342,6 +441,29 @@ export type InterviewStartedEvent = InterviewEvent & {
   timestamp: Scalars['DateTime']['output'];
 };
 
+/** An interview as its events left it at one point of its history (see Interview.stateAt). */
+export type InterviewState = {
+  __typename?: 'InterviewState';
+  /** The answers submitted by then, in submission order. */
+  answers: Array<Answer>;
+  /** When that event happened. */
+  at: Scalars['DateTime']['output'];
+  cancelReason: Maybe<Scalars['String']['output']>;
+  cancelledAt: Maybe<Scalars['DateTime']['output']>;
+  completedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The event this state follows. */
+  eventId: Scalars['ID']['output'];
+  pausedAt: Maybe<Scalars['DateTime']['output']>;
+  position: Scalars['String']['output'];
+  questions: Array<Question>;
+  scheduledFor: Maybe<Scalars['DateTime']['output']>;
+  /** That event's place in the history, from 1. */
+  sequence: Scalars['Int']['output'];
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  status: InterviewStatus;
+  title: Scalars['String']['output'];
+};
+
 /** An interview's status. */
 export type InterviewStatus =
   | 'CANCELLED'
@@ -369,6 +491,8 @@ export type Mutation = {
    * once per group, so a replay changes nothing for groups that handled it already.
    */
   replayDeadLetters: ReplayResult;
+  /** Erases a user's account across the services (the user themself or an admin). While one is open, asking again returns it; an erased account is a CONFLICT. */
+  requestAccountErasure: AccountErasure;
   resumeInterview: Interview;
   scheduleInterview: Interview;
   startInterview: Interview;
@@ -404,6 +528,11 @@ export type MutationPauseInterviewArgs = {
 export type MutationReplayDeadLettersArgs = {
   ids: Array<Scalars['ID']['input']>;
   includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type MutationRequestAccountErasureArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -459,6 +588,10 @@ export type PlatformStats = {
 
 export type Query = {
   __typename?: 'Query';
+  /** An account erasure: admins, or the user it erases. */
+  accountErasure: Maybe<AccountErasure>;
+  /** Account erasures, newest first (admins only). */
+  accountErasures: AccountErasureConnection;
   /** The audit trail of every topic, oldest first (admins only); filter by actor and event types. */
   auditTrail: Array<AuditEntry>;
   /** Dead letters of the platform's topics, oldest first (admins only); at most first (1-1000). */
@@ -474,6 +607,18 @@ export type Query = {
   user: Maybe<User>;
   /** All users, oldest first (admins only). */
   users: UserConnection;
+};
+
+
+export type QueryAccountErasureArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAccountErasuresArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<AccountErasureStatus>;
 };
 
 
@@ -610,6 +755,8 @@ export type User = {
   company: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   email: Scalars['String']['output'];
+  /** When the account was erased (email, names and company are gone); null before. */
+  erasedAt: Maybe<Scalars['DateTime']['output']>;
   firstName: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   /** How the user's interviews behave (the user themself or an admin); null before registration. */
@@ -624,6 +771,8 @@ export type User = {
   /** The user's latest activity, most recent first. */
   recentActivity: Array<UserActivity>;
   stats: UserStats;
+  /** Whether the account is suspended (while its erasure runs, and for good once erased). */
+  suspended: Scalars['Boolean']['output'];
   /** The user's IANA time zone (e.g. Europe/London), from their registration. */
   timeZone: Scalars['String']['output'];
 };

@@ -172,7 +172,34 @@ export function eventValue(event: DomainEvent): Record<string, unknown> {
         deadLetterTopic: p.deadLetterTopic,
       } satisfies Value<G.HandlerFailedEvent>;
     }
+    case 'erasure.requested':
+    case 'erasure.step_requested':
+    case 'erasure.step_completed':
+    case 'erasure.step_failed':
+    case 'erasure.completed':
+    case 'erasure.failed':
+    case 'erasure.alert':
+      return { ...common, ...erasureValue(event) };
   }
+}
+
+/** An `erasure.*` event as an `AccountErasureEvent`: absent fields are null. */
+function erasureValue(
+  event: Extract<DomainEvent, { eventType: `erasure.${string}` }>,
+): Omit<Value<G.AccountErasureEvent>, 'eventId' | 'eventType' | 'timestamp'> {
+  const p = event.payload as Partial<Record<string, unknown>> & { sagaId: string };
+  const text = (key: string) => (typeof p[key] === 'string' ? p[key] : null);
+  const attempts = p['attempt'] ?? p['attempts'];
+  return {
+    __typename: 'AccountErasureEvent',
+    service: event.source,
+    sagaId: p.sagaId,
+    userId: text('userId'),
+    step: text('step'),
+    attempt: typeof attempts === 'number' ? attempts : null,
+    reason: text('reason') ?? text('lastError'),
+    retryable: typeof p['retryable'] === 'boolean' ? p['retryable'] : null,
+  };
 }
 
 function interview(

@@ -16,6 +16,27 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** A step or outcome of an account erasure saga (erasure.*), published by the saga's orchestrator or a participant. */
+export type AccountErasureEvent = SystemEvent & {
+  __typename?: 'AccountErasureEvent';
+  attempt: Maybe<Scalars['Int']['output']>;
+  eventId: Scalars['ID']['output'];
+  /** erasure.requested, .step_requested, .step_completed, .step_failed, .completed, .failed or .alert */
+  eventType: Scalars['String']['output'];
+  /** Why a step failed, the saga failed, or the alert was raised. */
+  reason: Maybe<Scalars['String']['output']>;
+  /** erasure.step_failed: whether the participant thinks trying again can help. */
+  retryable: Maybe<Scalars['Boolean']['output']>;
+  sagaId: Scalars['ID']['output'];
+  /** The service that published it: user-service (the orchestrator) or a participant. */
+  service: Scalars['String']['output'];
+  /** The step, e.g. cancel-interviews; null for erasure.requested and erasure.completed. */
+  step: Maybe<Scalars['String']['output']>;
+  timestamp: Scalars['DateTime']['output'];
+  /** The user being erased (erasure.requested and erasure.step_requested only). */
+  userId: Maybe<Scalars['ID']['output']>;
+};
+
 /** How a user signed in. */
 export type AuthMethod =
   | 'JWT_REFRESH'
@@ -381,6 +402,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( InterviewStartedEvent )
   ;
   SystemEvent:
+    | ( AccountErasureEvent )
     | ( HandlerFailedEvent )
     | ( ServiceStartedEvent )
     | ( ServiceStoppedEvent )
@@ -395,12 +417,14 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  AccountErasureEvent: ResolverTypeWrapper<AccountErasureEvent>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   AuthMethod: AuthMethod;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   HandlerFailedEvent: ResolverTypeWrapper<HandlerFailedEvent>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Interview: ResolverTypeWrapper<Interview>;
   InterviewAnswerSubmittedEvent: ResolverTypeWrapper<InterviewAnswerSubmittedEvent>;
   InterviewCancelledEvent: ResolverTypeWrapper<InterviewCancelledEvent>;
@@ -427,16 +451,17 @@ export type ResolversTypes = ResolversObject<{
   UserLoggedOutEvent: ResolverTypeWrapper<UserLoggedOutEvent>;
   UserProfileUpdatedEvent: ResolverTypeWrapper<UserProfileUpdatedEvent>;
   UserRegisteredEvent: ResolverTypeWrapper<UserRegisteredEvent>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  AccountErasureEvent: AccountErasureEvent;
+  Int: Scalars['Int']['output'];
+  ID: Scalars['ID']['output'];
+  String: Scalars['String']['output'];
+  Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
   HandlerFailedEvent: HandlerFailedEvent;
-  Int: Scalars['Int']['output'];
-  String: Scalars['String']['output'];
-  ID: Scalars['ID']['output'];
   Interview: Interview;
   InterviewAnswerSubmittedEvent: InterviewAnswerSubmittedEvent;
   InterviewCancelledEvent: InterviewCancelledEvent;
@@ -459,7 +484,20 @@ export type ResolversParentTypes = ResolversObject<{
   UserLoggedOutEvent: UserLoggedOutEvent;
   UserProfileUpdatedEvent: UserProfileUpdatedEvent;
   UserRegisteredEvent: UserRegisteredEvent;
-  Boolean: Scalars['Boolean']['output'];
+}>;
+
+export type AccountErasureEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AccountErasureEvent'] = ResolversParentTypes['AccountErasureEvent']> = ResolversObject<{
+  attempt?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retryable?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  sagaId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  step?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -615,7 +653,7 @@ export type SubscriptionResolvers<ContextType = SubgraphContext, ParentType exte
 }>;
 
 export type SystemEventResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['SystemEvent'] = ResolversParentTypes['SystemEvent']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'HandlerFailedEvent' | 'ServiceStartedEvent' | 'ServiceStoppedEvent', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'AccountErasureEvent' | 'HandlerFailedEvent' | 'ServiceStartedEvent' | 'ServiceStoppedEvent', ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
@@ -669,6 +707,7 @@ export type UserRegisteredEventResolvers<ContextType = SubgraphContext, ParentTy
 }>;
 
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
+  AccountErasureEvent?: AccountErasureEventResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   HandlerFailedEvent?: HandlerFailedEventResolvers<ContextType>;
   Interview?: InterviewResolvers<ContextType>;

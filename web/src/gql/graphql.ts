@@ -55,6 +55,7 @@ export type SystemEventsSubscriptionVariables = Exact<{
 
 
 export type SystemEventsSubscription = { systemEvents:
+    | { __typename: 'AccountErasureEvent', eventId: string, eventType: string, timestamp: string, service: string }
     | { __typename: 'HandlerFailedEvent', groupId: string, topic: string, failedEventType: string | null, error: string, attempts: number, deadLetterTopic: string, eventId: string, eventType: string, timestamp: string, service: string }
     | { __typename: 'ServiceStartedEvent', instanceId: string, hostname: string, pid: number, eventId: string, eventType: string, timestamp: string, service: string }
     | { __typename: 'ServiceStoppedEvent', instanceId: string, reason: string, uptimeSeconds: number, eventId: string, eventType: string, timestamp: string, service: string }
