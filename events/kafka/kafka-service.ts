@@ -397,6 +397,25 @@ export class KafkaService {
   }
 
   /**
+   * The offsets consumer group `groupId` (logical, prefixed like every group) committed on the
+   * partitions of `topic`: where it resumes, everything before handled or dead-lettered; `-1` on a
+   * partition it never committed. In partition order.
+   */
+  async committedOffsets(
+    groupId: string,
+    topic: Topic,
+  ): Promise<{ partition: number; offset: number }[]> {
+    this.assertRunning('read offsets');
+    const [committed] = await this.admin.fetchOffsets({
+      groupId: this.groupName(groupId),
+      topics: [this.topicName(topic)],
+    });
+    return (committed?.partitions ?? [])
+      .map((p) => ({ partition: p.partition, offset: Number(p.offset) }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
    * A bare kafkajs consumer on this service's connection settings, in group `groupId` (prefixed
    * like every group): for readers that manage positions themselves, such as the gateway's live
    * subscriptions, which seek, never commit, and skip invalid messages instead of dead-lettering

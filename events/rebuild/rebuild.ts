@@ -1,0 +1,272 @@
+/**
+ * Rebuilds a read model from the log and swaps it in without downtime:
+ *
+ * 1. A fresh store of the same engine (SQLite: a file in a temporary folder; PostgreSQL: a
+ *    schema of its own) with the service's migrations: the same tables, so the service's own
+ *    handlers (`ReadModel.consumers`) write it unchanged.
+ * 2. Each group's topics are replayed from their earliest offsets into it, in a throwaway
+ *    consumer group, up to the offsets the live group has committed (everything before them the
+ *    live group handled or dead-lettered), read again until close.
+ * 3. In one transaction on the live database that holds the tables' write lock (readers go on):
+ *    the live groups' processed-event records are read (frozen now: live consumers wait for the
+ *    lock), and the replay reads on to the topics' current ends handling only those events, so
+ *    the rebuilt store has handled exactly what the live one has. Then every table is compared
+ *    and, unless it differs (without `force`) or this is a dry run, its content is replaced by
+ *    the rebuilt one; commit. Readers see the old content until the commit, then the new; live
+ *    consumers then go on from where they were, the rebuilt records telling them what is done.
+ *
+ * The fresh store, its outbox included, is discarded at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from '@mikro-orm/knex';
+import type { DatabaseConfig } from '../../config';
+import { openDatabase, type Database } from '../../lib/database';
+import { silentLogger, type Logger } from '../../lib/logger';
+import { KafkaService } from '../kafka/kafka-service';
+import type { Topic } from '../topics';
+import { compareTable, isEqual, type RebuildReport, type Row } from './compare';
+import type { ReadModel } from './read-model';
+import { partitionKey, startGroupReplay, type GroupReplay, type Positions } from './replay';
+import { knexOf, readRows, replaceRows, withWriteLock } from './tables';
+
+/** Options of {@link rebuildReadModel}. */
+export interface RebuildOptions {
+  readModel: ReadModel;
+  /** The live database, as the service is configured. */
+  database: DatabaseConfig;
+  /** The live database's SQLite file or PostgreSQL schema name. @default readModel.database.name */
+  databaseName?: string;
+  kafka: { brokers: string[]; topicPrefix?: string };
+  /** Build and compare (under the lock, for a consistent view), but change nothing. */
+  dryRun?: boolean;
+  /** Swap even when the comparison found differences (after fixing a projection, say). */
+  force?: boolean;
+  /**
+   * The replay stops reading on to the live group's moving position and takes the lock once it
+   * was at most this many messages behind. @default 1_000
+   */
+  lockWhenBehind?: number;
+  /** Longest wait for the replay to reach a position. @default 600_000 */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Rounds of reading on to the live group's committed offsets before the lock. */
+const CATCH_UP_ROUNDS = 5;
+
+/** A fresh store of the live one's engine: its migrations applied, dropped by `discard`. */
+async function openFreshStore(
+  options: RebuildOptions,
+  name: string,
+  log: Logger,
+): Promise<{ database: Database; discard(): Promise<void> }> {
+  const { entities, migrations } = options.readModel.database;
+  if (options.database.url) {
+    const schema = `${name}_rebuild_${randomBytes(4).toString('hex')}`;
+    const database = await openDatabase({
+      name: schema,
+      config: options.database,
+      entities,
+      migrations,
+      logger: log,
+    });
+    return {
+      database,
+      async discard() {
+        await knexOf(database).raw(`drop schema if exists "${schema}" cascade`);
+        await database.close();
+      },
+    };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), `rebuild-${name}-`));
+  const database = await openDatabase({
+    name,
+    config: { url: undefined, dataDir },
+    entities,
+    migrations,
+    logger: log,
+  });
+  return {
+    database,
+    async discard() {
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What `groupId` has committed on its topics, as positions (a partition never committed: 0). */
+async function committedPositions(
+  kafka: KafkaService,
+  groupId: string,
+  topics: readonly Topic[],
+): Promise<Positions> {
+  const positions: Positions = new Map();
+  for (const topic of topics) {
+    for (const { partition, offset } of await kafka.committedOffsets(groupId, topic))
+      positions.set(partitionKey(topic, partition), Math.max(0, offset));
+  }
+  return positions;
+}
+
+/** The topics' current ends, as positions. */
+async function endPositions(kafka: KafkaService, topics: readonly Topic[]): Promise<Positions> {
+  const positions: Positions = new Map();
+  for (const topic of topics) {
+    for (const { partition, high } of await kafka.topicOffsets(topic))
+      positions.set(partitionKey(topic, partition), high);
+  }
+  return positions;
+}
+
+/** The event ids `groupId` has recorded as processed in `database`. */
+async function processedIds(knex: Knex, database: Database, groupId: string): Promise<Set<string>> {
+  const table = database.schema
+    ? knex.withSchema(database.schema).from('processed_event')
+    : knex.from('processed_event');
+  const rows = (await table.select('event_id').where('group_id', groupId)) as {
+    event_id: string;
+  }[];
+  return new Set(rows.map((r) => r.event_id));
+}
+
+/**
+ * Rebuilds `options.readModel` from the log and swaps it in: see the module's comment.
+ * @returns what it replayed, compared and did; `swapped` false (with a `reason`) for a dry run
+ * or when the comparison found differences and `force` was not given.
+ * @throws when the database or the brokers cannot be reached, or the replay does not reach a
+ * position within `timeoutMs`; the live store is then unchanged.
+ */
+export async function rebuildReadModel(options: RebuildOptions): Promise<RebuildReport> {
+  const started = performance.now();
+  const { readModel } = options;
+  const log = (options.logger ?? silentLogger).child({ rebuild: readModel.name });
+  const name = options.databaseName ?? readModel.database.name;
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const lockWhenBehind = options.lockWhenBehind ?? 1_000;
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    const live = await openDatabase({
+      name,
+      config: options.database,
+      entities: readModel.database.entities,
+      migrations: readModel.database.migrations,
+      logger: log,
+    });
+    cleanup.push(() => live.close());
+    const fresh = await openFreshStore(options, name, log);
+    cleanup.push(() => fresh.discard());
+
+    const consumers = readModel
+      .consumers({ database: fresh.database, logger: log })
+      .filter((c) => readModel.groups.includes(c.groupId));
+    const missing = readModel.groups.filter((g) => !consumers.some((c) => c.groupId === g));
+    if (missing.length > 0)
+      throw new Error(`${readModel.name} wires no consumer for ${missing.join(', ')}`);
+    const topics = [...new Set(consumers.flatMap((c) => Object.keys(c.handlers) as Topic[]))];
+    const kafka = new KafkaService(readModel.service, {
+      brokers: options.kafka.brokers,
+      topicPrefix: options.kafka.topicPrefix ?? '',
+      topics,
+      announce: false,
+      instanceId: `${readModel.service}-rebuild-${randomBytes(3).toString('hex')}`,
+      logger: log,
+    });
+    await kafka.start();
+    cleanup.push(() => kafka.stop());
+
+    const replays: GroupReplay[] = [];
+    for (const consumer of consumers) {
+      const replay = await startGroupReplay(kafka, consumer, log);
+      cleanup.push(() => replay.stop());
+      replays.push(replay);
+    }
+    // Up to where the live groups are, while they move on: a few rounds, until close.
+    for (let round = 1; round <= CATCH_UP_ROUNDS; round++) {
+      for (const replay of replays)
+        replay.advance(await committedPositions(kafka, replay.groupId, replay.topics));
+      const behind = replays.reduce((sum, r) => sum + r.behind(), 0);
+      await Promise.all(replays.map((r) => r.reached(timeoutMs)));
+      log.info('replayed up to the live groups', { round, behind });
+      if (behind <= lockWhenBehind && round > 1) break;
+    }
+
+    const tableNames = [
+      // processed_event first: live consumers write it before their effects are flushed.
+      ...new Set(['processed_event', ...readModel.tables.map((t) => t.name)]),
+    ];
+    const { result, lockMs } = await withWriteLock(
+      live,
+      tableNames,
+      async (trx) => {
+        const processed = new Map<string, Set<string>>();
+        for (const replay of replays) {
+          const ids = await processedIds(trx, live, replay.groupId);
+          processed.set(replay.groupId, ids);
+          replay.advance(await endPositions(kafka, replay.topics), ids);
+        }
+        await Promise.all(replays.map((r) => r.reached(timeoutMs)));
+        const handledLive = (eventId: string) =>
+          [...processed.values()].some((ids) => ids.has(eventId));
+
+        const rebuilt = new Map<string, Row[]>();
+        const tables = [];
+        const inFlight = new Map<string, string[]>();
+        for (const table of readModel.tables) {
+          const liveRows = await readRows(trx, live, table);
+          const freshRows = await readRows(knexOf(fresh.database), fresh.database, table);
+          rebuilt.set(table.name, freshRows);
+          tables.push(compareTable(table, liveRows, freshRows, handledLive));
+          const column = table.eventColumn;
+          if (column) {
+            inFlight.set(
+              table.name,
+              liveRows
+                .map((r) => r[column])
+                .filter((id): id is string => typeof id === 'string' && !handledLive(id)),
+            );
+          }
+        }
+        const equal = tables.every(isEqual);
+        let reason: string | undefined;
+        if (options.dryRun)
+          reason = equal ? 'dry run; the stores are equal' : 'dry run; the stores differ';
+        else if (!equal && !options.force)
+          reason = 'the stores differ (see above); --force swaps anyway';
+        if (reason === undefined)
+          await replaceRows(
+            trx,
+            live,
+            readModel.tables,
+            rebuilt,
+            (t) => inFlight.get(t.name) ?? [],
+          );
+        return { tables, reason };
+      },
+      log,
+    );
+    const report: RebuildReport = {
+      readModel: readModel.name,
+      mode: options.dryRun ? 'dry-run' : 'swap',
+      topics: replays.flatMap((r) => r.stats()),
+      tables: result.tables,
+      lockMs,
+      totalMs: Math.round(performance.now() - started),
+      swapped: result.reason === undefined,
+      ...(result.reason === undefined ? {} : { reason: result.reason }),
+    };
+    log.info('rebuild done', {
+      swapped: report.swapped,
+      lockMs,
+      totalMs: report.totalMs,
+    });
+    return report;
+  } finally {
+    for (const step of cleanup.reverse()) {
+      await step().catch((error: unknown) => log.warn('rebuild cleanup failed', { error }));
+    }
+  }
+}
