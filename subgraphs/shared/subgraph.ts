@@ -32,6 +32,7 @@ import {
 } from '../../events/outbox';
 
 import { DomainError } from '../../contracts/errors';
+import type { ErasureOptions } from '../../events/erasure/options';
 import { formatSubgraphError } from './errors';
 import type { Identity } from '../../contracts/identity';
 import {
@@ -54,6 +55,8 @@ export interface RequestScope {
    * `enqueueEvent` returned (published at once), or without (the relay reads the table).
    */
   eventsCommitted: (rows?: readonly OutboxMessage[]) => void;
+  /** The account erasure saga's options (`SubgraphOptions.erasure`). @default {} */
+  erasure?: ErasureOptions;
 }
 
 /**
@@ -72,6 +75,24 @@ export interface ConsumerDeps {
   logger: Logger;
   /** Wakes the outbox relay: call after a consumer's transaction that enqueued events commits. */
   eventsCommitted: () => void;
+  /** The account erasure saga's options (`SubgraphOptions.erasure`). @default {} */
+  erasure?: ErasureOptions;
+}
+
+/**
+ * A background loop of the service beyond its consumers (e.g. the erasure saga's timer),
+ * started after the consumers and stopped before the relay.
+ */
+export interface WorkerDefinition {
+  name: string;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** What a service's workers are built from. */
+export interface WorkerDeps extends ConsumerDeps {
+  /** Hands committed outbox rows to the relay (or wakes it without rows). */
+  rowsCommitted: (rows?: readonly OutboxMessage[]) => void;
 }
 
 /** What a subgraph's `server.ts` says of itself; {@link createSubgraph} wires the rest. */
@@ -91,6 +112,8 @@ export interface SubgraphDefinition<TContext extends object> {
   context: (scope: RequestScope) => TContext;
   /** Event consumers, given the opened database. */
   consumers?: (deps: ConsumerDeps) => ConsumerDefinition[];
+  /** Background loops, given the opened database. */
+  workers?: (deps: WorkerDeps) => WorkerDefinition[];
 }
 
 /** Where and with what a subgraph runs: its slice of the validated configuration. */
@@ -113,6 +136,8 @@ export interface SubgraphOptions {
    * @default true
    */
   batchConsumers?: boolean;
+  /** The account erasure saga's timing and injected faults (tests). @default {} */
+  erasure?: ErasureOptions;
   logger?: Logger;
 }
 
@@ -212,12 +237,23 @@ export function createSubgraph<TContext extends object>(
           (r) => r.stop(),
         );
         relay.start();
-        const deps: ConsumerDeps = { database, logger: log, eventsCommitted: relay.notify };
+        const erasure = options.erasure ?? {};
+        const deps: ConsumerDeps = {
+          database,
+          logger: log,
+          eventsCommitted: relay.notify,
+          erasure,
+        };
         for (const consumer of definition.consumers?.(deps) ?? []) {
           await kafka.subscribeBatch(consumer.groupId, consumer.handlers, {
             ...(options.batchConsumers === false ? { batch: false } : {}),
             ...consumer.options,
           });
+        }
+        for (const worker of definition.workers?.({ ...deps, rowsCommitted: committedTo(relay) }) ??
+          []) {
+          lifecycle.use(worker.name, worker, (w) => w.stop());
+          worker.start();
         }
 
         const typeDefs = parse(readFileSync(definition.schemaPath, 'utf8'));
@@ -250,6 +286,7 @@ export function createSubgraph<TContext extends object>(
               em: database.fork(),
               identity,
               eventsCommitted: committedTo(relay),
+              erasure,
             });
           },
           readiness: async () => {

@@ -4,6 +4,7 @@ import type { SubgraphDefinition } from '../shared/subgraph';
 import { createContext, type SubgraphContext } from './context';
 import { usersConsumers } from './consumers';
 import { entities } from './entities';
+import { erasureWorkers } from './erasure';
 import { migrations } from './migrations';
 import { resolvers } from './resolvers';
 
@@ -16,4 +17,5 @@ export const usersSubgraph: SubgraphDefinition<SubgraphContext> = {
   migrations,
   context: createContext,
   consumers: usersConsumers,
+  workers: erasureWorkers,
 };

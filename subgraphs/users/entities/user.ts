@@ -21,6 +21,10 @@ export class User {
   timeZone = 'UTC';
   createdAt!: Date;
   lastLoginAt: Date | null = null;
+  /** Set while an account erasure runs (`suspend-account`); the profile then refuses changes. */
+  suspendedAt: Date | null = null;
+  /** When the profile was erased (`erase-profile`): email, names and company are gone. */
+  erasedAt: Date | null = null;
 }
 
 /** The MikroORM mapping of {@link User}. */
@@ -38,6 +42,8 @@ export const UserSchema = new EntitySchema<User>({
     timeZone: { type: 'string', fieldName: 'time_zone' },
     createdAt: { type: 'datetime', fieldName: 'created_at' },
     lastLoginAt: { type: 'datetime', fieldName: 'last_login_at', nullable: true },
+    suspendedAt: { type: 'datetime', fieldName: 'suspended_at', nullable: true },
+    erasedAt: { type: 'datetime', fieldName: 'erased_at', nullable: true },
   },
 });
 

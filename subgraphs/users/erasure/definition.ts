@@ -83,27 +83,4 @@ export function isCompensation(step: ErasureStep): boolean {
   return Object.hasOwn(COMPENSATIONS, step);
 }
 
-/** Timing of the saga; every figure can be changed for tests. */
-export interface ErasureTiming {
-  /** How long a step may go without a reply before it is requested again. @default 30_000 */
-  stepTimeoutMs: number;
-  /** Before the pivot, attempts of a step that gets no reply before compensating. @default 3 */
-  attemptsBeforeCompensation: number;
-  /** First wait before retrying a failed step; doubles per attempt. @default 1_000 */
-  retryBaseMs: number;
-  /** Longest wait between retries. @default 60_000 */
-  retryMaxMs: number;
-  /** Every this many attempts of one step, an `erasure.alert` goes to admins. @default 3 */
-  alertEvery: number;
-  /** How often the orchestrator looks for steps due. @default 1_000 */
-  tickMs: number;
-}
-
-export const DEFAULT_ERASURE_TIMING: ErasureTiming = {
-  stepTimeoutMs: 30_000,
-  attemptsBeforeCompensation: 3,
-  retryBaseMs: 1_000,
-  retryMaxMs: 60_000,
-  alertEvery: 3,
-  tickMs: 1_000,
-};
+export { DEFAULT_ERASURE_TIMING, type ErasureTiming } from '../../../events/erasure/options';

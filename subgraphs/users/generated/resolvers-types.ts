@@ -2,6 +2,8 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserEntity } from '../entities/user';
 import type { UserActivity as UserActivityEntity } from '../entities/user-activity';
+import type { ErasureSaga as ErasureSagaEntity } from '../erasure/saga';
+import type { StepState as ErasureStepState } from '../erasure/machine';
 import type { SubgraphContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -18,6 +20,75 @@ export type Scalars = {
   DateTime: { input: Date; output: Date | string; }
   _FieldSet: { input: unknown; output: unknown; }
 };
+
+/** An account erasure (the right to erasure): a saga across the services holding the user's data. */
+export type AccountErasure = {
+  __typename?: 'AccountErasure';
+  createdAt: Scalars['DateTime']['output'];
+  /** The step in progress; null once ended. */
+  currentStep: Maybe<Scalars['String']['output']>;
+  /** When it completed or failed. */
+  endedAt: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Why it failed (the failing step and its error). */
+  reason: Maybe<Scalars['String']['output']>;
+  /** Who asked: the user, or an admin. */
+  requestedBy: Scalars['ID']['output'];
+  status: AccountErasureStatus;
+  /** Forward steps in order, then the compensations that ran. */
+  steps: Array<AccountErasureStep>;
+  updatedAt: Scalars['DateTime']['output'];
+  /** The user being erased. */
+  userId: Scalars['ID']['output'];
+};
+
+export type AccountErasureConnection = {
+  __typename?: 'AccountErasureConnection';
+  edges: Array<AccountErasureEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AccountErasureEdge = {
+  __typename?: 'AccountErasureEdge';
+  cursor: Scalars['String']['output'];
+  node: AccountErasure;
+};
+
+export type AccountErasureStatus =
+  /** A step before the pivot failed: what was done is being undone. */
+  | 'COMPENSATING'
+  /** Every step is done: the user's data is erased in every service. */
+  | 'COMPLETED'
+  /** A step before the pivot failed and everything was restored; see reason. */
+  | 'FAILED'
+  /** Steps are being taken. */
+  | 'RUNNING';
+
+/** One step of an account erasure. */
+export type AccountErasureStep = {
+  __typename?: 'AccountErasureStep';
+  /** Times it was requested. */
+  attempts: Scalars['Int']['output'];
+  /** Whether it undoes an earlier step (a compensation). */
+  compensation: Scalars['Boolean']['output'];
+  completedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Whether it cannot be undone (the pivot and after). */
+  irreversible: Scalars['Boolean']['output'];
+  lastError: Maybe<Scalars['String']['output']>;
+  /** e.g. suspend-account, cancel-interviews, restore-account */
+  name: Scalars['String']['output'];
+  status: AccountErasureStepStatus;
+};
+
+export type AccountErasureStepStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PENDING'
+  /** Requested; waiting for its reply, or for its next attempt. */
+  | 'RUNNING'
+  /** Not taken: the saga was compensated before it. */
+  | 'SKIPPED';
 
 /** One field of an event's payload. */
 export type ActivityDetail = {
@@ -37,8 +108,15 @@ export type ActivityKind =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Erases a user's account across the services (the user themself or an admin). While one is open, asking again returns it; an erased account is a CONFLICT. */
+  requestAccountErasure: AccountErasure;
   /** Changes the signed-in user's profile and publishes user.profile_updated. */
   updateProfile: User;
+};
+
+
+export type MutationRequestAccountErasureArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -54,12 +132,28 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  /** An account erasure: admins, or the user it erases. */
+  accountErasure: Maybe<AccountErasure>;
+  /** Account erasures, newest first (admins only). */
+  accountErasures: AccountErasureConnection;
   /** The signed-in user. */
   me: Maybe<User>;
   /** A user by id: the user themself, or anyone for an admin. */
   user: Maybe<User>;
   /** All users, oldest first (admins only). */
   users: UserConnection;
+};
+
+
+export type QueryAccountErasureArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryAccountErasuresArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<AccountErasureStatus>;
 };
 
 
@@ -86,6 +180,8 @@ export type User = {
   company: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   email: Scalars['String']['output'];
+  /** When the account was erased (email, names and company are gone); null before. */
+  erasedAt: Maybe<Scalars['DateTime']['output']>;
   firstName: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   /** When the user last signed in; null before the first sign-in. */
@@ -95,6 +191,8 @@ export type User = {
   locale: Scalars['String']['output'];
   /** The user's latest activity, most recent first. */
   recentActivity: Array<UserActivity>;
+  /** Whether the account is suspended (while its erasure runs, and for good once erased). */
+  suspended: Scalars['Boolean']['output'];
   /** The user's IANA time zone (e.g. Europe/London), from their registration. */
   timeZone: Scalars['String']['output'];
 };
@@ -227,16 +325,22 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  ActivityDetail: ResolverTypeWrapper<ActivityDetail>;
+  AccountErasure: ResolverTypeWrapper<ErasureSagaEntity>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  AccountErasureConnection: ResolverTypeWrapper<Omit<AccountErasureConnection, 'edges'> & { edges: Array<ResolversTypes['AccountErasureEdge']> }>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  AccountErasureEdge: ResolverTypeWrapper<Omit<AccountErasureEdge, 'node'> & { node: ResolversTypes['AccountErasure'] }>;
+  AccountErasureStatus: AccountErasureStatus;
+  AccountErasureStep: ResolverTypeWrapper<ErasureStepState>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  AccountErasureStepStatus: AccountErasureStepStatus;
+  ActivityDetail: ResolverTypeWrapper<ActivityDetail>;
   ActivityKind: ActivityKind;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   UpdateProfileInput: UpdateProfileInput;
   User: ResolverTypeWrapper<UserEntity>;
   UserActivity: ResolverTypeWrapper<UserActivityEntity>;
@@ -246,20 +350,58 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  ActivityDetail: ActivityDetail;
+  AccountErasure: ErasureSagaEntity;
   String: Scalars['String']['output'];
+  ID: Scalars['ID']['output'];
+  AccountErasureConnection: Omit<AccountErasureConnection, 'edges'> & { edges: Array<ResolversParentTypes['AccountErasureEdge']> };
+  Int: Scalars['Int']['output'];
+  AccountErasureEdge: Omit<AccountErasureEdge, 'node'> & { node: ResolversParentTypes['AccountErasure'] };
+  AccountErasureStep: ErasureStepState;
+  Boolean: Scalars['Boolean']['output'];
+  ActivityDetail: ActivityDetail;
   DateTime: Scalars['DateTime']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
-  ID: Scalars['ID']['output'];
-  Int: Scalars['Int']['output'];
   UpdateProfileInput: UpdateProfileInput;
   User: UserEntity;
   UserActivity: UserActivityEntity;
   UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
+}>;
+
+export type AccountErasureResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AccountErasure'] = ResolversParentTypes['AccountErasure']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currentStep?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['AccountErasureStatus'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['AccountErasureStep']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type AccountErasureConnectionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AccountErasureConnection'] = ResolversParentTypes['AccountErasureConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['AccountErasureEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type AccountErasureEdgeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AccountErasureEdge'] = ResolversParentTypes['AccountErasureEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AccountErasure'], ParentType, ContextType>;
+}>;
+
+export type AccountErasureStepResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AccountErasureStep'] = ResolversParentTypes['AccountErasureStep']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  compensation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  irreversible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['AccountErasureStepStatus'], ParentType, ContextType>;
 }>;
 
 export type ActivityDetailResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ActivityDetail'] = ResolversParentTypes['ActivityDetail']> = ResolversObject<{
@@ -272,6 +414,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  requestAccountErasure?: Resolver<ResolversTypes['AccountErasure'], ParentType, ContextType, RequireFields<MutationRequestAccountErasureArgs, 'userId'>>;
   updateProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;
 }>;
 
@@ -281,6 +424,8 @@ export type PageInfoResolvers<ContextType = SubgraphContext, ParentType extends 
 }>;
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  accountErasure?: Resolver<Maybe<ResolversTypes['AccountErasure']>, ParentType, ContextType, RequireFields<QueryAccountErasureArgs, 'id'>>;
+  accountErasures?: Resolver<ResolversTypes['AccountErasureConnection'], ParentType, ContextType, RequireFields<QueryAccountErasuresArgs, 'first'>>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -291,12 +436,14 @@ export type UserResolvers<ContextType = SubgraphContext, ParentType extends Reso
   company?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastLoginAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   locale?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   recentActivity?: Resolver<Array<ResolversTypes['UserActivity']>, ParentType, ContextType, RequireFields<UserRecentActivityArgs, 'first'>>;
+  suspended?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
@@ -322,6 +469,10 @@ export type UserEdgeResolvers<ContextType = SubgraphContext, ParentType extends 
 }>;
 
 export type Resolvers<ContextType = SubgraphContext> = ResolversObject<{
+  AccountErasure?: AccountErasureResolvers<ContextType>;
+  AccountErasureConnection?: AccountErasureConnectionResolvers<ContextType>;
+  AccountErasureEdge?: AccountErasureEdgeResolvers<ContextType>;
+  AccountErasureStep?: AccountErasureStepResolvers<ContextType>;
   ActivityDetail?: ActivityDetailResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

@@ -8,6 +8,7 @@ import { CreateOutboxTable, CreateRelayLeaseTable } from '../../../events/outbox
 import { AddActivityDetails } from './add-activity-details';
 import { AddLocaleAndTimeZone } from './add-locale-time-zone';
 import { CreateUserActivityTable } from './create-user-activity';
+import { CreateErasureSagaTable } from './create-erasure-saga';
 import { CreateUsersTable } from './create-users';
 
 export const migrations: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: '0005-activity-details', class: AddActivityDetails },
   { name: '0006-relay-lease', class: CreateRelayLeaseTable },
   { name: '0007-locale-time-zone', class: AddLocaleAndTimeZone },
+  { name: '0008-erasure-saga', class: CreateErasureSagaTable },
 ];

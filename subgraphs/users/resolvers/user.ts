@@ -8,6 +8,7 @@ import type { UserActivityResolvers, UserResolvers } from '../generated/resolver
 export const User: UserResolvers = {
   __resolveReference: (reference, { users }) => users.user(reference.id),
   recentActivity: (user, { first }, { users }) => users.recentActivity(user.id, first),
+  suspended: (user) => user.suspendedAt !== null,
 };
 
 export const UserActivity: UserActivityResolvers = {
