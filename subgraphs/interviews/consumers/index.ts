@@ -13,6 +13,7 @@ import { InterviewEventFactory } from '../../../events/factories';
 import { recordEvent } from '../event-store';
 import type { Logger } from '../../../lib/logger';
 import type { ConsumerDefinition, ConsumerDeps } from '../../shared/subgraph';
+import { erasureEffect } from './erasure';
 import { defaultPreferences, InterviewEntity, InterviewPreferencesEntity } from '../entities';
 import { transition } from '../lifecycle';
 
@@ -121,6 +122,7 @@ export function interviewsConsumers({
   database,
   logger,
   eventsCommitted,
+  erasure,
 }: ConsumerDeps): ConsumerDefinition[] {
   return [
     {
@@ -130,6 +132,12 @@ export function interviewsConsumers({
           logger.child({ consumer: INTERVIEWS_GROUP, topic: 'user-events' }),
           eventsCommitted,
         ),
+        // The account erasure saga's interview steps (./erasure.ts).
+        'system-events': erasureEffect({
+          options: erasure,
+          eventsCommitted,
+          logger: logger.child({ consumer: INTERVIEWS_GROUP, topic: 'system-events' }),
+        }),
       }),
     },
   ];
