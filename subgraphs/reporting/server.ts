@@ -10,6 +10,8 @@ import { contextWith, type SubgraphContext } from './context';
 import type { DeadLetterStore } from '../../events/dead-letters';
 import { AuditEntrySchema } from './entities/audit-entry';
 import { InterviewReportSchema } from './entities/interview-report';
+import { ErasedSubjectSchema, reportingErasureEffect } from './erasure';
+import { transactionalHandlers } from '../../events/consumers';
 import { migrations } from './migrations';
 import { resolvers } from './resolvers';
 
@@ -37,17 +39,33 @@ export const reportingSubgraph: SubgraphDefinition<SubgraphContext> = {
   schemaPath: join(__dirname, 'schema.graphql'),
   resolvers,
   // The outbox is polled by the shared runtime's relay even though reporting publishes nothing.
-  entities: [InterviewReportSchema, ProcessedEventSchema, OutboxMessageSchema, AuditEntrySchema],
+  entities: [
+    InterviewReportSchema,
+    ProcessedEventSchema,
+    OutboxMessageSchema,
+    AuditEntrySchema,
+    ErasedSubjectSchema,
+  ],
   migrations,
   context: contextWith(undefined),
-  consumers: ({ database, logger }) => [
+  consumers: ({ database, logger, eventsCommitted, erasure }) => [
     {
       groupId: CONSUMER_GROUPS.reporting,
-      handlers: createInterviewEventsHandlers({
-        database,
-        groupId: CONSUMER_GROUPS.reporting,
-        logger: logger.child({ consumer: 'interview-events' }),
-      }),
+      handlers: {
+        ...createInterviewEventsHandlers({
+          database,
+          groupId: CONSUMER_GROUPS.reporting,
+          logger: logger.child({ consumer: 'interview-events' }),
+        }),
+        // The erasure saga's anonymize-reporting, in this group so a rebuild replays it.
+        ...transactionalHandlers(database, CONSUMER_GROUPS.reporting, {
+          'system-events': reportingErasureEffect({
+            options: erasure,
+            eventsCommitted,
+            logger: logger.child({ consumer: 'erasure' }),
+          }),
+        }),
+      },
     },
     // The audit trail of all topics (who, what, when, source), in a group of its own.
     {

@@ -13,6 +13,7 @@ import { handleOnce, transactionalHandlers, type BatchEffect } from '../../../ev
 import type { UnknownVersionHandler } from '../../../events/kafka/consumer';
 import type { Database } from '../../../lib/database';
 import { auditEntryOf } from '../entities/audit-entry';
+import { anonymizeEntries, auditErasure, erasedAmong } from '../erasure';
 
 /** The audit consumer's group (`audit-service-group`). */
 export const AUDIT_GROUP = CONSUMER_GROUPS.audit;
@@ -20,7 +21,20 @@ export const AUDIT_GROUP = CONSUMER_GROUPS.audit;
 function auditEffect<T extends Topic>(topic: T): BatchEffect<EventOn<T>> {
   return async (events, { em }) => {
     const now = new Date();
-    for (const event of events) em.persist(auditEntryOf(topic, event, now));
+    // The erasure saga's anonymize-reporting leaves its tombstone first, so every entry of the
+    // batch (and every later one) of an erased user names no one.
+    if (topic === 'system-events') {
+      await auditErasure(em, events as EventOn<'system-events'>[]);
+    }
+    const entries = events.map((event) => auditEntryOf(topic, event, now));
+    anonymizeEntries(
+      entries,
+      await erasedAmong(
+        em,
+        entries.map((e) => e.actor),
+      ),
+    );
+    for (const entry of entries) em.persist(entry);
   };
 }
 

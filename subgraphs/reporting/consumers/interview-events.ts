@@ -8,6 +8,7 @@ import { transactionalHandlers, type BatchEffect } from '../../../events/consume
 import type { Database } from '../../../lib/database';
 import type { Logger } from '../../../lib/logger';
 import { InterviewReport } from '../entities/interview-report';
+import { ERASED, erasedAmong } from '../erasure';
 import { isProjectedEvent, projectReport, type ReportState } from '../projection';
 
 export interface InterviewEventsHandlerOptions {
@@ -47,9 +48,15 @@ export const projectBatch: BatchEffect<EventOn<'interview-events'>> = async (eve
   const rows = new Map(
     (await em.find(InterviewReport, { interviewId: { $in: ids } })).map((r) => [r.interviewId, r]),
   );
+  // Candidates whose account was erased (anonymize-reporting) are named by no report.
+  const erased = await erasedAmong(
+    em,
+    projected.map((e) => e.payload.candidateId),
+  );
   for (const event of projected) {
     const row = rows.get(event.payload.interviewId);
     const next = projectReport(row ? stateOf(row) : undefined, event);
+    if (erased.has(next.candidateId)) next.candidateId = ERASED;
     if (row) em.assign(row, next);
     else {
       const created = em.create(InterviewReport, next);

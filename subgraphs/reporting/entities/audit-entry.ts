@@ -38,7 +38,8 @@ export const AuditEntrySchema = new EntitySchema<AuditEntry>({
 
 /**
  * The audit entry of an event, not persisted: `actor` from the payload's `userId`, `candidateId`
- * or `service`, `subject` from its `interviewId`, `sessionId` or `instanceId` (the first present).
+ * or `service`, `subject` from its `interviewId`, `sessionId`, `instanceId` or `sagaId` (the first
+ * present).
  * @param now - when it is recorded.
  */
 export function auditEntryOf(
@@ -58,7 +59,7 @@ export function auditEntryOf(
     eventType: event.eventType,
     source: event.source,
     actor: text('userId') ?? text('candidateId') ?? text('service'),
-    subject: text('interviewId') ?? text('sessionId') ?? text('instanceId'),
+    subject: text('interviewId') ?? text('sessionId') ?? text('instanceId') ?? text('sagaId'),
     occurredAt: new Date(event.timestamp),
     recordedAt: now,
   } satisfies AuditEntry);

@@ -4,6 +4,7 @@ import { CreateProcessedEventTable } from '../../../events/consumers';
 import { CreateOutboxTable, CreateRelayLeaseTable } from '../../../events/outbox';
 import { CreateAuditTable } from './create-audit-table';
 import { CreateInterviewReportTable } from './create-interview-report-table';
+import { CreateErasedSubjectsTable } from '../erasure';
 
 export const migrations: MigrationObject[] = [
   { name: '0001-processed-event', class: CreateProcessedEventTable },
@@ -13,4 +14,5 @@ export const migrations: MigrationObject[] = [
   { name: '0003-outbox', class: CreateOutboxTable },
   { name: '0004-audit', class: CreateAuditTable },
   { name: '0005-relay-lease', class: CreateRelayLeaseTable },
+  { name: '0006-erased-subjects', class: CreateErasedSubjectsTable },
 ];
