@@ -20,13 +20,16 @@ import {
   type TopicBatchHandlers,
 } from '../events';
 import { inRuns, transactionalHandlers, type BatchEffect } from '../events/consumers';
+import type { ErasureOptions } from '../events/erasure/options';
+import { erasureParticipant, type ErasureStepWork } from '../events/erasure/participant';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
-import { Email, KnownInterview, Recipient } from './entities';
+import { Email, FORGOTTEN_ADDRESS, KnownInterview, Recipient } from './entities';
 import {
   interviewCancelledEmail,
   interviewCompletedEmail,
   interviewScheduledEmail,
+  erasureConfirmationEmail,
   welcomeEmail,
   type MessageContent,
 } from './templates';
@@ -116,7 +119,7 @@ export async function notify(em: EntityManager, event: DomainEvent): Promise<boo
     case 'user.profile_updated': {
       const recipient = await em.findOne(Recipient, { userId: event.payload.userId });
       const values = event.payload.newValues ?? {};
-      if (!recipient) return false;
+      if (!recipient || recipient.forgottenAt) return false;
       const text = (key: string) => (typeof values[key] === 'string' ? values[key] : undefined);
       const email = text('email');
       if (email) recipient.email = email;
@@ -138,6 +141,8 @@ export async function notify(em: EntityManager, event: DomainEvent): Promise<boo
     case 'interview.cancelled': {
       const { candidateId, interviewId } = event.payload;
       const to = await recipientOf(em, candidateId, event);
+      // Erased (forget-recipient): nothing more goes to them, and that is no failure.
+      if (to.forgottenAt) return false;
       const interview = (await em.findOne(KnownInterview, { interviewId })) ?? undefined;
       const content =
         event.eventType === 'interview.scheduled'
@@ -174,17 +179,77 @@ export function notificationEffect(queued: () => void): BatchEffect {
     );
 }
 
-/** The handlers of both topics: each batch records its events and their emails once. */
+/**
+ * The erasure saga's `forget-recipient`: the confirmation email is queued (to the address, the
+ * last time it is used), the recipient keeps no address or name, the user's earlier emails keep
+ * no address or words, and those not sent yet never will be. Repeated, it finds the recipient
+ * forgotten and does nothing. The confirmation's own address is erased once it is sent
+ * (`delivery.ts`).
+ */
+export const forgetRecipient: ErasureStepWork = async (em, { userId, now, command }) => {
+  const recipient = await em.findOne(Recipient, { userId });
+  if (!recipient || recipient.forgottenAt) return 0;
+  const earlier = { userId, eventId: { $ne: command.eventId } };
+  await em.nativeUpdate(
+    Email,
+    { ...earlier, sentAt: null, failedAt: null },
+    { failedAt: now, lastError: 'account erased before it was sent' },
+  );
+  const emails = await em.nativeUpdate(Email, earlier, {
+    to: FORGOTTEN_ADDRESS,
+    subject: '[erased]',
+    text: '',
+    html: '',
+  });
+  queue(em, command, recipient, erasureConfirmationEmail(recipient));
+  Object.assign(recipient, {
+    email: FORGOTTEN_ADDRESS,
+    firstName: null,
+    lastName: null,
+    updatedAt: now,
+    forgottenAt: now,
+  });
+  return emails + 1;
+};
+
+/** What the erasure saga needs of the notification service's consumer. */
+export interface NotificationErasureDeps {
+  options?: ErasureOptions | undefined;
+  /** Wakes the outbox relay once a batch that replied to the saga has committed. */
+  eventsCommitted: () => void;
+}
+
+/**
+ * The handlers of the three topics: each batch records its events and their emails once;
+ * `system-events` carries the erasure saga's commands (`forget-recipient`).
+ */
 export function notificationHandlers(
   database: Database,
   queued: () => void,
   log: Logger,
+  erasure?: NotificationErasureDeps,
 ): TopicBatchHandlers {
   const effect = notificationEffect(queued);
+  const saga = erasure
+    ? erasureParticipant({
+        service: 'notification-service',
+        steps: { 'forget-recipient': forgetRecipient },
+        eventsCommitted: () => {
+          erasure.eventsCommitted();
+          queued();
+        },
+        logger: log,
+        faults: erasure.options?.faults ?? [],
+      })
+    : undefined;
   return transactionalHandlers(
     database,
     NOTIFICATIONS_GROUP,
-    { 'user-events': effect, 'interview-events': effect },
+    {
+      'user-events': effect,
+      'interview-events': effect,
+      ...(saga ? { 'system-events': saga } : {}),
+    },
     (duplicates) => {
       for (const event of duplicates) {
         log.info('event already handled; no second email', {

@@ -10,7 +10,7 @@ import type { Database } from '../lib/database';
 import { silentLogger, type Logger } from '../lib/logger';
 import type { Lease } from '../events/outbox';
 import { createWorkLoop } from '../lib/work-loop';
-import { Email } from './entities';
+import { Email, FORGOTTEN_ADDRESS } from './entities';
 import { PermanentMailError, type MailTransport } from './mail';
 
 /** What {@link createDelivery} sends from and through, and how often. */
@@ -69,6 +69,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         await transport.send({ ...email, date: email.createdAt });
         email.sentAt = new Date();
         email.lastError = null;
+        // The erasure saga's confirmation was the address's last use: it is forgotten now.
+        if (email.eventType === 'erasure.step_requested') email.to = FORGOTTEN_ADDRESS;
         log.info('email sent', { eventId: email.eventId, eventType: email.eventType });
       } catch (error) {
         email.lastError = (error instanceof Error ? error.message : String(error)).slice(0, 2000);

@@ -9,6 +9,9 @@ import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { PortableMigration } from '../lib/database';
 
+/** What a forgotten address reads afterwards (erasure saga), in recipients and emails. */
+export const FORGOTTEN_ADDRESS = 'erased@erased.invalid';
+
 /** Someone the service can write to: who registered, with their latest name and address. */
 export class Recipient {
   userId!: string;
@@ -19,6 +22,11 @@ export class Recipient {
   timeZone = 'UTC';
   registeredAt!: Date;
   updatedAt!: Date;
+  /**
+   * When the account erasure saga made the service forget the address (`forget-recipient`): the
+   * row stays, with no address or name, so later events of the user send nothing and fail nothing.
+   */
+  forgottenAt: Date | null = null;
 }
 
 /** The MikroORM mapping of {@link Recipient} (`recipients`). */
@@ -33,6 +41,7 @@ export const RecipientSchema = new EntitySchema<Recipient>({
     timeZone: { type: 'string', fieldName: 'time_zone' },
     registeredAt: { type: DateTimeType, fieldName: 'registered_at' },
     updatedAt: { type: DateTimeType, fieldName: 'updated_at' },
+    forgottenAt: { type: DateTimeType, fieldName: 'forgotten_at', nullable: true },
   },
 });
 
@@ -140,6 +149,15 @@ export class AddRecipientTimeZone extends PortableMigration {
   change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
     return schema.alterTable('recipients', (t) => {
       t.string('time_zone', 64).notNullable().defaultTo('UTC');
+    });
+  }
+}
+
+/** When a recipient was forgotten (the erasure saga's `forget-recipient`). */
+export class AddRecipientForgottenAt extends PortableMigration {
+  change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
+    return schema.alterTable('recipients', (t) => {
+      t.timestamp('forgotten_at', { useTz: true }).nullable();
     });
   }
 }

@@ -7,7 +7,15 @@
 import type { DatabaseConfig, KafkaConfig, MailConfig } from '../config';
 import { CreateProcessedEventTable, ProcessedEventSchema } from '../events/consumers';
 import { KafkaService } from '../events';
-import { createLease, CreateRelayLeaseTable, replicaId } from '../events/outbox';
+import {
+  createLease,
+  createOutboxRelay,
+  CreateOutboxTable,
+  CreateRelayLeaseTable,
+  OutboxMessageSchema,
+  replicaId,
+} from '../events/outbox';
+import type { ErasureOptions } from '../events/erasure/options';
 import { openDatabase, type Database } from '../lib/database';
 import { Gauge, type Registry } from 'prom-client';
 import { createProbeServer } from '../lib/http-server';
@@ -16,7 +24,13 @@ import { createMetricsRegistry, metricsRoute } from '../lib/metrics';
 import { silentLogger, type Logger } from '../lib/logger';
 import { NOTIFICATIONS_GROUP, notificationHandlers } from './consumers';
 import { createDelivery, type Delivery } from './delivery';
-import { AddRecipientTimeZone, CreateNotificationTables, Email, entities } from './entities';
+import {
+  AddRecipientForgottenAt,
+  AddRecipientTimeZone,
+  CreateNotificationTables,
+  Email,
+  entities,
+} from './entities';
 import { mailTransport, type MailTransport } from './mail';
 
 export const NOTIFICATIONS_DATABASE = 'notifications';
@@ -26,6 +40,9 @@ export const migrations = [
   { name: '0002-notifications', class: CreateNotificationTables },
   { name: '0003-delivery-lease', class: CreateRelayLeaseTable },
   { name: '0004-recipient-time-zone', class: AddRecipientTimeZone },
+  // The erasure saga's replies go out through an outbox of the service's own.
+  { name: '0005-outbox', class: CreateOutboxTable },
+  { name: '0006-recipient-forgotten', class: AddRecipientForgottenAt },
 ];
 
 export interface NotificationServiceOptions {
@@ -44,6 +61,8 @@ export interface NotificationServiceOptions {
    * @default true
    */
   batchConsumers?: boolean;
+  /** Failures injected into the erasure saga's `forget-recipient` (tests). @default {} */
+  erasure?: ErasureOptions;
   logger?: Logger;
 }
 
@@ -108,7 +127,7 @@ export function createNotificationService(
           await openDatabase({
             name: options.databaseName ?? NOTIFICATIONS_DATABASE,
             config: options.database,
-            entities: [...entities, ProcessedEventSchema],
+            entities: [...entities, ProcessedEventSchema, OutboxMessageSchema],
             migrations,
             logger: log,
           }),
@@ -138,12 +157,27 @@ export function createNotificationService(
           (k) => k.stop(),
         );
         await kafka.start();
+        const relay = lifecycle.use(
+          'outbox relay',
+          createOutboxRelay({
+            database,
+            kafka,
+            logger: log,
+            lease: createLease({ database, name: 'outbox-relay', holder: replicaId() }),
+          }),
+          (r) => r.stop(),
+        );
+        relay.start();
         await kafka.subscribeBatch(
           NOTIFICATIONS_GROUP,
           notificationHandlers(
             database,
             delivery.notify,
             log.child({ consumer: NOTIFICATIONS_GROUP }),
+            {
+              options: options.erasure,
+              eventsCommitted: relay.notify,
+            },
           ),
           options.batchConsumers === false ? { batch: false } : {},
         );

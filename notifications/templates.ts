@@ -153,3 +153,15 @@ export function interviewCancelledEmail(
     `${capitalized(named(interview))} has been cancelled${reason ? `: ${reason}` : '.'}`,
   ]);
 }
+
+/**
+ * The confirmation of an account erasure (the saga's `forget-recipient`), the last email the
+ * address gets: it names no data but the address it goes to.
+ */
+export function erasureConfirmationEmail(to: Addressee): MessageContent {
+  return compose('Your account has been erased', [
+    greeting(to),
+    `As requested, the account of ${to.email} on Interview Graph has been erased: your profile, your answers and your activity are gone, and your interviews and reports name you no more.`,
+    'We have now forgotten this address too: this is the last email you get from us.',
+  ]);
+}
