@@ -149,12 +149,17 @@ export async function anonymizeInterviews(
   if (ids.length > 0) {
     const answers = await em.find(AnswerEntity, { interview: { $in: ids } });
     for (const answer of answers) answer.content = ERASED_TEXT;
-    // Not through the entity: that would bump the row's version, which counts its events.
-    await em.nativeUpdate(
-      InterviewEntity,
-      { id: { $in: ids }, cancelReason: { $nin: [ERASURE_CANCEL_REASON, ERASED_TEXT] } },
-      { cancelReason: ERASED_TEXT },
-    );
+    // Not through the entity, and with its own version named: a change of the row bumps its
+    // version, which counts the interview's events, and erasing a word is no event of it.
+    for (const interview of interviews) {
+      const reason = interview.cancelReason;
+      if (reason === null || reason === ERASURE_CANCEL_REASON || reason === ERASED_TEXT) continue;
+      await em.nativeUpdate(
+        InterviewEntity,
+        { id: interview.id },
+        { cancelReason: ERASED_TEXT, version: interview.version },
+      );
+    }
     await rewriteStreams(em, ids, (envelope, facts) => {
       if (envelope.eventType === 'interview.answer_submitted' && facts?.content !== ERASED_TEXT) {
         return { envelope, facts: { ...facts, content: ERASED_TEXT } };

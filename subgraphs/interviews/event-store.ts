@@ -8,7 +8,7 @@
  * content of an answer), so the interview with its questions and answers can be rebuilt from it
  * alone (`history.ts`) while the topic never carries a candidate's words.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { DomainEvent, EventEnvelope, EventOn } from '../../events/catalog';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
@@ -39,6 +39,18 @@ const FACTS = {
 } as const;
 
 type WithFacts = keyof typeof FACTS;
+/**
+ * Whether `error` is another writer's event taking this one's place in a stream: two concurrent
+ * changes of one interview, the later of which must be retried (as an optimistic-lock failure).
+ * PostgreSQL names the index, SQLite its columns.
+ */
+export function isStreamConflict(error: unknown): boolean {
+  return (
+    error instanceof UniqueConstraintViolationException &&
+    /interview_event_stream_uq|interview_event\.interview_id/.test(error.message)
+  );
+}
+
 /** The unpublished facts an event type carries in the stream (`undefined` for most). */
 export type FactsOf<T extends InterviewEventType> = T extends WithFacts
   ? z.output<(typeof FACTS)[T]>

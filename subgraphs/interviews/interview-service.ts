@@ -35,7 +35,13 @@ import {
 import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
 import { AnswerEntity, InterviewEntity, QuestionEntity } from './entities';
-import { readStreamEvent, recordEvent, type Recorded, type StreamEvent } from './event-store';
+import {
+  isStreamConflict,
+  readStreamEvent,
+  recordEvent,
+  type Recorded,
+  type StreamEvent,
+} from './event-store';
 import { stateAt, type InterviewSnapshot } from './history';
 import { transition, type Action, type Status } from './lifecycle';
 import type { InterviewLoaders } from './loaders';
@@ -453,7 +459,7 @@ export class InterviewService {
         { clear: true },
       );
     } catch (error) {
-      if (error instanceof OptimisticLockError) {
+      if (error instanceof OptimisticLockError || isStreamConflict(error)) {
         throw new DomainError(
           'CONFLICT',
           `Interview ${id} was changed by another request at the same time; read it again and retry`,
