@@ -280,4 +280,53 @@ describe.each(testDatabases())('the platform on $label', ({ config }) => {
       interview: { title: 'Backend screen', candidate: { email: 'alice@example.com' } },
     });
   });
+
+  it("answers an interview's history through the gateway, each event's entities from their subgraphs", async () => {
+    const interview = await createInterview(['What is an event stream?']);
+    for (const mutation of ['startInterview', 'pauseInterview', 'completeInterview']) {
+      const done = await gql(`mutation ($id: ID!) { ${mutation}(id: $id) { id } }`, {
+        id: interview.id,
+      });
+      expect(done.errors).toBeUndefined();
+    }
+    const response = await gql<{
+      interview: {
+        history: { __typename: string; eventType: string; interview: { status: string } }[];
+        stateAt: { status: string; sequence: number };
+      };
+    }>(
+      `query ($id: ID!) { interview(id: $id) {
+        history {
+          __typename eventType
+          interview { status candidate { email } }
+          ... on InterviewCreatedEvent { createdBy { email } }
+          ... on InterviewPausedEvent { reason }
+        }
+      } }`,
+      { id: interview.id },
+    );
+    expect(response.errors).toBeUndefined();
+    const history = response.data!.interview.history;
+    expect(history).toEqual([
+      {
+        __typename: 'InterviewCreatedEvent',
+        eventType: 'interview.created',
+        interview: { status: 'COMPLETED', candidate: { email: 'alice@example.com' } },
+        createdBy: { email: 'alice@example.com' },
+      },
+      expect.objectContaining({ __typename: 'InterviewStartedEvent' }),
+      expect.objectContaining({ __typename: 'InterviewPausedEvent', reason: 'MANUAL' }),
+      expect.objectContaining({ __typename: 'InterviewCompletedEvent' }),
+    ]);
+    const ids = await gql<{ interview: { history: { eventId: string }[] } }>(
+      `query ($id: ID!) { interview(id: $id) { history { eventId } } }`,
+      { id: interview.id },
+    );
+    const paused = ids.data!.interview.history[2]!.eventId;
+    const state = await gql<{ interview: { stateAt: { status: string; sequence: number } } }>(
+      `query ($id: ID!, $e: ID!) { interview(id: $id) { stateAt(eventId: $e) { status sequence } } }`,
+      { id: interview.id, e: paused },
+    );
+    expect(state.data?.interview.stateAt).toEqual({ status: 'PAUSED', sequence: 3 });
+  });
 });
