@@ -31,6 +31,7 @@ import {
 } from '../subgraphs/shared/subgraph';
 import { UserEventFactory, type EventEnvelope } from '../events';
 import type { Identity } from '../contracts/identity';
+import type { ErasureOptions } from '../events/erasure/options';
 import {
   deleteTopicsWithPrefix,
   randomDatabaseName,
@@ -85,6 +86,8 @@ export interface TestPlatformOptions {
   production?: boolean;
   /** A schema registry every service registers with and validates unknown versions through. */
   schemaRegistryUrl?: string;
+  /** Per subgraph, the erasure saga's timing (users) and injected faults (tests of the saga). */
+  erasure?: Partial<Record<'users' | 'interviews' | 'reporting', ErasureOptions>>;
   /** Live subscription settings of the gateway (it always serves them). */
   subscriptions?: { queueLimit?: number; recentEvents?: number };
   /** Sign-in against an OpenID provider, with the gateway on `port` (registered at the IdP). */
@@ -164,6 +167,7 @@ export async function startTestPlatform(
           topicPrefix: options.topicPrefix,
           production: options.production ?? false,
           internalTokenSecret: TEST_INTERNAL_TOKEN_SECRET,
+          ...(options.erasure?.[key] ? { erasure: options.erasure[key] } : {}),
           logger: logger.child({ subgraph: key }),
         },
       );

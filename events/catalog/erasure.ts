@@ -38,6 +38,11 @@ export interface ErasureFault {
   step: ErasureStep;
   /** @default Infinity */
   times?: number;
+  /**
+   * The step's work is done and kept, and the reply still says it failed: a step that
+   * half-succeeded, whose compensation then has something to undo. @default false
+   */
+  afterWork?: boolean;
 }
 
 const step = z.enum(ERASURE_STEPS);

@@ -47,13 +47,13 @@ export interface ErasureParticipantOptions {
 /** Counts injected faults per step, so `times` is honoured (per process). */
 function faultInjector(faults: readonly ErasureFault[]) {
   const used = new Map<ErasureStep, number>();
-  return (step: ErasureStep): boolean => {
+  return (step: ErasureStep): ErasureFault | undefined => {
     const fault = faults.find((f) => f.step === step);
-    if (!fault) return false;
+    if (!fault) return undefined;
     const count = used.get(step) ?? 0;
-    if (count >= (fault.times ?? Infinity)) return false;
+    if (count >= (fault.times ?? Infinity)) return undefined;
     used.set(step, count + 1);
-    return true;
+    return fault;
   };
 }
 
@@ -79,10 +79,12 @@ export function erasureParticipant(
       const now = new Date();
       let reply: EventOn<'system-events'>;
       try {
-        if (injected(step)) throw new Error(`fault injected into ${step}`);
+        const fault = injected(step);
+        if (fault && !fault.afterWork) throw new Error(`fault injected into ${step}`);
         const affected = await em.transactional((inner) =>
           work(inner, { sagaId, userId, now, command: event }),
         );
+        if (fault) throw new Error(`fault injected into ${step} after its work`);
         reply = createEvent(
           'erasure.step_completed',
           options.service,
