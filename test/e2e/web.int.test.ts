@@ -275,6 +275,17 @@ describe('the web app in Chromium', () => {
     );
     // Started and answered: both events came in live.
     await waitForEvents(candidate, 2);
+    // And the history, from the interview's event stream, lists all three, oldest first.
+    await candidate.waitForFunction(
+      (s) => document.querySelectorAll(s).length >= 3,
+      { timeout: 30_000 },
+      testId('history-event'),
+    );
+    expect(
+      await candidate.$$eval(testId('history-event'), (items) =>
+        items.map((item) => item.getAttribute('data-event-type')),
+      ),
+    ).toEqual(['interview.created', 'interview.started', 'interview.answer_submitted']);
     shots.push(await screenshot(candidate, '03-interview-live'));
 
     await candidate.goto(`${proxy.url}/interviews`);

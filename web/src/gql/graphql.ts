@@ -19,12 +19,23 @@ export type InterviewFilter = {
   status?: Array<InterviewStatus> | null | undefined;
 };
 
+/** Why an interview was paused. */
+export type InterviewPauseReason =
+  | 'LOGGED_OUT'
+  | 'MANUAL'
+  | 'TIMEOUT';
+
 /** Omit a field to leave it unchanged. */
 export type InterviewPreferencesInput = {
   autoResume?: boolean | null | undefined;
   reminderMinutesBefore?: number | null | undefined;
   timezone?: string | null | undefined;
 };
+
+/** What resumed an interview. */
+export type InterviewResumeTrigger =
+  | 'MANUAL'
+  | 'USER_AUTHENTICATED';
 
 /** An interview's status. */
 export type InterviewStatus =
@@ -76,6 +87,23 @@ export type InterviewUpdatedSubscriptionVariables = Exact<{
 
 
 export type InterviewUpdatedSubscription = { interviewUpdated: { id: string, title: string, position: string, status: InterviewStatus, createdAt: string, scheduledFor: string | null, startedAt: string | null, pausedAt: string | null, completedAt: string | null, cancelledAt: string | null, questions: Array<{ id: string, position: number, text: string }>, answers: Array<{ id: string, content: string, wordCount: number, submittedAt: string, question: { id: string } }> } };
+
+export type InterviewHistoryQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type InterviewHistoryQuery = { interview: { id: string, history: Array<
+      | { __typename: 'InterviewAnswerSubmittedEvent', answeredQuestions: number, totalQuestions: number, eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewCancelledEvent', reason: string | null, eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewCompletedEvent', eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewCreatedEvent', eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewPausedEvent', eventId: string, eventType: string, timestamp: string, pauseReason: InterviewPauseReason }
+      | { __typename: 'InterviewRestoredEvent', status: InterviewStatus, eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewResumedEvent', trigger: InterviewResumeTrigger, eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewScheduledEvent', scheduledFor: string, eventId: string, eventType: string, timestamp: string }
+      | { __typename: 'InterviewStartedEvent', eventId: string, eventType: string, timestamp: string }
+    > } | null };
 
 export type ScheduleInterviewMutationVariables = Exact<{
   id: string | number;
@@ -329,6 +357,38 @@ export const InterviewUpdatedDocument = new TypedDocumentString(`
     }
   }
 }`) as unknown as TypedDocumentString<InterviewUpdatedSubscription, InterviewUpdatedSubscriptionVariables>;
+export const InterviewHistoryDocument = new TypedDocumentString(`
+    query InterviewHistory($id: ID!) {
+  interview(id: $id) {
+    id
+    history {
+      __typename
+      eventId
+      eventType
+      timestamp
+      ... on InterviewScheduledEvent {
+        scheduledFor
+      }
+      ... on InterviewPausedEvent {
+        pauseReason: reason
+      }
+      ... on InterviewResumedEvent {
+        trigger
+      }
+      ... on InterviewAnswerSubmittedEvent {
+        answeredQuestions
+        totalQuestions
+      }
+      ... on InterviewCancelledEvent {
+        reason
+      }
+      ... on InterviewRestoredEvent {
+        status
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<InterviewHistoryQuery, InterviewHistoryQueryVariables>;
 export const ScheduleInterviewDocument = new TypedDocumentString(`
     mutation ScheduleInterview($id: ID!, $scheduledFor: DateTime!) {
   scheduleInterview(id: $id, scheduledFor: $scheduledFor) {

@@ -7,7 +7,11 @@ import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNod
 import type { LiveStatus } from '../api';
 import { ErrorAlert, LiveIndicator, STATUS_LABELS, StatusBadge, Time } from '../components';
 import { graphql } from '../gql';
-import type { InterviewFieldsFragment, InterviewStatus } from '../gql/graphql';
+import type {
+  InterviewFieldsFragment,
+  InterviewHistoryQuery,
+  InterviewStatus,
+} from '../gql/graphql';
 import { useApi } from '../hooks';
 import { Link } from '../router';
 
@@ -52,6 +56,39 @@ const InterviewUpdated = graphql(`
   subscription InterviewUpdated($id: ID!) {
     interviewUpdated(id: $id) {
       ...InterviewFields
+    }
+  }
+`);
+
+const InterviewHistory = graphql(`
+  query InterviewHistory($id: ID!) {
+    interview(id: $id) {
+      id
+      history {
+        __typename
+        eventId
+        eventType
+        timestamp
+        ... on InterviewScheduledEvent {
+          scheduledFor
+        }
+        ... on InterviewPausedEvent {
+          pauseReason: reason
+        }
+        ... on InterviewResumedEvent {
+          trigger
+        }
+        ... on InterviewAnswerSubmittedEvent {
+          answeredQuestions
+          totalQuestions
+        }
+        ... on InterviewCancelledEvent {
+          reason
+        }
+        ... on InterviewRestoredEvent {
+          status
+        }
+      }
     }
   }
 `);
@@ -246,6 +283,10 @@ export function InterviewPage({ id }: { id: string }) {
       <Timestamps interview={interview} />
       <Questions interview={interview} busy={busy} act={act} onError={setError} />
       <EventLog events={events} />
+      <History
+        id={interview.id}
+        version={`${interview.status}:${interview.answers.length}:${events.length}`}
+      />
     </article>
   );
 }
@@ -452,6 +493,73 @@ function Timestamps({ interview }: { interview: Interview }) {
           </div>
         ))}
     </dl>
+  );
+}
+
+type HistoryEvent = NonNullable<InterviewHistoryQuery['interview']>['history'][number];
+
+/** One event of the history in words, e.g. `Paused (manual)`. */
+function describe(event: HistoryEvent): ReactNode {
+  switch (event.__typename) {
+    case 'InterviewCreatedEvent':
+      return 'Created';
+    case 'InterviewScheduledEvent':
+      return (
+        <>
+          Scheduled for <Time value={event.scheduledFor} />
+        </>
+      );
+    case 'InterviewStartedEvent':
+      return 'Started';
+    case 'InterviewAnswerSubmittedEvent':
+      return `Answer submitted (${event.answeredQuestions} of ${event.totalQuestions})`;
+    case 'InterviewPausedEvent':
+      return `Paused (${event.pauseReason.toLowerCase().replace('_', ' ')})`;
+    case 'InterviewResumedEvent':
+      return event.trigger === 'USER_AUTHENTICATED' ? 'Resumed on sign-in' : 'Resumed';
+    case 'InterviewCompletedEvent':
+      return 'Completed';
+    case 'InterviewCancelledEvent':
+      return event.reason ? `Cancelled: ${event.reason}` : 'Cancelled';
+    case 'InterviewRestoredEvent':
+      return `Restored (${STATUS_LABELS[event.status]})`;
+    default: {
+      // A type this build does not know yet (a newer gateway's): its name is still something.
+      const unknown: { eventType?: string } = event;
+      return unknown.eventType ?? 'Event';
+    }
+  }
+}
+
+/**
+ * The interview's history, oldest first: every event of its stream (`Interview.history`), read
+ * again whenever `version` says the interview changed.
+ */
+function History({ id, version }: { id: string; version: string }) {
+  const { request } = useApi();
+  const [history, setHistory] = useState<HistoryEvent[]>();
+  useEffect(() => {
+    let current = true;
+    request(InterviewHistory, { id }).then(
+      (data) => current && setHistory(data.interview?.history ?? []),
+      () => current && setHistory((known) => known ?? []),
+    );
+    return () => {
+      current = false;
+    };
+  }, [request, id, version]);
+  return (
+    <section aria-labelledby="history-heading">
+      <h2 id="history-heading">History</h2>
+      {history === undefined ? <p aria-busy="true">Loading…</p> : null}
+      <ol className="events">
+        {(history ?? []).map((event) => (
+          <li key={event.eventId} data-testid="history-event" data-event-type={event.eventType}>
+            <Time value={event.timestamp} /> {describe(event)}
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 
