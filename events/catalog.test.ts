@@ -85,7 +85,8 @@ describe.each(types)('catalog schema %s', (type) => {
 
   it('keys the message by its aggregate id', () => {
     const key = definition.key(schema.parse(example));
-    const aggregate = example.interviewId ?? example.userId ?? example.service;
+    // Saga events are keyed by their saga (they name the user too, but a saga's events go together).
+    const aggregate = example.sagaId ?? example.interviewId ?? example.userId ?? example.service;
     expect(key).toBe(aggregate);
   });
 });
