@@ -18,6 +18,7 @@ import { createGateway } from './gateway';
 import { KafkaService } from '../events';
 import { schemaRegistryFromUrl } from '../events/registry';
 import { createSignIn, type SignIn } from './auth/sign-in';
+import { SESSIONS_GROUP } from './auth/suspension';
 import type { SignInStores } from './auth/sign-in-state';
 import { Lifecycle } from '../lib/lifecycle';
 import { startTracing } from '../lib/tracing';
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
     });
     signIn.start();
     lifecycle.defer('sign-in', () => signIn?.stop());
+    // An account the erasure saga suspends loses its sessions (auth/suspension.ts).
+    await kafka.subscribe('system-events', SESSIONS_GROUP, signIn.onSystemEvent);
   }
   const gateway = createGateway({
     supergraphSdl,

@@ -44,6 +44,8 @@ export interface SessionStore {
   delete(id: string): Promise<Session | undefined>;
   /** Removes and returns every session expired at `now`, for the sweeper to announce. */
   takeExpired(now?: number): Promise<Session[]>;
+  /** Removes and returns every session of the user (an account suspended by its erasure). */
+  endSessionsOf(userId: string): Promise<Session[]>;
 }
 
 /** What {@link createMemorySessionStore} takes. */
@@ -105,6 +107,11 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       const expired = [...sessions.values()].filter((s) => s.expiresAt <= at);
       for (const s of expired) sessions.delete(s.id);
       return expired;
+    },
+    async endSessionsOf(userId) {
+      const ended = [...sessions.values()].filter((s) => s.userId === userId);
+      for (const s of ended) sessions.delete(s.id);
+      return ended;
     },
   };
 }

@@ -15,7 +15,9 @@ import { createOidcClient } from './oidc';
 import { createAuthRoutes, createSessionSweeper, type EventPublisher } from './routes';
 import { createMemorySessionStore, type SessionStore } from './sessions';
 import { createMemorySignInState, type SignInStateStore, type SignInStores } from './sign-in-state';
+import { endSessionsOnSuspension } from './suspension';
 import { createWebhookRoutes } from './webhook';
+import type { EventOn } from '../../events';
 
 /** What {@link createSignIn} is configured with. */
 export interface SignInOptions {
@@ -42,6 +44,11 @@ export interface SignIn {
   /** `/auth/*` and `/webhooks/authentik`. */
   routes: Record<string, Route>;
   authenticate: Authenticate;
+  /**
+   * The `system-events` handler that ends the sessions of an account the erasure saga suspends
+   * (`./suspension.ts`); subscribe it in `SESSIONS_GROUP`.
+   */
+  onSystemEvent: (event: EventOn<'system-events'>) => Promise<void>;
   /** Starts the session sweeper and the stores' publishing (the outbox relay). */
   start(): void;
   stop(): Promise<void>;
@@ -91,6 +98,11 @@ export function createSignIn(options: SignInOptions): SignIn {
   return {
     routes,
     authenticate: createRequestAuthenticator({ verifier, sessions }),
+    onSystemEvent: endSessionsOnSuspension({
+      sessions,
+      kafka,
+      logger: logger.child({ component: 'suspension' }),
+    }),
     start: () => {
       stores?.start();
       sweeper.start();

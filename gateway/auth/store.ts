@@ -291,6 +291,17 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
       }
       return taken;
     },
+    async endSessionsOf(userId) {
+      const em = database.fork();
+      const rows = await em.find(StoredSession, { userId }, { disableIdentityMap: true });
+      const ended: Session[] = [];
+      for (const row of rows) {
+        // Only the instance whose delete removed the row reports it.
+        if ((await em.nativeDelete(StoredSession, { idHash: row.idHash })) !== 1) continue;
+        ended.push(toSession('', row));
+      }
+      return ended;
+    },
   };
 }
 
