@@ -8,7 +8,7 @@
  */
 import { UserEventFactory } from '../../events';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
-import { DomainError, InvalidInputError } from '../../contracts/errors';
+import { DomainError, ForbiddenError, InvalidInputError } from '../../contracts/errors';
 import { requireAdmin, requireIdentity, requireSelfOrAdmin } from '../../contracts/identity';
 import { keysetQuery, pageSize, toPage, type Page } from '../shared/pagination';
 import type { RequestScope } from '../shared/subgraph';
@@ -162,6 +162,10 @@ export class UserService {
     const { user, published } = await this.scope.em.transactional(async (em) => {
       const user = await em.findOne(User, { id: who.userId });
       if (!user) throw new ProfileNotFoundError(who.userId);
+      // While its erasure runs (and for good once erased) the profile changes no more.
+      if (user.suspendedAt) {
+        throw new ForbiddenError('Your account is suspended while its erasure runs (or erased)');
+      }
       const diff = diffProfile(user, changes);
       if (!diff) return { user, published: false };
       for (const field of diff.updatedFields) user[field] = diff.newValues[field] ?? null;

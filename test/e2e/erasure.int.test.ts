@@ -372,6 +372,13 @@ describe('account erasure, a saga across the services', () => {
       return emails.length > 1 && emails.every((e) => e.to === FORGOTTEN_ADDRESS);
     });
 
+    // The erased profile refuses changes.
+    const edit = await gql(
+      `mutation { updateProfile(input: { company: "Back" }) { id } }`,
+      {},
+      who,
+    );
+    expect(edit.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     // Erased is erased: asking again is a conflict, and starts nothing.
     const again = await request(who.userId);
     expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
