@@ -372,6 +372,13 @@ describe('account erasure, a saga across the services', () => {
       return emails.length > 1 && emails.every((e) => e.to === FORGOTTEN_ADDRESS);
     });
 
+    // The audit trail has the saga's events, the alert included, with the saga as subject.
+    await waitFor('the alert in the audit trail', async () => {
+      const r = await gql<{ auditTrail: { subject: string | null; source: string }[] }>(
+        `query { auditTrail(eventTypes: ["erasure.alert", "erasure.completed"], first: 1000) { subject source } }`,
+      );
+      return (r.data?.auditTrail.filter((e) => e.subject === saga.id).length ?? 0) === 2;
+    });
     // The erased profile refuses changes.
     const edit = await gql(
       `mutation { updateProfile(input: { company: "Back" }) { id } }`,
