@@ -14,6 +14,7 @@ import { KafkaService } from '../events';
 import { createSchemaRegistry } from '../events/registry';
 import { EVENTS_SCHEMA_FILE, EVENTS_SUBGRAPH } from '../events/subgraph';
 import { createSignIn, type SignIn } from '../gateway/auth/sign-in';
+import { SESSIONS_GROUP } from '../gateway/auth/suspension';
 import { databaseSignInStores, openGatewayDatabase } from '../gateway/auth/store';
 import { createGateway, type Gateway } from '../gateway/gateway';
 import { authenticator } from '../gateway/identity';
@@ -252,6 +253,8 @@ export async function startTestPlatform(
       return { gateway: instanceGateway, signIn: instanceSignIn };
     };
     ({ gateway, signIn } = instance(options.signIn?.port ?? 0));
+    // As gateway/main.ts: an account the erasure saga suspends loses its sessions.
+    if (signIn) await events.subscribe('system-events', SESSIONS_GROUP, signIn.onSystemEvent);
     const { url: gatewayUrl } = await gateway.start();
     return {
       gatewayUrl,
