@@ -178,6 +178,13 @@ export const ERROR_CODES = defineCodes({
     httpStatus: 401,
     retriable: false,
   },
+  ACCOUNT_SUSPENDED: {
+    kind: 'auth',
+    description:
+      'The account is suspended while its erasure runs, or erased: signing in is refused (the saga restores the account if it fails).',
+    httpStatus: 403,
+    retriable: false,
+  },
   NO_REFRESH_TOKEN: {
     kind: 'auth',
     description: 'The session has no refresh token; sign in again.',

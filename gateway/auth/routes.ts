@@ -155,6 +155,14 @@ export function createAuthRoutes(options: AuthRoutesOptions): Record<string, Rou
         'The identity provider sent no email for this user (grant the email scope)',
       );
     }
+    if (await sessions.isSuspended(result.userId)) {
+      logger.info('sign-in of a suspended account refused', { userId: result.userId });
+      return sendError(
+        res,
+        'ACCOUNT_SUSPENDED',
+        'This account is suspended while its erasure runs, or erased: signing in is refused',
+      );
+    }
     const session = await sessions.create({
       userId: result.userId,
       email: result.email,

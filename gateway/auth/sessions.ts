@@ -46,6 +46,11 @@ export interface SessionStore {
   takeExpired(now?: number): Promise<Session[]>;
   /** Removes and returns every session of the user (an account suspended by its erasure). */
   endSessionsOf(userId: string): Promise<Session[]>;
+  /** Marks the account suspended (its erasure runs): signing in is refused until restored. */
+  suspendAccount(userId: string): Promise<void>;
+  /** Lifts the suspension (the erasure saga compensated). */
+  restoreAccount(userId: string): Promise<void>;
+  isSuspended(userId: string): Promise<boolean>;
 }
 
 /** What {@link createMemorySessionStore} takes. */
@@ -70,6 +75,7 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
   const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
   const now = options.now ?? Date.now;
   const sessions = new Map<string, Session>();
+  const suspended = new Set<string>();
   const live = (id: string) => {
     const session = sessions.get(id);
     return session && session.expiresAt > now() ? session : undefined;
@@ -112,6 +118,15 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       const ended = [...sessions.values()].filter((s) => s.userId === userId);
       for (const s of ended) sessions.delete(s.id);
       return ended;
+    },
+    async suspendAccount(userId) {
+      suspended.add(userId);
+    },
+    async restoreAccount(userId) {
+      suspended.delete(userId);
+    },
+    async isSuspended(userId) {
+      return suspended.has(userId);
     },
   };
 }

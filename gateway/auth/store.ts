@@ -66,6 +66,32 @@ export const StoredSessionSchema = new EntitySchema<StoredSession>({
   },
 });
 
+/** A row of `suspended_accounts`: an account whose erasure suspended it (sign-in refused). */
+export class SuspendedAccount {
+  userId!: string;
+  suspendedAt!: Date;
+}
+
+/** The MikroORM mapping of {@link SuspendedAccount}. */
+export const SuspendedAccountSchema = new EntitySchema<SuspendedAccount>({
+  class: SuspendedAccount,
+  tableName: 'suspended_accounts',
+  properties: {
+    userId: { type: 'string', primary: true, fieldName: 'user_id' },
+    suspendedAt: { type: DateTimeType, fieldName: 'suspended_at' },
+  },
+});
+
+/** Creates `suspended_accounts` (the erasure saga's suspension, as the gateway knows it). */
+export class CreateSuspendedAccountsTable extends PortableMigration {
+  change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder {
+    return schema.createTable('suspended_accounts', (t) => {
+      t.string('user_id', 255).primary();
+      t.timestamp('suspended_at', { useTz: true }).notNullable();
+    });
+  }
+}
+
 /** A row of `pending_logins`: a {@link PendingLogin} keyed by its `state`, sealed. */
 export class PendingLoginRow {
   state!: string;
@@ -130,6 +156,7 @@ export const GATEWAY_MIGRATIONS = [
   { name: '0001-outbox', class: CreateOutboxTable },
   { name: '0002-sign-in', class: CreateSignInTables },
   { name: '0003-relay-lease', class: CreateRelayLeaseTable },
+  { name: '0004-suspended-accounts', class: CreateSuspendedAccountsTable },
 ];
 
 /**
@@ -148,7 +175,13 @@ export function openGatewayDatabase(
   return openDatabase({
     name: options.name ?? 'gateway',
     config,
-    entities: [StoredSessionSchema, PendingLoginSchema, WebhookDeliverySchema, OutboxMessageSchema],
+    entities: [
+      StoredSessionSchema,
+      PendingLoginSchema,
+      WebhookDeliverySchema,
+      OutboxMessageSchema,
+      SuspendedAccountSchema,
+    ],
     migrations: GATEWAY_MIGRATIONS,
     ...(logger ? { logger } : {}),
   });
@@ -301,6 +334,22 @@ export function createDatabaseSessionStore(options: DatabaseSessionStoreOptions)
         ended.push(toSession('', row));
       }
       return ended;
+    },
+    async suspendAccount(userId) {
+      const em = database.fork();
+      if (await em.findOne(SuspendedAccount, { userId })) return;
+      await em
+        .insert(SuspendedAccount, { userId, suspendedAt: new Date(now()) })
+        .catch(async (error: unknown) => {
+          // Another instance recorded it first.
+          if (!(await database.fork().findOne(SuspendedAccount, { userId }))) throw error;
+        });
+    },
+    async restoreAccount(userId) {
+      await database.fork().nativeDelete(SuspendedAccount, { userId });
+    },
+    async isSuspended(userId) {
+      return (await database.fork().findOne(SuspendedAccount, { userId })) !== null;
     },
   };
 }

@@ -15,7 +15,10 @@ import { endSessionsOnSuspension } from './suspension';
 
 const tokens = { accessToken: 'a', refreshToken: 'r', idToken: undefined, expiresAt: 0 };
 
-const command = (step: 'suspend-account' | 'cancel-interviews', userId: string) =>
+const command = (
+  step: 'suspend-account' | 'cancel-interviews' | 'restore-account',
+  userId: string,
+) =>
   createEvent('erasure.step_requested', 'user-service', {
     sagaId: 's-1',
     userId,
@@ -85,5 +88,10 @@ describe.each([
     // Redelivered: nothing left to end, nothing announced.
     await handle(command('suspend-account', 'u-1'));
     expect(published).toHaveLength(2);
+    // Suspended on every instance until the saga restores the account.
+    expect(await first.isSuspended('u-1')).toBe(true);
+    expect(await first.isSuspended('u-2')).toBe(false);
+    await handle(command('restore-account', 'u-1'));
+    expect(await first.isSuspended('u-1')).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The gateway's part in the account erasure saga: sessions live here, so when the saga suspends
  * an account (`erasure.step_requested` of `suspend-account`, on `system-events`), every session
- * of the user ends, each announced with `user.logged_out` (reason `security`), and the cookie
- * stops working at once. Read in a consumer group of the gateway's own
+ * of the user ends, each announced with `user.logged_out` (reason `security`), the cookie stops
+ * working at once, and signing in is refused (`ACCOUNT_SUSPENDED`) until `restore-account` (the
+ * saga compensated); an erased account stays suspended. Read in a consumer group of the gateway's own
  * ({@link SESSIONS_GROUP}): instances share sessions through their database, and a group that
  * commits its offsets ends the sessions of an erasure requested while every gateway was down.
  */
@@ -26,8 +27,10 @@ export function endSessionsOnSuspension(options: {
 }): (event: EventOn<'system-events'>) => Promise<void> {
   return async (event) => {
     if (event.eventType !== 'erasure.step_requested') return;
-    if (event.payload.step !== 'suspend-account') return;
-    const { userId, sagaId } = event.payload;
+    const { userId, sagaId, step } = event.payload;
+    if (step === 'restore-account') return options.sessions.restoreAccount(userId);
+    if (step !== 'suspend-account') return;
+    await options.sessions.suspendAccount(userId);
     const ended = await options.sessions.endSessionsOf(userId);
     for (const session of ended) {
       await options.kafka.publishEvent(

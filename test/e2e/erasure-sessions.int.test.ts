@@ -1,10 +1,11 @@
 /**
  * The erasure saga's first step at the gateway, where sessions live: a user signed in through
  * the development IdP asks for their account's erasure, and their session ends at once (the
- * cookie gets 401), announced with `user.logged_out` (reason `security`).
+ * cookie gets 401), announced with `user.logged_out` (reason `security`), and signing in again
+ * is refused (`ACCOUNT_SUSPENDED`).
  */
 import type { DevProvider } from '../../scripts/dev-idp';
-import { signInAsDevUser, startTestIdp } from '../browser';
+import { signInAsDevUser, signInAtGateway, startTestIdp } from '../browser';
 import { eventOf, readTopic, waitFor } from '../helpers';
 import { startTestPlatform, type TestPlatform } from '../platform';
 import { postGraphQL } from '../subgraph-helpers';
@@ -28,7 +29,7 @@ describe('account erasure and the gateway sessions', () => {
     await provider?.stop();
   });
 
-  it("ends the user's session when the saga suspends the account", async () => {
+  it("ends the user's session and refuses their sign-in when the saga suspends the account", async () => {
     const session = await signInAsDevUser(publicUrl, webhookSecret);
     const gql = <T>(query: string, variables: Record<string, unknown> = {}) =>
       postGraphQL<T>(`${publicUrl}/graphql`, query, variables, { cookie: session });
@@ -50,5 +51,11 @@ describe('account erasure and the gateway sessions', () => {
     );
     const loggedOut = events.map(eventOf).find((e) => e.eventType === 'user.logged_out');
     expect(loggedOut?.payload).toMatchObject({ userId: 'dev-user', reason: 'security' });
+
+    // Signing in again is refused while the account is suspended.
+    const again = await signInAtGateway(publicUrl, 'dev@example.com', 'dev');
+    expect(again.callback.status).toBe(403);
+    expect(await again.callback.json()).toMatchObject({ error: 'ACCOUNT_SUSPENDED' });
+    expect(again.session).toBe('');
   });
 });
