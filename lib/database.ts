@@ -86,19 +86,37 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     });
   } else {
     mkdirSync(options.config.dataDir, { recursive: true });
+    // Per-connection settings, on every connection the pool opens: MikroORM's libSQL dialect
+    // replaces a connection once it is 10 s old, and a pragma run once on the first connection
+    // was gone after that (a writer then failed at once on a locked database, and commits
+    // synced as FULL). In WAL mode, NORMAL syncs at checkpoints, not at every commit: commits
+    // stay atomic and survive a crash of the process; only a power cut may roll the newest back.
+    const pragmas = [
+      'pragma busy_timeout = 5000',
+      `pragma synchronous = ${options.config.sqliteSynchronous ?? 'normal'}`,
+      'pragma foreign_keys = on',
+    ];
     orm = await MikroORM.init({
       ...common,
       driver: LibSqlDriver,
       dbName: join(options.config.dataDir, `${options.name}.sqlite`),
+      pool: {
+        afterCreate: (
+          connection: { exec(sql: string): unknown },
+          done: (error: Error | null, connection: unknown) => void,
+        ) => {
+          try {
+            for (const pragma of pragmas) connection.exec(pragma);
+            done(null, connection);
+          } catch (error) {
+            done(error as Error, connection);
+          }
+        },
+      },
     });
-    // WAL lets readers (GraphQL queries) proceed while the outbox relay or a consumer writes.
+    // WAL lets readers (GraphQL queries) proceed while the outbox relay or a consumer writes;
+    // it is kept in the file.
     await orm.em.getConnection().execute('pragma journal_mode = wal');
-    await orm.em.getConnection().execute('pragma busy_timeout = 5000');
-    // In WAL mode, NORMAL syncs at checkpoints, not at every commit: commits stay atomic and
-    // survive a crash of the process; only a power cut may roll the newest back.
-    await orm.em
-      .getConnection()
-      .execute(`pragma synchronous = ${options.config.sqliteSynchronous ?? 'normal'}`);
     applied = await orm.getMigrator().up();
   }
   if (applied.length > 0)
