@@ -18,6 +18,13 @@ export const usersReadModel: ReadModel = {
     migrations: usersSubgraph.migrations,
   },
   groups: [USERS_GROUP],
+  // Profiles first (an interview event is recorded only for a candidate with a profile), then
+  // interviews, erasures last (an erasure removes the activity already there).
+  replayOrder: [
+    { group: USERS_GROUP, topics: ['user-events'] },
+    { group: USERS_GROUP, topics: ['interview-events'] },
+    { group: USERS_GROUP, topics: ['system-events'] },
+  ],
   tables: [
     {
       name: 'user_activity',

@@ -45,7 +45,10 @@ export function describeInterviewEvent(event: EventOn<'interview-events'>): stri
 export function interviewEventsEffect(log: Logger): BatchEffect<EventOn<'interview-events'>> {
   return async (events, { em }) => {
     const ids = [...new Set(events.map((e) => e.payload.candidateId))];
-    const known = new Set((await em.find(User, { id: { $in: ids } })).map((u) => u.id));
+    // An erased profile (erasure saga) records nothing more.
+    const known = new Set(
+      (await em.find(User, { id: { $in: ids }, erasedAt: null })).map((u) => u.id),
+    );
     for (const event of events) {
       const userId = event.payload.candidateId;
       if (!known.has(userId)) {

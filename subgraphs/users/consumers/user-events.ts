@@ -104,7 +104,8 @@ export async function onUserAuthenticated(
   log: Logger,
 ): Promise<void> {
   const { userId, authMethod } = event.payload;
-  const user = await em.findOne(User, { id: userId });
+  // An erased profile (erasure saga) records nothing more.
+  const user = await em.findOne(User, { id: userId, erasedAt: null });
   if (!user) {
     log.warn('sign-in of a user without a profile; not recorded', {
       userId,
@@ -126,7 +127,7 @@ export async function onUserLoggedOut(
   log: Logger,
 ): Promise<void> {
   const { userId, reason } = event.payload;
-  if (!(await em.findOne(User, { id: userId }))) {
+  if (!(await em.findOne(User, { id: userId, erasedAt: null }))) {
     log.warn('sign-out of a user without a profile; not recorded', {
       userId,
       eventId: event.eventId,
@@ -146,7 +147,7 @@ export async function onUserProfileUpdated(
   event: EventEnvelope<'user.profile_updated'>,
 ): Promise<void> {
   const { userId } = event.payload;
-  if (!(await em.findOne(User, { id: userId }))) return;
+  if (!(await em.findOne(User, { id: userId, erasedAt: null }))) return;
   if (await em.findOne(UserActivity, { userId, eventId: event.eventId })) return;
   em.persist(profileActivity(event));
 }

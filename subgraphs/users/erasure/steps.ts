@@ -3,7 +3,7 @@
  * users group's batch transaction and is idempotent, resolving with how many rows it changed.
  */
 import type { ErasureStepWork } from '../../../events/erasure/participant';
-import { User, UserActivity } from '../entities';
+import { newUser, User, UserActivity } from '../entities';
 
 /** The address an erased profile keeps: the column is unique and required, and names no one. */
 export const erasedEmail = (sagaId: string): string => `erased-${sagaId}@erased.invalid`;
@@ -27,11 +27,19 @@ export const restoreAccount: ErasureStepWork = async (em, { userId }) => {
 /**
  * `erase-profile`: email, names, company and last sign-in gone, the activity log (which keeps
  * the events' payloads: emails, IP addresses, user agents) deleted. The row stays, suspended
- * and marked erased, so the id still resolves and a replayed registration does not recreate it.
+ * and marked erased, so the id still resolves and a replayed registration does not recreate it;
+ * the consumers record no activity of an erased profile any more, whatever the order of topics.
  */
 export const eraseProfile: ErasureStepWork = async (em, { userId, sagaId, now }) => {
   const user = await em.findOne(User, { id: userId });
-  if (!user) return 0;
+  if (!user) {
+    // Only in a replay (a rebuild) that reads this command before the registration: the erased
+    // row stands in, so the registration replayed later recreates nothing.
+    const tombstone = newUser({ id: userId, email: erasedEmail(sagaId), createdAt: now });
+    Object.assign(tombstone, { suspendedAt: now, erasedAt: now });
+    em.persist(tombstone);
+    return 1;
+  }
   const activities = await em.nativeDelete(UserActivity, { userId });
   if (user.erasedAt) return activities;
   Object.assign(user, {
