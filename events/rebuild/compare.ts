@@ -125,8 +125,8 @@ export interface TopicReplay {
   invalid: number;
   /** Events whose handler failed alone (the live consumer dead-lettered them after retries). */
   failed: number;
-  /** Events after the live group's position, left for the live consumer (not replayed). */
-  leftToLive: number;
+  /** Events the live group read past without handling them (dead-lettered): not replayed. */
+  passed: number;
   /** Partitions whose earliest offset is above 0: events the topic no longer holds. */
   truncated: number;
 }
@@ -141,6 +141,8 @@ export interface RebuildReport {
   lockMs: number;
   /** Whole run. */
   totalMs: number;
+  /** Whether every table compared equal (in-flight rows aside). */
+  equal: boolean;
   /** Whether the live tables now hold the rebuilt content. */
   swapped: boolean;
   /** Why not, when not. */
@@ -169,14 +171,14 @@ export function textTable(header: string[], rows: (string | number)[][]): string
 /** The summary `npm run rebuild` prints: replay per topic, tables live vs rebuilt, the outcome. */
 export function formatReport(report: RebuildReport): string {
   const replay = textTable(
-    ['group', 'topic', 'replayed', 'invalid', 'failed', 'left to live', 'truncated partitions'],
+    ['group', 'topic', 'replayed', 'invalid', 'failed', 'passed by live', 'truncated partitions'],
     report.topics.map((t) => [
       t.group,
       t.topic,
       t.replayed,
       t.invalid,
       t.failed,
-      t.leftToLive,
+      t.passed,
       t.truncated,
     ]),
   );

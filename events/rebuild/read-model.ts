@@ -6,6 +6,7 @@ import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
 import type { Database } from '../../lib/database';
 import type { Logger } from '../../lib/logger';
 import type { Source } from '../envelope';
+import type { Topic } from '../topics';
 import type { BatchSubscribeOptions, TopicBatchHandlers } from '../kafka/kafka-service';
 
 /** One table of a read model: replaced as a whole (or the rows of `where`) by a rebuild. */
@@ -52,6 +53,15 @@ export interface ReadModel {
   };
   /** The consumer groups (logical ids) whose effects are the read model; replayed all. */
   groups: string[];
+  /**
+   * The order the replay goes in, step by step, each step up to the live position before the
+   * next: a handler that looks at what another wrote (an interview event is recorded only for a
+   * candidate with a profile; an erasure anonymizes what is there) must come after it, and
+   * partitions of different topics and groups are otherwise replayed side by side, in no order
+   * between them. The group's topics a step does not name, and groups no step names, come after
+   * the steps, side by side. @default all side by side
+   */
+  replayOrder?: { group: string; topics: Topic[] }[];
   /** Copied in this order (a table referenced by a later one first), deleted in reverse. */
   tables: ReadModelTable[];
   /**

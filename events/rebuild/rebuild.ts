@@ -28,9 +28,15 @@ import { silentLogger, type Logger } from '../../lib/logger';
 import { KafkaService } from '../kafka/kafka-service';
 import type { Topic } from '../topics';
 import { compareTable, isEqual, type RebuildReport, type Row } from './compare';
-import type { ReadModel } from './read-model';
-import { partitionKey, startGroupReplay, type GroupReplay, type Positions } from './replay';
-import { knexOf, readRows, replaceRows, withWriteLock } from './tables';
+import type { ReadModel, ReplayConsumer } from './read-model';
+import {
+  partitionKey,
+  startGroupReplay,
+  type GroupReplay,
+  type LiveProgress,
+  type Positions,
+} from './replay';
+import { fingerprint, inSnapshot, knexOf, readRows, replaceRows, withWriteLock } from './tables';
 
 /** Options of {@link rebuildReadModel}. */
 export interface RebuildOptions {
@@ -54,8 +60,10 @@ export interface RebuildOptions {
   logger?: Logger;
 }
 
-/** Rounds of reading on to the live group's committed offsets before the lock. */
+/** Rounds of reading on to the live group's committed offsets before looking at the store. */
 const CATCH_UP_ROUNDS = 5;
+/** Optimistic rounds (look, then lock and copy if nothing moved) before locking to look. */
+const SWAP_ROUNDS = 5;
 
 /** A fresh store of the live one's engine: its migrations applied, dropped by `discard`. */
 async function openFreshStore(
@@ -96,6 +104,27 @@ async function openFreshStore(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The replay's steps: `replayOrder`, then each group's topics it leaves out, side by side (one
+ * step per group; the groups' last steps run one after the other, which costs a fetch each).
+ */
+export function replaySteps(
+  readModel: Pick<ReadModel, 'replayOrder'>,
+  consumers: readonly Pick<ReplayConsumer, 'groupId' | 'handlers'>[],
+): { group: string; topics: Topic[] }[] {
+  const steps = (readModel.replayOrder ?? []).filter((s) =>
+    consumers.some((c) => c.groupId === s.group),
+  );
+  for (const consumer of consumers) {
+    const named = new Set(
+      steps.filter((s) => s.group === consumer.groupId).flatMap((s) => s.topics),
+    );
+    const rest = (Object.keys(consumer.handlers) as Topic[]).filter((t) => !named.has(t));
+    if (rest.length > 0) steps.push({ group: consumer.groupId, topics: rest });
+  }
+  return steps;
 }
 
 /** What `groupId` has committed on its topics, as positions (a partition never committed: 0). */
@@ -179,6 +208,30 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
     cleanup.push(() => kafka.stop());
 
     const replays: GroupReplay[] = [];
+    const steps = replaySteps(readModel, consumers);
+    /**
+     * Moves every replay on to its `targets` (by group), step by step (`replayOrder`), each
+     * step's partitions reached before the next starts.
+     * @returns how many messages behind the replays were before.
+     */
+    const replayInOrder = async (
+      targets: ReadonlyMap<string, Positions>,
+      live?: ReadonlyMap<string, LiveProgress>,
+    ): Promise<number> => {
+      let behind = 0;
+      for (const step of steps) {
+        const replay = replays.find((r) => r.groupId === step.group) as GroupReplay;
+        const all = targets.get(step.group) ?? new Map<string, number>();
+        const stepTargets: Positions = new Map(
+          [...all].filter(([key]) => step.topics.some((t) => key.startsWith(`${t}/`))),
+        );
+        const before = replay.behind();
+        replay.advance(stepTargets, live?.get(step.group));
+        behind += replay.behind() - before;
+        await replay.reached(timeoutMs);
+      }
+      return behind;
+    };
     for (const consumer of consumers) {
       const replay = await startGroupReplay(kafka, consumer, log);
       cleanup.push(() => replay.stop());
@@ -186,10 +239,10 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
     }
     // Up to where the live groups are, while they move on: a few rounds, until close.
     for (let round = 1; round <= CATCH_UP_ROUNDS; round++) {
+      const targets = new Map<string, Positions>();
       for (const replay of replays)
-        replay.advance(await committedPositions(kafka, replay.groupId, replay.topics));
-      const behind = replays.reduce((sum, r) => sum + r.behind(), 0);
-      await Promise.all(replays.map((r) => r.reached(timeoutMs)));
+        targets.set(replay.groupId, await committedPositions(kafka, replay.groupId, replay.topics));
+      const behind = await replayInOrder(targets);
       log.info('replayed up to the live groups', { round, behind });
       if (behind <= lockWhenBehind && round > 1) break;
     }
@@ -198,56 +251,121 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
       // processed_event first: live consumers write it before their effects are flushed.
       ...new Set(['processed_event', ...readModel.tables.map((t) => t.name)]),
     ];
-    const { result, lockMs } = await withWriteLock(
-      live,
-      tableNames,
-      async (trx) => {
-        const processed = new Map<string, Set<string>>();
-        for (const replay of replays) {
-          const ids = await processedIds(trx, live, replay.groupId);
-          processed.set(replay.groupId, ids);
-          replay.advance(await endPositions(kafka, replay.topics), ids);
-        }
-        await Promise.all(replays.map((r) => r.reached(timeoutMs)));
-        const handledLive = (eventId: string) =>
-          [...processed.values()].some((ids) => ids.has(eventId));
-
-        const rebuilt = new Map<string, Row[]>();
-        const tables = [];
-        const inFlight = new Map<string, string[]>();
-        for (const table of readModel.tables) {
-          const liveRows = await readRows(trx, live, table);
-          const freshRows = await readRows(knexOf(fresh.database), fresh.database, table);
-          rebuilt.set(table.name, freshRows);
-          tables.push(compareTable(table, liveRows, freshRows, handledLive));
-          const column = table.eventColumn;
-          if (column) {
-            inFlight.set(
-              table.name,
-              liveRows
-                .map((r) => r[column])
-                .filter((id): id is string => typeof id === 'string' && !handledLive(id)),
-            );
-          }
-        }
-        const equal = tables.every(isEqual);
-        let reason: string | undefined;
-        if (options.dryRun)
-          reason = equal ? 'dry run; the stores are equal' : 'dry run; the stores differ';
-        else if (!equal && !options.force)
-          reason = 'the stores differ (see above); --force swaps anyway';
-        if (reason === undefined)
-          await replaceRows(
-            trx,
-            live,
-            readModel.tables,
-            rebuilt,
-            (t) => inFlight.get(t.name) ?? [],
+    /**
+     * The live groups' committed offsets, read before the store is looked at: offsets are
+     * committed after the transaction that handled their events, so everything before them is
+     * in what the look sees, handled or (when not recorded) dead-lettered.
+     */
+    const committedNow = async () => {
+      const committed = new Map<string, Positions>();
+      for (const replay of replays)
+        committed.set(
+          replay.groupId,
+          await committedPositions(kafka, replay.groupId, replay.topics),
+        );
+      return committed;
+    };
+    /**
+     * One look at the live store: its groups' progress and rows, in one snapshot; the replay
+     * catches up to exactly that progress, and the stores are compared.
+     */
+    const look = async (trx: Knex, committed: Map<string, Positions>) => {
+      const processed = new Map<string, Set<string>>();
+      const progress = new Map<string, LiveProgress>();
+      const ends = new Map<string, Positions>();
+      for (const replay of replays) {
+        const ids = await processedIds(trx, live, replay.groupId);
+        processed.set(replay.groupId, ids);
+        progress.set(replay.groupId, {
+          processed: ids,
+          committed: committed.get(replay.groupId) ?? new Map(),
+        });
+        ends.set(replay.groupId, await endPositions(kafka, replay.topics));
+      }
+      const liveRows = new Map<string, Row[]>();
+      for (const table of readModel.tables)
+        liveRows.set(table.name, await readRows(trx, live, table));
+      const print = await fingerprint(trx, live, readModel.tables);
+      await replayInOrder(ends, progress);
+      const handledLive = (eventId: string) =>
+        [...processed.values()].some((ids) => ids.has(eventId));
+      const rebuilt = new Map<string, Row[]>();
+      const tables = [];
+      const inFlight = new Map<string, string[]>();
+      for (const table of readModel.tables) {
+        const liveContent = liveRows.get(table.name) ?? [];
+        const freshRows = await readRows(knexOf(fresh.database), fresh.database, table);
+        rebuilt.set(table.name, freshRows);
+        tables.push(compareTable(table, liveContent, freshRows, handledLive));
+        const column = table.eventColumn;
+        if (column) {
+          inFlight.set(
+            table.name,
+            liveContent
+              .map((r) => r[column])
+              .filter((id): id is string => typeof id === 'string' && !handledLive(id)),
           );
-        return { tables, reason };
-      },
-      log,
-    );
+        }
+      }
+      const equal = tables.every(isEqual);
+      let reason: string | undefined;
+      if (options.dryRun)
+        reason = equal ? 'dry run; the stores are equal' : 'dry run; the stores differ';
+      else if (!equal && !options.force)
+        reason = 'the stores differ (see above); --force swaps anyway';
+      return { tables, equal, reason, rebuilt, inFlight, print };
+    };
+    type Look = Awaited<ReturnType<typeof look>>;
+    const swap = (trx: Knex, seen: Look) =>
+      replaceRows(
+        trx,
+        live,
+        readModel.tables,
+        seen.rebuilt,
+        (t) => seen.inFlight.get(t.name) ?? [],
+      );
+
+    // Optimistic first: look in a snapshot (nothing locked), then take the write lock only to
+    // check that the live store has not moved on since (else look again) and copy. After a few
+    // rounds of a store that keeps moving, look while holding the lock.
+    let lockMs = 0;
+    let result: Look | undefined;
+    for (let round = 1; round <= SWAP_ROUNDS && result === undefined; round++) {
+      const committed = await committedNow();
+      const seen = await inSnapshot(live, (trx) => look(trx, committed));
+      if (seen.reason !== undefined) {
+        result = seen;
+        break;
+      }
+      const locked = await withWriteLock(
+        live,
+        tableNames,
+        async (trx) => {
+          if ((await fingerprint(trx, live, readModel.tables)) !== seen.print) return false;
+          await swap(trx, seen);
+          return true;
+        },
+        log,
+      );
+      lockMs = locked.lockMs;
+      if (locked.result) result = seen;
+      else log.info('the live store moved on while comparing; looking again', { round });
+    }
+    if (result === undefined) {
+      const committed = await committedNow();
+      const locked = await withWriteLock(
+        live,
+        tableNames,
+        async (trx) => {
+          const seen = await look(trx, committed);
+          if (seen.reason === undefined) await swap(trx, seen);
+          return seen;
+        },
+        log,
+      );
+      lockMs = locked.lockMs;
+      result = locked.result;
+    }
     const report: RebuildReport = {
       readModel: readModel.name,
       mode: options.dryRun ? 'dry-run' : 'swap',
@@ -255,6 +373,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
       tables: result.tables,
       lockMs,
       totalMs: Math.round(performance.now() - started),
+      equal: result.equal,
       swapped: result.reason === undefined,
       ...(result.reason === undefined ? {} : { reason: result.reason }),
     };

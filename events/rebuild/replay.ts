@@ -38,15 +38,25 @@ export function partitionKey(topic: Topic, partition: number): string {
   return `${topic}/${partition}`;
 }
 
+/** How far the live group has got: what {@link GroupReplay.advance} replays up to. */
+export interface LiveProgress {
+  /** The event ids the live group recorded as processed. */
+  processed: ReadonlySet<string>;
+  /** The live group's committed offsets. */
+  committed: Positions;
+}
+
 /** One group's replay: see the module's comment. */
 export interface GroupReplay {
   readonly groupId: string;
   readonly topics: readonly Topic[];
   /**
-   * Reads on to `targets` (partitions not named keep theirs); with `only`, events whose id it
-   * lacks are read past but not handled (counted as left to the live consumer).
+   * Reads on to `targets` (partitions not named keep theirs). With `live`, only what the live
+   * group has handled: an event whose id `live.processed` lacks stops its partition there (the
+   * live group has not got that far), unless it lies before `live.committed`, the group's
+   * committed offsets (the live group dead-lettered it): it is then read past.
    */
-  advance(targets: Positions, only?: ReadonlySet<string>): void;
+  advance(targets: Positions, live?: LiveProgress): void;
   /** Resolves once every partition reached its target. */
   reached(timeoutMs: number): Promise<void>;
   /** How far behind the targets it is, in messages. */
@@ -78,13 +88,13 @@ export async function startGroupReplay(
       replayed: 0,
       invalid: 0,
       failed: 0,
-      leftToLive: 0,
+      passed: 0,
       truncated: offsets.filter((o) => o.low > 0).length,
     });
     for (const { partition, low } of offsets)
       states.set(partitionKey(topic, partition), { topic, partition, position: low, target: low });
   }
-  let only: ReadonlySet<string> | undefined;
+  let live: LiveProgress | undefined;
   let stopping = false;
   const replayLog = log.child({ replayOf: consumer.groupId });
 
@@ -96,27 +106,37 @@ export async function startGroupReplay(
     },
   );
 
-  /** Hands `messages` (in offset order, one partition) to the topic's handler. */
+  /**
+   * Hands `messages` (in offset order, one partition) to the topic's handler, up to the first
+   * event the live group has not handled (see {@link GroupReplay.advance}).
+   * @returns how many messages it went through: all, or up to that event.
+   */
   const handle = async (
     topic: Topic,
     partition: number,
     messages: KafkaMessage[],
     heartbeat: () => Promise<void>,
-  ) => {
+  ): Promise<number> => {
     const handler = consumer.handlers[topic];
     const stat = stats.get(topic) as TopicReplay;
-    if (!handler) return;
+    if (!handler) return messages.length;
     const valid: ConsumedEvent[] = [];
+    let through = 0;
     for (const message of messages) {
       const decoded = decodeEvent(message.value, topic);
       if (!decoded.ok) {
         stat.invalid++;
+        through++;
         continue;
       }
-      if (only && !only.has(decoded.event.eventId)) {
-        stat.leftToLive++;
+      if (live && !live.processed.has(decoded.event.eventId)) {
+        const committed = live.committed.get(partitionKey(topic, partition)) ?? 0;
+        if (Number(message.offset) >= committed) break;
+        stat.passed++;
+        through++;
         continue;
       }
+      through++;
       valid.push({
         event: decoded.event,
         context: {
@@ -153,6 +173,7 @@ export async function startGroupReplay(
       }
       await heartbeat();
     }
+    return through;
   };
 
   await kafkaConsumer.connect();
@@ -184,8 +205,14 @@ export async function startGroupReplay(
       }
       if (!isRunning() || isStale() || stopping) return;
       if (todo.length > 0) {
-        await handle(topic, batch.partition, todo, heartbeat);
-        state.position = Number((todo[todo.length - 1] as KafkaMessage).offset) + 1;
+        const through = await handle(topic, batch.partition, todo, heartbeat);
+        if (through < todo.length) {
+          // The live group has not got this far: stop here until the next `advance`.
+          const stop = Number((todo[through] as KafkaMessage).offset);
+          state.position = stop;
+          state.target = stop;
+          atTarget = false;
+        } else state.position = Number((todo[todo.length - 1] as KafkaMessage).offset) + 1;
       }
       // A message at or past the target: everything before it has been read.
       if (atTarget) state.position = Math.max(state.position, state.target);
@@ -202,8 +229,8 @@ export async function startGroupReplay(
   return {
     groupId: consumer.groupId,
     topics,
-    advance(targets, onlyIds) {
-      only = onlyIds;
+    advance(targets, progress) {
+      live = progress;
       const resume: { topic: string; partitions: number[] }[] = [];
       for (const [key, target] of targets) {
         const state = states.get(key);

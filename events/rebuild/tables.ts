@@ -71,6 +71,39 @@ export async function replaceRows(
   }
 }
 
+/**
+ * Runs `work` in one read-only view of `database`: a REPEATABLE READ transaction on PostgreSQL,
+ * a read transaction on SQLite (WAL: a snapshot from its first read). Nothing is locked.
+ */
+export async function inSnapshot<T>(
+  database: Database,
+  work: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
+  return knexOf(database).transaction(work, {
+    ...(database.dialect === 'postgresql' ? { isolationLevel: 'repeatable read' as const } : {}),
+  });
+}
+
+/**
+ * How many rows each of `tables` holds for the read model: every write of a live consumer adds
+ * processed-event records, and other writers (a mutation's activity) add rows, so a change of
+ * these counts says the live store moved on.
+ */
+export async function fingerprint(
+  trx: Knex,
+  database: Database,
+  tables: readonly ReadModelTable[],
+): Promise<string> {
+  const counts: string[] = [];
+  for (const table of tables) {
+    const query = from(trx, database, table.name).count({ n: '*' });
+    if (table.where) query.whereIn(table.where.column, table.where.in);
+    const [row] = (await query) as { n: number | string }[];
+    counts.push(`${table.name}=${String(row?.n ?? 0)}`);
+  }
+  return counts.join(',');
+}
+
 /** How long each PostgreSQL attempt waits for the lock before it lets go and tries again. */
 const PG_LOCK_WAIT = '100ms';
 /** How long a rebuild tries to take the lock at all. @default 60 s */

@@ -19,6 +19,13 @@ export const reportingReadModel: ReadModel = {
     migrations: reportingSubgraph.migrations,
   },
   groups,
+  // The audit trail first, then the reports, erasures last: an erasure (system-events) in
+  // reporting-service-group anonymizes the reports and audit entries already there.
+  replayOrder: [
+    { group: AUDIT_GROUP, topics: ['user-events', 'interview-events', 'system-events'] },
+    { group: CONSUMER_GROUPS.reporting, topics: ['interview-events'] },
+    { group: CONSUMER_GROUPS.reporting, topics: ['system-events'] },
+  ],
   tables: [
     {
       name: 'interview_report',
