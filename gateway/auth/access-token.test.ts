@@ -119,4 +119,30 @@ describe('createAccessTokenVerifier', () => {
     const error = (await authenticate(req).catch((e: unknown) => e)) as GraphQLError;
     expect(error.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
   });
+
+  it('refuses a valid Bearer token of a suspended account (403 ACCOUNT_SUSPENDED), until it is restored', async () => {
+    const sessions = createMemorySessionStore();
+    let clock = 0;
+    const authenticate = createRequestAuthenticator({
+      verifier: createAccessTokenVerifier({
+        issuerMetadata: async () => ({ issuer: ISSUER, jwks_uri: jwksUri }),
+        audience: AUDIENCE,
+      }),
+      sessions,
+      suspensionCacheMs: 1_000,
+      now: () => clock,
+    });
+    const req = { headers: { authorization: `Bearer ${await token()}` } } as IncomingMessage;
+    expect((await authenticate(req))?.userId).toBe('dev-user');
+    await sessions.suspendAccount('dev-user');
+    // Known not suspended for a second more, then asked again.
+    expect((await authenticate(req))?.userId).toBe('dev-user');
+    clock = 1_000;
+    const error = (await authenticate(req).catch((e: unknown) => e)) as GraphQLError;
+    expect(error.extensions).toEqual({ code: 'ACCOUNT_SUSPENDED', http: { status: 403 } });
+    expect(error.message).toMatch(/suspended while its erasure runs/);
+    await sessions.restoreAccount('dev-user');
+    clock = 2_000;
+    expect((await authenticate(req))?.userId).toBe('dev-user');
+  });
 });
