@@ -5,17 +5,22 @@
  *    schema of its own) with the service's migrations: the same tables, so the service's own
  *    handlers (`ReadModel.consumers`) write it unchanged.
  * 2. Each group's topics are replayed from their earliest offsets into it, in a throwaway
- *    consumer group, up to the offsets the live group has committed (everything before them the
- *    live group handled or dead-lettered), read again until close.
- * 3. In one transaction on the live database that holds the tables' write lock (readers go on):
- *    the live groups' processed-event records are read (frozen now: live consumers wait for the
- *    lock), and the replay reads on to the topics' current ends handling only those events, so
- *    the rebuilt store has handled exactly what the live one has. Then every table is compared
- *    and, unless it differs (without `force`) or this is a dry run, its content is replaced by
- *    the rebuilt one; commit. Readers see the old content until the commit, then the new; live
- *    consumers then go on from where they were, the rebuilt records telling them what is done.
+ *    consumer group that commits nothing, step by step in `ReadModel.replayOrder`, up to the
+ *    offsets the live group has committed (everything before them it handled or
+ *    dead-lettered), read again a few times while the live groups move on.
+ * 3. A look at the live store in one snapshot (no lock): the live groups' processed-event
+ *    records and the read model's rows. The replay reads on, handling only events the live
+ *    groups have handled and stopping at the first one they have not, so the fresh store has
+ *    handled exactly what the live one had. Then every table is compared.
+ * 4. In one transaction on the live database holding the tables' write lock (readers go on):
+ *    if the live store's row counts are what the look saw (every live consumer commit adds
+ *    processed-event records), the read model's rows are replaced by the rebuilt ones; else it
+ *    lets go and looks again (after a few rounds, it looks while holding the lock). Readers see
+ *    the old content until the commit, then the new; live consumers, which waited for the
+ *    lock, go on from their position and skip what the rebuilt records say is done.
  *
- * The fresh store, its outbox included, is discarded at the end.
+ * A dry run, or a comparison that found differences without `force`, stops after step 3 having
+ * locked nothing. The fresh store, its outbox included, is discarded at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
