@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main, parseArgs, UsageError, USAGE } from './rebuild';
 
 function problems(argv: string[]): string[] {
@@ -86,5 +89,24 @@ describe('npm run rebuild: exit codes', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('KAFKA_BROKERS');
     expect(result.stderr).toContain('KAFKA_TOPIC_PREFIX');
+  });
+
+  it('exits 1, creating nothing, when the live database is not there', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ig-test-db-'));
+    try {
+      // The database is checked before any broker is asked: this one does not exist.
+      const result = await run(['users', '--database-name', 'nothing_here'], {
+        KAFKA_BROKERS: '127.0.0.1:1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'silent',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `rebuild of users failed, nothing changed: no database at ${join(dataDir, 'nothing_here.sqlite')}: check DATA_DIR, or name the file with --database-name`,
+      );
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,7 +23,7 @@
  * locked nothing. The fresh store, its outbox included, is discarded at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from '@mikro-orm/knex';
@@ -132,6 +132,33 @@ export function replaySteps(
   return steps;
 }
 
+/**
+ * @throws when the live store `name` does not exist (an SQLite file in `config.dataDir`, a
+ * PostgreSQL schema, asked through the fresh store's connection to the same server).
+ */
+async function assertLiveStoreExists(
+  fresh: Database,
+  config: DatabaseConfig,
+  name: string,
+): Promise<void> {
+  if (config.url) {
+    const rows = (await knexOf(fresh)
+      .select('schema_name')
+      .from('information_schema.schemata')
+      .where('schema_name', name)) as unknown[];
+    if (rows.length === 0)
+      throw new Error(
+        `no schema ${name} in the database of DATABASE_URL: is the service's schema another (--database-name)?`,
+      );
+    return;
+  }
+  const file = join(config.dataDir, `${name}.sqlite`);
+  if (!existsSync(file))
+    throw new Error(
+      `no database at ${file}: check DATA_DIR, or name the file with --database-name`,
+    );
+}
+
 /** What `groupId` has committed on its topics, as positions (a partition never committed: 0). */
 async function committedPositions(
   kafka: KafkaService,
@@ -183,6 +210,10 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
   const lockWhenBehind = options.lockWhenBehind ?? 1_000;
   const cleanup: (() => Promise<void>)[] = [];
   try {
+    const fresh = await openFreshStore(options, name, log);
+    cleanup.push(() => fresh.discard());
+    // Opening a database that is not there would create it, empty, and migrate it.
+    await assertLiveStoreExists(fresh.database, options.database, name);
     const live = await openDatabase({
       name,
       config: options.database,
@@ -191,8 +222,6 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
       logger: log,
     });
     cleanup.push(() => live.close());
-    const fresh = await openFreshStore(options, name, log);
-    cleanup.push(() => fresh.discard());
 
     const consumers = readModel
       .consumers({ database: fresh.database, logger: log })
