@@ -56,8 +56,8 @@ export interface RebuildOptions {
   /** Swap even when the comparison found differences (after fixing a projection, say). */
   force?: boolean;
   /**
-   * The replay stops reading on to the live group's moving position and takes the lock once it
-   * was at most this many messages behind. @default 1_000
+   * The replay stops following the live groups' committed offsets, and looks at the live store,
+   * once a round had at most this many messages to read (or after five rounds). @default 1_000
    */
   lockWhenBehind?: number;
   /** Longest wait for the replay to reach a position. @default 600_000 */
