@@ -59,7 +59,7 @@ export interface RebuildOptions {
    * The replay stops following the live groups' committed offsets, and looks at the live store,
    * once a round had at most this many messages to read (or after five rounds). @default 1_000
    */
-  lockWhenBehind?: number;
+  lookWhenBehind?: number;
   /** Longest wait for the replay to reach a position. @default 600_000 */
   timeoutMs?: number;
   logger?: Logger;
@@ -207,7 +207,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
   const log = (options.logger ?? silentLogger).child({ rebuild: readModel.name });
   const name = options.databaseName ?? readModel.database.name;
   const timeoutMs = options.timeoutMs ?? 600_000;
-  const lockWhenBehind = options.lockWhenBehind ?? 1_000;
+  const lookWhenBehind = options.lookWhenBehind ?? 1_000;
   const cleanup: (() => Promise<void>)[] = [];
   try {
     const fresh = await openFreshStore(options, name, log);
@@ -278,7 +278,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
         targets.set(replay.groupId, await committedPositions(kafka, replay.groupId, replay.topics));
       const behind = await replayInOrder(targets);
       log.info('replayed up to the live groups', { round, behind });
-      if (behind <= lockWhenBehind && round > 1) break;
+      if (behind <= lookWhenBehind && round > 1) break;
     }
 
     const tableNames = [
