@@ -41,6 +41,12 @@ export const reportingReadModel: ReadModel = {
       ignore: { recorded_at: 'the wall clock when the entry was recorded' },
       eventColumn: 'event_id',
     },
+    {
+      // The erasure tombstones both groups write and check (erasure.ts).
+      name: 'erased_subjects',
+      key: ['subject_hash'],
+      ignore: { erased_at: 'when the tombstone was written' },
+    },
     processedEventTable(groups),
   ],
   consumers: ({ database, logger }) => {
