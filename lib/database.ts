@@ -143,6 +143,21 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  * A migration written with knex's schema builder, so one migration serves SQLite and
  * PostgreSQL, in the service's own schema on PostgreSQL.
  */
+/**
+ * On SQLite, takes the database's write lock with the transaction's first statement (a no-op
+ * delete), so the transaction waits for another process's writer (`busy_timeout`) instead of
+ * failing: SQLite refuses at once (SQLITE_BUSY) the first write of a transaction that has read
+ * while another connection wrote, so that two such transactions cannot deadlock. Call it first
+ * in every transaction that reads and then writes (mutations, consumers). Another process
+ * writes the same file during a read model's swap (`npm run rebuild`). PostgreSQL: nothing.
+ */
+export async function takeWriteLock(em: EntityManager): Promise<void> {
+  if (!(em.getDriver() instanceof LibSqlDriver)) return;
+  await em
+    .getConnection()
+    .execute('delete from mikro_orm_migrations where 0', [], 'run', em.getTransactionContext());
+}
+
 export abstract class PortableMigration extends Migration {
   abstract change(schema: Knex.SchemaBuilder): Knex.SchemaBuilder;
 

@@ -5,7 +5,7 @@
 // DateTimeType, not 'datetime': with libSQL the string form makes every loaded row look dirty.
 import { DateTimeType, EntitySchema, type EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
-import { type Database, PortableMigration } from '../../lib/database';
+import { type Database, PortableMigration, takeWriteLock } from '../../lib/database';
 import type { DomainEvent } from '../catalog';
 
 /** That consumer group `groupId` handled event `eventId`: the row {@link handleOnce} checks. */
@@ -49,10 +49,7 @@ export class CreateProcessedEventTable extends PortableMigration {
  * relay and a read-model swap (`npm run rebuild`) hold that lock for moments. PostgreSQL: nothing.
  */
 export async function lockForWrites(database: Database, em: EntityManager): Promise<void> {
-  if (database.dialect !== 'sqlite') return;
-  await em
-    .getConnection()
-    .execute('delete from processed_event where 0', [], 'run', em.getTransactionContext());
+  if (database.dialect === 'sqlite') await takeWriteLock(em);
 }
 
 /**

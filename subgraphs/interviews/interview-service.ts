@@ -9,6 +9,7 @@
  * listing with questions and answers costs one query per level, not one per interview; listings
  * are keyset-paginated (`../shared/pagination.ts`).
  */
+import { takeWriteLock } from '../../lib/database';
 import { randomUUID } from 'node:crypto';
 import {
   OptimisticLockError,
@@ -435,6 +436,7 @@ export class InterviewService {
     try {
       interview = await this.em.transactional(
         async (em) => {
+          await takeWriteLock(em);
           const current = await em.findOne(InterviewEntity, { id });
           if (!current) throw new NotFoundError('Interview', id);
           authorize(who, current);

@@ -5,6 +5,7 @@
  *
  * Changing preferences publishes no event: nothing outside this subgraph reads them.
  */
+import { takeWriteLock } from '../../lib/database';
 import { InvalidInputError } from '../../contracts/errors';
 import { requireIdentity, requireSelfOrAdmin, type Identity } from '../../contracts/identity';
 import type { RequestScope } from '../shared/subgraph';
@@ -46,6 +47,7 @@ export class PreferencesService {
     const who = requireIdentity(this.identity);
     const changes = parsePreferencesInput(input);
     return this.em.transactional(async (em) => {
+      await takeWriteLock(em);
       const now = new Date();
       let preferences = await em.findOne(InterviewPreferencesEntity, { userId: who.userId });
       if (!preferences) {

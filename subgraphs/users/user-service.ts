@@ -6,6 +6,7 @@
  * The pure rules (input validation, diffing) are exported functions, so they are unit-tested
  * without a database; cursors and page sizes are the shared `../shared/pagination.ts`.
  */
+import { takeWriteLock } from '../../lib/database';
 import { UserEventFactory } from '../../events';
 import { enqueueEvent, type OutboxMessage } from '../../events/outbox';
 import { DomainError, ForbiddenError, InvalidInputError } from '../../contracts/errors';
@@ -160,6 +161,7 @@ export class UserService {
     const changes = parseProfileInput(input);
     let row: OutboxMessage | undefined;
     const { user, published } = await this.scope.em.transactional(async (em) => {
+      await takeWriteLock(em);
       const user = await em.findOne(User, { id: who.userId });
       if (!user) throw new ProfileNotFoundError(who.userId);
       // While its erasure runs (and for good once erased) the profile changes no more.

@@ -14,7 +14,7 @@ import type { BatchEffect } from '../../../events/consumers';
 import { createEvent } from '../../../events/factories';
 import { enqueueEvent, type OutboxMessage } from '../../../events/outbox';
 import type { ErasureTiming } from '../../../events/erasure/options';
-import type { Database } from '../../../lib/database';
+import { takeWriteLock, type Database } from '../../../lib/database';
 import type { Logger } from '../../../lib/logger';
 import type { WorkerDefinition } from '../../shared/subgraph';
 import { decide, type SagaEffect, type SagaInput } from './machine';
@@ -161,6 +161,7 @@ export function createErasureTimer(options: {
       if (stopped) break;
       try {
         const rows = await database.fork().transactional(async (em) => {
+          await takeWriteLock(em);
           const saga = await em.findOne(ErasureSaga, { id });
           return saga ? advanceSaga(em, saga, { type: 'tick' }, now, timing) : [];
         });

@@ -2,6 +2,7 @@
  * Account erasure on behalf of one GraphQL request: who may ask for it, the duplicate rule, and
  * what admins and the user see of a saga. The saga itself runs in `orchestrator.ts`.
  */
+import { takeWriteLock } from '../../../lib/database';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { DomainError } from '../../../contracts/errors';
 import {
@@ -46,6 +47,7 @@ export class ErasureService {
     let rows: OutboxMessage[] = [];
     try {
       const saga = await this.scope.em.fork().transactional(async (em) => {
+        await takeWriteLock(em);
         const user = await em.findOne(User, { id: userId });
         if (!user) {
           throw new DomainError('NOT_FOUND', `No user ${userId}`, { entity: 'User', id: userId });
