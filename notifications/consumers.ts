@@ -9,7 +9,7 @@
  * - `user.profile_updated` keeps the recipient's address and name current;
  * - `interview.created` remembers the interview's title for later subject lines;
  * - `interview.scheduled`, `interview.completed` and `interview.cancelled` write to the
- *   candidate. A candidate the service never heard of is an error: the event is retried, then
+ *   candidate (not for the erasure saga's cancellations: its confirmation tells of them). A candidate the service never heard of is an error: the event is retried, then
  *   dead-lettered with `handler.failed`, to be replayed once the registration is in.
  */
 import type { EntityManager } from '@mikro-orm/core';
@@ -20,6 +20,7 @@ import {
   type TopicBatchHandlers,
 } from '../events';
 import { inRuns, transactionalHandlers, type BatchEffect } from '../events/consumers';
+import { ERASURE_CANCEL_REASON } from '../events/catalog/erasure';
 import type { ErasureOptions } from '../events/erasure/options';
 import { erasureParticipant, type ErasureStepWork } from '../events/erasure/participant';
 import type { Database } from '../lib/database';
@@ -139,6 +140,13 @@ export async function notify(em: EntityManager, event: DomainEvent): Promise<boo
     case 'interview.scheduled':
     case 'interview.completed':
     case 'interview.cancelled': {
+      // The erasure saga's cancellations: its confirmation email tells of the erasure.
+      if (
+        event.eventType === 'interview.cancelled' &&
+        event.payload.reason === ERASURE_CANCEL_REASON
+      ) {
+        return false;
+      }
       const { candidateId, interviewId } = event.payload;
       const to = await recipientOf(em, candidateId, event);
       // Erased (forget-recipient): nothing more goes to them, and that is no failure.

@@ -155,3 +155,10 @@ export const erasureAlert = defineEvent({
     lastError: 'no reply within 30000 ms',
   },
 });
+
+/**
+ * The reason the interviews the saga cancels carry (`interview.cancelled`): not personal data, so
+ * it survives the erasure; the notification service sends no cancellation email for it (the
+ * saga's confirmation says it all).
+ */
+export const ERASURE_CANCEL_REASON = 'account erasure';

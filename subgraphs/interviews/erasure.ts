@@ -9,6 +9,7 @@
  * second time and answers with the same interviews.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { ERASURE_CANCEL_REASON } from '../../events/catalog/erasure';
 import { InterviewEventFactory } from '../../events/factories';
 import { type OutboxMessage, OutboxMessage as OutboxRow } from '../../events/outbox';
 import {
@@ -20,8 +21,7 @@ import {
 import { recordEvent, rewriteStreams } from './event-store';
 import { isFinal, type Status } from './lifecycle';
 
-/** The reason the saga's cancellations carry (not personal data, so it survives the erasure). */
-export const ERASURE_CANCEL_REASON = 'account erasure';
+export { ERASURE_CANCEL_REASON };
 /** The reason a compensation's `interview.restored` carries. */
 export const ERASURE_RESTORE_REASON = 'account erasure failed; interview restored';
 /** What an erased answer (and any erased free text) reads afterwards. */

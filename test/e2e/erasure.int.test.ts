@@ -371,6 +371,10 @@ describe('account erasure, a saga across the services', () => {
       const emails = await notified.database.fork().find(Email, { userId: who.userId });
       return emails.length > 1 && emails.every((e) => e.to === FORGOTTEN_ADDRESS);
     });
+    // The saga's cancellations wrote no email of their own: the confirmation tells of them.
+    const sent = await notified.database.fork().find(Email, { userId: who.userId });
+    expect(sent.map((e) => e.eventType)).toContain('interview.scheduled');
+    expect(sent.map((e) => e.eventType)).not.toContain('interview.cancelled');
 
     // The audit trail has the saga's events, the alert included, with the saga as subject.
     await waitFor('the alert in the audit trail', async () => {
