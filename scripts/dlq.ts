@@ -7,6 +7,7 @@
  * configuration, every problem listed.
  */
 import { ConfigError, loadConfig } from '../config';
+import { processIo, runCommand, UsageError, type CliIo } from './cli';
 import {
   DeadLetterInputError,
   createDeadLetterStore,
@@ -20,6 +21,9 @@ import {
   type DeadLetterStoreOptions,
 } from '../events/dead-letters';
 import { TOPICS, isTopic, type Topic } from '../events/topics';
+
+/** Thrown by `parseArgs` (from `./cli`, shared by the commands). */
+export { UsageError };
 
 export const USAGE = `usage: npm run dlq -- <command> [flags]
 
@@ -49,14 +53,6 @@ export interface DlqArgs {
   command: Command;
   filter: DeadLetterFilter;
   dryRun: boolean;
-}
-
-/** A bad command line; `problems` lists every one. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
 }
 
 const VALUE_FLAGS = ['--topic', '--group', '--type', '--reason', '--since', '--until', '--id'];
@@ -277,37 +273,20 @@ function formatAction<T>(
 }
 
 /** Where `main` writes and what it reads. */
-export interface DlqIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
+export interface DlqIo extends CliIo {
   /** Builds the store; tests may hand their own. */
   store?: (options: DeadLetterStoreOptions) => DeadLetterStore;
 }
-
-const defaultIo: DlqIo = {
-  stdout: (text) => process.stdout.write(`${text}\n`),
-  stderr: (text) => process.stderr.write(`${text}\n`),
-  env: process.env,
-};
 
 /**
  * Runs one command line (see the module's comment).
  * @returns the exit code.
  */
-export async function main(argv: readonly string[], io: DlqIo = defaultIo): Promise<number> {
-  let args: DlqArgs | 'help';
-  try {
-    args = parseArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+export function main(argv: readonly string[], io: DlqIo = processIo): Promise<number> {
+  return runCommand(argv, io, USAGE, parseArgs, (args) => run(args, io));
+}
+
+async function run(args: DlqArgs, io: DlqIo): Promise<number> {
   let options: DeadLetterStoreOptions;
   try {
     const { kafka, localKafka } = loadConfig(io.env);

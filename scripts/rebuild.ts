@@ -9,6 +9,7 @@
  * every problem listed; 3 the stores differ, nothing swapped (no --force, or --dry-run).
  */
 import { ConfigError, loadConfig } from '../config';
+import { processIo, runCommand, UsageError, type CliIo } from './cli';
 import {
   rebuildReadModel,
   formatReport,
@@ -18,6 +19,9 @@ import {
 import { createProcessLogger } from '../lib/logger';
 import { reportingReadModel } from '../subgraphs/reporting/read-model';
 import { usersReadModel } from '../subgraphs/users/read-model';
+
+/** Thrown by `parseArgs` (from `./cli`, shared by the commands). */
+export { UsageError };
 
 /** The read models `npm run rebuild` knows, by name. */
 export const READ_MODELS: Record<string, ReadModel> = {
@@ -52,14 +56,6 @@ export interface RebuildArgs {
   json: boolean;
   databaseName?: string;
   timeoutMs?: number;
-}
-
-/** A bad command line; `problems` lists every one. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
 }
 
 /**
@@ -117,35 +113,17 @@ export function parseArgs(argv: readonly string[]): RebuildArgs | 'help' {
 }
 
 /** Where `main` writes, and what it reads; tests hand their own. */
-export interface RebuildIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-}
-
-const defaultIo: RebuildIo = {
-  stdout: (text) => process.stdout.write(`${text}\n`),
-  stderr: (text) => process.stderr.write(`${text}\n`),
-  env: process.env,
-};
+export type RebuildIo = CliIo;
 
 /**
  * Runs one command line (see the module's comment).
  * @returns the exit code.
  */
-export async function main(argv: readonly string[], io: RebuildIo = defaultIo): Promise<number> {
-  let args: RebuildArgs | 'help';
-  try {
-    args = parseArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`${error.problems.map((p) => `error: ${p}`).join('\n')}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+export function main(argv: readonly string[], io: RebuildIo = processIo): Promise<number> {
+  return runCommand(argv, io, USAGE, parseArgs, (args) => run(args, io));
+}
+
+async function run(args: RebuildArgs, io: RebuildIo): Promise<number> {
   let options: RebuildOptions;
   try {
     const config = loadConfig(io.env);
