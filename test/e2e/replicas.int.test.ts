@@ -172,13 +172,32 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
     return { id, questions: asked.map((q) => q.id) };
   }
 
+  /**
+   * Submits an answer. A connection the load balancer closed without an answer while a gateway
+   * drains (a keep-alive connection reused just as it closed) is sent again once, as an HTTP
+   * client does for a request it cannot know the fate of; a retry told the question was already
+   * answered proves the first one landed. No answer is thereby lost or sent twice: the test then
+   * checks every answer event is on the topic and at each subscriber exactly once.
+   */
   const answer = async (interviewId: string, questionId: string) => {
-    const answered = await gql(
-      `mutation ($i: ID!, $q: ID!) { submitAnswer(interviewId: $i, questionId: $q, content: "an answer") { status } }`,
-      { i: interviewId, q: questionId },
-    );
+    const submit = () =>
+      gql(
+        `mutation ($i: ID!, $q: ID!) { submitAnswer(interviewId: $i, questionId: $q, content: "an answer") { status } }`,
+        { i: interviewId, q: questionId },
+      );
+    let answered: Awaited<ReturnType<typeof submit>>;
+    try {
+      answered = await submit();
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      if (!(error instanceof TypeError) || cause?.code !== 'UND_ERR_SOCKET') throw error;
+      cutAndRetried++;
+      answered = await submit();
+      if (answered.errors?.every((e) => /already answered/.test(e.message))) return;
+    }
     if (answered.errors) throw new Error(JSON.stringify(answered.errors));
   };
+  let cutAndRetried = 0;
 
   it('keeps a session on both gateways and across their restarts; a logout on one ends it on both', async () => {
     // Through HAProxy: login, the IdP and the callback may each land on either gateway.
@@ -314,6 +333,8 @@ describeOnPostgres('the platform as replicas behind HAProxy', () => {
       );
       await stopping;
       expect(first!.child.exitCode).toBe(0);
+      // Cut connections are the odd race at the moment of the stop, not the rule.
+      expect(cutAndRetried).toBeLessThan(10);
 
       // Every subscriber has every answer of its interview, once, in order.
       const answersOf = new Map<string, string[]>();
