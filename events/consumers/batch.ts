@@ -10,11 +10,11 @@
  * pending changes before a query that needs them).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Database } from '../../lib/database';
+import { takeWriteLock, type Database } from '../../lib/database';
 import type { DomainEvent, EventOn } from '../catalog';
 import type { BatchEventHandler, TopicBatchHandlers } from '../kafka/kafka-service';
 import type { Topic } from '../topics';
-import { ProcessedEvent, lockForWrites } from './idempotent';
+import { ProcessedEvent } from './idempotent';
 
 /** Most ids in one `in (...)` lookup; SQLite allows 32,766 parameters, PostgreSQL 65,535. */
 const LOOKUP_CHUNK = 1_000;
@@ -50,7 +50,7 @@ export async function handleBatch<E extends DomainEvent>(
 ): Promise<E[]> {
   const callbacks: Array<() => void> = [];
   const fresh = await database.fork().transactional(async (em) => {
-    await lockForWrites(database, em);
+    await takeWriteLock(em);
     const seen = new Set<string>();
     const ids = [...new Set(events.map((e) => e.eventId))];
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {

@@ -42,17 +42,6 @@ export class CreateProcessedEventTable extends PortableMigration {
 }
 
 /**
- * On SQLite, takes the database's write lock with the transaction's first statement. A
- * transaction that has read cannot wait for another writer: SQLite refuses its first write at
- * once (SQLITE_BUSY, so that two such transactions cannot deadlock), which fails the batch and
- * spends a retry; one that starts with a write waits for the lock (`busy_timeout`). The outbox
- * relay and a read-model swap (`npm run rebuild`) hold that lock for moments. PostgreSQL: nothing.
- */
-export async function lockForWrites(database: Database, em: EntityManager): Promise<void> {
-  if (database.dialect === 'sqlite') await takeWriteLock(em);
-}
-
-/**
  * Runs `effect` in a transaction on a fresh EntityManager, unless this group already handled
  * the event; the {@link ProcessedEvent} record commits with the effect's writes.
  * @param groupId the consumer group: each group handles an event once.
@@ -69,7 +58,7 @@ export async function handleOnce(
   effect: (em: EntityManager) => Promise<void>,
 ): Promise<boolean> {
   return database.fork().transactional(async (em) => {
-    await lockForWrites(database, em);
+    await takeWriteLock(em);
     const seen = await em.findOne(ProcessedEvent, { eventId: event.eventId, groupId });
     if (seen) return false;
     const record = new ProcessedEvent();

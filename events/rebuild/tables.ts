@@ -120,7 +120,7 @@ const LOCK_ATTEMPTS_MS = 60_000;
  *   deadlock timeout), and lets go and tries again when it could not take them all.
  * - SQLite: a write statement first, so the transaction holds the database's write lock from the
  *   start; in WAL mode readers read the last committed state meanwhile. Consumers (which take
- *   the write lock first too, `lockForWrites`) and single statements wait up to their busy
+ *   the write lock first too, `takeWriteLock`) and single statements wait up to their busy
  *   timeout (5 s, lib/database.ts); a transaction that read before writing (a mutation) fails at
  *   its first write instead. libSQL waits synchronously, stalling the waiting process.
  * @returns `work`'s result and how long the lock was held.
